@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Runs every check CI runs: formatting, clippy (native and wasm32, warnings are errors), the native
+# tests, the Wasm build with its size, and the end-to-end suite against a real `wrangler dev`.
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+ensure_toolchain
+cd "$ROOT"
+
+step "cargo fmt --check"
+cargo fmt --all --check
+
+step "clippy (native, all targets)"
+cargo clippy --workspace --all-targets --locked -- -D warnings
+
+step "clippy (wasm32)"
+cargo clippy -p channel-edge --lib --target wasm32-unknown-unknown --locked -- -D warnings
+
+step "native tests"
+cargo test -p channel-edge --locked
+
+step "Wasm build"
+bash scripts/build.sh
+
+step "end-to-end tests against wrangler dev"
+CHANNEL_EDGE_PREBUILT=1 cargo test -p channel-edge-e2e --locked

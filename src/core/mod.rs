@@ -1,0 +1,14 @@
+//! The platform-independent core.
+//!
+//! # What's in scope
+//! Pure decisions and data shapes: which route a request is, what the health report says, how an
+//! error is rendered as JSON, what travels on the queue.
+//!
+//! # What's out of scope
+//! Anything that needs the Workers runtime: HTTP objects, D1, Queues, Durable Objects, the clock
+//! and randomness. Those live in the `edge` module, which calls into this one.
+
+pub mod api_error;
+pub mod health;
+pub mod queue_message;
+pub mod route;

@@ -1,0 +1,19 @@
+//! Response helpers shared by the handlers.
+
+use crate::core::api_error::ApiError;
+use serde::Serialize;
+use worker::{Response, Result};
+
+/// A JSON response with `status`.
+pub fn json<T: Serialize>(status: u16, body: &T) -> Result<Response> {
+    Ok(Response::from_json(body)?.with_status(status))
+}
+
+/// The JSON response for an [`ApiError`], with the headers its status calls for.
+pub fn error_response(error: &ApiError) -> Result<Response> {
+    let mut response = json(error.status(), &error.body())?;
+    if let ApiError::MethodNotAllowed { allow, .. } = error {
+        response.headers_mut().set("Allow", allow)?;
+    }
+    Ok(response)
+}

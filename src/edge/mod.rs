@@ -1,0 +1,42 @@
+//! The edge layer: the only code that touches the `worker` crate.
+//!
+//! # What's in scope
+//! The Worker's entry points ([`fetch`], the queue consumer, the cron handler), the Durable Object
+//! class, and the small adapters that turn `worker` types into core inputs and core outputs into
+//! responses.
+//!
+//! # What's out of scope
+//! Decisions. Every rule (routing, health status, error bodies) is made in [`crate::core`] so it
+//! can be tested natively; handlers here stay short.
+
+mod binding_session;
+mod health;
+mod housekeeping;
+mod http;
+mod queue_consumer;
+
+use crate::core::{api_error::ApiError, route::Route};
+use worker::{event, Context, Env, Request, Response, Result};
+
+/// Installs the panic hook once per isolate, so a panic shows in `wrangler tail` with its message.
+#[event(start)]
+fn start() {
+    console_error_panic_hook::set_once();
+}
+
+/// Every HTTP request enters here.
+#[event(fetch)]
+async fn fetch(req: Request, env: Env, _ctx: Context) -> Result<Response> {
+    let method = req.method().to_string();
+    let path = req.path();
+    let outcome = match Route::resolve(&method, &path) {
+        Route::Healthz => health::handle(&env).await,
+        Route::MethodNotAllowed { allow } => Err(ApiError::MethodNotAllowed {
+            method,
+            path,
+            allow,
+        }),
+        Route::NotFound => Err(ApiError::NotFound { method, path }),
+    };
+    outcome.or_else(|error| http::error_response(&error))
+}

@@ -1,0 +1,256 @@
+//! Loopback HTTP servers that stand in for services the worker calls but tests cannot reach:
+//! the agent runtime and providers' APIs.
+//!
+//! A [`FakeServer`] records every request it receives and answers each from a script: responses
+//! queued for a path with [`FakeServer::respond`] are used first, in order; after that the path's
+//! default (set with [`FakeServer::default_response`]) or `200 {}` answers.
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::{Arc, Condvar, Mutex};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+/// One request the fake received.
+#[derive(Debug, Clone)]
+pub struct Recorded {
+    /// The method, upper case.
+    pub method: String,
+    /// The path and query, as sent.
+    pub url: String,
+    /// Header names (lower case) and values.
+    pub headers: Vec<(String, String)>,
+    /// The raw body.
+    pub body: Vec<u8>,
+}
+
+impl Recorded {
+    /// The first header called `name` (case-insensitive).
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(key, _)| key.eq_ignore_ascii_case(name))
+            .map(|(_, value)| value.as_str())
+    }
+
+    /// The body parsed as JSON; panics with the body when it is not JSON.
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_slice(&self.body).unwrap_or_else(|e| {
+            panic!(
+                "request body is not JSON ({e}): {:?}",
+                String::from_utf8_lossy(&self.body)
+            )
+        })
+    }
+}
+
+/// A scripted answer.
+#[derive(Debug, Clone)]
+pub struct Answer {
+    /// Status code.
+    pub status: u16,
+    /// Body, sent as `application/json`.
+    pub body: String,
+    /// How long to wait before answering (to provoke the caller's timeout).
+    pub delay: Duration,
+}
+
+impl Answer {
+    /// `status` with a JSON `body`, at once.
+    pub fn json(status: u16, body: serde_json::Value) -> Self {
+        Answer {
+            status,
+            body: body.to_string(),
+            delay: Duration::ZERO,
+        }
+    }
+}
+
+#[derive(Default)]
+struct Script {
+    queued: HashMap<String, VecDeque<Answer>>,
+    defaults: HashMap<String, Answer>,
+}
+
+#[derive(Default)]
+struct Shared {
+    recorded: Mutex<Vec<Recorded>>,
+    arrived: Condvar,
+    script: Mutex<Script>,
+}
+
+/// A fake HTTP service on 127.0.0.1. Dropping it stops the server.
+pub struct FakeServer {
+    server: Arc<tiny_http::Server>,
+    shared: Arc<Shared>,
+    base_url: String,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl FakeServer {
+    /// Starts a fake on a free loopback port.
+    pub fn start() -> std::io::Result<Self> {
+        let server = tiny_http::Server::http("127.0.0.1:0").map_err(std::io::Error::other)?;
+        let port = server.server_addr().to_ip().expect("an IP listener").port();
+        let server = Arc::new(server);
+        let shared = Arc::new(Shared::default());
+        let thread = {
+            let (server, shared) = (server.clone(), shared.clone());
+            std::thread::spawn(move || serve(&server, &shared))
+        };
+        Ok(FakeServer {
+            server,
+            shared,
+            base_url: format!("http://127.0.0.1:{port}"),
+            thread: Some(thread),
+        })
+    }
+
+    /// `http://127.0.0.1:<port>` followed by `path`.
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base_url)
+    }
+
+    /// Queues `answer` for the next request to `path` (path only, without the query).
+    pub fn respond(&self, path: &str, answer: Answer) {
+        let mut script = self.shared.script.lock().unwrap();
+        script
+            .queued
+            .entry(path.to_owned())
+            .or_default()
+            .push_back(answer);
+    }
+
+    /// Answers every request to `path` with `answer` once its queue is empty.
+    pub fn default_response(&self, path: &str, answer: Answer) {
+        let mut script = self.shared.script.lock().unwrap();
+        script.defaults.insert(path.to_owned(), answer);
+    }
+
+    /// Every request received so far.
+    pub fn requests(&self) -> Vec<Recorded> {
+        self.shared.recorded.lock().unwrap().clone()
+    }
+
+    /// Waits up to `timeout` until `count` received requests match `filter`, and returns all the
+    /// matching ones received by then (more than `count` if more arrived).
+    pub fn wait_for(
+        &self,
+        count: usize,
+        timeout: Duration,
+        filter: impl Fn(&Recorded) -> bool,
+    ) -> Vec<Recorded> {
+        let deadline = Instant::now() + timeout;
+        let mut recorded = self.shared.recorded.lock().unwrap();
+        loop {
+            let matching: Vec<Recorded> = recorded.iter().filter(|r| filter(r)).cloned().collect();
+            let now = Instant::now();
+            if matching.len() >= count || now >= deadline {
+                return matching;
+            }
+            recorded = self
+                .shared
+                .arrived
+                .wait_timeout(recorded, deadline - now)
+                .unwrap()
+                .0;
+        }
+    }
+}
+
+impl Drop for FakeServer {
+    fn drop(&mut self) {
+        self.server.unblock();
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+fn serve(server: &tiny_http::Server, shared: &Shared) {
+    for mut request in server.incoming_requests() {
+        let mut body = Vec::new();
+        let _ = request.as_reader().read_to_end(&mut body);
+        let url = request.url().to_owned();
+        let path = url.split('?').next().unwrap_or_default().to_owned();
+        let recorded = Recorded {
+            method: request.method().as_str().to_ascii_uppercase(),
+            url,
+            headers: request
+                .headers()
+                .iter()
+                .map(|h| {
+                    (
+                        h.field.as_str().as_str().to_ascii_lowercase(),
+                        h.value.to_string(),
+                    )
+                })
+                .collect(),
+            body,
+        };
+        let answer = next_answer(shared, &path);
+        shared.recorded.lock().unwrap().push(recorded);
+        shared.arrived.notify_all();
+        // Each answer on its own thread, so a delayed answer does not hold up the others.
+        std::thread::spawn(move || {
+            std::thread::sleep(answer.delay);
+            let header = tiny_http::Header::from_bytes("content-type", "application/json")
+                .expect("a valid header");
+            let response = tiny_http::Response::from_string(answer.body)
+                .with_status_code(answer.status)
+                .with_header(header);
+            let _ = request.respond(response);
+        });
+    }
+}
+
+fn next_answer(shared: &Shared, path: &str) -> Answer {
+    let mut script = shared.script.lock().unwrap();
+    if let Some(answer) = script.queued.get_mut(path).and_then(VecDeque::pop_front) {
+        return answer;
+    }
+    script
+        .defaults
+        .get(path)
+        .cloned()
+        .unwrap_or_else(|| Answer::json(200, serde_json::json!({})))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::http;
+    use serde_json::json;
+
+    #[test]
+    fn records_requests_and_answers_from_the_script() {
+        let fake = FakeServer::start().unwrap();
+        fake.respond("/a", Answer::json(500, json!({"n": 1})));
+        fake.default_response("/a", Answer::json(201, json!({"n": 2})));
+
+        let first = http::send("POST", &fake.url("/a?x=1"), &[("x-test", "yes")], b"hello");
+        let second = http::get(&fake.url("/a"));
+        let other = http::get(&fake.url("/b"));
+
+        assert_eq!((first.status, first.json()), (500, json!({"n": 1})));
+        assert_eq!((second.status, second.json()), (201, json!({"n": 2})));
+        assert_eq!((other.status, other.json()), (200, json!({})));
+        let recorded = fake.requests();
+        assert_eq!(recorded.len(), 3);
+        assert_eq!(recorded[0].method, "POST");
+        assert_eq!(recorded[0].url, "/a?x=1");
+        assert_eq!(recorded[0].header("X-Test"), Some("yes"));
+        assert_eq!(recorded[0].body, b"hello");
+    }
+
+    #[test]
+    fn wait_for_returns_when_enough_requests_match_or_time_is_up() {
+        let fake = FakeServer::start().unwrap();
+        http::get(&fake.url("/x"));
+        let matched = fake.wait_for(1, Duration::from_secs(5), |r| r.url == "/x");
+        assert_eq!(matched.len(), 1);
+        let started = Instant::now();
+        let none = fake.wait_for(1, Duration::from_millis(200), |r| r.url == "/never");
+        assert!(none.is_empty());
+        assert!(started.elapsed() >= Duration::from_millis(200));
+    }
+}

@@ -1,0 +1,242 @@
+//! A real `wrangler dev` with throwaway state.
+
+use crate::{free_port, repo_root};
+use std::fmt;
+use std::fs::File;
+use std::io::{Read, Seek, SeekFrom};
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// How long `wrangler dev` may take to answer its first request.
+const READY_TIMEOUT: Duration = Duration::from_secs(120);
+/// How many lines of wrangler's log an error message carries.
+const LOG_TAIL_LINES: usize = 40;
+
+/// Why the harness could not give a test a running worker.
+#[derive(Debug)]
+pub struct StartError {
+    what: String,
+    log_tail: Option<String>,
+}
+
+impl fmt::Display for StartError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "wrangler dev: {}", self.what)?;
+        if let Some(tail) = &self.log_tail {
+            write!(f, "\n--- last lines of wrangler's log ---\n{tail}")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for StartError {}
+
+fn error(what: impl Into<String>) -> StartError {
+    StartError {
+        what: what.into(),
+        log_tail: None,
+    }
+}
+
+/// A running `wrangler dev`. Dropping it stops wrangler and workerd and deletes the state.
+pub struct WranglerDev {
+    child: Child,
+    base_url: String,
+    log_path: PathBuf,
+    // Held for its Drop: the local D1, queue and Durable Object state.
+    _state: tempfile::TempDir,
+}
+
+impl WranglerDev {
+    /// Migrates a fresh local D1 in a temporary folder, then serves the prebuilt Worker on a free
+    /// port with `vars` overriding `[vars]` (for example service URLs pointing at fakes).
+    pub fn start(vars: &[(&str, String)]) -> Result<Self, StartError> {
+        let root = repo_root();
+        require_build(&root)?;
+        let state = tempfile::Builder::new()
+            .prefix("channel-edge-e2e-")
+            .tempdir()
+            .map_err(|e| error(format!("cannot create a state folder: {e}")))?;
+        migrate(&root, state.path())?;
+
+        let port = free_port().map_err(|e| error(format!("no free port: {e}")))?;
+        let inspector_port = free_port().map_err(|e| error(format!("no free port: {e}")))?;
+        let log_path = state.path().join("wrangler.log");
+        let log = File::create(&log_path).map_err(|e| error(format!("cannot create log: {e}")))?;
+        let mut command = wrangler(&root);
+        command
+            .args(["dev", "--ip", "127.0.0.1", "--port", &port.to_string()])
+            .args(["--inspector-port", &inspector_port.to_string()])
+            .arg("--persist-to")
+            .arg(state.path())
+            .arg("--show-interactive-dev-session=false");
+        for (name, value) in vars {
+            command.arg("--var").arg(format!("{name}:{value}"));
+        }
+        let child = command
+            .env("CHANNEL_EDGE_PREBUILT", "1")
+            .stdin(Stdio::null())
+            .stdout(log.try_clone().map_err(|e| error(e.to_string()))?)
+            .stderr(log)
+            // Its own process group, so stopping it also stops workerd, which wrangler spawns.
+            .process_group(0)
+            .spawn()
+            .map_err(|e| error(format!("cannot spawn wrangler: {e}")))?;
+
+        let mut dev = WranglerDev {
+            child,
+            base_url: format!("http://127.0.0.1:{port}"),
+            log_path,
+            _state: state,
+        };
+        dev.wait_until_ready()?;
+        Ok(dev)
+    }
+
+    /// `http://127.0.0.1:<port>` followed by `path`.
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base_url)
+    }
+
+    /// The last lines wrangler and the worker printed (the worker's `console` output lands here).
+    pub fn log_tail(&self) -> String {
+        tail(&self.log_path, LOG_TAIL_LINES)
+    }
+
+    fn wait_until_ready(&mut self) -> Result<(), StartError> {
+        let started = Instant::now();
+        let agent = crate::http::agent(Duration::from_secs(2));
+        loop {
+            // Any HTTP answer means workerd is serving; /healthz content is for the tests to judge.
+            if agent.get(self.url("/healthz")).call().is_ok() {
+                return Ok(());
+            }
+            if let Ok(Some(status)) = self.child.try_wait() {
+                return Err(self.failure(format!("exited before it was ready ({status})")));
+            }
+            if started.elapsed() > READY_TIMEOUT {
+                return Err(self.failure(format!(
+                    "not answering on {} after {READY_TIMEOUT:?}",
+                    self.base_url
+                )));
+            }
+            std::thread::sleep(Duration::from_millis(250));
+        }
+    }
+
+    fn failure(&self, what: String) -> StartError {
+        StartError {
+            what,
+            log_tail: Some(self.log_tail()),
+        }
+    }
+}
+
+impl Drop for WranglerDev {
+    fn drop(&mut self) {
+        let group = -(self.child.id() as i32);
+        // SAFETY: kill(2) with a negative pid signals that process group; no memory is touched.
+        unsafe { libc::kill(group, libc::SIGTERM) };
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        // Whatever is left of the group (workerd outlives a slow wrangler) is killed outright.
+        // SAFETY: as above.
+        unsafe { libc::kill(group, libc::SIGKILL) };
+        let _ = self.child.wait();
+    }
+}
+
+/// `node_modules/.bin/wrangler` with telemetry off. Node >= 22.12 must be first on PATH, which
+/// `scripts/test.sh` arranges.
+fn wrangler(root: &Path) -> Command {
+    let mut command = Command::new(root.join("node_modules/.bin/wrangler"));
+    command
+        .current_dir(root)
+        .env("WRANGLER_SEND_METRICS", "false");
+    command
+}
+
+fn require_build(root: &Path) -> Result<(), StartError> {
+    if !root.join("node_modules/.bin/wrangler").exists() {
+        return Err(error(
+            "node_modules/.bin/wrangler is missing: run scripts/test.sh, which installs it",
+        ));
+    }
+    if !root.join("build/index.js").exists() {
+        return Err(error(
+            "build/index.js is missing: run scripts/build.sh (scripts/test.sh does) before the suite",
+        ));
+    }
+    Ok(())
+}
+
+fn migrate(root: &Path, state: &Path) -> Result<(), StartError> {
+    let output = wrangler(root)
+        .args(["d1", "migrations", "apply", "DB", "--local", "--persist-to"])
+        .arg(state)
+        .stdin(Stdio::null())
+        .output()
+        .map_err(|e| error(format!("cannot run wrangler d1 migrations: {e}")))?;
+    if output.status.success() {
+        return Ok(());
+    }
+    Err(StartError {
+        what: format!("d1 migrations apply failed ({})", output.status),
+        log_tail: Some(format!(
+            "{}{}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        )),
+    })
+}
+
+/// The last `lines` lines of the file at `path` (reads at most its last 64 KiB).
+fn tail(path: &Path, lines: usize) -> String {
+    let Ok(mut file) = File::open(path) else {
+        return String::from("(no log)");
+    };
+    let length = file.metadata().map(|m| m.len()).unwrap_or(0);
+    let _ = file.seek(SeekFrom::Start(length.saturating_sub(64 * 1024)));
+    let mut text = String::new();
+    let _ = file.read_to_string(&mut text);
+    let all: Vec<&str> = text.lines().collect();
+    all[all.len().saturating_sub(lines)..].join("\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+
+    #[test]
+    fn tail_keeps_only_the_last_lines() {
+        let mut file = tempfile::NamedTempFile::new().unwrap();
+        for i in 0..100 {
+            writeln!(file, "line {i}").unwrap();
+        }
+        assert_eq!(tail(file.path(), 3), "line 97\nline 98\nline 99");
+    }
+
+    #[test]
+    fn a_missing_log_says_so() {
+        assert_eq!(tail(Path::new("/nonexistent/log"), 3), "(no log)");
+    }
+
+    #[test]
+    fn a_start_error_shows_the_log_tail() {
+        let message = StartError {
+            what: "exited".into(),
+            log_tail: Some("boom".into()),
+        }
+        .to_string();
+        assert!(message.starts_with("wrangler dev: exited"));
+        assert!(message.ends_with("--- last lines of wrangler's log ---\nboom"));
+    }
+}
