@@ -10,7 +10,8 @@ ensure_dev_vars
 cd "$ROOT"
 
 step "Applying D1 migrations to the local database"
-wrangler d1 migrations apply DB --local
+# CI=true: apply without the confirmation prompt wrangler shows on a terminal (the state is local).
+CI=true wrangler d1 migrations apply DB --local
 
 step "Serving on http://127.0.0.1:$PORT (GET /healthz to check the bindings)"
 exec wrangler dev --ip 127.0.0.1 --port "$PORT" --show-interactive-dev-session=false

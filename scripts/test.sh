@@ -22,4 +22,4 @@ step "Wasm build"
 bash scripts/build.sh
 
 step "end-to-end tests against wrangler dev"
-CHANNEL_EDGE_PREBUILT=1 cargo test -p channel-edge-e2e --locked
+cargo test -p channel-edge-e2e --locked
