@@ -9,6 +9,9 @@
 //! and randomness. Those live in the `edge` module, which calls into this one.
 
 pub mod api_error;
+pub mod audit;
+pub mod auth;
 pub mod health;
 pub mod queue_message;
 pub mod route;
+pub mod tenancy;

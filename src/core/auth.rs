@@ -1,0 +1,436 @@
+//! Service-principal authentication: EdDSA (Ed25519) JWTs and scopes.
+//!
+//! # What's in scope
+//! - [`Scope`] and [`ScopeSet`]: the admin API's permissions and the "never grant more than you
+//!   hold" rule.
+//! - [`key_id`]: the principal id a token names in its header, read before any key is looked up.
+//! - [`verify`]: every check a bearer token must pass against its principal, with `now` given.
+//! - [`mint`] and [`generate_key_pair`]: how the admin CLI and the tests make tokens and keys.
+//!
+//! # What's out of scope
+//! Looking principals up (the edge reads D1), rate limiting failed attempts (the edge's
+//! rate-limit binding) and auditing them (the audit ledger).
+//!
+//! A token's header has `alg: EdDSA` and `kid` = principal id; its claims are `iss` (= principal
+//! id), `aud` (= [`AUDIENCE`]), `iat`, `exp` (at most [`MAX_LIFETIME_SECONDS`] after `iat`),
+//! optional `nbf`, and `scope` (space-separated). Times are checked with [`LEEWAY_SECONDS`] of
+//! leeway. `jsonwebtoken` checks the algorithm, signature and audience; its own clock checks are
+//! off because the core never reads a clock (on wasm32 that clock is not ours to control).
+
+use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine};
+use ed25519_dalek::pkcs8::{spki::der::pem::LineEnding, DecodePrivateKey, EncodePrivateKey};
+use ed25519_dalek::{SigningKey, VerifyingKey};
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeSet;
+use std::fmt;
+
+/// The `aud` every admin token must carry.
+pub const AUDIENCE: &str = "channel-edge";
+/// The longest a token may live: `exp - iat`.
+pub const MAX_LIFETIME_SECONDS: u64 = 3600;
+/// Clock skew tolerated on `exp`, `nbf` and `iat`.
+pub const LEEWAY_SECONDS: u64 = 60;
+
+/// One permission of the admin API.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Scope {
+    /// Create, rotate and revoke service principals.
+    PrincipalsWrite,
+    /// Create, rotate and revoke orgs and app profiles.
+    ProfilesWrite,
+    /// Create, rotate and revoke installations.
+    InstallationsWrite,
+    /// Create and revoke bindings and their allowlists; run binding sessions.
+    BindingsWrite,
+    /// Read bindings and binding sessions.
+    BindingsRead,
+    /// Change rollout flags and kill switches.
+    RolloutWrite,
+    /// Read and verify the audit ledger.
+    AuditRead,
+    /// Mint install tokens.
+    InstallTokensMint,
+    /// Root: every scope, including re-sealing under a new master key.
+    All,
+}
+
+impl Scope {
+    /// Every scope, in the order the API documents them.
+    pub const ALL: [Scope; 9] = [
+        Scope::PrincipalsWrite,
+        Scope::ProfilesWrite,
+        Scope::InstallationsWrite,
+        Scope::BindingsWrite,
+        Scope::BindingsRead,
+        Scope::RolloutWrite,
+        Scope::AuditRead,
+        Scope::InstallTokensMint,
+        Scope::All,
+    ];
+
+    /// The scope's name on the wire.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Scope::PrincipalsWrite => "principals:write",
+            Scope::ProfilesWrite => "profiles:write",
+            Scope::InstallationsWrite => "installations:write",
+            Scope::BindingsWrite => "bindings:write",
+            Scope::BindingsRead => "bindings:read",
+            Scope::RolloutWrite => "rollout:write",
+            Scope::AuditRead => "audit:read",
+            Scope::InstallTokensMint => "install-tokens:mint",
+            Scope::All => "*",
+        }
+    }
+
+    /// Parses a scope name.
+    pub fn parse(name: &str) -> Result<Scope, AuthError> {
+        Scope::ALL
+            .into_iter()
+            .find(|scope| scope.as_str() == name)
+            .ok_or_else(|| AuthError::UnknownScope {
+                scope: name.to_owned(),
+            })
+    }
+}
+
+impl fmt::Display for Scope {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A set of scopes: a principal's grant, or what a token asks for.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ScopeSet(BTreeSet<Scope>);
+
+impl ScopeSet {
+    /// Parses a space-separated list (as in the `scope` claim and the `scopes` column).
+    pub fn parse(text: &str) -> Result<ScopeSet, AuthError> {
+        text.split_whitespace().map(Scope::parse).collect()
+    }
+
+    /// True when this set allows `scope` (`*` allows everything).
+    pub fn allows(&self, scope: Scope) -> bool {
+        self.0.contains(&Scope::All) || self.0.contains(&scope)
+    }
+
+    /// The scopes of `requested` this set does not allow (empty when it covers them all).
+    pub fn missing_from(&self, requested: &ScopeSet) -> Vec<Scope> {
+        requested
+            .0
+            .iter()
+            .copied()
+            .filter(|scope| !self.allows(*scope))
+            .collect()
+    }
+
+    /// True when the set holds no scope.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+impl FromIterator<Scope> for ScopeSet {
+    fn from_iter<I: IntoIterator<Item = Scope>>(iter: I) -> Self {
+        ScopeSet(iter.into_iter().collect())
+    }
+}
+
+impl fmt::Display for ScopeSet {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let names: Vec<&str> = self.0.iter().map(|scope| scope.as_str()).collect();
+        f.write_str(&names.join(" "))
+    }
+}
+
+/// A token's claims.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Claims {
+    /// The principal id (also the header's `kid`).
+    pub iss: String,
+    /// Must be [`AUDIENCE`].
+    pub aud: String,
+    /// Issued at, Unix seconds.
+    pub iat: u64,
+    /// Expires at, Unix seconds.
+    pub exp: u64,
+    /// Not before, Unix seconds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub nbf: Option<u64>,
+    /// Space-separated scopes.
+    pub scope: String,
+}
+
+/// What the verifier needs to know about the principal a token names.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Principal {
+    /// The principal id.
+    pub id: String,
+    /// Its Ed25519 public key, base64url without padding (a JWK `x`).
+    pub public_key: String,
+    /// What it was granted.
+    pub scopes: ScopeSet,
+    /// False once revoked.
+    pub active: bool,
+    /// When it stops being valid, Unix seconds.
+    pub expires_at: Option<u64>,
+}
+
+/// A verified token: who called and what the token allows.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Caller {
+    /// The principal id.
+    pub principal_id: String,
+    /// The token's scopes (always within the principal's grant).
+    pub scopes: ScopeSet,
+}
+
+impl Caller {
+    /// Succeeds when the token allows `scope`.
+    pub fn require(&self, scope: Scope) -> Result<(), AuthError> {
+        if self.scopes.allows(scope) {
+            Ok(())
+        } else {
+            Err(AuthError::MissingScope { scope })
+        }
+    }
+}
+
+/// Why a request was not authenticated (401) or not authorised (403).
+///
+/// Messages never contain the token, a key or a signature.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum AuthError {
+    /// No `Authorization` header.
+    #[error("missing Authorization header; send `Authorization: Bearer <JWT>`")]
+    MissingToken,
+    /// The header is not `Bearer <token>`.
+    #[error("Authorization header must be `Bearer <JWT>`")]
+    NotBearer,
+    /// The token is not a well-formed JWT.
+    #[error("token is not a well-formed JWT")]
+    Malformed,
+    /// The header's `alg` is not `EdDSA`.
+    #[error("token algorithm must be EdDSA")]
+    AlgorithmNotAllowed,
+    /// The header has no `kid`.
+    #[error("token header has no kid (the principal id)")]
+    MissingKeyId,
+    /// No principal has the `kid`, or its key did not verify the signature. One variant for both,
+    /// so a caller cannot tell which principal ids exist.
+    #[error("token is not signed by a known principal")]
+    BadSignature,
+    /// The principal was revoked.
+    #[error("principal is revoked")]
+    PrincipalRevoked,
+    /// The principal's validity has ended.
+    #[error("principal has expired")]
+    PrincipalExpired,
+    /// A claim is missing or not as required (`iss`, `aud`, lifetime).
+    #[error("token claim {claim} is invalid: {why}")]
+    BadClaim {
+        /// The claim's name.
+        claim: &'static str,
+        /// What is wrong with it.
+        why: &'static str,
+    },
+    /// `exp` has passed (beyond the leeway).
+    #[error("token has expired")]
+    Expired,
+    /// `nbf` or `iat` is in the future (beyond the leeway).
+    #[error("token is not valid yet")]
+    NotYetValid,
+    /// The token asks for scopes its principal was not granted.
+    #[error("token asks for scopes the principal was not granted: {scopes}")]
+    ScopesNotGranted {
+        /// The scopes beyond the grant, space-separated.
+        scopes: String,
+    },
+    /// A scope name that does not exist.
+    #[error("unknown scope {scope:?}")]
+    UnknownScope {
+        /// The name as given.
+        scope: String,
+    },
+    /// The token is valid but lacks the scope this endpoint needs (403).
+    #[error("token lacks the scope {scope}")]
+    MissingScope {
+        /// The scope the endpoint needs.
+        scope: Scope,
+    },
+    /// A public key that is not a base64url Ed25519 public key.
+    #[error("public key must be an Ed25519 public key, 32 bytes in base64url")]
+    BadPublicKey,
+    /// A private key file that is not an Ed25519 PKCS#8 PEM.
+    #[error("private key must be an Ed25519 key in PKCS#8 PEM (-----BEGIN PRIVATE KEY-----)")]
+    BadPrivateKey,
+}
+
+impl AuthError {
+    /// 403 for a missing scope, 401 for everything else.
+    pub fn status(&self) -> u16 {
+        match self {
+            AuthError::MissingScope { .. } => 403,
+            _ => 401,
+        }
+    }
+}
+
+/// The bearer token from an `Authorization` header value.
+pub fn bearer_token(header: Option<&str>) -> Result<&str, AuthError> {
+    let header = header.ok_or(AuthError::MissingToken)?;
+    match header.split_once(' ') {
+        Some((scheme, token)) if scheme.eq_ignore_ascii_case("bearer") && !token.is_empty() => {
+            Ok(token.trim())
+        }
+        _ => Err(AuthError::NotBearer),
+    }
+}
+
+/// The principal id a token names (its header's `kid`), after checking the algorithm. Reads the
+/// header only; nothing is trusted until [`verify`] succeeds.
+pub fn key_id(token: &str) -> Result<String, AuthError> {
+    let header = jsonwebtoken::decode_header(token).map_err(|_| AuthError::Malformed)?;
+    if header.alg != Algorithm::EdDSA {
+        return Err(AuthError::AlgorithmNotAllowed);
+    }
+    header.kid.ok_or(AuthError::MissingKeyId)
+}
+
+/// Verifies `token` against `principal` (the one its `kid` names) at time `now` (Unix seconds).
+pub fn verify(token: &str, principal: &Principal, now: u64) -> Result<Caller, AuthError> {
+    if key_id(token)? != principal.id {
+        return Err(AuthError::BadSignature);
+    }
+    let claims = verified_claims(token, &principal.public_key)?;
+    check_principal(principal, now)?;
+    check_claims(&claims, &principal.id, now)?;
+    let scopes = ScopeSet::parse(&claims.scope)?;
+    let beyond_grant = principal.scopes.missing_from(&scopes);
+    if !beyond_grant.is_empty() {
+        return Err(AuthError::ScopesNotGranted {
+            scopes: beyond_grant.into_iter().collect::<ScopeSet>().to_string(),
+        });
+    }
+    Ok(Caller {
+        principal_id: principal.id.clone(),
+        scopes,
+    })
+}
+
+/// Checks the signature (EdDSA only) and the audience, and returns the claims.
+fn verified_claims(token: &str, public_key: &str) -> Result<Claims, AuthError> {
+    let key = DecodingKey::from_ed_der(&decode_public_key(public_key)?.to_bytes());
+    let mut validation = Validation::new(Algorithm::EdDSA);
+    validation.validate_exp = false;
+    validation.validate_nbf = false;
+    validation.set_audience(&[AUDIENCE]);
+    validation.set_required_spec_claims(&["iss", "aud", "exp", "iat"]);
+    jsonwebtoken::decode::<Claims>(token, &key, &validation)
+        .map(|data| data.claims)
+        .map_err(|error| match error.kind() {
+            jsonwebtoken::errors::ErrorKind::InvalidAudience => AuthError::BadClaim {
+                claim: "aud",
+                why: "must be channel-edge",
+            },
+            jsonwebtoken::errors::ErrorKind::MissingRequiredClaim(_)
+            | jsonwebtoken::errors::ErrorKind::Json(_) => AuthError::Malformed,
+            _ => AuthError::BadSignature,
+        })
+}
+
+fn check_principal(principal: &Principal, now: u64) -> Result<(), AuthError> {
+    if !principal.active {
+        return Err(AuthError::PrincipalRevoked);
+    }
+    match principal.expires_at {
+        Some(expires_at) if expires_at <= now => Err(AuthError::PrincipalExpired),
+        _ => Ok(()),
+    }
+}
+
+fn check_claims(claims: &Claims, principal_id: &str, now: u64) -> Result<(), AuthError> {
+    if claims.iss != principal_id {
+        return Err(AuthError::BadClaim {
+            claim: "iss",
+            why: "must equal the header's kid",
+        });
+    }
+    if claims.exp < claims.iat || claims.exp - claims.iat > MAX_LIFETIME_SECONDS {
+        return Err(AuthError::BadClaim {
+            claim: "exp",
+            why: "must be after iat and at most one hour later",
+        });
+    }
+    if claims.exp + LEEWAY_SECONDS < now {
+        return Err(AuthError::Expired);
+    }
+    let not_before = claims.nbf.unwrap_or(claims.iat).max(claims.iat);
+    if not_before > now + LEEWAY_SECONDS {
+        return Err(AuthError::NotYetValid);
+    }
+    Ok(())
+}
+
+/// Parses a base64url (unpadded) Ed25519 public key.
+pub fn decode_public_key(text: &str) -> Result<VerifyingKey, AuthError> {
+    let bytes = URL_SAFE_NO_PAD
+        .decode(text.trim_end_matches('='))
+        .map_err(|_| AuthError::BadPublicKey)?;
+    let bytes: [u8; 32] = bytes.try_into().map_err(|_| AuthError::BadPublicKey)?;
+    VerifyingKey::from_bytes(&bytes).map_err(|_| AuthError::BadPublicKey)
+}
+
+/// A new key pair from 32 random bytes: the private key as PKCS#8 PEM, the public key as
+/// base64url (what `POST /v1/principals` takes).
+pub fn generate_key_pair(seed: [u8; 32]) -> (String, String) {
+    let signing_key = SigningKey::from_bytes(&seed);
+    let pem = signing_key
+        .to_pkcs8_pem(LineEnding::LF)
+        .expect("an Ed25519 key always encodes as PKCS#8")
+        .to_string();
+    (pem, public_key_of(&signing_key))
+}
+
+/// The base64url public key of a PKCS#8 PEM private key.
+pub fn public_key_from_pem(pem: &str) -> Result<String, AuthError> {
+    let signing_key = SigningKey::from_pkcs8_pem(pem).map_err(|_| AuthError::BadPrivateKey)?;
+    Ok(public_key_of(&signing_key))
+}
+
+fn public_key_of(signing_key: &SigningKey) -> String {
+    URL_SAFE_NO_PAD.encode(signing_key.verifying_key().as_bytes())
+}
+
+/// Signs a token for `principal_id` with `scopes`, issued at `iat`, valid for `lifetime_seconds`.
+pub fn mint(
+    private_key_pem: &str,
+    principal_id: &str,
+    scopes: &ScopeSet,
+    iat: u64,
+    lifetime_seconds: u64,
+) -> Result<String, AuthError> {
+    let signing_key =
+        SigningKey::from_pkcs8_pem(private_key_pem).map_err(|_| AuthError::BadPrivateKey)?;
+    let der = signing_key
+        .to_pkcs8_der()
+        .map_err(|_| AuthError::BadPrivateKey)?;
+    let mut header = Header::new(Algorithm::EdDSA);
+    header.kid = Some(principal_id.to_owned());
+    let claims = Claims {
+        iss: principal_id.to_owned(),
+        aud: AUDIENCE.to_owned(),
+        iat,
+        exp: iat + lifetime_seconds,
+        nbf: None,
+        scope: scopes.to_string(),
+    };
+    jsonwebtoken::encode(&header, &claims, &EncodingKey::from_ed_der(der.as_bytes()))
+        .map_err(|_| AuthError::BadPrivateKey)
+}
+
+#[cfg(test)]
+#[path = "auth_test.rs"]
+mod tests;

@@ -1,0 +1,495 @@
+//! The tenancy model's rules: app profiles, installations, bindings, rollout flags.
+//!
+//! # What's in scope
+//! - Which providers exist and which secrets an app profile or an installation of each holds.
+//! - The separation rules: an installation belongs to exactly one app profile and, under a BYOA
+//!   profile, only to that profile's org; a BYOA installation never uses platform credentials;
+//!   platform fallback only where a binding names it.
+//! - Binding resolution: most specific route selector, then priority, then id.
+//! - Rollout decisions: the global switch and per-provider `off` / `canary` / `on`.
+//!
+//! # What's out of scope
+//! Storage (the edge reads and writes D1) and sealing ([`crate::core::seal`]).
+
+use serde::{Deserialize, Serialize};
+
+/// A provider channel-edge speaks to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Provider {
+    /// Slack Events API, slash commands, interactivity.
+    Slack,
+    /// Telegram Bot API.
+    Telegram,
+    /// WhatsApp Cloud API (Meta).
+    Whatsapp,
+    /// Discord interactions.
+    Discord,
+    /// Any sender that signs the Standard Webhooks way.
+    Standard,
+}
+
+impl Provider {
+    /// Every provider.
+    pub const ALL: [Provider; 5] = [
+        Provider::Slack,
+        Provider::Telegram,
+        Provider::Whatsapp,
+        Provider::Discord,
+        Provider::Standard,
+    ];
+
+    /// The provider's name on the wire and in D1.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Provider::Slack => "slack",
+            Provider::Telegram => "telegram",
+            Provider::Whatsapp => "whatsapp",
+            Provider::Discord => "discord",
+            Provider::Standard => "standard",
+        }
+    }
+
+    /// Parses a provider name.
+    pub fn parse(name: &str) -> Result<Provider, TenancyError> {
+        Provider::ALL
+            .into_iter()
+            .find(|provider| provider.as_str() == name)
+            .ok_or_else(|| TenancyError::UnknownProvider {
+                provider: name.to_owned(),
+            })
+    }
+
+    /// Secrets an app profile of this provider holds: `(name, required)`.
+    pub fn profile_secrets(self) -> &'static [(&'static str, bool)] {
+        match self {
+            Provider::Slack => &[("signing_secret", true), ("oauth_client_secret", false)],
+            Provider::Whatsapp => &[("app_secret", true), ("verify_token", true)],
+            Provider::Discord => &[("public_key", true)],
+            Provider::Telegram | Provider::Standard => &[],
+        }
+    }
+
+    /// Credentials an installation of this provider holds: `(name, required)`.
+    pub fn installation_credentials(self) -> &'static [(&'static str, bool)] {
+        match self {
+            Provider::Slack => &[("bot_token", false)],
+            Provider::Telegram => &[("bot_token", true), ("secret_token", true)],
+            Provider::Whatsapp => &[("access_token", false)],
+            Provider::Discord => &[("bot_token", false)],
+            Provider::Standard => &[("webhook_secret", true)],
+        }
+    }
+}
+
+/// Who owns an app profile.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ProfileKind {
+    /// Owned by the operator; installable by any org.
+    Platform,
+    /// "Bring your own app": owned by one org; only that org's installations.
+    Byoa,
+}
+
+impl ProfileKind {
+    /// The kind's name in D1.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ProfileKind::Platform => "platform",
+            ProfileKind::Byoa => "byoa",
+        }
+    }
+}
+
+/// Why a tenancy request is refused (422 at the API unless noted).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TenancyError {
+    /// The provider name is not one of [`Provider::ALL`].
+    #[error("unknown provider {provider:?}; use slack, telegram, whatsapp, discord or standard")]
+    UnknownProvider {
+        /// The name given.
+        provider: String,
+    },
+    /// A BYOA profile was given no org.
+    #[error("a byoa app profile needs org_id: the org that owns the app")]
+    ByoaNeedsOrg,
+    /// A platform profile was given an org.
+    #[error("a platform app profile has no org_id: it is owned by the operator")]
+    PlatformHasNoOrg,
+    /// An installation under a BYOA profile names another org.
+    #[error("the app profile is owned by org {owner}; its installations must belong to that org")]
+    InstallationOrgMismatch {
+        /// The org that owns the BYOA profile.
+        owner: String,
+    },
+    /// A secret name this provider's profile or installation does not hold.
+    #[error("{name:?} is not a {provider} {owner} secret; allowed: {allowed}")]
+    UnknownSecret {
+        /// The name given.
+        name: String,
+        /// The provider.
+        provider: &'static str,
+        /// `app profile` or `installation`.
+        owner: &'static str,
+        /// The allowed names, comma-separated.
+        allowed: String,
+    },
+    /// A required secret is missing.
+    #[error("{provider} {owner} needs the secret {name:?}")]
+    MissingSecret {
+        /// The missing name.
+        name: &'static str,
+        /// The provider.
+        provider: &'static str,
+        /// `app profile` or `installation`.
+        owner: &'static str,
+    },
+    /// A secret value is empty.
+    #[error("secret {name:?} is empty")]
+    EmptySecret {
+        /// The secret's name.
+        name: String,
+    },
+    /// A binding on a BYOA installation named a fallback.
+    #[error("a binding on a byoa installation cannot fall back to platform credentials")]
+    ByoaNeverFallsBack,
+    /// A fallback installation that is not under a platform profile of the same provider.
+    #[error("fallback_installation_id must be an active installation of a platform app profile of the same provider")]
+    BadFallback,
+    /// The binding's own installation has no credential and it names no fallback (409).
+    #[error(
+        "installation {installation_id} has no {name} and its binding names no platform fallback"
+    )]
+    NoCredential {
+        /// The installation.
+        installation_id: String,
+        /// The credential needed.
+        name: String,
+    },
+    /// A required text field is empty.
+    #[error("{field} must not be empty")]
+    EmptyField {
+        /// The field's name.
+        field: &'static str,
+    },
+    /// Promoting a provider from canary to on without a reason.
+    #[error("promoting {provider} from canary to on needs a reason")]
+    ReasonRequired {
+        /// The provider (or `*`).
+        provider: String,
+    },
+    /// Something referenced is revoked (409).
+    #[error("{what} {id} is revoked")]
+    Revoked {
+        /// What kind of thing.
+        what: &'static str,
+        /// Its id.
+        id: String,
+    },
+}
+
+/// Checks an app profile's owner: BYOA has an org, platform has none.
+pub fn check_profile_owner(kind: ProfileKind, org_id: Option<&str>) -> Result<(), TenancyError> {
+    match (kind, org_id) {
+        (ProfileKind::Byoa, None) => Err(TenancyError::ByoaNeedsOrg),
+        (ProfileKind::Platform, Some(_)) => Err(TenancyError::PlatformHasNoOrg),
+        _ => Ok(()),
+    }
+}
+
+/// Checks that an installation for `org_id` may live under a profile of `kind` owned by
+/// `profile_org` (`None` for platform profiles).
+pub fn check_installation_org(
+    kind: ProfileKind,
+    profile_org: Option<&str>,
+    org_id: &str,
+) -> Result<(), TenancyError> {
+    match (kind, profile_org) {
+        (ProfileKind::Byoa, Some(owner)) if owner != org_id => {
+            Err(TenancyError::InstallationOrgMismatch {
+                owner: owner.to_owned(),
+            })
+        }
+        _ => Ok(()),
+    }
+}
+
+/// Which secrets set, for [`check_secret_names`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SecretOwner {
+    /// An app profile's secrets.
+    Profile,
+    /// An installation's credentials.
+    Installation,
+}
+
+impl SecretOwner {
+    fn label(self) -> &'static str {
+        match self {
+            SecretOwner::Profile => "app profile",
+            SecretOwner::Installation => "installation",
+        }
+    }
+
+    fn allowed(self, provider: Provider) -> &'static [(&'static str, bool)] {
+        match self {
+            SecretOwner::Profile => provider.profile_secrets(),
+            SecretOwner::Installation => provider.installation_credentials(),
+        }
+    }
+}
+
+/// Checks the names (and non-emptiness) of secrets given for `owner`; with `creating`, every
+/// required secret must be present.
+pub fn check_secret_names<'a>(
+    provider: Provider,
+    owner: SecretOwner,
+    given: impl IntoIterator<Item = (&'a str, &'a str)>,
+    creating: bool,
+) -> Result<(), TenancyError> {
+    let allowed = owner.allowed(provider);
+    let mut seen = Vec::new();
+    for (name, value) in given {
+        if !allowed
+            .iter()
+            .any(|(allowed_name, _)| *allowed_name == name)
+        {
+            return Err(TenancyError::UnknownSecret {
+                name: name.to_owned(),
+                provider: provider.as_str(),
+                owner: owner.label(),
+                allowed: allowed
+                    .iter()
+                    .map(|(name, _)| *name)
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            });
+        }
+        if value.is_empty() {
+            return Err(TenancyError::EmptySecret {
+                name: name.to_owned(),
+            });
+        }
+        seen.push(name);
+    }
+    match allowed
+        .iter()
+        .find(|(name, required)| creating && *required && !seen.contains(name))
+    {
+        Some((name, _)) => Err(TenancyError::MissingSecret {
+            name,
+            provider: provider.as_str(),
+            owner: owner.label(),
+        }),
+        None => Ok(()),
+    }
+}
+
+/// What a binding's fallback installation is, for [`check_fallback`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FallbackTarget {
+    /// Its profile's provider.
+    pub provider: Provider,
+    /// Its profile's kind.
+    pub kind: ProfileKind,
+    /// Whether the installation is active.
+    pub active: bool,
+}
+
+/// Checks a binding's explicit platform fallback: never for a BYOA installation; only to an
+/// active installation of a platform profile of the same provider.
+pub fn check_fallback(
+    own_kind: ProfileKind,
+    own_provider: Provider,
+    fallback: Option<FallbackTarget>,
+) -> Result<(), TenancyError> {
+    let Some(fallback) = fallback else {
+        return Ok(());
+    };
+    if own_kind == ProfileKind::Byoa {
+        return Err(TenancyError::ByoaNeverFallsBack);
+    }
+    if fallback.kind != ProfileKind::Platform
+        || fallback.provider != own_provider
+        || !fallback.active
+    {
+        return Err(TenancyError::BadFallback);
+    }
+    Ok(())
+}
+
+/// Whose credential a send uses.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CredentialSource {
+    /// The binding's own installation.
+    Own(String),
+    /// The platform installation the binding names as its fallback.
+    PlatformFallback(String),
+}
+
+/// Picks the installation whose credential `name` a send through a binding uses: its own when it
+/// has one, else the binding's explicit fallback, else an error. Never anything chosen by
+/// provider alone.
+pub fn credential_source(
+    installation_id: &str,
+    has_own: bool,
+    fallback_installation_id: Option<&str>,
+    name: &str,
+) -> Result<CredentialSource, TenancyError> {
+    match (has_own, fallback_installation_id) {
+        (true, _) => Ok(CredentialSource::Own(installation_id.to_owned())),
+        (false, Some(fallback)) => Ok(CredentialSource::PlatformFallback(fallback.to_owned())),
+        (false, None) => Err(TenancyError::NoCredential {
+            installation_id: installation_id.to_owned(),
+            name: name.to_owned(),
+        }),
+    }
+}
+
+/// A binding's route selector; `None` fields are wildcards.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Selector {
+    /// The conversation (channel, chat, group) id.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub conversation: Option<String>,
+    /// The peer (sender) id.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub peer: Option<String>,
+    /// The team, workspace, guild or account id.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub team: Option<String>,
+}
+
+impl Selector {
+    fn matches(&self, route: &RouteKeys) -> bool {
+        fn field(selector: &Option<String>, value: Option<&str>) -> bool {
+            selector
+                .as_deref()
+                .is_none_or(|wanted| Some(wanted) == value)
+        }
+        field(&self.conversation, route.conversation)
+            && field(&self.peer, route.peer)
+            && field(&self.team, route.team)
+    }
+
+    /// Specificity: a peer outranks a conversation, which outranks a team; any set field outranks
+    /// every combination of the fields below it.
+    pub fn specificity(&self) -> u8 {
+        (u8::from(self.peer.is_some()) << 2)
+            | (u8::from(self.conversation.is_some()) << 1)
+            | u8::from(self.team.is_some())
+    }
+}
+
+/// The route keys of one inbound event.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct RouteKeys<'a> {
+    /// The conversation id.
+    pub conversation: Option<&'a str>,
+    /// The sender id.
+    pub peer: Option<&'a str>,
+    /// The team / workspace / guild id.
+    pub team: Option<&'a str>,
+}
+
+/// What binding resolution needs of a binding.
+pub trait Candidate {
+    /// The binding id (the final tie-break: lowest wins).
+    fn id(&self) -> &str;
+    /// Its selector.
+    fn selector(&self) -> &Selector;
+    /// Its priority (highest wins among equally specific matches).
+    fn priority(&self) -> i64;
+}
+
+/// The binding for `route` among one installation's active bindings: the most specific matching
+/// selector, then the highest priority, then the lowest id. Deterministic for any input order.
+pub fn resolve_binding<'a, C: Candidate>(candidates: &'a [C], route: &RouteKeys) -> Option<&'a C> {
+    candidates
+        .iter()
+        .filter(|candidate| candidate.selector().matches(route))
+        .min_by(|a, b| {
+            b.selector()
+                .specificity()
+                .cmp(&a.selector().specificity())
+                .then(b.priority().cmp(&a.priority()))
+                .then(a.id().cmp(b.id()))
+        })
+}
+
+/// A rollout stage.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Stage {
+    /// Refuse (503, the provider retries later).
+    Off,
+    /// Only the listed orgs.
+    Canary,
+    /// Everyone.
+    On,
+}
+
+/// A rollout flag: the global one (`*`) or a provider's.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Flag {
+    /// The stage.
+    pub stage: Stage,
+    /// Orgs let through while in `canary`.
+    #[serde(default)]
+    pub canary_org_ids: Vec<String>,
+}
+
+/// A rollout decision for one org's traffic.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Admission {
+    /// Let through.
+    Admitted,
+    /// The global switch is off.
+    GloballyOff,
+    /// The provider is off.
+    ProviderOff,
+    /// The provider is in canary and the org is not listed.
+    NotInCanary,
+}
+
+/// Decides whether `org_id`'s traffic for a provider passes. A missing flag means `on`: flags
+/// are for switching off and staging, and a fresh deployment must work without any.
+pub fn admit(global: Option<&Flag>, provider: Option<&Flag>, org_id: &str) -> Admission {
+    for (flag, off) in [
+        (global, Admission::GloballyOff),
+        (provider, Admission::ProviderOff),
+    ] {
+        match flag {
+            Some(Flag {
+                stage: Stage::Off, ..
+            }) => return off,
+            Some(Flag {
+                stage: Stage::Canary,
+                canary_org_ids,
+            }) if !canary_org_ids.iter().any(|id| id == org_id) => return Admission::NotInCanary,
+            _ => {}
+        }
+    }
+    Admission::Admitted
+}
+
+/// Checks a flag change: promoting `canary → on` needs a non-empty reason.
+pub fn check_flag_change(
+    key: &str,
+    current: Option<Stage>,
+    next: Stage,
+    reason: Option<&str>,
+) -> Result<(), TenancyError> {
+    let has_reason = reason.is_some_and(|reason| !reason.trim().is_empty());
+    if current == Some(Stage::Canary) && next == Stage::On && !has_reason {
+        return Err(TenancyError::ReasonRequired {
+            provider: key.to_owned(),
+        });
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+#[path = "tenancy_test.rs"]
+mod tests;

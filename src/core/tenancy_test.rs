@@ -1,0 +1,351 @@
+use super::*;
+
+#[test]
+fn providers_round_trip_and_unknown_ones_are_refused() {
+    for provider in Provider::ALL {
+        assert_eq!(Provider::parse(provider.as_str()), Ok(provider));
+    }
+    assert_eq!(
+        Provider::parse("myspace"),
+        Err(TenancyError::UnknownProvider {
+            provider: "myspace".into()
+        })
+    );
+}
+
+#[test]
+fn profile_owner_rules() {
+    assert_eq!(
+        check_profile_owner(ProfileKind::Byoa, Some("org_a")),
+        Ok(())
+    );
+    assert_eq!(check_profile_owner(ProfileKind::Platform, None), Ok(()));
+    assert_eq!(
+        check_profile_owner(ProfileKind::Byoa, None),
+        Err(TenancyError::ByoaNeedsOrg)
+    );
+    assert_eq!(
+        check_profile_owner(ProfileKind::Platform, Some("org_a")),
+        Err(TenancyError::PlatformHasNoOrg)
+    );
+}
+
+#[test]
+fn an_installation_is_only_valid_under_its_own_profiles_org() {
+    assert_eq!(
+        check_installation_org(ProfileKind::Byoa, Some("org_a"), "org_a"),
+        Ok(())
+    );
+    assert_eq!(
+        check_installation_org(ProfileKind::Byoa, Some("org_a"), "org_b"),
+        Err(TenancyError::InstallationOrgMismatch {
+            owner: "org_a".into()
+        })
+    );
+    // Platform profiles are installable by any org.
+    assert_eq!(
+        check_installation_org(ProfileKind::Platform, None, "org_b"),
+        Ok(())
+    );
+}
+
+#[test]
+fn secret_names_are_checked_per_provider_and_owner() {
+    let slack = [("signing_secret", "s"), ("oauth_client_secret", "c")];
+    assert_eq!(
+        check_secret_names(Provider::Slack, SecretOwner::Profile, slack, true),
+        Ok(())
+    );
+    assert_eq!(
+        check_secret_names(
+            Provider::Slack,
+            SecretOwner::Profile,
+            [("bot_token", "x")],
+            false
+        ),
+        Err(TenancyError::UnknownSecret {
+            name: "bot_token".into(),
+            provider: "slack",
+            owner: "app profile",
+            allowed: "signing_secret, oauth_client_secret".into(),
+        })
+    );
+    assert_eq!(
+        check_secret_names(
+            Provider::Telegram,
+            SecretOwner::Installation,
+            [("bot_token", "1:x")],
+            true
+        ),
+        Err(TenancyError::MissingSecret {
+            name: "secret_token",
+            provider: "telegram",
+            owner: "installation",
+        })
+    );
+    // Rotation gives only what changes: nothing is required.
+    assert_eq!(
+        check_secret_names(
+            Provider::Telegram,
+            SecretOwner::Installation,
+            [("bot_token", "1:x")],
+            false
+        ),
+        Ok(())
+    );
+    assert_eq!(
+        check_secret_names(
+            Provider::Whatsapp,
+            SecretOwner::Profile,
+            [("app_secret", ""), ("verify_token", "v")],
+            true
+        ),
+        Err(TenancyError::EmptySecret {
+            name: "app_secret".into()
+        })
+    );
+}
+
+fn target(provider: Provider, kind: ProfileKind, active: bool) -> Option<FallbackTarget> {
+    Some(FallbackTarget {
+        provider,
+        kind,
+        active,
+    })
+}
+
+#[test]
+fn a_byoa_installation_never_falls_back_to_platform_credentials() {
+    assert_eq!(
+        check_fallback(
+            ProfileKind::Byoa,
+            Provider::Slack,
+            target(Provider::Slack, ProfileKind::Platform, true)
+        ),
+        Err(TenancyError::ByoaNeverFallsBack)
+    );
+    assert_eq!(
+        check_fallback(ProfileKind::Byoa, Provider::Slack, None),
+        Ok(())
+    );
+}
+
+#[test]
+fn a_fallback_must_be_an_active_platform_installation_of_the_same_provider() {
+    let own = (ProfileKind::Platform, Provider::Slack);
+    assert_eq!(
+        check_fallback(
+            own.0,
+            own.1,
+            target(Provider::Slack, ProfileKind::Platform, true)
+        ),
+        Ok(())
+    );
+    for bad in [
+        target(Provider::Slack, ProfileKind::Byoa, true),
+        target(Provider::Discord, ProfileKind::Platform, true),
+        target(Provider::Slack, ProfileKind::Platform, false),
+    ] {
+        assert_eq!(
+            check_fallback(own.0, own.1, bad),
+            Err(TenancyError::BadFallback),
+            "{bad:?}"
+        );
+    }
+}
+
+#[test]
+fn credentials_come_from_the_installation_or_an_explicit_fallback_only() {
+    assert_eq!(
+        credential_source("ins_a", true, Some("ins_p"), "bot_token"),
+        Ok(CredentialSource::Own("ins_a".into()))
+    );
+    assert_eq!(
+        credential_source("ins_a", false, Some("ins_p"), "bot_token"),
+        Ok(CredentialSource::PlatformFallback("ins_p".into()))
+    );
+    assert_eq!(
+        credential_source("ins_a", false, None, "bot_token"),
+        Err(TenancyError::NoCredential {
+            installation_id: "ins_a".into(),
+            name: "bot_token".into()
+        })
+    );
+}
+
+struct Binding {
+    id: &'static str,
+    selector: Selector,
+    priority: i64,
+}
+
+impl Candidate for Binding {
+    fn id(&self) -> &str {
+        self.id
+    }
+    fn selector(&self) -> &Selector {
+        &self.selector
+    }
+    fn priority(&self) -> i64 {
+        self.priority
+    }
+}
+
+fn binding(id: &'static str, conversation: &str, peer: &str, team: &str, priority: i64) -> Binding {
+    let set = |value: &str| (!value.is_empty()).then(|| value.to_owned());
+    Binding {
+        id,
+        selector: Selector {
+            conversation: set(conversation),
+            peer: set(peer),
+            team: set(team),
+        },
+        priority,
+    }
+}
+
+#[test]
+fn binding_resolution_table() {
+    let bindings = [
+        binding("b_wild", "", "", "", 0),
+        binding("b_team", "", "", "T1", 0),
+        binding("b_chan", "C1", "", "", 0),
+        binding("b_chan_team", "C1", "", "T1", 0),
+        binding("b_peer", "", "U1", "", 0),
+        binding("b_chan_hi", "C2", "", "", 5),
+        binding("b_chan_lo", "C2", "", "", 1),
+        binding("b_tie_z", "C3", "", "", 0),
+        binding("b_tie_a", "C3", "", "", 0),
+    ];
+    let route = |conversation, peer, team| RouteKeys {
+        conversation,
+        peer,
+        team,
+    };
+    let table: &[(RouteKeys, Option<&str>)] = &[
+        // Nothing specific matches: the wildcard.
+        (route(Some("C9"), Some("U9"), Some("T9")), Some("b_wild")),
+        // Team only.
+        (route(Some("C9"), Some("U9"), Some("T1")), Some("b_team")),
+        // Conversation beats team; conversation + team beats conversation alone.
+        (route(Some("C1"), Some("U9"), Some("T9")), Some("b_chan")),
+        (
+            route(Some("C1"), Some("U9"), Some("T1")),
+            Some("b_chan_team"),
+        ),
+        // A peer selector outranks any conversation/team combination.
+        (route(Some("C1"), Some("U1"), Some("T1")), Some("b_peer")),
+        // Equally specific: higher priority wins.
+        (route(Some("C2"), None, None), Some("b_chan_hi")),
+        // Equally specific and equal priority: lowest id wins.
+        (route(Some("C3"), None, None), Some("b_tie_a")),
+    ];
+    for (keys, expected) in table {
+        assert_eq!(
+            resolve_binding(&bindings, keys).map(|b| b.id),
+            *expected,
+            "{keys:?}"
+        );
+        // Order of the candidates never matters.
+        let mut reversed: Vec<&Binding> = bindings.iter().collect();
+        reversed.reverse();
+        let reversed: Vec<Binding> = reversed
+            .into_iter()
+            .map(|b| Binding {
+                id: b.id,
+                selector: b.selector.clone(),
+                priority: b.priority,
+            })
+            .collect();
+        assert_eq!(
+            resolve_binding(&reversed, keys).map(|b| b.id),
+            *expected,
+            "reversed {keys:?}"
+        );
+    }
+}
+
+#[test]
+fn no_binding_when_nothing_matches() {
+    let bindings = [binding("b_chan", "C1", "", "", 0)];
+    assert!(resolve_binding(&bindings, &RouteKeys::default()).is_none());
+    let none: [Binding; 0] = [];
+    assert!(resolve_binding(&none, &RouteKeys::default()).is_none());
+}
+
+fn flag(stage: Stage, canary: &[&str]) -> Flag {
+    Flag {
+        stage,
+        canary_org_ids: canary.iter().map(|id| id.to_string()).collect(),
+    }
+}
+
+#[test]
+fn rollout_admission_table() {
+    let on = flag(Stage::On, &[]);
+    let off = flag(Stage::Off, &[]);
+    let canary = flag(Stage::Canary, &["org_a"]);
+    let table = [
+        (None, None, "org_a", Admission::Admitted),
+        (Some(&on), Some(&on), "org_a", Admission::Admitted),
+        (Some(&off), Some(&on), "org_a", Admission::GloballyOff),
+        (None, Some(&off), "org_a", Admission::ProviderOff),
+        (None, Some(&canary), "org_a", Admission::Admitted),
+        (None, Some(&canary), "org_b", Admission::NotInCanary),
+        (Some(&canary), None, "org_b", Admission::NotInCanary),
+        (Some(&off), Some(&canary), "org_a", Admission::GloballyOff),
+    ];
+    for (global, provider, org, expected) in table {
+        assert_eq!(
+            admit(global, provider, org),
+            expected,
+            "{global:?} {provider:?} {org}"
+        );
+    }
+}
+
+#[test]
+fn promoting_canary_to_on_needs_a_reason() {
+    assert_eq!(
+        check_flag_change("slack", Some(Stage::Canary), Stage::On, None),
+        Err(TenancyError::ReasonRequired {
+            provider: "slack".into()
+        })
+    );
+    assert_eq!(
+        check_flag_change("slack", Some(Stage::Canary), Stage::On, Some("  ")),
+        Err(TenancyError::ReasonRequired {
+            provider: "slack".into()
+        })
+    );
+    assert_eq!(
+        check_flag_change(
+            "slack",
+            Some(Stage::Canary),
+            Stage::On,
+            Some("matrix green")
+        ),
+        Ok(())
+    );
+    assert_eq!(check_flag_change("slack", None, Stage::Off, None), Ok(()));
+    assert_eq!(
+        check_flag_change("slack", Some(Stage::Off), Stage::On, None),
+        Ok(())
+    );
+}
+
+#[test]
+fn error_messages_name_what_to_fix() {
+    assert_eq!(
+        TenancyError::EmptyField { field: "agent_id" }.to_string(),
+        "agent_id must not be empty"
+    );
+    assert_eq!(
+        TenancyError::Revoked {
+            what: "installation",
+            id: "ins_1".into()
+        }
+        .to_string(),
+        "installation ins_1 is revoked"
+    );
+}
