@@ -157,9 +157,9 @@ impl ChainBreak {
 /// them, or `None` when they start the ledger). Pages of a long ledger are verified one after
 /// another by passing the last entry of a page as the next page's `previous`.
 pub fn verify(previous: Option<&Entry>, entries: &[Entry]) -> Result<(), ChainBreak> {
-    let mut expected_seq = previous.map_or(1, |entry| entry.seq + 1);
+    let first_seq = previous.map_or(1, |entry| entry.seq + 1);
     let mut expected_prev = previous.map_or(GENESIS_HASH, |entry| entry.hash.as_str());
-    for entry in entries {
+    for (expected_seq, entry) in (first_seq..).zip(entries) {
         if entry.seq != expected_seq {
             return Err(ChainBreak::Gap {
                 seq: entry.seq,
@@ -175,7 +175,6 @@ pub fn verify(previous: Option<&Entry>, entries: &[Entry]) -> Result<(), ChainBr
         if hash_of(entry) != entry.hash {
             return Err(ChainBreak::HashMismatch { seq: entry.seq });
         }
-        expected_seq += 1;
         expected_prev = &entry.hash;
     }
     Ok(())
