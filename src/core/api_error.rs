@@ -4,6 +4,8 @@
 //! clients can branch on `code` and show `message`. Messages name what went wrong and what to do;
 //! they never contain a secret, a signature or internal detail (those go to the log only).
 
+use crate::core::auth::AuthError;
+use crate::core::tenancy::TenancyError;
 use serde_json::{json, Value};
 
 /// An error that ends a request, with the HTTP status it maps to.
@@ -25,7 +27,40 @@ pub enum ApiError {
         /// The request path.
         path: String,
         /// The methods the path accepts, as in the `Allow` header.
-        allow: &'static str,
+        allow: String,
+    },
+    /// Authentication failed (401) or the token lacks a scope (403).
+    #[error(transparent)]
+    Auth(#[from] AuthError),
+    /// Too many failed authentications from this client.
+    #[error("too many failed authentication attempts; retry after {retry_after_seconds} s")]
+    RateLimited {
+        /// Seconds until the client may try again (also in `Retry-After`).
+        retry_after_seconds: u32,
+    },
+    /// The request body or query is not what the endpoint takes.
+    #[error("bad request: {message}")]
+    BadRequest {
+        /// What is wrong, naming the field.
+        message: String,
+    },
+    /// A tenancy rule refuses the request.
+    #[error(transparent)]
+    Tenancy(#[from] TenancyError),
+    /// The named object does not exist.
+    #[error("{what} {id} not found")]
+    NoSuch {
+        /// What kind of object.
+        what: &'static str,
+        /// The id asked for.
+        id: String,
+    },
+    /// The request conflicts with the current state (already revoked, already exists, illegal
+    /// transition).
+    #[error("conflict: {message}")]
+    Conflict {
+        /// What conflicts.
+        message: String,
     },
     /// Something on our side failed; the details are in the worker's log, not in the response.
     #[error("internal error; the worker log has the details")]
@@ -38,6 +73,15 @@ impl ApiError {
         match self {
             ApiError::NotFound { .. } => 404,
             ApiError::MethodNotAllowed { .. } => 405,
+            ApiError::Auth(error) => error.status(),
+            ApiError::RateLimited { .. } => 429,
+            ApiError::BadRequest { .. } => 400,
+            ApiError::Tenancy(TenancyError::NoCredential { .. } | TenancyError::Revoked { .. }) => {
+                409
+            }
+            ApiError::Tenancy(_) => 422,
+            ApiError::NoSuch { .. } => 404,
+            ApiError::Conflict { .. } => 409,
             ApiError::Internal => 500,
         }
     }
@@ -47,13 +91,24 @@ impl ApiError {
         match self {
             ApiError::NotFound { .. } => "not_found",
             ApiError::MethodNotAllowed { .. } => "method_not_allowed",
+            ApiError::Auth(AuthError::MissingScope { .. }) => "forbidden",
+            ApiError::Auth(_) => "unauthorized",
+            ApiError::RateLimited { .. } => "rate_limited",
+            ApiError::BadRequest { .. } => "bad_request",
+            ApiError::Tenancy(_) => "invalid",
+            ApiError::NoSuch { .. } => "not_found",
+            ApiError::Conflict { .. } => "conflict",
             ApiError::Internal => "internal",
         }
     }
 
-    /// The JSON response body.
+    /// The JSON response body. A 403 also names the missing scope in `missing_scope`.
     pub fn body(&self) -> Value {
-        json!({ "error": { "code": self.code(), "message": self.to_string() } })
+        let mut error = json!({ "code": self.code(), "message": self.to_string() });
+        if let ApiError::Auth(AuthError::MissingScope { scope }) = self {
+            error["missing_scope"] = json!(scope.as_str());
+        }
+        json!({ "error": error })
     }
 }
 
@@ -79,7 +134,7 @@ mod tests {
         let error = ApiError::MethodNotAllowed {
             method: "POST".into(),
             path: "/healthz".into(),
-            allow: "GET, HEAD",
+            allow: "GET, HEAD".into(),
         };
         assert_eq!(error.status(), 405);
         assert_eq!(error.body()["error"]["code"], "method_not_allowed");
@@ -87,6 +142,77 @@ mod tests {
             error.body()["error"]["message"],
             "POST is not allowed on /healthz; allowed: GET, HEAD"
         );
+    }
+
+    #[test]
+    fn a_missing_scope_is_403_and_names_the_scope() {
+        let error = ApiError::from(AuthError::MissingScope {
+            scope: crate::core::auth::Scope::AuditRead,
+        });
+        assert_eq!(error.status(), 403);
+        assert_eq!(
+            error.body(),
+            json!({"error": {"code": "forbidden", "message": "token lacks the scope audit:read", "missing_scope": "audit:read"}})
+        );
+    }
+
+    #[test]
+    fn other_auth_failures_are_401() {
+        let error = ApiError::from(AuthError::MissingToken);
+        assert_eq!(error.status(), 401);
+        assert_eq!(error.code(), "unauthorized");
+        assert!(error.body()["error"].get("missing_scope").is_none());
+    }
+
+    #[test]
+    fn rate_limited_is_429() {
+        let error = ApiError::RateLimited {
+            retry_after_seconds: 60,
+        };
+        assert_eq!((error.status(), error.code()), (429, "rate_limited"));
+        assert_eq!(
+            error.to_string(),
+            "too many failed authentication attempts; retry after 60 s"
+        );
+    }
+
+    #[test]
+    fn bad_request_is_400() {
+        let error = ApiError::BadRequest {
+            message: "missing field `name`".into(),
+        };
+        assert_eq!((error.status(), error.code()), (400, "bad_request"));
+    }
+
+    #[test]
+    fn tenancy_rules_are_422_and_state_conflicts_409() {
+        assert_eq!(ApiError::from(TenancyError::ByoaNeedsOrg).status(), 422);
+        let revoked = TenancyError::Revoked {
+            what: "org",
+            id: "org_1".into(),
+        };
+        assert_eq!(ApiError::from(revoked).status(), 409);
+        let no_credential = TenancyError::NoCredential {
+            installation_id: "ins_1".into(),
+            name: "bot_token".into(),
+        };
+        assert_eq!(ApiError::from(no_credential).status(), 409);
+    }
+
+    #[test]
+    fn no_such_is_404_and_conflict_is_409() {
+        let missing = ApiError::NoSuch {
+            what: "org",
+            id: "org_x".into(),
+        };
+        assert_eq!(
+            (missing.status(), missing.to_string()),
+            (404, "org org_x not found".into())
+        );
+        let conflict = ApiError::Conflict {
+            message: "already revoked".into(),
+        };
+        assert_eq!((conflict.status(), conflict.code()), (409, "conflict"));
     }
 
     #[test]

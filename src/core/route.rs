@@ -2,35 +2,236 @@
 //!
 //! The edge layer asks [`Route::resolve`] and dispatches on the answer, so every URL the worker
 //! answers is listed in [`TABLE`], in one place, and tested natively. Templates are matched
-//! segment by segment; a `{name}` segment captures one non-empty path segment.
+//! segment by segment; a `{name}` segment captures one non-empty path segment. `HEAD` is served
+//! wherever `GET` is.
+
+use crate::core::auth::Scope;
 
 /// A request's destination, decided from its method and path alone.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Route {
     /// `GET /healthz`: bindings and their reachability.
     Healthz,
+    /// `GET /v1/openapi.json`: the admin API's OpenAPI document (no auth).
+    OpenApi,
+    /// An authenticated admin endpoint.
+    Admin(Admin),
     /// The path is known but not for this method.
     MethodNotAllowed {
         /// Value for the `Allow` response header.
-        allow: &'static str,
+        allow: String,
     },
     /// No route has this path.
     NotFound,
 }
 
-/// One path template the worker serves, the methods it accepts there, and how to build the
-/// route from the captured segments (in template order).
+/// A collection the admin API manages with create / list / get / rotate / revoke.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Resource {
+    /// `/v1/principals`
+    Principals,
+    /// `/v1/orgs`
+    Orgs,
+    /// `/v1/app-profiles`
+    AppProfiles,
+    /// `/v1/installations`
+    Installations,
+    /// `/v1/bindings`
+    Bindings,
+}
+
+impl Resource {
+    /// The scope that changes this resource.
+    pub fn write_scope(self) -> Scope {
+        match self {
+            Resource::Principals => Scope::PrincipalsWrite,
+            Resource::Orgs | Resource::AppProfiles => Scope::ProfilesWrite,
+            Resource::Installations => Scope::InstallationsWrite,
+            Resource::Bindings => Scope::BindingsWrite,
+        }
+    }
+
+    /// The scope that reads it: `bindings:read` for bindings; for the others, which have no
+    /// read scope of their own, the write scope.
+    pub fn read_scope(self) -> Scope {
+        match self {
+            Resource::Bindings => Scope::BindingsRead,
+            other => other.write_scope(),
+        }
+    }
+}
+
+/// An admin endpoint, with the ids its path names.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Admin {
+    /// `POST /v1/<resource>`
+    Create(Resource),
+    /// `GET /v1/<resource>`
+    List(Resource),
+    /// `GET /v1/<resource>/{id}`
+    Get(Resource, String),
+    /// `POST /v1/<resource>/{id}/rotate`: a new key (principals) or new secrets (app profiles,
+    /// installations).
+    Rotate(Resource, String),
+    /// `POST /v1/<resource>/{id}/revoke`
+    Revoke(Resource, String),
+    /// `GET /v1/bindings/{id}/allowlist`
+    AllowlistList(String),
+    /// `POST /v1/bindings/{id}/allowlist`
+    AllowlistAdd(String),
+    /// `DELETE /v1/bindings/{id}/allowlist/{sender_id}`
+    AllowlistRemove(String, String),
+    /// `GET /v1/rollout`
+    RolloutList,
+    /// `PUT /v1/rollout/{key}` (`*` or a provider)
+    RolloutSet(String),
+    /// `GET /v1/audit`
+    AuditList,
+    /// `GET /v1/audit/verify`
+    AuditVerify,
+    /// `POST /v1/master-key/rotate`: re-seal every secret under the current master key.
+    MasterKeyRotate,
+}
+
+impl Admin {
+    /// The scope a token needs for this endpoint.
+    pub fn scope(&self) -> Scope {
+        match self {
+            Admin::Create(resource) | Admin::Rotate(resource, _) | Admin::Revoke(resource, _) => {
+                resource.write_scope()
+            }
+            Admin::List(resource) | Admin::Get(resource, _) => resource.read_scope(),
+            Admin::AllowlistList(_) => Scope::BindingsRead,
+            Admin::AllowlistAdd(_) | Admin::AllowlistRemove(..) => Scope::BindingsWrite,
+            Admin::RolloutList | Admin::RolloutSet(_) => Scope::RolloutWrite,
+            Admin::AuditList | Admin::AuditVerify => Scope::AuditRead,
+            Admin::MasterKeyRotate => Scope::All,
+        }
+    }
+}
+
+/// One method and path template, and how to build the route from the captured segments.
 struct Entry {
+    method: &'static str,
     template: &'static str,
-    allow: &'static str,
     build: fn(Vec<String>) -> Route,
 }
 
-const TABLE: &[Entry] = &[Entry {
-    template: "/healthz",
-    allow: "GET, HEAD",
-    build: |_| Route::Healthz,
-}];
+macro_rules! entry {
+    ($method:literal, $template:literal, $build:expr) => {
+        Entry {
+            method: $method,
+            template: $template,
+            build: $build,
+        }
+    };
+}
+
+/// The captured segment at `index` (templates guarantee it exists).
+fn take(captures: &mut [String], index: usize) -> String {
+    std::mem::take(&mut captures[index])
+}
+
+macro_rules! resource_entries {
+    ($path:literal, $path_id:literal, $revoke:literal, $resource:expr) => {
+        [
+            entry!("POST", $path, |_| Route::Admin(Admin::Create($resource))),
+            entry!("GET", $path, |_| Route::Admin(Admin::List($resource))),
+            entry!("GET", $path_id, |mut c| Route::Admin(Admin::Get(
+                $resource,
+                take(&mut c, 0)
+            ))),
+            entry!("POST", $revoke, |mut c| Route::Admin(Admin::Revoke(
+                $resource,
+                take(&mut c, 0)
+            ))),
+        ]
+    };
+}
+
+const PRINCIPALS: [Entry; 4] = resource_entries!(
+    "/v1/principals",
+    "/v1/principals/{id}",
+    "/v1/principals/{id}/revoke",
+    Resource::Principals
+);
+const ORGS: [Entry; 4] = resource_entries!(
+    "/v1/orgs",
+    "/v1/orgs/{id}",
+    "/v1/orgs/{id}/revoke",
+    Resource::Orgs
+);
+const APP_PROFILES: [Entry; 4] = resource_entries!(
+    "/v1/app-profiles",
+    "/v1/app-profiles/{id}",
+    "/v1/app-profiles/{id}/revoke",
+    Resource::AppProfiles
+);
+const INSTALLATIONS: [Entry; 4] = resource_entries!(
+    "/v1/installations",
+    "/v1/installations/{id}",
+    "/v1/installations/{id}/revoke",
+    Resource::Installations
+);
+const BINDINGS: [Entry; 4] = resource_entries!(
+    "/v1/bindings",
+    "/v1/bindings/{id}",
+    "/v1/bindings/{id}/revoke",
+    Resource::Bindings
+);
+
+/// Orgs and bindings have nothing to rotate: a binding is revoked and created anew.
+const ROTATIONS: [Entry; 3] = [
+    entry!("POST", "/v1/principals/{id}/rotate", |mut c| Route::Admin(
+        Admin::Rotate(Resource::Principals, take(&mut c, 0))
+    )),
+    entry!(
+        "POST",
+        "/v1/app-profiles/{id}/rotate",
+        |mut c| Route::Admin(Admin::Rotate(Resource::AppProfiles, take(&mut c, 0)))
+    ),
+    entry!("POST", "/v1/installations/{id}/rotate", |mut c| {
+        Route::Admin(Admin::Rotate(Resource::Installations, take(&mut c, 0)))
+    }),
+];
+
+const OTHERS: [Entry; 10] = [
+    entry!("GET", "/healthz", |_| Route::Healthz),
+    entry!("GET", "/v1/openapi.json", |_| Route::OpenApi),
+    entry!("GET", "/v1/bindings/{id}/allowlist", |mut c| Route::Admin(
+        Admin::AllowlistList(take(&mut c, 0))
+    )),
+    entry!("POST", "/v1/bindings/{id}/allowlist", |mut c| Route::Admin(
+        Admin::AllowlistAdd(take(&mut c, 0))
+    )),
+    entry!(
+        "DELETE",
+        "/v1/bindings/{id}/allowlist/{sender_id}",
+        |mut c| Route::Admin(Admin::AllowlistRemove(take(&mut c, 0), take(&mut c, 1)))
+    ),
+    entry!("GET", "/v1/rollout", |_| Route::Admin(Admin::RolloutList)),
+    entry!("PUT", "/v1/rollout/{key}", |mut c| Route::Admin(
+        Admin::RolloutSet(take(&mut c, 0))
+    )),
+    entry!("GET", "/v1/audit", |_| Route::Admin(Admin::AuditList)),
+    entry!("GET", "/v1/audit/verify", |_| Route::Admin(
+        Admin::AuditVerify
+    )),
+    entry!("POST", "/v1/master-key/rotate", |_| Route::Admin(
+        Admin::MasterKeyRotate
+    )),
+];
+
+/// Every route, in match order.
+const TABLE: [&[Entry]; 7] = [
+    &OTHERS,
+    &ROTATIONS,
+    &PRINCIPALS,
+    &ORGS,
+    &APP_PROFILES,
+    &INSTALLATIONS,
+    &BINDINGS,
+];
 
 impl Route {
     /// Resolves `method` (upper case, as HTTP sends it) and `path` (without the query string).
@@ -38,16 +239,27 @@ impl Route {
     /// Paths are exact: `/healthz/` is not `/healthz`, because providers and operators are given
     /// exact URLs and a lenient match would hide a misconfiguration.
     pub fn resolve(method: &str, path: &str) -> Route {
-        let Some((entry, captures)) = TABLE
-            .iter()
-            .find_map(|entry| match_template(entry.template, path).map(|c| (entry, c)))
-        else {
+        let method = if method == "HEAD" { "GET" } else { method };
+        let mut allowed: Vec<&str> = Vec::new();
+        for entry in TABLE.iter().flat_map(|entries| entries.iter()) {
+            let Some(captures) = match_template(entry.template, path) else {
+                continue;
+            };
+            if entry.method == method {
+                return (entry.build)(captures);
+            }
+            allowed.push(entry.method);
+        }
+        if allowed.is_empty() {
             return Route::NotFound;
-        };
-        if entry.allow.split(", ").any(|allowed| allowed == method) {
-            (entry.build)(captures)
-        } else {
-            Route::MethodNotAllowed { allow: entry.allow }
+        }
+        if allowed.contains(&"GET") {
+            allowed.push("HEAD");
+        }
+        allowed.sort_unstable();
+        allowed.dedup();
+        Route::MethodNotAllowed {
+            allow: allowed.join(", "),
         }
     }
 }
@@ -65,7 +277,7 @@ fn match_template(template: &str, path: &str) -> Option<Vec<String>> {
                 if p.is_empty() {
                     return None;
                 }
-                captures.push(p.to_owned());
+                captures.push(percent_decode(p)?);
             }
             (Some(t), Some(p)) if t == p => {}
             _ => return None,
@@ -73,44 +285,24 @@ fn match_template(template: &str, path: &str) -> Option<Vec<String>> {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn healthz_answers_get_and_head() {
-        assert_eq!(Route::resolve("GET", "/healthz"), Route::Healthz);
-        assert_eq!(Route::resolve("HEAD", "/healthz"), Route::Healthz);
-    }
-
-    #[test]
-    fn healthz_refuses_other_methods_with_an_allow_list() {
-        assert_eq!(
-            Route::resolve("POST", "/healthz"),
-            Route::MethodNotAllowed { allow: "GET, HEAD" }
-        );
-    }
-
-    #[test]
-    fn unknown_paths_are_not_found() {
-        for path in ["/", "/healthz/", "/HEALTHZ", "/nope", "", "/healthz/extra"] {
-            assert_eq!(Route::resolve("GET", path), Route::NotFound, "{path:?}");
+/// Decodes `%XX` escapes in a path segment; `None` for a bad escape or a result that is not UTF-8.
+fn percent_decode(segment: &str) -> Option<String> {
+    let bytes = segment.as_bytes();
+    let mut decoded = Vec::with_capacity(bytes.len());
+    let mut index = 0;
+    while index < bytes.len() {
+        if bytes[index] == b'%' {
+            let hex = std::str::from_utf8(bytes.get(index + 1..index + 3)?).ok()?;
+            decoded.push(u8::from_str_radix(hex, 16).ok()?);
+            index += 3;
+        } else {
+            decoded.push(bytes[index]);
+            index += 1;
         }
     }
-
-    #[test]
-    fn templates_capture_segments_in_order() {
-        assert_eq!(
-            match_template("/a/{x}/b/{y}", "/a/1/b/2"),
-            Some(vec!["1".to_owned(), "2".to_owned()])
-        );
-    }
-
-    #[test]
-    fn templates_refuse_empty_captures_and_extra_or_missing_segments() {
-        assert_eq!(match_template("/a/{x}", "/a/"), None);
-        assert_eq!(match_template("/a/{x}", "/a"), None);
-        assert_eq!(match_template("/a/{x}", "/a/1/2"), None);
-        assert_eq!(match_template("/a/{x}", "/b/1"), None);
-    }
+    String::from_utf8(decoded).ok()
 }
+
+#[cfg(test)]
+#[path = "route_test.rs"]
+mod tests;

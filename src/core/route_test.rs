@@ -1,0 +1,171 @@
+use super::*;
+
+fn admin(route: Route) -> Admin {
+    match route {
+        Route::Admin(admin) => admin,
+        other => panic!("not an admin route: {other:?}"),
+    }
+}
+
+#[test]
+fn healthz_answers_get_and_head() {
+    assert_eq!(Route::resolve("GET", "/healthz"), Route::Healthz);
+    assert_eq!(Route::resolve("HEAD", "/healthz"), Route::Healthz);
+    assert_eq!(Route::resolve("GET", "/v1/openapi.json"), Route::OpenApi);
+}
+
+#[test]
+fn a_known_path_with_the_wrong_method_lists_the_allowed_ones() {
+    assert_eq!(
+        Route::resolve("POST", "/healthz"),
+        Route::MethodNotAllowed {
+            allow: "GET, HEAD".into()
+        }
+    );
+    assert_eq!(
+        Route::resolve("DELETE", "/v1/orgs"),
+        Route::MethodNotAllowed {
+            allow: "GET, HEAD, POST".into()
+        }
+    );
+}
+
+#[test]
+fn unknown_paths_are_not_found() {
+    for path in [
+        "/",
+        "/healthz/",
+        "/HEALTHZ",
+        "/nope",
+        "",
+        "/healthz/extra",
+        "/v1/orgs/",
+        "/v1/orgs/org_1/rotate",
+        "/v1/bindings/b_1/rotate",
+    ] {
+        assert_eq!(Route::resolve("GET", path), Route::NotFound, "{path:?}");
+    }
+}
+
+#[test]
+fn resources_have_create_list_get_and_revoke() {
+    let cases = [
+        ("/v1/principals", Resource::Principals),
+        ("/v1/orgs", Resource::Orgs),
+        ("/v1/app-profiles", Resource::AppProfiles),
+        ("/v1/installations", Resource::Installations),
+        ("/v1/bindings", Resource::Bindings),
+    ];
+    for (path, resource) in cases {
+        assert_eq!(admin(Route::resolve("POST", path)), Admin::Create(resource));
+        assert_eq!(admin(Route::resolve("GET", path)), Admin::List(resource));
+        assert_eq!(
+            admin(Route::resolve("GET", &format!("{path}/x_1"))),
+            Admin::Get(resource, "x_1".into())
+        );
+        assert_eq!(
+            admin(Route::resolve("POST", &format!("{path}/x_1/revoke"))),
+            Admin::Revoke(resource, "x_1".into())
+        );
+    }
+}
+
+#[test]
+fn principals_profiles_and_installations_rotate() {
+    for (path, resource) in [
+        ("/v1/principals", Resource::Principals),
+        ("/v1/app-profiles", Resource::AppProfiles),
+        ("/v1/installations", Resource::Installations),
+    ] {
+        assert_eq!(
+            admin(Route::resolve("POST", &format!("{path}/x_1/rotate"))),
+            Admin::Rotate(resource, "x_1".into())
+        );
+    }
+}
+
+#[test]
+fn allowlist_rollout_audit_and_master_key_routes() {
+    assert_eq!(
+        admin(Route::resolve("GET", "/v1/bindings/b_1/allowlist")),
+        Admin::AllowlistList("b_1".into())
+    );
+    assert_eq!(
+        admin(Route::resolve("POST", "/v1/bindings/b_1/allowlist")),
+        Admin::AllowlistAdd("b_1".into())
+    );
+    assert_eq!(
+        admin(Route::resolve(
+            "DELETE",
+            "/v1/bindings/b_1/allowlist/%2B1555%20x"
+        )),
+        Admin::AllowlistRemove("b_1".into(), "+1555 x".into())
+    );
+    assert_eq!(
+        admin(Route::resolve("GET", "/v1/rollout")),
+        Admin::RolloutList
+    );
+    assert_eq!(
+        admin(Route::resolve("PUT", "/v1/rollout/%2A")),
+        Admin::RolloutSet("*".into())
+    );
+    assert_eq!(admin(Route::resolve("GET", "/v1/audit")), Admin::AuditList);
+    assert_eq!(
+        admin(Route::resolve("GET", "/v1/audit/verify")),
+        Admin::AuditVerify
+    );
+    assert_eq!(
+        admin(Route::resolve("POST", "/v1/master-key/rotate")),
+        Admin::MasterKeyRotate
+    );
+}
+
+#[test]
+fn bad_percent_escapes_are_not_found() {
+    assert_eq!(Route::resolve("GET", "/v1/orgs/%zz"), Route::NotFound);
+    assert_eq!(Route::resolve("GET", "/v1/orgs/%2"), Route::NotFound);
+    assert_eq!(Route::resolve("GET", "/v1/orgs/%ff"), Route::NotFound);
+}
+
+#[test]
+fn every_endpoint_needs_the_documented_scope() {
+    use Scope::*;
+    let table = [
+        (Admin::Create(Resource::Principals), PrincipalsWrite),
+        (Admin::List(Resource::Orgs), ProfilesWrite),
+        (
+            Admin::Rotate(Resource::AppProfiles, "a".into()),
+            ProfilesWrite,
+        ),
+        (
+            Admin::Revoke(Resource::Installations, "i".into()),
+            InstallationsWrite,
+        ),
+        (Admin::Create(Resource::Bindings), BindingsWrite),
+        (Admin::Get(Resource::Bindings, "b".into()), BindingsRead),
+        (Admin::AllowlistList("b".into()), BindingsRead),
+        (Admin::AllowlistAdd("b".into()), BindingsWrite),
+        (
+            Admin::AllowlistRemove("b".into(), "s".into()),
+            BindingsWrite,
+        ),
+        (Admin::RolloutSet("*".into()), RolloutWrite),
+        (Admin::AuditVerify, AuditRead),
+        (Admin::MasterKeyRotate, All),
+    ];
+    for (endpoint, scope) in table {
+        assert_eq!(endpoint.scope(), scope, "{endpoint:?}");
+    }
+}
+
+#[test]
+fn templates_capture_segments_in_order() {
+    assert_eq!(
+        match_template("/a/{x}/b/{y}", "/a/1/b/2"),
+        Some(vec!["1".to_owned(), "2".to_owned()])
+    );
+    assert_eq!(match_template("/a/{x}", "/a/"), None);
+    assert_eq!(match_template("/a/{x}", "/a"), None);
+    assert_eq!(match_template("/a/{x}", "/a/1/2"), None);
+    assert_eq!(match_template("/a/{x}", "/b/1"), None);
+}
