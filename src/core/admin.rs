@@ -49,6 +49,14 @@ pub fn parse<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
     })
 }
 
+/// A key or scope in a request body that does not parse is the body's fault (400), not a failed
+/// authentication.
+fn invalid_body(error: AuthError) -> ApiError {
+    ApiError::BadRequest {
+        message: error.to_string(),
+    }
+}
+
 fn non_empty(field: &'static str, value: &str) -> Result<(), ApiError> {
     if value.trim().is_empty() {
         return Err(TenancyError::EmptyField { field }.into());
@@ -82,8 +90,8 @@ impl NewPrincipal {
     /// scopes: nobody grants a scope they do not hold.
     pub fn validate(&self, grantor: &ScopeSet, now: u64) -> Result<ScopeSet, ApiError> {
         non_empty("name", &self.name)?;
-        decode_public_key(&self.public_key)?;
-        let scopes = ScopeSet::parse(&self.scopes.join(" "))?;
+        decode_public_key(&self.public_key).map_err(invalid_body)?;
+        let scopes = ScopeSet::parse(&self.scopes.join(" ")).map_err(invalid_body)?;
         if scopes.is_empty() {
             return Err(ApiError::BadRequest {
                 message: "scopes must name at least one scope".into(),
@@ -113,7 +121,7 @@ pub struct RotateKey {
 impl RotateKey {
     /// Validates the key.
     pub fn validate(&self) -> Result<(), ApiError> {
-        decode_public_key(&self.public_key)?;
+        decode_public_key(&self.public_key).map_err(invalid_body)?;
         Ok(())
     }
 }

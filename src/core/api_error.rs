@@ -95,6 +95,9 @@ impl ApiError {
             ApiError::Auth(_) => "unauthorized",
             ApiError::RateLimited { .. } => "rate_limited",
             ApiError::BadRequest { .. } => "bad_request",
+            ApiError::Tenancy(TenancyError::NoCredential { .. } | TenancyError::Revoked { .. }) => {
+                "conflict"
+            }
             ApiError::Tenancy(_) => "invalid",
             ApiError::NoSuch { .. } => "not_found",
             ApiError::Conflict { .. } => "conflict",

@@ -16,10 +16,16 @@
 //! optional `nbf`, and `scope` (space-separated). Times are checked with [`LEEWAY_SECONDS`] of
 //! leeway. `jsonwebtoken` checks the algorithm, signature and audience; its own clock checks are
 //! off because the core never reads a clock (on wasm32 that clock is not ours to control).
+//!
+//! `jsonwebtoken` is built without a crypto backend: [`EDDSA_ONLY`] is its provider, so no other
+//! algorithm can even be attempted (and the Wasm carries no RSA or ECDSA code).
 
 use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine};
 use ed25519_dalek::pkcs8::{spki::der::pem::LineEnding, DecodePrivateKey, EncodePrivateKey};
 use ed25519_dalek::{SigningKey, VerifyingKey};
+use jsonwebtoken::crypto::{CryptoProvider, JwtSigner, JwtVerifier, KeyUtils};
+use jsonwebtoken::errors::ErrorKind;
+use jsonwebtoken::signature::{Error as SignatureError, Signer, Verifier};
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
@@ -278,6 +284,69 @@ impl AuthError {
     }
 }
 
+/// `jsonwebtoken`'s crypto provider: Ed25519 and nothing else.
+pub static EDDSA_ONLY: CryptoProvider = CryptoProvider {
+    signer_factory: |algorithm, key| {
+        if *algorithm != Algorithm::EdDSA {
+            return Err(ErrorKind::InvalidAlgorithm.into());
+        }
+        let signing_key = SigningKey::from_pkcs8_der(key.as_bytes())
+            .map_err(|_| jsonwebtoken::errors::Error::from(ErrorKind::InvalidEddsaKey))?;
+        Ok(Box::new(EdSigner(signing_key)))
+    },
+    verifier_factory: |algorithm, key| {
+        if *algorithm != Algorithm::EdDSA {
+            return Err(ErrorKind::InvalidAlgorithm.into());
+        }
+        let bytes: [u8; 32] = key
+            .try_get_as_bytes()?
+            .try_into()
+            .map_err(|_| jsonwebtoken::errors::Error::from(ErrorKind::InvalidEddsaKey))?;
+        let verifying_key = VerifyingKey::from_bytes(&bytes)
+            .map_err(|_| jsonwebtoken::errors::Error::from(ErrorKind::InvalidEddsaKey))?;
+        Ok(Box::new(EdVerifier(verifying_key)))
+    },
+    key_utils: KeyUtils::new_unimplemented(),
+};
+
+/// Installs [`EDDSA_ONLY`] as `jsonwebtoken`'s provider (once per process or isolate).
+fn install_provider() {
+    // Err means it is installed already, which is the goal.
+    let _ = EDDSA_ONLY.install_default();
+}
+
+struct EdSigner(SigningKey);
+
+impl Signer<Vec<u8>> for EdSigner {
+    fn try_sign(&self, message: &[u8]) -> Result<Vec<u8>, SignatureError> {
+        Ok(ed25519_dalek::Signer::sign(&self.0, message)
+            .to_bytes()
+            .to_vec())
+    }
+}
+
+impl JwtSigner for EdSigner {
+    fn algorithm(&self) -> Algorithm {
+        Algorithm::EdDSA
+    }
+}
+
+struct EdVerifier(VerifyingKey);
+
+impl Verifier<Vec<u8>> for EdVerifier {
+    fn verify(&self, message: &[u8], signature: &Vec<u8>) -> Result<(), SignatureError> {
+        let signature = ed25519_dalek::Signature::from_slice(signature)?;
+        // Strict: refuses non-canonical and small-order encodings (no signature malleability).
+        self.0.verify_strict(message, &signature)
+    }
+}
+
+impl JwtVerifier for EdVerifier {
+    fn algorithm(&self) -> Algorithm {
+        Algorithm::EdDSA
+    }
+}
+
 /// The bearer token from an `Authorization` header value.
 pub fn bearer_token(header: Option<&str>) -> Result<&str, AuthError> {
     let header = header.ok_or(AuthError::MissingToken)?;
@@ -322,6 +391,7 @@ pub fn verify(token: &str, principal: &Principal, now: u64) -> Result<Caller, Au
 
 /// Checks the signature (EdDSA only) and the audience, and returns the claims.
 fn verified_claims(token: &str, public_key: &str) -> Result<Claims, AuthError> {
+    install_provider();
     let key = DecodingKey::from_ed_der(&decode_public_key(public_key)?.to_bytes());
     let mut validation = Validation::new(Algorithm::EdDSA);
     validation.validate_exp = false;
@@ -396,8 +466,17 @@ pub fn generate_key_pair(seed: [u8; 32]) -> (String, String) {
 
 /// The base64url public key of a PKCS#8 PEM private key.
 pub fn public_key_from_pem(pem: &str) -> Result<String, AuthError> {
-    let signing_key = SigningKey::from_pkcs8_pem(pem).map_err(|_| AuthError::BadPrivateKey)?;
-    Ok(public_key_of(&signing_key))
+    Ok(public_key_of(&signing_key_from_pem(pem)?))
+}
+
+/// Parses a PKCS#8 PEM Ed25519 private key. Text before the `-----BEGIN` line (a file's
+/// explanatory header) is ignored.
+fn signing_key_from_pem(pem: &str) -> Result<SigningKey, AuthError> {
+    let block = pem
+        .find("-----BEGIN")
+        .map(|start| &pem[start..])
+        .ok_or(AuthError::BadPrivateKey)?;
+    SigningKey::from_pkcs8_pem(block).map_err(|_| AuthError::BadPrivateKey)
 }
 
 fn public_key_of(signing_key: &SigningKey) -> String {
@@ -412,11 +491,11 @@ pub fn mint(
     iat: u64,
     lifetime_seconds: u64,
 ) -> Result<String, AuthError> {
-    let signing_key =
-        SigningKey::from_pkcs8_pem(private_key_pem).map_err(|_| AuthError::BadPrivateKey)?;
+    let signing_key = signing_key_from_pem(private_key_pem)?;
     let der = signing_key
         .to_pkcs8_der()
         .map_err(|_| AuthError::BadPrivateKey)?;
+    install_provider();
     let mut header = Header::new(Algorithm::EdDSA);
     header.kid = Some(principal_id.to_owned());
     let claims = Claims {

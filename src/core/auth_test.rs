@@ -122,10 +122,19 @@ fn garbage_is_malformed() {
 fn only_eddsa_is_accepted() {
     let (_, principal) = principal(1, "*");
     // HS256 keyed with the principal's public key: the classic algorithm-confusion attack.
-    let mut header = Header::new(Algorithm::HS256);
-    header.kid = Some("prn_test".into());
-    let key = EncodingKey::from_secret(principal.public_key.as_bytes());
-    let token = jsonwebtoken::encode(&header, &claims(NOW, NOW + 60, "*"), &key).unwrap();
+    // Built by hand: the EdDSA-only provider cannot even produce one.
+    use hmac::{Hmac, Mac};
+    let signing_input = format!(
+        "{}.{}",
+        URL_SAFE_NO_PAD.encode(r#"{"alg":"HS256","typ":"JWT","kid":"prn_test"}"#),
+        URL_SAFE_NO_PAD.encode(claims(NOW, NOW + 60, "*").to_string())
+    );
+    let mut mac = Hmac::<sha2::Sha256>::new_from_slice(principal.public_key.as_bytes()).unwrap();
+    mac.update(signing_input.as_bytes());
+    let token = format!(
+        "{signing_input}.{}",
+        URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes())
+    );
     assert_eq!(
         verify(&token, &principal, NOW),
         Err(AuthError::AlgorithmNotAllowed)
@@ -137,6 +146,27 @@ fn only_eddsa_is_accepted() {
         URL_SAFE_NO_PAD.encode(claims(NOW, NOW + 60, "*").to_string())
     );
     assert_eq!(verify(&none, &principal, NOW), Err(AuthError::Malformed));
+}
+
+#[test]
+fn the_provider_refuses_every_other_algorithm() {
+    let (pem, _) = principal(1, "*");
+    let der = SigningKey::from_pkcs8_pem(&pem)
+        .unwrap()
+        .to_pkcs8_der()
+        .unwrap();
+    let key = EncodingKey::from_ed_der(der.as_bytes());
+    for algorithm in [Algorithm::HS256, Algorithm::RS256, Algorithm::ES256] {
+        assert!(
+            (EDDSA_ONLY.signer_factory)(&algorithm, &key).is_err(),
+            "{algorithm:?}"
+        );
+        let decoding = DecodingKey::from_ed_der(&[0u8; 32]);
+        assert!(
+            (EDDSA_ONLY.verifier_factory)(&algorithm, &decoding).is_err(),
+            "{algorithm:?}"
+        );
+    }
 }
 
 #[test]
@@ -372,6 +402,11 @@ fn key_pairs_round_trip_through_pem() {
     let (pem, public_key) = generate_key_pair(seed(7));
     assert!(pem.starts_with("-----BEGIN PRIVATE KEY-----"));
     assert_eq!(public_key_from_pem(&pem), Ok(public_key));
+    assert_eq!(
+        public_key_from_pem(&format!("A header a person reads.\n\n{pem}")),
+        Ok(generate_key_pair(seed(7)).1),
+        "text above the PEM block is ignored"
+    );
     assert_eq!(
         public_key_from_pem("not a key"),
         Err(AuthError::BadPrivateKey)

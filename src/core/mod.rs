@@ -8,10 +8,13 @@
 //! Anything that needs the Workers runtime: HTTP objects, D1, Queues, Durable Objects, the clock
 //! and randomness. Those live in the `edge` module, which calls into this one.
 
+pub mod admin;
 pub mod api_error;
 pub mod audit;
 pub mod auth;
 pub mod health;
+pub mod ids;
 pub mod queue_message;
 pub mod route;
+pub mod seal;
 pub mod tenancy;

@@ -264,6 +264,15 @@ impl Route {
     }
 }
 
+/// Every `(method, path template)` the worker serves, for documentation checks (the OpenAPI
+/// document must describe each one).
+pub fn endpoints() -> impl Iterator<Item = (&'static str, &'static str)> {
+    TABLE
+        .iter()
+        .flat_map(|entries| entries.iter())
+        .map(|entry| (entry.method, entry.template))
+}
+
 /// Matches `path` against `template`, returning the `{…}` captures, or `None` when it does not
 /// match.
 fn match_template(template: &str, path: &str) -> Option<Vec<String>> {

@@ -347,8 +347,10 @@ pub fn credential_source(
     }
 }
 
-/// A binding's route selector; `None` fields are wildcards.
+/// A binding's route selector; `None` fields are wildcards. Unknown fields are refused: a
+/// misspelt field silently dropped would turn a narrow binding into a catch-all.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Selector {
     /// The conversation (channel, chat, group) id.
     #[serde(default, skip_serializing_if = "Option::is_none")]

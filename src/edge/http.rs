@@ -12,8 +12,14 @@ pub fn json<T: Serialize>(status: u16, body: &T) -> Result<Response> {
 /// The JSON response for an [`ApiError`], with the headers its status calls for.
 pub fn error_response(error: &ApiError) -> Result<Response> {
     let mut response = json(error.status(), &error.body())?;
-    if let ApiError::MethodNotAllowed { allow, .. } = error {
-        response.headers_mut().set("Allow", allow)?;
+    match error {
+        ApiError::MethodNotAllowed { allow, .. } => response.headers_mut().set("Allow", allow)?,
+        ApiError::RateLimited {
+            retry_after_seconds,
+        } => response
+            .headers_mut()
+            .set("Retry-After", &retry_after_seconds.to_string())?,
+        _ => {}
     }
     Ok(response)
 }

@@ -9,11 +9,16 @@
 //! Decisions. Every rule (routing, health status, error bodies) is made in [`crate::core`] so it
 //! can be tested natively; handlers here stay short.
 
+mod admin;
 mod binding_session;
+mod d1;
 mod health;
 mod housekeeping;
 mod http;
+mod ledger;
 mod queue_consumer;
+mod runtime;
+mod secrets;
 
 use crate::core::{api_error::ApiError, route::Route};
 use worker::{event, Context, Env, Request, Response, Result};
@@ -31,6 +36,10 @@ async fn fetch(req: Request, env: Env, _ctx: Context) -> Result<Response> {
     let path = req.path();
     let outcome = match Route::resolve(&method, &path) {
         Route::Healthz => health::handle(&env).await,
+        Route::OpenApi => http::json(200, &openapi()).map_err(|_| ApiError::Internal),
+        Route::Admin(endpoint) => admin::handle(req, &env, endpoint)
+            .await
+            .and_then(|(status, body)| http::json(status, &body).map_err(|_| ApiError::Internal)),
         Route::MethodNotAllowed { allow } => Err(ApiError::MethodNotAllowed {
             method,
             path,
@@ -39,4 +48,10 @@ async fn fetch(req: Request, env: Env, _ctx: Context) -> Result<Response> {
         Route::NotFound => Err(ApiError::NotFound { method, path }),
     };
     outcome.or_else(|error| http::error_response(&error))
+}
+
+/// The admin API's OpenAPI document, compiled in from `schema/openapi.json`.
+fn openapi() -> serde_json::Value {
+    serde_json::from_str(include_str!("../../schema/openapi.json"))
+        .expect("schema/openapi.json is valid JSON (a native test checks it)")
 }

@@ -17,6 +17,7 @@
 
 pub mod fake;
 pub mod http;
+pub mod seed;
 pub mod wrangler;
 
 use std::path::PathBuf;

@@ -45,8 +45,8 @@ pub struct WranglerDev {
     child: Child,
     base_url: String,
     log_path: PathBuf,
-    // Held for its Drop: the local D1, queue and Durable Object state.
-    _state: tempfile::TempDir,
+    /// The local D1, queue and Durable Object state; deleted on drop.
+    state: Option<tempfile::TempDir>,
 }
 
 impl WranglerDev {
@@ -60,7 +60,20 @@ impl WranglerDev {
             .tempdir()
             .map_err(|e| error(format!("cannot create a state folder: {e}")))?;
         migrate(&root, state.path())?;
+        seed_root_principal(&root, state.path())?;
+        Self::launch(state, vars)
+    }
 
+    /// Stops this worker and serves again on the same state (D1, queues, Durable Objects) with
+    /// `vars`: how a test changes secrets such as the master key ring.
+    pub fn restart(mut self, vars: &[(&str, String)]) -> Result<Self, StartError> {
+        self.stop();
+        let state = self.state.take().expect("a running worker has its state");
+        Self::launch(state, vars)
+    }
+
+    fn launch(state: tempfile::TempDir, vars: &[(&str, String)]) -> Result<Self, StartError> {
+        let root = repo_root();
         let port = free_port().map_err(|e| error(format!("no free port: {e}")))?;
         let inspector_port = free_port().map_err(|e| error(format!("no free port: {e}")))?;
         let log_path = state.path().join("wrangler.log");
@@ -72,7 +85,11 @@ impl WranglerDev {
             .arg("--persist-to")
             .arg(state.path())
             .arg("--show-interactive-dev-session=false");
-        for (name, value) in vars {
+        // The dev secrets (.dev.vars.example), then the caller's overrides.
+        let overrides = vars
+            .iter()
+            .map(|(name, value)| (name.to_string(), value.clone()));
+        for (name, value) in dev_secrets(&root).into_iter().chain(overrides) {
             command.arg("--var").arg(format!("{name}:{value}"));
         }
         let child = command
@@ -89,7 +106,7 @@ impl WranglerDev {
             child,
             base_url: format!("http://127.0.0.1:{port}"),
             log_path,
-            _state: state,
+            state: Some(state),
         };
         dev.wait_until_ready()?;
         Ok(dev)
@@ -98,6 +115,31 @@ impl WranglerDev {
     /// `http://127.0.0.1:<port>` followed by `path`.
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base_url)
+    }
+
+    /// The folder holding the local D1, queue and Durable Object state.
+    pub fn state_dir(&self) -> &Path {
+        self.state
+            .as_ref()
+            .expect("a running worker has its state")
+            .path()
+    }
+
+    /// Runs SQL against the local D1 behind the worker's back (to tamper with rows in tests).
+    pub fn d1_execute(&self, sql: &str) -> Result<(), StartError> {
+        run_wrangler(
+            &repo_root(),
+            &[
+                "d1",
+                "execute",
+                "DB",
+                "--local",
+                "--command",
+                sql,
+                "--persist-to",
+            ],
+            self.state_dir(),
+        )
     }
 
     /// The last lines wrangler and the worker printed (the worker's `console` output lands here).
@@ -134,8 +176,9 @@ impl WranglerDev {
     }
 }
 
-impl Drop for WranglerDev {
-    fn drop(&mut self) {
+impl WranglerDev {
+    /// Stops wrangler and workerd: the whole process group, SIGTERM then SIGKILL.
+    fn stop(&mut self) {
         let group = -(self.child.id() as i32);
         // SAFETY: kill(2) with a negative pid signals that process group; no memory is touched.
         unsafe { libc::kill(group, libc::SIGTERM) };
@@ -150,6 +193,12 @@ impl Drop for WranglerDev {
         // SAFETY: as above.
         unsafe { libc::kill(group, libc::SIGKILL) };
         let _ = self.child.wait();
+    }
+}
+
+impl Drop for WranglerDev {
+    fn drop(&mut self) {
+        self.stop();
     }
 }
 
@@ -178,17 +227,58 @@ fn require_build(root: &Path) -> Result<(), StartError> {
 }
 
 fn migrate(root: &Path, state: &Path) -> Result<(), StartError> {
+    run_wrangler(
+        root,
+        &["d1", "migrations", "apply", "DB", "--local", "--persist-to"],
+        state,
+    )
+}
+
+/// Inserts the root principal (public key only) the way scripts/run.sh does.
+fn seed_root_principal(root: &Path, state: &Path) -> Result<(), StartError> {
+    run_wrangler(
+        root,
+        &[
+            "d1",
+            "execute",
+            "DB",
+            "--local",
+            "--file",
+            "seed/root-principal.sql",
+            "--persist-to",
+        ],
+        state,
+    )
+}
+
+/// The `NAME="value"` lines of .dev.vars.example: the dev-only secrets every local run uses.
+fn dev_secrets(root: &Path) -> Vec<(String, String)> {
+    let text = std::fs::read_to_string(root.join(".dev.vars.example")).unwrap_or_default();
+    text.lines()
+        .filter(|line| !line.trim_start().starts_with('#'))
+        .filter_map(|line| line.split_once('='))
+        .map(|(name, value)| {
+            (
+                name.trim().to_owned(),
+                value.trim().trim_matches('"').to_owned(),
+            )
+        })
+        .collect()
+}
+
+/// Runs `wrangler <args> <state>` to completion; fails with its output.
+fn run_wrangler(root: &Path, args: &[&str], state: &Path) -> Result<(), StartError> {
     let output = wrangler(root)
-        .args(["d1", "migrations", "apply", "DB", "--local", "--persist-to"])
+        .args(args)
         .arg(state)
         .stdin(Stdio::null())
         .output()
-        .map_err(|e| error(format!("cannot run wrangler d1 migrations: {e}")))?;
+        .map_err(|e| error(format!("cannot run wrangler {}: {e}", args.join(" "))))?;
     if output.status.success() {
         return Ok(());
     }
     Err(StartError {
-        what: format!("d1 migrations apply failed ({})", output.status),
+        what: format!("wrangler {} failed ({})", args.join(" "), output.status),
         log_tail: Some(format!(
             "{}{}",
             String::from_utf8_lossy(&output.stdout),

@@ -11,25 +11,79 @@ macro_rules! tests {
     };
 }
 
+mod admin;
 mod health;
+mod openapi;
 mod routing;
+mod tenancy;
 
+use channel_edge_e2e::http::{self, Reply};
+use channel_edge_e2e::seed::{self, Ids};
 use channel_edge_e2e::{fake::FakeServer, wrangler::WranglerDev};
 use libtest_mimic::{Arguments, Failed, Trial};
+use serde_json::Value;
 use std::process::ExitCode;
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Arc;
 
-/// What every test gets: the running worker and the fakes its `[vars]` point at.
+/// What every test gets: the running worker, the fakes its `[vars]` point at, and the ids of the
+/// seeded dev dataset by `ref`.
 pub struct Env {
     pub worker: WranglerDev,
     pub runtime: FakeServer,
+    pub seed: Ids,
+}
+
+impl Env {
+    /// The seeded id of `reference` (e.g. `acme`).
+    pub fn id(&self, reference: &str) -> &str {
+        self.seed
+            .get(reference)
+            .unwrap_or_else(|| panic!("no seeded {reference}"))
+    }
+
+    /// Calls the admin API as root with a token limited to `scope`; the reply is checked against
+    /// the OpenAPI document.
+    pub fn admin(&self, method: &str, path: &str, scope: &str, body: Option<Value>) -> Reply {
+        self.call(method, path, &seed::root_token(scope), body, &[])
+    }
+
+    /// Calls the admin API with `token` and extra `headers`; the reply is checked against the
+    /// OpenAPI document.
+    pub fn call(
+        &self,
+        method: &str,
+        path: &str,
+        token: &str,
+        body: Option<Value>,
+        headers: &[(&str, &str)],
+    ) -> Reply {
+        let bearer = format!("Bearer {token}");
+        let mut all = vec![
+            ("authorization", bearer.as_str()),
+            ("content-type", "application/json"),
+        ];
+        all.extend_from_slice(headers);
+        let body = body.map(|body| body.to_string()).unwrap_or_default();
+        let reply = http::send(method, &self.worker.url(path), &all, body.as_bytes());
+        openapi::assert_conforms(method, path, &reply);
+        reply
+    }
+}
+
+/// A client IP no other test uses, for `CF-Connecting-IP`: failed authentications are rate
+/// limited per IP, so tests that fail on purpose must not share one.
+pub fn unique_ip() -> String {
+    static NEXT: AtomicU32 = AtomicU32::new(1);
+    let n = NEXT.fetch_add(1, Ordering::Relaxed);
+    format!("198.51.{}.{}", n / 250, n % 250 + 1)
 }
 
 type Test = fn(&Env) -> Result<(), Failed>;
 
 /// Every test in the suite, by name.
 fn tests() -> Vec<(&'static str, Test)> {
-    [health::TESTS, routing::TESTS].concat()
+    [health::TESTS, routing::TESTS, admin::TESTS, tenancy::TESTS].concat()
 }
 
 fn main() -> ExitCode {
@@ -62,5 +116,10 @@ fn main() -> ExitCode {
 fn start() -> Result<Env, Box<dyn std::error::Error>> {
     let runtime = FakeServer::start()?;
     let worker = WranglerDev::start(&[("AGENT_RUNTIME_URL", runtime.url("/inbound"))])?;
-    Ok(Env { worker, runtime })
+    let seed = seed::load(&worker.url(""))?;
+    Ok(Env {
+        worker,
+        runtime,
+        seed,
+    })
 }

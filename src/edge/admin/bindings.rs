@@ -1,0 +1,178 @@
+//! `/v1/bindings`: create, and each binding's sender allowlist. (List, get and revoke are in
+//! [`super::collection`].)
+
+use super::installations::kind_of;
+use super::profiles::provider_of;
+use super::{collection, Call, Reply};
+use crate::core::admin::{parse, NewAllowlistEntry, NewBinding};
+use crate::core::api_error::ApiError;
+use crate::core::route::Resource;
+use crate::core::tenancy::{check_fallback, FallbackTarget, ProfileKind, Provider};
+use crate::edge::{d1, ledger, runtime};
+use serde_json::{json, Value};
+use worker::D1Database;
+
+/// `POST /v1/bindings`
+pub async fn create(call: &Call<'_>) -> Result<Reply, ApiError> {
+    let body: NewBinding = parse(&call.body)?;
+    body.validate()?;
+    let (kind, provider) = installation_profile(call.db, &body.installation_id, true).await?;
+    let fallback = match &body.fallback_installation_id {
+        Some(id) => Some(fallback_target(call.db, id).await?),
+        None => None,
+    };
+    check_fallback(kind, provider, fallback)?;
+    let id = runtime::new_id("bnd");
+    let event = call.event("binding.create", &id).with_detail(json!({
+        "installation_id": body.installation_id,
+        "agent_id": body.agent_id,
+        "selector": body.selector,
+        "sender_policy": body.sender_policy.as_str(),
+        "allowlist": body.allowlist,
+        "fallback_installation_id": body.fallback_installation_id,
+    }));
+    ledger::commit(call.db, &event, call.now, || {
+        let mut statements = vec![d1::statement(
+            call.db,
+            "INSERT INTO bindings (id, installation_id, agent_id, conversation_id, peer_id, team_id, priority, \
+             sender_policy, fallback_installation_id, created_by, created_at, updated_at) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?11)",
+            &[
+                (&id).into(),
+                (&body.installation_id).into(),
+                (&body.agent_id).into(),
+                body.selector.conversation.as_deref().into(),
+                body.selector.peer.as_deref().into(),
+                body.selector.team.as_deref().into(),
+                body.priority.into(),
+                body.sender_policy.as_str().into(),
+                body.fallback_installation_id.as_deref().into(),
+                (&call.caller.principal_id).into(),
+                call.now.into(),
+            ],
+        )?];
+        for sender in &body.allowlist {
+            statements.push(insert_entry(call, &id, sender)?);
+        }
+        Ok(statements)
+    })
+    .await?;
+    Ok((
+        201,
+        collection::view(call.db, Resource::Bindings, &id, call.now).await?,
+    ))
+}
+
+/// The kind and provider of an installation's app profile; with `require_active`, a revoked
+/// installation is a conflict.
+async fn installation_profile(
+    db: &D1Database,
+    installation_id: &str,
+    require_active: bool,
+) -> Result<(ProfileKind, Provider), ApiError> {
+    let installation = if require_active {
+        collection::find_active(db, Resource::Installations, installation_id).await?
+    } else {
+        collection::find(
+            db,
+            collection::spec(Resource::Installations),
+            installation_id,
+        )
+        .await?
+    };
+    let profile_id = installation["app_profile_id"].as_str().unwrap_or_default();
+    let profile = collection::find(db, collection::spec(Resource::AppProfiles), profile_id).await?;
+    Ok((kind_of(&profile), provider_of(&profile)?))
+}
+
+async fn fallback_target(db: &D1Database, id: &str) -> Result<FallbackTarget, ApiError> {
+    let installation = collection::find(db, collection::spec(Resource::Installations), id).await?;
+    let (kind, provider) = installation_profile(db, id, false).await?;
+    Ok(FallbackTarget {
+        provider,
+        kind,
+        active: installation["status"] == "active",
+    })
+}
+
+fn insert_entry(
+    call: &Call<'_>,
+    binding_id: &str,
+    sender: &str,
+) -> Result<worker::D1PreparedStatement, ApiError> {
+    d1::statement(
+        call.db,
+        "INSERT INTO allowlist_entries (binding_id, sender_id, created_by, created_at) VALUES (?1, ?2, ?3, ?4)",
+        &[
+            binding_id.into(),
+            sender.into(),
+            (&call.caller.principal_id).into(),
+            call.now.into(),
+        ],
+    )
+}
+
+/// The sender ids on a binding's allowlist, in order.
+pub async fn allowlist_of(db: &D1Database, binding_id: &str) -> Result<Value, ApiError> {
+    let rows = d1::rows(
+        db,
+        "SELECT sender_id FROM allowlist_entries WHERE binding_id = ?1 ORDER BY sender_id",
+        &[binding_id.into()],
+    )
+    .await?;
+    Ok(Value::Array(
+        rows.into_iter()
+            .map(|row| row["sender_id"].clone())
+            .collect(),
+    ))
+}
+
+/// `GET /v1/bindings/{id}/allowlist`
+pub async fn allowlist(call: &Call<'_>, id: &str) -> Result<Reply, ApiError> {
+    collection::find(call.db, collection::spec(Resource::Bindings), id).await?;
+    Ok((200, json!({ "items": allowlist_of(call.db, id).await? })))
+}
+
+/// `POST /v1/bindings/{id}/allowlist`: allowing a sender twice is a conflict.
+pub async fn allow(call: &Call<'_>, id: &str) -> Result<Reply, ApiError> {
+    let body: NewAllowlistEntry = parse(&call.body)?;
+    body.validate()?;
+    collection::find_active(call.db, Resource::Bindings, id).await?;
+    let event = call
+        .event("binding.allow", id)
+        .with_detail(json!({ "sender_id": body.sender_id }));
+    ledger::commit(call.db, &event, call.now, || {
+        Ok(vec![insert_entry(call, id, &body.sender_id)?])
+    })
+    .await?;
+    Ok((201, json!({ "items": allowlist_of(call.db, id).await? })))
+}
+
+/// `DELETE /v1/bindings/{id}/allowlist/{sender_id}`
+pub async fn disallow(call: &Call<'_>, id: &str, sender: &str) -> Result<Reply, ApiError> {
+    collection::find(call.db, collection::spec(Resource::Bindings), id).await?;
+    let listed: Option<Value> = d1::first(
+        call.db,
+        "SELECT sender_id FROM allowlist_entries WHERE binding_id = ?1 AND sender_id = ?2",
+        &[id.into(), sender.into()],
+    )
+    .await?;
+    if listed.is_none() {
+        return Err(ApiError::NoSuch {
+            what: "allowlist entry",
+            id: format!("{id}/{sender}"),
+        });
+    }
+    let event = call
+        .event("binding.disallow", id)
+        .with_detail(json!({ "sender_id": sender }));
+    ledger::commit(call.db, &event, call.now, || {
+        Ok(vec![d1::statement(
+            call.db,
+            "DELETE FROM allowlist_entries WHERE binding_id = ?1 AND sender_id = ?2",
+            &[id.into(), sender.into()],
+        )?])
+    })
+    .await?;
+    Ok((200, json!({ "items": allowlist_of(call.db, id).await? })))
+}

@@ -1,0 +1,203 @@
+//! The admin API (`/v1/…`): authentication, rate limiting of failures, and dispatch.
+//!
+//! Every endpoint authenticates the bearer token against its principal in D1
+//! ([`crate::core::auth::verify`]) and checks the endpoint's scope. A failure is counted against
+//! the client IP in the `ADMIN_AUTH_LIMIT` rate limiter and audited; past the limit the answer is
+//! 429 with `Retry-After` and nothing more is written for that client. Valid tokens are never
+//! limited.
+
+mod audit;
+mod bindings;
+mod collection;
+mod installations;
+mod orgs;
+mod principals;
+mod profiles;
+mod rollout;
+
+use super::{d1, ledger, runtime};
+use crate::core::api_error::ApiError;
+use crate::core::audit::Event;
+use crate::core::auth::{self, AuthError, Caller, Principal, Scope, ScopeSet};
+use crate::core::route::{Admin, Resource};
+use serde_json::{json, Value};
+use worker::{D1Database, Env, Request};
+
+/// Seconds a rate-limited client is told to wait (the limiter's period).
+const RATE_LIMIT_PERIOD_SECONDS: u32 = 60;
+
+/// What a handler gets: the database, the environment, the verified caller, the time, and the
+/// request's body and query.
+pub struct Call<'a> {
+    /// The D1 database.
+    pub db: &'a D1Database,
+    /// The worker environment (secrets for sealing).
+    pub env: &'a Env,
+    /// Who called, with the token's scopes.
+    pub caller: Caller,
+    /// Now, Unix seconds.
+    pub now: u64,
+    /// The raw request body.
+    pub body: Vec<u8>,
+    /// Query pairs.
+    pub query: Vec<(String, String)>,
+}
+
+impl Call<'_> {
+    /// An audit event by the caller.
+    pub fn event(&self, action: &str, target: &str) -> Event {
+        Event::new(&self.caller.principal_id, action, target)
+    }
+
+    /// The query pairs as `&str`s.
+    pub fn query_pairs(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.query.iter().map(|(k, v)| (k.as_str(), v.as_str()))
+    }
+}
+
+/// A handler's success: status and JSON body.
+pub type Reply = (u16, Value);
+
+/// Authenticates, authorises and runs one admin endpoint.
+pub async fn handle(mut req: Request, env: &Env, endpoint: Admin) -> Result<Reply, ApiError> {
+    let db = env.d1("DB").map_err(d1::internal)?;
+    let now = runtime::now_seconds();
+    let caller = authenticate(&req, env, &db, now, endpoint.scope()).await?;
+    let url = req.url().map_err(d1::internal)?;
+    let call = Call {
+        db: &db,
+        env,
+        caller,
+        now,
+        body: req.bytes().await.map_err(d1::internal)?,
+        query: url.query_pairs().into_owned().collect(),
+    };
+    dispatch(&call, endpoint).await
+}
+
+async fn dispatch(call: &Call<'_>, endpoint: Admin) -> Result<Reply, ApiError> {
+    match endpoint {
+        Admin::Create(resource) => match resource {
+            Resource::Principals => principals::create(call).await,
+            Resource::Orgs => orgs::create(call).await,
+            Resource::AppProfiles => profiles::create(call).await,
+            Resource::Installations => installations::create(call).await,
+            Resource::Bindings => bindings::create(call).await,
+        },
+        Admin::List(resource) => collection::list(call, resource).await,
+        Admin::Get(resource, id) => collection::get(call, resource, &id).await,
+        Admin::Revoke(resource, id) => collection::revoke(call, resource, &id).await,
+        Admin::Rotate(resource, id) => match resource {
+            Resource::Principals => principals::rotate(call, &id).await,
+            Resource::AppProfiles => profiles::rotate(call, &id).await,
+            Resource::Installations => installations::rotate(call, &id).await,
+            Resource::Orgs | Resource::Bindings => Err(ApiError::Internal),
+        },
+        Admin::AllowlistList(id) => bindings::allowlist(call, &id).await,
+        Admin::AllowlistAdd(id) => bindings::allow(call, &id).await,
+        Admin::AllowlistRemove(id, sender) => bindings::disallow(call, &id, &sender).await,
+        Admin::RolloutList => rollout::list(call).await,
+        Admin::RolloutSet(key) => rollout::set(call, &key).await,
+        Admin::AuditList => audit::list(call).await,
+        Admin::AuditVerify => audit::verify(call).await,
+        Admin::MasterKeyRotate => profiles::reseal_all(call).await,
+    }
+}
+
+/// Verifies the token and the scope; on failure audits it and applies the rate limit.
+async fn authenticate(
+    req: &Request,
+    env: &Env,
+    db: &D1Database,
+    now: u64,
+    scope: Scope,
+) -> Result<Caller, ApiError> {
+    let outcome = match verify(req, db, now).await {
+        Ok(caller) => caller.require(scope).map(|()| caller),
+        Err(ApiError::Auth(error)) => Err(error),
+        Err(other) => return Err(other),
+    };
+    let error = match outcome {
+        Ok(caller) => return Ok(caller),
+        Err(error) => error,
+    };
+    let client = client_ip(req);
+    if !within_rate_limit(env, &client).await {
+        return Err(ApiError::RateLimited {
+            retry_after_seconds: RATE_LIMIT_PERIOD_SECONDS,
+        });
+    }
+    let action = if error.status() == 403 {
+        "auth.forbidden"
+    } else {
+        "auth.failed"
+    };
+    let event = Event::new("anonymous", action, format!("ip:{client}"))
+        .with_detail(json!({ "reason": error.to_string() }));
+    ledger::record(db, &event, now).await?;
+    Err(error.into())
+}
+
+async fn verify(req: &Request, db: &D1Database, now: u64) -> Result<Caller, ApiError> {
+    let header = req.headers().get("Authorization").ok().flatten();
+    let token = auth::bearer_token(header.as_deref())?;
+    let principal_id = auth::key_id(token)?;
+    let principal = load_principal(db, &principal_id)
+        .await?
+        .ok_or(AuthError::BadSignature)?;
+    Ok(auth::verify(token, &principal, now)?)
+}
+
+/// The principal a token names, as the verifier needs it.
+async fn load_principal(db: &D1Database, id: &str) -> Result<Option<Principal>, ApiError> {
+    #[derive(serde::Deserialize)]
+    struct Row {
+        id: String,
+        public_key: String,
+        scopes: String,
+        status: String,
+        expires_at: Option<u64>,
+    }
+    let row: Option<Row> = d1::first(
+        db,
+        "SELECT id, public_key, scopes, status, expires_at FROM principals WHERE id = ?1",
+        &[id.into()],
+    )
+    .await?;
+    let Some(row) = row else { return Ok(None) };
+    Ok(Some(Principal {
+        id: row.id,
+        public_key: row.public_key,
+        scopes: ScopeSet::parse(&row.scopes).unwrap_or_default(),
+        active: row.status == "active",
+        expires_at: row.expires_at,
+    }))
+}
+
+/// False once this client has failed too often. A missing or failing limiter does not lock
+/// everyone out; it is logged.
+async fn within_rate_limit(env: &Env, client: &str) -> bool {
+    let limiter = match env.rate_limiter("ADMIN_AUTH_LIMIT") {
+        Ok(limiter) => limiter,
+        Err(error) => {
+            worker::console_error!("ADMIN_AUTH_LIMIT binding missing: {error}");
+            return true;
+        }
+    };
+    match limiter.limit(client.to_owned()).await {
+        Ok(outcome) => outcome.success,
+        Err(error) => {
+            worker::console_error!("ADMIN_AUTH_LIMIT: {error}");
+            true
+        }
+    }
+}
+
+/// The client's IP as Cloudflare reports it.
+fn client_ip(req: &Request) -> String {
+    req.headers()
+        .get("CF-Connecting-IP")
+        .ok()
+        .flatten()
+        .unwrap_or_else(|| "unknown".into())
+}

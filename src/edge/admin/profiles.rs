@@ -1,0 +1,131 @@
+//! `/v1/app-profiles`: create, rotate secrets; and re-sealing every secret under a new master
+//! key. (List, get and revoke are in [`super::collection`].)
+
+use super::{collection, Call, Reply};
+use crate::core::admin::{parse, NewAppProfile, RotateSecrets};
+use crate::core::api_error::ApiError;
+use crate::core::route::Resource;
+use crate::core::tenancy::{Provider, SecretOwner};
+use crate::edge::secrets::{self, Owner};
+use crate::edge::{d1, ledger, runtime};
+use serde_json::{json, Value};
+
+/// `POST /v1/app-profiles`: the profile and its sealed secrets, in one transaction.
+pub async fn create(call: &Call<'_>) -> Result<Reply, ApiError> {
+    let body: NewAppProfile = parse(&call.body)?;
+    body.validate()?;
+    if let Some(org_id) = &body.org_id {
+        collection::find_active(call.db, Resource::Orgs, org_id).await?;
+    }
+    let ring = secrets::key_ring(call.env)?;
+    let id = runtime::new_id("app");
+    let owner = Owner {
+        table: "app_profiles",
+        id: &id,
+    };
+    let event = call.event("app_profile.create", &id).with_detail(json!({
+        "provider": body.provider.as_str(),
+        "kind": body.kind.as_str(),
+        "org_id": body.org_id,
+        "secrets": body.secrets.keys().collect::<Vec<_>>(),
+    }));
+    ledger::commit(call.db, &event, call.now, || {
+        let mut statements = vec![d1::statement(
+            call.db,
+            "INSERT INTO app_profiles (id, provider, kind, org_id, provider_app_id, name, created_at, updated_at) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7)",
+            &[
+                (&id).into(),
+                body.provider.as_str().into(),
+                body.kind.as_str().into(),
+                body.org_id.as_deref().into(),
+                (&body.provider_app_id).into(),
+                (&body.name).into(),
+                call.now.into(),
+            ],
+        )?];
+        for (name, value) in &body.secrets {
+            statements.push(secrets::insert(call.db, &ring, owner, name, &value.0, call.now)?);
+        }
+        Ok(statements)
+    })
+    .await?;
+    Ok((
+        201,
+        collection::view(call.db, Resource::AppProfiles, &id, call.now).await?,
+    ))
+}
+
+/// `POST /v1/app-profiles/{id}/rotate`
+pub async fn rotate(call: &Call<'_>, id: &str) -> Result<Reply, ApiError> {
+    let row = collection::find_active(call.db, Resource::AppProfiles, id).await?;
+    let provider = provider_of(&row)?;
+    let owner = Owner {
+        table: "app_profiles",
+        id,
+    };
+    rotate_secrets(
+        call,
+        owner,
+        provider,
+        SecretOwner::Profile,
+        "app_profile.rotate",
+    )
+    .await?;
+    Ok((
+        200,
+        collection::view(call.db, Resource::AppProfiles, id, call.now).await?,
+    ))
+}
+
+/// Replaces secrets of `owner`: each replaced value keeps verifying until the grace period ends.
+pub async fn rotate_secrets(
+    call: &Call<'_>,
+    owner: Owner<'_>,
+    provider: Provider,
+    kind: SecretOwner,
+    action: &str,
+) -> Result<(), ApiError> {
+    let body: RotateSecrets = parse(&call.body)?;
+    let grace = body.validate(provider, kind)?;
+    let ring = secrets::key_ring(call.env)?;
+    let until = call.now + grace;
+    let event = call.event(action, owner.id).with_detail(json!({
+        "secrets": body.secrets.keys().collect::<Vec<_>>(),
+        "grace_seconds": grace,
+    }));
+    ledger::commit(call.db, &event, call.now, || {
+        let mut statements = Vec::new();
+        for (name, value) in &body.secrets {
+            statements.push(secrets::retire(call.db, owner, name, until)?);
+            statements.push(secrets::insert(
+                call.db, &ring, owner, name, &value.0, call.now,
+            )?);
+        }
+        Ok(statements)
+    })
+    .await?;
+    Ok(())
+}
+
+/// The provider of an app profile row.
+pub fn provider_of(row: &Value) -> Result<Provider, ApiError> {
+    Provider::parse(row["provider"].as_str().unwrap_or_default()).map_err(d1::internal)
+}
+
+/// `POST /v1/master-key/rotate`: re-seals every secret under the current master key, so the
+/// previous key can then be removed from `MASTER_KEYS`.
+pub async fn reseal_all(call: &Call<'_>) -> Result<Reply, ApiError> {
+    let ring = secrets::key_ring(call.env)?;
+    let counts = secrets::reseal_all(call.db, &ring).await?;
+    let detail = json!({
+        "current_key_id": ring.current().id,
+        "resealed": counts.resealed,
+        "already_current": counts.already_current,
+    });
+    let event = call
+        .event("master_key.rotate", "secrets")
+        .with_detail(detail.clone());
+    ledger::record(call.db, &event, call.now).await?;
+    Ok((200, detail))
+}
