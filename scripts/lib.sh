@@ -108,10 +108,21 @@ ensure_toolchain() {
 }
 
 # Dev secrets for `wrangler dev`: .dev.vars is git-ignored; it starts as a copy of the committed,
-# dev-only .dev.vars.example.
+# dev-only .dev.vars.example, and gains any variable the example has gained since (your own
+# values for variables already there are kept).
 ensure_dev_vars() {
-  if [ ! -f "$ROOT/.dev.vars" ]; then
+  local dev_vars="$ROOT/.dev.vars" line name
+  if [ ! -f "$dev_vars" ]; then
     note "creating .dev.vars from .dev.vars.example (dev-only values)"
-    cp "$ROOT/.dev.vars.example" "$ROOT/.dev.vars"
+    cp "$ROOT/.dev.vars.example" "$dev_vars"
+    return
   fi
+  while IFS= read -r line; do
+    case "$line" in ''|'#'*) continue ;; esac
+    name="${line%%=*}"
+    if ! grep -q "^$name=" "$dev_vars"; then
+      note "adding $name to .dev.vars from .dev.vars.example"
+      printf '%s\n' "$line" >>"$dev_vars"
+    fi
+  done <"$ROOT/.dev.vars.example"
 }

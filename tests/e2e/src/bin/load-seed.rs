@@ -1,6 +1,7 @@
 //! `load-seed [BASE_URL]`: loads seed/dev-dataset.json into a running worker (default
-//! http://127.0.0.1:8787) through the admin API. Skips loading when the worker already has an
-//! org, so running it again is harmless. Used by scripts/run.sh.
+//! http://127.0.0.1:8787) through the admin API. Skips loading when the worker already has
+//! bindings (the dataset's last section), so running it again is harmless; refuses a database
+//! that holds part of a load. Used by scripts/run.sh.
 
 use channel_edge_e2e::{http, seed};
 use std::process::ExitCode;
@@ -9,23 +10,23 @@ fn main() -> ExitCode {
     let base_url = std::env::args()
         .nth(1)
         .unwrap_or_else(|| "http://127.0.0.1:8787".to_owned());
-    let bearer = format!("Bearer {}", seed::root_token("profiles:write"));
-    let orgs = http::send(
-        "GET",
-        &format!("{base_url}/v1/orgs?limit=1"),
-        &[("authorization", &bearer)],
-        &[],
-    );
-    if orgs.status != 200 {
-        eprintln!(
-            "load-seed: cannot list orgs at {base_url}: {} {}",
-            orgs.status, orgs.body
-        );
-        return ExitCode::FAILURE;
-    }
-    if !orgs.json()["items"].as_array().is_none_or(Vec::is_empty) {
-        println!("load-seed: the worker already has data; seed not loaded again");
-        return ExitCode::SUCCESS;
+    match (has_any(&base_url, "/v1/bindings"), has_any(&base_url, "/v1/orgs")) {
+        (Ok(true), _) => {
+            println!("load-seed: the worker already has the seed; not loaded again");
+            return ExitCode::SUCCESS;
+        }
+        (Ok(false), Ok(true)) => {
+            eprintln!(
+                "load-seed: the local database holds part of an earlier load. Stop the worker, \
+                 delete .wrangler/state, and run scripts/run.sh again."
+            );
+            return ExitCode::FAILURE;
+        }
+        (Err(error), _) | (_, Err(error)) => {
+            eprintln!("load-seed: {error}");
+            return ExitCode::FAILURE;
+        }
+        (Ok(false), Ok(false)) => {}
     }
     match seed::load(&base_url) {
         Ok(ids) => {
@@ -40,4 +41,15 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// Whether the collection at `path` has any item.
+fn has_any(base_url: &str, path: &str) -> Result<bool, String> {
+    let bearer = format!("Bearer {}", seed::root_token("*"));
+    let url = format!("{base_url}{path}?limit=1");
+    let reply = http::send("GET", &url, &[("authorization", &bearer)], &[]);
+    if reply.status != 200 {
+        return Err(format!("cannot list {url}: {} {}", reply.status, reply.body));
+    }
+    Ok(!reply.json()["items"].as_array().is_none_or(Vec::is_empty))
 }
