@@ -142,6 +142,32 @@ impl WranglerDev {
         )
     }
 
+    /// Runs a query against the local D1 behind the worker's back and returns its rows.
+    pub fn d1_query(&self, sql: &str) -> Result<Vec<serde_json::Value>, StartError> {
+        let output = wrangler(&repo_root())
+            .args([
+                "d1",
+                "execute",
+                "DB",
+                "--local",
+                "--json",
+                "--command",
+                sql,
+                "--persist-to",
+            ])
+            .arg(self.state_dir())
+            .stdin(Stdio::null())
+            .output()
+            .map_err(|e| error(format!("cannot run wrangler d1 execute: {e}")))?;
+        let parsed: serde_json::Value = serde_json::from_slice(&output.stdout).map_err(|e| {
+            error(format!(
+                "wrangler d1 execute --json printed no JSON ({e}): {}",
+                String::from_utf8_lossy(&output.stderr)
+            ))
+        })?;
+        Ok(parsed[0]["results"].as_array().cloned().unwrap_or_default())
+    }
+
     /// The last lines wrangler and the worker printed (the worker's `console` output lands here).
     pub fn log_tail(&self) -> String {
         tail(&self.log_path, LOG_TAIL_LINES)

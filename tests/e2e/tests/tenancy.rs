@@ -19,6 +19,7 @@ tests![
     lists_are_cursor_paginated,
     rollout_flags_record_who_and_why,
     master_key_rotation_reseals_everything,
+    schema_file_is_the_migrated_schema,
 ];
 
 fn created(reply: channel_edge_e2e::http::Reply) -> Value {
@@ -508,5 +509,34 @@ fn master_key_rotation_reseals_everything(_env: &Env) -> Result<(), Failed> {
     assert_eq!(second.status, 200, "{}", second.body);
     assert_eq!(second.json()["resealed"], 0);
     assert_eq!(second.json()["already_current"], first.json()["resealed"]);
+    Ok(())
+}
+
+const SCHEMA_HEADER: &str = "\
+-- The current full D1 schema: what migrations/ add up to. Generated, not edited: the e2e test
+-- schema_file_is_the_migrated_schema compares it with a migrated database, and
+-- `CHANNEL_EDGE_WRITE_SCHEMA=1 cargo test -p channel-edge-e2e -- schema_file` rewrites it.
+";
+
+fn schema_file_is_the_migrated_schema(env: &Env) -> Result<(), Failed> {
+    let rows = env.worker.d1_query(
+        "SELECT sql FROM sqlite_master WHERE sql IS NOT NULL AND name != 'd1_migrations' \
+         AND name NOT LIKE '_cf_%' AND name NOT LIKE 'sqlite_%' ORDER BY tbl_name, type DESC, name",
+    )?;
+    let statements: Vec<String> = rows
+        .iter()
+        .map(|row| format!("{};\n", row["sql"].as_str().unwrap_or_default()))
+        .collect();
+    let migrated = format!("{SCHEMA_HEADER}\n{}", statements.join("\n"));
+    let path = channel_edge_e2e::repo_root().join("schema/d1.sql");
+    if std::env::var_os("CHANNEL_EDGE_WRITE_SCHEMA").is_some() {
+        std::fs::write(&path, &migrated)?;
+    }
+    let committed = std::fs::read_to_string(&path).unwrap_or_default();
+    assert!(
+        committed == migrated,
+        "schema/d1.sql differs from the migrated database; regenerate it with \
+         CHANNEL_EDGE_WRITE_SCHEMA=1 cargo test -p channel-edge-e2e -- schema_file"
+    );
     Ok(())
 }

@@ -10,7 +10,10 @@ fn main() -> ExitCode {
     let base_url = std::env::args()
         .nth(1)
         .unwrap_or_else(|| "http://127.0.0.1:8787".to_owned());
-    match (has_any(&base_url, "/v1/bindings"), has_any(&base_url, "/v1/orgs")) {
+    match (
+        has_any(&base_url, "/v1/bindings"),
+        has_any(&base_url, "/v1/orgs"),
+    ) {
         (Ok(true), _) => {
             println!("load-seed: the worker already has the seed; not loaded again");
             return ExitCode::SUCCESS;
@@ -49,7 +52,10 @@ fn has_any(base_url: &str, path: &str) -> Result<bool, String> {
     let url = format!("{base_url}{path}?limit=1");
     let reply = http::send("GET", &url, &[("authorization", &bearer)], &[]);
     if reply.status != 200 {
-        return Err(format!("cannot list {url}: {} {}", reply.status, reply.body));
+        return Err(format!(
+            "cannot list {url}: {} {}",
+            reply.status, reply.body
+        ));
     }
     Ok(!reply.json()["items"].as_array().is_none_or(Vec::is_empty))
 }

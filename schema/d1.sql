@@ -1,0 +1,115 @@
+-- The current full D1 schema: what migrations/ add up to. Generated, not edited: the e2e test
+-- schema_file_is_the_migrated_schema compares it with a migrated database, and
+-- `CHANNEL_EDGE_WRITE_SCHEMA=1 cargo test -p channel-edge-e2e -- schema_file` rewrites it.
+
+CREATE TABLE allowlist_entries (
+  binding_id TEXT    NOT NULL REFERENCES bindings (id),
+  sender_id  TEXT    NOT NULL,
+  created_by TEXT    NOT NULL,
+  created_at INTEGER NOT NULL,
+  PRIMARY KEY (binding_id, sender_id)
+) STRICT;
+
+CREATE TABLE app_profiles (
+  id              TEXT    PRIMARY KEY,
+  provider        TEXT    NOT NULL CHECK (provider IN ('slack', 'telegram', 'whatsapp', 'discord', 'standard')),
+  kind            TEXT    NOT NULL CHECK (kind IN ('platform', 'byoa')),
+  org_id          TEXT    REFERENCES orgs (id),
+  provider_app_id TEXT    NOT NULL,
+  name            TEXT    NOT NULL,
+  status          TEXT    NOT NULL DEFAULT 'active' CHECK (status IN ('active', 'revoked')),
+  created_at      INTEGER NOT NULL,
+  updated_at      INTEGER NOT NULL,
+  CHECK ((kind = 'byoa') = (org_id IS NOT NULL))
+) STRICT;
+
+CREATE TABLE audit_log (
+  seq       INTEGER PRIMARY KEY,
+  at        INTEGER NOT NULL,
+  actor     TEXT    NOT NULL,
+  action    TEXT    NOT NULL,
+  target    TEXT    NOT NULL,
+  detail    TEXT    NOT NULL,
+  prev_hash TEXT    NOT NULL,
+  hash      TEXT    NOT NULL
+) STRICT;
+
+CREATE TABLE bindings (
+  id                       TEXT    PRIMARY KEY,
+  installation_id          TEXT    NOT NULL REFERENCES installations (id),
+  agent_id                 TEXT    NOT NULL,
+  conversation_id          TEXT,
+  peer_id                  TEXT,
+  team_id                  TEXT,
+  priority                 INTEGER NOT NULL DEFAULT 0,
+  sender_policy            TEXT    NOT NULL DEFAULT 'allowlist' CHECK (sender_policy IN ('allowlist', 'open')),
+  fallback_installation_id TEXT    REFERENCES installations (id),
+  status                   TEXT    NOT NULL DEFAULT 'active' CHECK (status IN ('active', 'revoked')),
+  created_by               TEXT    NOT NULL,
+  created_at               INTEGER NOT NULL,
+  updated_at               INTEGER NOT NULL
+) STRICT;
+
+CREATE INDEX bindings_installation ON bindings (installation_id) WHERE status = 'active';
+
+CREATE TABLE dedupe_keys (
+  key        TEXT    PRIMARY KEY,
+  expires_at INTEGER NOT NULL
+) STRICT;
+
+CREATE INDEX dedupe_keys_expires_at ON dedupe_keys (expires_at);
+
+CREATE TABLE installations (
+  id             TEXT    PRIMARY KEY,
+  app_profile_id TEXT    NOT NULL REFERENCES app_profiles (id),
+  org_id         TEXT    NOT NULL REFERENCES orgs (id),
+  tenant_key     TEXT    NOT NULL,
+  metadata       TEXT    NOT NULL DEFAULT '{}', -- JSON: non-secret provider facts (e.g. WABA id)
+  status         TEXT    NOT NULL DEFAULT 'active' CHECK (status IN ('active', 'revoked')),
+  created_at     INTEGER NOT NULL,
+  updated_at     INTEGER NOT NULL
+) STRICT;
+
+CREATE UNIQUE INDEX installations_active_tenant
+  ON installations (app_profile_id, tenant_key) WHERE status = 'active';
+
+CREATE TABLE orgs (
+  id         TEXT    PRIMARY KEY,
+  name       TEXT    NOT NULL,
+  status     TEXT    NOT NULL DEFAULT 'active' CHECK (status IN ('active', 'revoked')),
+  created_at INTEGER NOT NULL,
+  updated_at INTEGER NOT NULL
+) STRICT;
+
+CREATE TABLE principals (
+  id         TEXT    PRIMARY KEY,
+  name       TEXT    NOT NULL,
+  public_key TEXT    NOT NULL, -- base64url, 32 bytes (a JWK "x")
+  scopes     TEXT    NOT NULL, -- space-separated
+  status     TEXT    NOT NULL DEFAULT 'active' CHECK (status IN ('active', 'revoked')),
+  expires_at INTEGER,
+  created_by TEXT,             -- the principal that created it; NULL for the seeded root
+  created_at INTEGER NOT NULL,
+  updated_at INTEGER NOT NULL
+) STRICT;
+
+CREATE TABLE rollout_flags (
+  key            TEXT    PRIMARY KEY,
+  stage          TEXT    NOT NULL CHECK (stage IN ('off', 'canary', 'on')),
+  canary_org_ids TEXT    NOT NULL DEFAULT '[]', -- JSON array of org ids
+  reason         TEXT,
+  updated_by     TEXT    NOT NULL,
+  updated_at     INTEGER NOT NULL
+) STRICT;
+
+CREATE TABLE secrets (
+  id          TEXT    PRIMARY KEY,
+  owner_table TEXT    NOT NULL CHECK (owner_table IN ('app_profiles', 'installations')),
+  owner_id    TEXT    NOT NULL,
+  name        TEXT    NOT NULL,
+  sealed      TEXT    NOT NULL,
+  created_at  INTEGER NOT NULL,
+  expires_at  INTEGER
+) STRICT;
+
+CREATE INDEX secrets_owner ON secrets (owner_id, name);
