@@ -1,5 +1,8 @@
 use super::*;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use ed25519_dalek::pkcs8::{DecodePrivateKey, EncodePrivateKey};
+use ed25519_dalek::SigningKey;
+use jsonwebtoken::{EncodingKey, Header};
 
 const NOW: u64 = 1_800_000_000;
 
@@ -26,6 +29,18 @@ fn sign(pem: &str, header: &Header, claims: &serde_json::Value) -> String {
         .to_pkcs8_der()
         .unwrap();
     jsonwebtoken::encode(header, claims, &EncodingKey::from_ed_der(der.as_bytes())).unwrap()
+}
+
+/// A token for `prn_test` with `scope`, issued at `iat`, living `lifetime` seconds.
+fn token(pem: &str, scope: &str, iat: u64, lifetime: u64) -> String {
+    mint(
+        pem,
+        "prn_test",
+        &ScopeSet::parse(scope).unwrap(),
+        iat,
+        lifetime,
+    )
+    .unwrap()
 }
 
 fn eddsa_header(kid: &str) -> Header {
@@ -188,14 +203,7 @@ fn a_token_without_kid_is_refused() {
 fn another_key_or_another_kid_is_a_bad_signature() {
     let (_, principal) = principal(1, "*");
     let (other_pem, _) = super::tests::principal(2, "*");
-    let forged = mint(
-        &other_pem,
-        "prn_test",
-        &ScopeSet::parse("*").unwrap(),
-        NOW,
-        60,
-    )
-    .unwrap();
+    let forged = token(&other_pem, "*", NOW, 60);
     assert_eq!(
         verify(&forged, &principal, NOW),
         Err(AuthError::BadSignature)
@@ -211,14 +219,7 @@ fn another_key_or_another_kid_is_a_bad_signature() {
 #[test]
 fn a_tampered_payload_is_a_bad_signature() {
     let (pem, principal) = principal(1, "audit:read");
-    let token = mint(
-        &pem,
-        "prn_test",
-        &ScopeSet::parse("audit:read").unwrap(),
-        NOW,
-        60,
-    )
-    .unwrap();
+    let token = token(&pem, "audit:read", NOW, 60);
     let mut parts: Vec<String> = token.split('.').map(str::to_owned).collect();
     parts[1] = URL_SAFE_NO_PAD.encode(claims(NOW, NOW + 60, "*").to_string());
     assert_eq!(
@@ -230,7 +231,7 @@ fn a_tampered_payload_is_a_bad_signature() {
 #[test]
 fn revoked_and_expired_principals_are_refused() {
     let (pem, mut principal) = principal(1, "*");
-    let token = mint(&pem, "prn_test", &ScopeSet::parse("*").unwrap(), NOW, 60).unwrap();
+    let token = token(&pem, "*", NOW, 60);
     principal.expires_at = Some(NOW);
     assert_eq!(
         verify(&token, &principal, NOW),
@@ -312,7 +313,7 @@ fn lifetime_is_at_most_one_hour() {
 #[test]
 fn expiry_has_sixty_seconds_of_leeway() {
     let (pem, principal) = principal(1, "*");
-    let token = mint(&pem, "prn_test", &ScopeSet::parse("*").unwrap(), NOW, 60).unwrap();
+    let token = token(&pem, "*", NOW, 60);
     let exp = NOW + 60;
     assert!(verify(&token, &principal, exp + LEEWAY_SECONDS).is_ok());
     assert_eq!(
@@ -324,14 +325,7 @@ fn expiry_has_sixty_seconds_of_leeway() {
 #[test]
 fn not_before_and_issued_at_have_sixty_seconds_of_leeway() {
     let (pem, principal) = principal(1, "*");
-    let future_iat = mint(
-        &pem,
-        "prn_test",
-        &ScopeSet::parse("*").unwrap(),
-        NOW + 61,
-        60,
-    )
-    .unwrap();
+    let future_iat = token(&pem, "*", NOW + 61, 60);
     assert_eq!(
         verify(&future_iat, &principal, NOW),
         Err(AuthError::NotYetValid)
@@ -349,14 +343,7 @@ fn not_before_and_issued_at_have_sixty_seconds_of_leeway() {
 #[test]
 fn a_token_cannot_ask_for_more_than_the_grant() {
     let (pem, principal) = principal(1, "audit:read");
-    let token = mint(
-        &pem,
-        "prn_test",
-        &ScopeSet::parse("audit:read rollout:write").unwrap(),
-        NOW,
-        60,
-    )
-    .unwrap();
+    let token = token(&pem, "audit:read rollout:write", NOW, 60);
     assert_eq!(
         verify(&token, &principal, NOW),
         Err(AuthError::ScopesNotGranted {
@@ -393,7 +380,7 @@ fn public_keys_must_be_32_byte_ed25519_keys() {
         ..principal.clone()
     };
     let (pem, _) = super::tests::principal(1, "*");
-    let token = mint(&pem, "prn_test", &ScopeSet::parse("*").unwrap(), NOW, 60).unwrap();
+    let token = token(&pem, "*", NOW, 60);
     assert_eq!(verify(&token, &short, NOW), Err(AuthError::BadPublicKey));
 }
 
@@ -420,14 +407,7 @@ fn key_pairs_round_trip_through_pem() {
 #[test]
 fn error_messages_carry_no_token_material() {
     let (pem, principal) = principal(1, "audit:read");
-    let token = mint(
-        &pem,
-        "prn_test",
-        &ScopeSet::parse("audit:read").unwrap(),
-        NOW,
-        60,
-    )
-    .unwrap();
+    let token = token(&pem, "audit:read", NOW, 60);
     let signature = token.rsplit('.').next().unwrap();
     let (_, other) = super::tests::principal(2, "*");
     let error = verify(

@@ -17,11 +17,6 @@
 //!
 //! Exit codes: 0 on success, 2 for a usage error (bad command, flag or value), 1 for anything
 //! else (a key file that cannot be read or written, a file that is not a key).
-//!
-//! On wasm32 the binary is an empty `main` (the worker build only builds the library).
-
-// On wasm32 `main` does nothing, so everything else here is unused there.
-#![cfg_attr(target_arch = "wasm32", allow(dead_code))]
 
 use channel_edge::core::auth::{
     generate_key_pair, mint, public_key_from_pem, AuthError, Scope, ScopeSet, MAX_LIFETIME_SECONDS,
@@ -485,8 +480,8 @@ fn read_key(path: &Path) -> Result<String, CliError> {
     })
 }
 
-#[cfg(not(target_arch = "wasm32"))]
-fn main() -> std::process::ExitCode {
+/// Runs the command line and returns the process exit code.
+pub fn main() -> std::process::ExitCode {
     use std::process::ExitCode;
 
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -514,9 +509,6 @@ fn main() -> std::process::ExitCode {
         }
     }
 }
-
-#[cfg(target_arch = "wasm32")]
-fn main() {}
 
 #[cfg(test)]
 mod tests {

@@ -1,0 +1,91 @@
+//! Signing: key pairs, PEM key files and minting tokens, for the admin CLI and the tests.
+//! Native only; the worker verifies but never signs.
+
+use super::{install_provider, AuthError, Claims, ScopeSet, AUDIENCE};
+use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine};
+use ed25519_dalek::pkcs8::{spki::der::pem::LineEnding, DecodePrivateKey, EncodePrivateKey};
+use ed25519_dalek::SigningKey;
+use jsonwebtoken::crypto::JwtSigner;
+use jsonwebtoken::errors::ErrorKind;
+use jsonwebtoken::signature::{Error as SignatureError, Signer};
+use jsonwebtoken::{Algorithm, EncodingKey, Header};
+
+/// The provider's signer for an Ed25519 PKCS#8 DER key.
+pub(super) fn signer(key: &EncodingKey) -> jsonwebtoken::errors::Result<Box<dyn JwtSigner>> {
+    let signing_key = SigningKey::from_pkcs8_der(key.as_bytes())
+        .map_err(|_| jsonwebtoken::errors::Error::from(ErrorKind::InvalidEddsaKey))?;
+    Ok(Box::new(EdSigner(signing_key)))
+}
+
+struct EdSigner(SigningKey);
+
+impl Signer<Vec<u8>> for EdSigner {
+    fn try_sign(&self, message: &[u8]) -> Result<Vec<u8>, SignatureError> {
+        Ok(ed25519_dalek::Signer::sign(&self.0, message)
+            .to_bytes()
+            .to_vec())
+    }
+}
+
+impl JwtSigner for EdSigner {
+    fn algorithm(&self) -> Algorithm {
+        Algorithm::EdDSA
+    }
+}
+
+/// A new key pair from 32 random bytes: the private key as PKCS#8 PEM, the public key as
+/// base64url (what `POST /v1/principals` takes).
+pub fn generate_key_pair(seed: [u8; 32]) -> (String, String) {
+    let signing_key = SigningKey::from_bytes(&seed);
+    let pem = signing_key
+        .to_pkcs8_pem(LineEnding::LF)
+        .expect("an Ed25519 key always encodes as PKCS#8")
+        .to_string();
+    (pem, public_key_of(&signing_key))
+}
+
+/// The base64url public key of a PKCS#8 PEM private key.
+pub fn public_key_from_pem(pem: &str) -> Result<String, AuthError> {
+    Ok(public_key_of(&signing_key_from_pem(pem)?))
+}
+
+/// Parses a PKCS#8 PEM Ed25519 private key. Text before the `-----BEGIN` line (a file's
+/// explanatory header) is ignored.
+fn signing_key_from_pem(pem: &str) -> Result<SigningKey, AuthError> {
+    let block = pem
+        .find("-----BEGIN")
+        .map(|start| &pem[start..])
+        .ok_or(AuthError::BadPrivateKey)?;
+    SigningKey::from_pkcs8_pem(block).map_err(|_| AuthError::BadPrivateKey)
+}
+
+fn public_key_of(signing_key: &SigningKey) -> String {
+    URL_SAFE_NO_PAD.encode(signing_key.verifying_key().as_bytes())
+}
+
+/// Signs a token for `principal_id` with `scopes`, issued at `iat`, valid for `lifetime_seconds`.
+pub fn mint(
+    private_key_pem: &str,
+    principal_id: &str,
+    scopes: &ScopeSet,
+    iat: u64,
+    lifetime_seconds: u64,
+) -> Result<String, AuthError> {
+    let signing_key = signing_key_from_pem(private_key_pem)?;
+    let der = signing_key
+        .to_pkcs8_der()
+        .map_err(|_| AuthError::BadPrivateKey)?;
+    install_provider();
+    let mut header = Header::new(Algorithm::EdDSA);
+    header.kid = Some(principal_id.to_owned());
+    let claims = Claims {
+        iss: principal_id.to_owned(),
+        aud: AUDIENCE.to_owned(),
+        iat,
+        exp: iat + lifetime_seconds,
+        nbf: None,
+        scope: scopes.to_string(),
+    };
+    jsonwebtoken::encode(&header, &claims, &EncodingKey::from_ed_der(der.as_bytes()))
+        .map_err(|_| AuthError::BadPrivateKey)
+}
