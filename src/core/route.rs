@@ -70,9 +70,12 @@ pub enum Admin {
     List(Resource),
     /// `GET /v1/<resource>/{id}`
     Get(Resource, String),
-    /// `POST /v1/<resource>/{id}/rotate`: a new key (principals) or new secrets (app profiles,
-    /// installations).
-    Rotate(Resource, String),
+    /// `POST /v1/principals/{id}/rotate`: a new public key.
+    RotatePrincipalKey(String),
+    /// `POST /v1/app-profiles/{id}/rotate`: new secrets, the old ones kept for a grace period.
+    RotateProfileSecrets(String),
+    /// `POST /v1/installations/{id}/rotate`: new credentials, likewise.
+    RotateInstallationCredentials(String),
     /// `POST /v1/<resource>/{id}/revoke`
     Revoke(Resource, String),
     /// `GET /v1/bindings/{id}/allowlist`
@@ -97,9 +100,10 @@ impl Admin {
     /// The scope a token needs for this endpoint.
     pub fn scope(&self) -> Scope {
         match self {
-            Admin::Create(resource) | Admin::Rotate(resource, _) | Admin::Revoke(resource, _) => {
-                resource.write_scope()
-            }
+            Admin::Create(resource) | Admin::Revoke(resource, _) => resource.write_scope(),
+            Admin::RotatePrincipalKey(_) => Scope::PrincipalsWrite,
+            Admin::RotateProfileSecrets(_) => Scope::ProfilesWrite,
+            Admin::RotateInstallationCredentials(_) => Scope::InstallationsWrite,
             Admin::List(resource) | Admin::Get(resource, _) => resource.read_scope(),
             Admin::AllowlistList(_) => Scope::BindingsRead,
             Admin::AllowlistAdd(_) | Admin::AllowlistRemove(..) => Scope::BindingsWrite,
@@ -183,15 +187,15 @@ const BINDINGS: [Entry; 4] = resource_entries!(
 /// Orgs and bindings have nothing to rotate: a binding is revoked and created anew.
 const ROTATIONS: [Entry; 3] = [
     entry!("POST", "/v1/principals/{id}/rotate", |mut c| Route::Admin(
-        Admin::Rotate(Resource::Principals, take(&mut c, 0))
+        Admin::RotatePrincipalKey(take(&mut c, 0))
     )),
     entry!(
         "POST",
         "/v1/app-profiles/{id}/rotate",
-        |mut c| Route::Admin(Admin::Rotate(Resource::AppProfiles, take(&mut c, 0)))
+        |mut c| Route::Admin(Admin::RotateProfileSecrets(take(&mut c, 0)))
     ),
     entry!("POST", "/v1/installations/{id}/rotate", |mut c| {
-        Route::Admin(Admin::Rotate(Resource::Installations, take(&mut c, 0)))
+        Route::Admin(Admin::RotateInstallationCredentials(take(&mut c, 0)))
     }),
 ];
 

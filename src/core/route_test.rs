@@ -72,16 +72,19 @@ fn resources_have_create_list_get_and_revoke() {
 
 #[test]
 fn principals_profiles_and_installations_rotate() {
-    for (path, resource) in [
-        ("/v1/principals", Resource::Principals),
-        ("/v1/app-profiles", Resource::AppProfiles),
-        ("/v1/installations", Resource::Installations),
-    ] {
-        assert_eq!(
-            admin(Route::resolve("POST", &format!("{path}/x_1/rotate"))),
-            Admin::Rotate(resource, "x_1".into())
-        );
-    }
+    let rotate = |path: &str| admin(Route::resolve("POST", path));
+    assert_eq!(
+        rotate("/v1/principals/x_1/rotate"),
+        Admin::RotatePrincipalKey("x_1".into())
+    );
+    assert_eq!(
+        rotate("/v1/app-profiles/x_1/rotate"),
+        Admin::RotateProfileSecrets("x_1".into())
+    );
+    assert_eq!(
+        rotate("/v1/installations/x_1/rotate"),
+        Admin::RotateInstallationCredentials("x_1".into())
+    );
 }
 
 #[test]
@@ -133,9 +136,11 @@ fn every_endpoint_needs_the_documented_scope() {
     let table = [
         (Admin::Create(Resource::Principals), PrincipalsWrite),
         (Admin::List(Resource::Orgs), ProfilesWrite),
+        (Admin::RotatePrincipalKey("p".into()), PrincipalsWrite),
+        (Admin::RotateProfileSecrets("a".into()), ProfilesWrite),
         (
-            Admin::Rotate(Resource::AppProfiles, "a".into()),
-            ProfilesWrite,
+            Admin::RotateInstallationCredentials("i".into()),
+            InstallationsWrite,
         ),
         (
             Admin::Revoke(Resource::Installations, "i".into()),
