@@ -7,6 +7,7 @@
 
 use super::d1::{self, Arg};
 use super::runtime;
+use crate::core::admin::Secrets;
 use crate::core::api_error::ApiError;
 use crate::core::seal::{KeyRing, SealContext};
 use serde_json::Value;
@@ -65,6 +66,20 @@ pub fn insert(
             now.into(),
         ],
     )
+}
+
+/// INSERTs of every secret in `values`, sealed for `owner`.
+pub fn insert_all(
+    db: &D1Database,
+    ring: &KeyRing,
+    owner: Owner<'_>,
+    values: &Secrets,
+    now: u64,
+) -> Result<Vec<D1PreparedStatement>, ApiError> {
+    values
+        .iter()
+        .map(|(name, value)| insert(db, ring, owner, name, &value.0, now))
+        .collect()
 }
 
 /// An UPDATE that ends the validity of `owner`'s current `name` secrets at `until` (the end of a

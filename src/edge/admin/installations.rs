@@ -48,9 +48,7 @@ pub async fn create(call: &Call<'_>) -> Result<Reply, ApiError> {
                 call.now.into(),
             ],
         )?];
-        for (name, value) in &body.credentials {
-            statements.push(secrets::insert(call.db, &ring, owner, name, &value.0, call.now)?);
-        }
+        statements.extend(secrets::insert_all(call.db, &ring, owner, &body.credentials, call.now)?);
         Ok(statements)
     })
     .await?;
