@@ -113,3 +113,14 @@ CREATE TABLE secrets (
 ) STRICT;
 
 CREATE INDEX secrets_owner ON secrets (owner_id, name);
+
+CREATE TABLE webhook_rejections (
+  source     TEXT    NOT NULL, -- "<provider>:<path id> ip:<client ip>"
+  reason     TEXT    NOT NULL, -- a core::ingress::Rejection code or a drop reason
+  minute     INTEGER NOT NULL, -- Unix time / 60
+  count      INTEGER NOT NULL,
+  expires_at INTEGER NOT NULL, -- housekeeping deletes counters after 30 days
+  PRIMARY KEY (source, reason, minute)
+) STRICT;
+
+CREATE INDEX webhook_rejections_expires_at ON webhook_rejections (expires_at);

@@ -6,6 +6,7 @@
 //! wherever `GET` is.
 
 use crate::core::auth::Scope;
+use crate::core::tenancy::Provider;
 
 /// A request's destination, decided from its method and path alone.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -16,6 +17,19 @@ pub enum Route {
     OpenApi,
     /// An authenticated admin endpoint.
     Admin(Admin),
+    /// `POST /webhooks/{provider}/{id}`: a provider's webhook. `id` names the app profile (Slack,
+    /// WhatsApp, Discord) or the installation (Telegram, Standard Webhooks).
+    Webhook {
+        /// The provider.
+        provider: Provider,
+        /// The app profile or installation id in the path.
+        id: String,
+    },
+    /// `GET /webhooks/whatsapp/{app_profile_id}`: Meta's subscription handshake.
+    WhatsAppSubscribe {
+        /// The app profile id in the path.
+        app_profile_id: String,
+    },
     /// The path is known but not for this method.
     MethodNotAllowed {
         /// Value for the `Allow` response header.
@@ -199,6 +213,34 @@ const ROTATIONS: [Entry; 3] = [
     }),
 ];
 
+const WEBHOOKS: [Entry; 6] = [
+    entry!("POST", "/webhooks/slack/{id}", |mut c| Route::Webhook {
+        provider: Provider::Slack,
+        id: take(&mut c, 0)
+    }),
+    entry!("POST", "/webhooks/telegram/{id}", |mut c| Route::Webhook {
+        provider: Provider::Telegram,
+        id: take(&mut c, 0)
+    }),
+    entry!("POST", "/webhooks/whatsapp/{id}", |mut c| Route::Webhook {
+        provider: Provider::Whatsapp,
+        id: take(&mut c, 0)
+    }),
+    entry!("GET", "/webhooks/whatsapp/{id}", |mut c| {
+        Route::WhatsAppSubscribe {
+            app_profile_id: take(&mut c, 0),
+        }
+    }),
+    entry!("POST", "/webhooks/discord/{id}", |mut c| Route::Webhook {
+        provider: Provider::Discord,
+        id: take(&mut c, 0)
+    }),
+    entry!("POST", "/webhooks/standard/{id}", |mut c| Route::Webhook {
+        provider: Provider::Standard,
+        id: take(&mut c, 0)
+    }),
+];
+
 const OTHERS: [Entry; 10] = [
     entry!("GET", "/healthz", |_| Route::Healthz),
     entry!("GET", "/v1/openapi.json", |_| Route::OpenApi),
@@ -227,7 +269,8 @@ const OTHERS: [Entry; 10] = [
 ];
 
 /// Every route, in match order.
-const TABLE: [&[Entry]; 7] = [
+const TABLE: [&[Entry]; 8] = [
+    &WEBHOOKS,
     &OTHERS,
     &ROTATIONS,
     &PRINCIPALS,

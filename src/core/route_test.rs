@@ -1,4 +1,5 @@
 use super::*;
+use crate::core::tenancy::Provider;
 
 fn admin(route: Route) -> Admin {
     match route {
@@ -173,4 +174,31 @@ fn templates_capture_segments_in_order() {
     assert_eq!(match_template("/a/{x}", "/a"), None);
     assert_eq!(match_template("/a/{x}", "/a/1/2"), None);
     assert_eq!(match_template("/a/{x}", "/b/1"), None);
+}
+
+#[test]
+fn webhooks_route_by_provider_and_path_id() {
+    for provider in Provider::ALL {
+        assert_eq!(
+            Route::resolve("POST", &format!("/webhooks/{}/x_1", provider.as_str())),
+            Route::Webhook {
+                provider,
+                id: "x_1".into()
+            }
+        );
+    }
+    assert_eq!(
+        Route::resolve("GET", "/webhooks/whatsapp/app_1"),
+        Route::WhatsAppSubscribe {
+            app_profile_id: "app_1".into()
+        }
+    );
+    assert_eq!(
+        Route::resolve("GET", "/webhooks/slack/app_1"),
+        Route::MethodNotAllowed {
+            allow: "POST".into()
+        }
+    );
+    assert_eq!(Route::resolve("POST", "/webhooks/icq/x"), Route::NotFound);
+    assert_eq!(Route::resolve("POST", "/webhooks/slack/"), Route::NotFound);
 }

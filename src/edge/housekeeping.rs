@@ -3,7 +3,7 @@
 use worker::{event, Date, Env, ScheduleContext, ScheduledEvent};
 
 /// Tables with an `expires_at` column (Unix seconds) whose expired rows are deleted.
-const EXPIRING_TABLES: &[&str] = &["dedupe_keys", "secrets"];
+const EXPIRING_TABLES: &[&str] = &["dedupe_keys", "secrets", "webhook_rejections"];
 
 #[event(scheduled)]
 async fn housekeeping(_event: ScheduledEvent, env: Env, _ctx: ScheduleContext) {

@@ -15,6 +15,7 @@ mod d1;
 mod health;
 mod housekeeping;
 mod http;
+mod ingress;
 mod ledger;
 mod queue_consumer;
 mod runtime;
@@ -31,10 +32,16 @@ fn start() {
 
 /// Every HTTP request enters here.
 #[event(fetch)]
-async fn fetch(req: Request, env: Env, _ctx: Context) -> Result<Response> {
+async fn fetch(req: Request, env: Env, ctx: Context) -> Result<Response> {
     let method = req.method().to_string();
     let path = req.path();
     let outcome = match Route::resolve(&method, &path) {
+        Route::Webhook { provider, id } => {
+            return ingress::handle(req, &env, &ctx, provider, id).await
+        }
+        Route::WhatsAppSubscribe { app_profile_id } => {
+            return ingress::whatsapp_subscribe(req, &env, &ctx, app_profile_id).await
+        }
         Route::Healthz => health::handle(&env).await,
         Route::OpenApi => http::raw_json(OPENAPI).map_err(|_| ApiError::Internal),
         Route::Admin(endpoint) => admin::handle(req, &env, endpoint)

@@ -32,7 +32,7 @@ pub struct Owner<'a> {
 }
 
 /// The associated-data purpose of a secret: its owner and name.
-fn purpose(owner_table: &str, owner_id: &str, name: &str) -> String {
+pub fn purpose(owner_table: &str, owner_id: &str, name: &str) -> String {
     format!("{owner_table}/{owner_id}/{name}")
 }
 

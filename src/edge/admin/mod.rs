@@ -72,7 +72,10 @@ pub async fn handle(mut req: Request, env: &Env, endpoint: Admin) -> Result<Repl
         body: req.bytes().await.map_err(d1::internal)?,
         query: url.query_pairs().into_owned().collect(),
     };
-    dispatch(&call, endpoint).await
+    let reply = dispatch(&call, endpoint).await;
+    // This isolate's webhook path sees the change at once; others within the cache's TTL.
+    super::ingress::forget_cached();
+    reply
 }
 
 async fn dispatch(call: &Call<'_>, endpoint: Admin) -> Result<Reply, ApiError> {

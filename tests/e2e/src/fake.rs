@@ -65,9 +65,15 @@ impl Answer {
     }
 }
 
+/// A queued answer, optionally only for a request whose body contains `needle`.
+struct Queued {
+    needle: Option<Vec<u8>>,
+    answer: Answer,
+}
+
 #[derive(Default)]
 struct Script {
-    queued: HashMap<String, VecDeque<Answer>>,
+    queued: HashMap<String, VecDeque<Queued>>,
     defaults: HashMap<String, Answer>,
 }
 
@@ -112,12 +118,22 @@ impl FakeServer {
 
     /// Queues `answer` for the next request to `path` (path only, without the query).
     pub fn respond(&self, path: &str, answer: Answer) {
+        self.queue(path, None, answer);
+    }
+
+    /// Queues `answer` for the next request to `path` whose body contains `needle`, so tests
+    /// running at the same time do not take each other's answers.
+    pub fn respond_to(&self, path: &str, needle: &str, answer: Answer) {
+        self.queue(path, Some(needle.as_bytes().to_vec()), answer);
+    }
+
+    fn queue(&self, path: &str, needle: Option<Vec<u8>>, answer: Answer) {
         let mut script = self.shared.script.lock().unwrap();
         script
             .queued
             .entry(path.to_owned())
             .or_default()
-            .push_back(answer);
+            .push_back(Queued { needle, answer });
     }
 
     /// Answers every request to `path` with `answer` once its queue is empty.
@@ -187,7 +203,7 @@ fn serve(server: &tiny_http::Server, shared: &Shared) {
                 .collect(),
             body,
         };
-        let answer = next_answer(shared, &path);
+        let answer = next_answer(shared, &path, &recorded.body);
         shared.recorded.lock().unwrap().push(recorded);
         shared.arrived.notify_all();
         // Each answer on its own thread, so a delayed answer does not hold up the others.
@@ -203,10 +219,21 @@ fn serve(server: &tiny_http::Server, shared: &Shared) {
     }
 }
 
-fn next_answer(shared: &Shared, path: &str) -> Answer {
+fn next_answer(shared: &Shared, path: &str, body: &[u8]) -> Answer {
     let mut script = shared.script.lock().unwrap();
-    if let Some(answer) = script.queued.get_mut(path).and_then(VecDeque::pop_front) {
-        return answer;
+    if let Some(queue) = script.queued.get_mut(path) {
+        let matches = |queued: &Queued| {
+            queued
+                .needle
+                .as_ref()
+                .is_none_or(|needle| body.windows(needle.len()).any(|w| w == needle.as_slice()))
+        };
+        if let Some(index) = queue.iter().position(matches) {
+            return queue
+                .remove(index)
+                .expect("the index was just found")
+                .answer;
+        }
     }
     script
         .defaults
@@ -240,6 +267,24 @@ mod tests {
         assert_eq!(recorded[0].url, "/a?x=1");
         assert_eq!(recorded[0].header("X-Test"), Some("yes"));
         assert_eq!(recorded[0].body, b"hello");
+    }
+
+    #[test]
+    fn answers_for_a_needle_go_only_to_matching_bodies() {
+        let fake = FakeServer::start().unwrap();
+        fake.respond_to("/a", "mine", Answer::json(500, json!({})));
+        assert_eq!(
+            http::send("POST", &fake.url("/a"), &[], b"other").status,
+            200
+        );
+        assert_eq!(
+            http::send("POST", &fake.url("/a"), &[], b"is mine").status,
+            500
+        );
+        assert_eq!(
+            http::send("POST", &fake.url("/a"), &[], b"is mine").status,
+            200
+        );
     }
 
     #[test]

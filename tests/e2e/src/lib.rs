@@ -18,6 +18,7 @@
 pub mod fake;
 pub mod http;
 pub mod seed;
+pub mod sign;
 pub mod wrangler;
 
 use std::path::PathBuf;

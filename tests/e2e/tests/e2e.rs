@@ -13,6 +13,7 @@ macro_rules! tests {
 
 mod admin;
 mod health;
+mod ingress;
 mod openapi;
 mod routing;
 mod tenancy;
@@ -83,7 +84,14 @@ type Test = fn(&Env) -> Result<(), Failed>;
 
 /// Every test in the suite, by name.
 fn tests() -> Vec<(&'static str, Test)> {
-    [health::TESTS, routing::TESTS, admin::TESTS, tenancy::TESTS].concat()
+    [
+        health::TESTS,
+        routing::TESTS,
+        admin::TESTS,
+        tenancy::TESTS,
+        ingress::TESTS,
+    ]
+    .concat()
 }
 
 fn main() -> ExitCode {

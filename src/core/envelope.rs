@@ -1,0 +1,184 @@
+//! The inbound message envelope: what the agent runtime receives for each provider event.
+//!
+//! # What's in scope
+//! Building an [`Envelope`] from a verified [`Event`] and the routing decision, its
+//! deterministic id, the route-aware session key, and its queue encoding, which leaves out the
+//! provider payload (and says so) when the envelope would not fit a queue message. The contract is
+//! `schema/inbound-envelope.v1.json`; a native test validates built envelopes against it.
+//!
+//! # What's out of scope
+//! Resolving the installation and binding (the edge, with [`crate::core::tenancy`]) and sending.
+
+use crate::core::ingress::{Conversation, Event, Kind, Sender};
+use crate::core::tenancy::Provider;
+use serde::Serialize;
+use serde_json::{Map, Value};
+use sha2::{Digest, Sha256};
+
+/// The envelope format's version (the `v1` of the schema's file name).
+pub const VERSION: u32 = 1;
+
+/// Largest queue message Cloudflare Queues accepts is 128 KB; envelopes are kept below this so
+/// the queue's own framing fits too.
+pub const MAX_QUEUE_BYTES: usize = 120 * 1024;
+
+/// Where an event was routed: the concrete org, app profile, installation, binding and agent.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Routing {
+    /// The installation's org.
+    pub org_id: String,
+    /// The app profile the webhook URL named (or the installation's).
+    pub app_profile_id: String,
+    /// The installation the event belongs to.
+    pub installation_id: String,
+    /// The binding that routed it.
+    pub binding_id: String,
+    /// The agent that receives it.
+    pub agent_id: String,
+}
+
+/// The route dimensions of an envelope.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Route {
+    /// The provider (the channel type).
+    pub channel: &'static str,
+    /// The installation id.
+    pub installation: String,
+    /// The conversation id, when the event has one.
+    pub conversation: Option<String>,
+    /// The sender id, when the event has one.
+    pub peer: Option<String>,
+    /// The agent id.
+    pub agent: String,
+}
+
+/// One envelope, as queued for the agent runtime.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Envelope {
+    /// Always [`VERSION`].
+    pub version: u32,
+    /// Deterministic: the same provider event always gives the same id.
+    pub id: String,
+    /// The provider.
+    pub provider: &'static str,
+    /// When channel-edge accepted it, Unix seconds.
+    pub received_at: u64,
+    /// When it happened, Unix seconds, when the provider says.
+    pub occurred_at: Option<u64>,
+    /// The installation's org.
+    pub org_id: String,
+    /// The app profile.
+    pub app_profile_id: String,
+    /// The installation.
+    pub installation_id: String,
+    /// The binding that routed it.
+    pub binding_id: String,
+    /// The receiving agent.
+    pub agent_id: String,
+    /// The route dimensions.
+    pub route: Route,
+    /// One session per conversation, and per thread or forum topic where the provider has them,
+    /// per installation and agent.
+    pub session_key: String,
+    /// What it is.
+    pub kind: Kind,
+    /// Who sent it.
+    pub sender: Option<Sender>,
+    /// Where.
+    pub conversation: Option<Conversation>,
+    /// The text, for messages and commands.
+    pub text: Option<String>,
+    /// The provider's id for the event.
+    pub provider_event_id: String,
+    /// What the runtime needs to reply (Discord interaction token, Slack `response_url`).
+    pub reply_context: Map<String, Value>,
+    /// The provider's payload; `null` when it was left out to fit the queue.
+    pub raw: Value,
+    /// True when `raw` was left out because the envelope would exceed [`MAX_QUEUE_BYTES`].
+    pub raw_omitted: bool,
+}
+
+/// The envelope id of a provider event: `env_` + the first 32 hex digits of
+/// SHA-256(`provider`, `installation_id`, `provider_event_id`), length-prefixed.
+pub fn envelope_id(provider: Provider, installation_id: &str, provider_event_id: &str) -> String {
+    let mut hasher = Sha256::new();
+    for part in [provider.as_str(), installation_id, provider_event_id] {
+        hasher.update((part.len() as u32).to_be_bytes());
+        hasher.update(part.as_bytes());
+    }
+    let digest = hasher.finalize();
+    let hex: String = digest[..16].iter().map(|b| format!("{b:02x}")).collect();
+    format!("env_{hex}")
+}
+
+/// The session key: `provider:installation:agent:conversation[:thread]`, or the sender in place
+/// of the conversation when there is none.
+pub fn session_key(provider: Provider, routing: &Routing, event: &Event) -> String {
+    let place = match (&event.conversation, &event.sender) {
+        (Some(conversation), _) => match &conversation.thread_id {
+            Some(thread) => format!("{}:{thread}", conversation.id),
+            None => conversation.id.clone(),
+        },
+        (None, Some(sender)) => format!("peer:{}", sender.id),
+        (None, None) => format!("event:{}", event.provider_event_id),
+    };
+    format!(
+        "{}:{}:{}:{place}",
+        provider.as_str(),
+        routing.installation_id,
+        routing.agent_id
+    )
+}
+
+/// Builds the envelope of `event`, routed by `routing`, accepted at `received_at`.
+pub fn build(provider: Provider, routing: &Routing, event: &Event, received_at: u64) -> Envelope {
+    Envelope {
+        version: VERSION,
+        id: envelope_id(provider, &routing.installation_id, &event.provider_event_id),
+        provider: provider.as_str(),
+        received_at,
+        occurred_at: event.occurred_at,
+        org_id: routing.org_id.clone(),
+        app_profile_id: routing.app_profile_id.clone(),
+        installation_id: routing.installation_id.clone(),
+        binding_id: routing.binding_id.clone(),
+        agent_id: routing.agent_id.clone(),
+        route: Route {
+            channel: provider.as_str(),
+            installation: routing.installation_id.clone(),
+            conversation: event.conversation.as_ref().map(|c| c.id.clone()),
+            peer: event.sender.as_ref().map(|s| s.id.clone()),
+            agent: routing.agent_id.clone(),
+        },
+        session_key: session_key(provider, routing, event),
+        kind: event.kind,
+        sender: event.sender.clone(),
+        conversation: event.conversation.clone(),
+        text: event.text.clone(),
+        provider_event_id: event.provider_event_id.clone(),
+        reply_context: event.reply_context.clone(),
+        raw: event.raw.clone(),
+        raw_omitted: false,
+    }
+}
+
+impl Envelope {
+    /// The JSON sent to the queue: whole when it fits [`MAX_QUEUE_BYTES`], else without `raw`
+    /// (`raw_omitted: true`).
+    pub fn to_queue_json(&self) -> String {
+        let whole = serde_json::to_string(self).expect("an envelope always serialises");
+        if whole.len() <= MAX_QUEUE_BYTES {
+            return whole;
+        }
+        let trimmed = Envelope {
+            raw: Value::Null,
+            raw_omitted: true,
+            ..self.clone()
+        };
+        serde_json::to_string(&trimmed).expect("an envelope always serialises")
+    }
+}
+
+#[cfg(test)]
+#[path = "envelope_test.rs"]
+mod tests;

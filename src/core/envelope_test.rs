@@ -1,0 +1,136 @@
+use super::*;
+use crate::core::ingress::ConversationType;
+use serde_json::json;
+
+fn routing() -> Routing {
+    Routing {
+        org_id: "org_1".into(),
+        app_profile_id: "app_1".into(),
+        installation_id: "ins_1".into(),
+        binding_id: "bnd_1".into(),
+        agent_id: "agent_support".into(),
+    }
+}
+
+fn event(thread: Option<&str>) -> Event {
+    Event {
+        provider_event_id: "Ev0PV52K25".into(),
+        semantic_key: Some("T1:C1:1700000000.000100".into()),
+        app_id: Some("A1".into()),
+        tenant_keys: vec!["T1".into()],
+        team_id: Some("T1".into()),
+        kind: Kind::Message,
+        occurred_at: Some(1_700_000_000),
+        sender: Some(Sender {
+            id: "U1".into(),
+            display_name: None,
+            is_bot: false,
+        }),
+        conversation: Some(Conversation {
+            id: "C1".into(),
+            kind: ConversationType::Channel,
+            thread_id: thread.map(str::to_owned),
+        }),
+        text: Some("hello".into()),
+        reply_context: Map::new(),
+        raw: json!({"event": {"text": "hello"}}),
+    }
+}
+
+fn validator() -> jsonschema::Validator {
+    let schema: Value =
+        serde_json::from_str(include_str!("../../schema/inbound-envelope.v1.json")).unwrap();
+    jsonschema::validator_for(&schema).expect("the schema compiles")
+}
+
+fn assert_valid(json: &str) {
+    let instance: Value = serde_json::from_str(json).unwrap();
+    let errors: Vec<String> = validator()
+        .iter_errors(&instance)
+        .map(|e| format!("{e} at {}", e.instance_path()))
+        .collect();
+    assert!(errors.is_empty(), "{errors:?}\n{json}");
+}
+
+#[test]
+fn a_built_envelope_matches_the_schema() {
+    let envelope = build(Provider::Slack, &routing(), &event(None), 1_700_000_005);
+    assert_valid(&envelope.to_queue_json());
+    assert_eq!(envelope.route.channel, "slack");
+    assert_eq!(envelope.route.peer.as_deref(), Some("U1"));
+    assert_eq!(envelope.kind, Kind::Message);
+}
+
+#[test]
+fn an_envelope_without_sender_or_conversation_matches_the_schema() {
+    let mut bare = event(None);
+    bare.sender = None;
+    bare.conversation = None;
+    bare.text = None;
+    bare.occurred_at = None;
+    let envelope = build(Provider::Standard, &routing(), &bare, 1);
+    assert_valid(&envelope.to_queue_json());
+    assert_eq!(
+        envelope.session_key,
+        "standard:ins_1:agent_support:event:Ev0PV52K25"
+    );
+}
+
+#[test]
+fn the_id_is_deterministic_per_provider_installation_and_event() {
+    let a = envelope_id(Provider::Slack, "ins_1", "Ev1");
+    assert_eq!(a, envelope_id(Provider::Slack, "ins_1", "Ev1"));
+    assert!(a.starts_with("env_") && a.len() == 36);
+    assert_ne!(a, envelope_id(Provider::Slack, "ins_2", "Ev1"));
+    assert_ne!(a, envelope_id(Provider::Discord, "ins_1", "Ev1"));
+    assert_ne!(a, envelope_id(Provider::Slack, "ins_1", "Ev2"));
+    // Length-prefixing: moving a boundary changes the id.
+    assert_ne!(
+        envelope_id(Provider::Slack, "ins_1", "2"),
+        envelope_id(Provider::Slack, "ins_12", "")
+    );
+}
+
+#[test]
+fn sessions_are_per_conversation_and_per_thread() {
+    let plain = session_key(Provider::Slack, &routing(), &event(None));
+    let thread = session_key(
+        Provider::Slack,
+        &routing(),
+        &event(Some("1700000000.000100")),
+    );
+    assert_eq!(plain, "slack:ins_1:agent_support:C1");
+    assert_eq!(thread, "slack:ins_1:agent_support:C1:1700000000.000100");
+    let mut other_agent = routing();
+    other_agent.agent_id = "agent_sales".into();
+    assert_ne!(
+        session_key(Provider::Slack, &other_agent, &event(None)),
+        plain
+    );
+}
+
+#[test]
+fn a_dm_without_conversation_keys_the_session_by_peer() {
+    let mut dm = event(None);
+    dm.conversation = None;
+    assert_eq!(
+        session_key(Provider::Whatsapp, &routing(), &dm),
+        "whatsapp:ins_1:agent_support:peer:U1"
+    );
+}
+
+#[test]
+fn an_oversized_payload_is_left_out_and_flagged() {
+    let mut big = event(None);
+    big.raw = json!({"blob": "x".repeat(MAX_QUEUE_BYTES)});
+    let json = build(Provider::Slack, &routing(), &big, 1).to_queue_json();
+    assert!(json.len() <= MAX_QUEUE_BYTES);
+    assert_valid(&json);
+    let parsed: Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(parsed["raw"], Value::Null);
+    assert_eq!(parsed["raw_omitted"], true);
+    let small = build(Provider::Slack, &routing(), &event(None), 1).to_queue_json();
+    let parsed: Value = serde_json::from_str(&small).unwrap();
+    assert_eq!(parsed["raw_omitted"], false);
+    assert_eq!(parsed["raw"]["event"]["text"], "hello");
+}

@@ -1,0 +1,256 @@
+//! Discord: interactions delivered to an HTTP endpoint, signed with Ed25519.
+//!
+//! Sources: "Receiving and Responding", sections "Security and Authorization", "Interaction
+//! Object" and "Interaction Response Object"
+//! (<https://discord.com/developers/docs/interactions/receiving-and-responding>); snowflake
+//! timestamps from the API reference (<https://discord.com/developers/docs/reference#snowflakes>).
+//!
+//! # What's in scope
+//! - [`Discord::verify`]: `X-Signature-Ed25519` (128 hex) over `{X-Signature-Timestamp}{raw
+//!   body}`, checked with `verify_strict` against every configured application public key (64
+//!   hex; unusable keys are skipped). Header lengths and encodings are checked before any
+//!   crypto. Discord does not require a freshness check; we add one: the signed timestamp must be
+//!   within the replay window in both directions.
+//! - [`Discord::parse`]: PING → PONG handshake; application commands, message components,
+//!   autocomplete and modal submits → one event each, acknowledged with a deferred response
+//!   (the runtime follows up with the interaction token, valid 15 minutes).
+//!
+//! # What's out of scope
+//! The Gateway, answering autocomplete with real choices (we answer an empty list at once),
+//! follow-up messages, resolved data beyond what `raw` carries.
+
+use super::{
+    check_timestamp, decode_hex, Ack, Conversation, ConversationType, Event, Kind, ParseError,
+    Parsed, Provider, Rejection, Reply, Request, Sender,
+};
+use crate::core::tenancy::SecretOwner;
+use ed25519_dalek::{Signature, VerifyingKey};
+use serde_json::{Map, Value};
+
+/// The signature header.
+const SIGNATURE: &str = "X-Signature-Ed25519";
+/// The signed timestamp header.
+const TIMESTAMP: &str = "X-Signature-Timestamp";
+/// Discord's epoch, 2015-01-01T00:00:00Z, in Unix milliseconds.
+const DISCORD_EPOCH_MS: u64 = 1_420_070_400_000;
+/// PONG.
+const PONG: &str = r#"{"type":1}"#;
+/// DEFERRED_CHANNEL_MESSAGE_WITH_SOURCE.
+const DEFERRED_MESSAGE: &str = r#"{"type":5}"#;
+/// DEFERRED_UPDATE_MESSAGE.
+const DEFERRED_UPDATE: &str = r#"{"type":6}"#;
+/// APPLICATION_COMMAND_AUTOCOMPLETE_RESULT with no choices.
+const NO_CHOICES: &str = r#"{"type":8,"data":{"choices":[]}}"#;
+
+/// Discord's interactions endpoint scheme.
+pub struct Discord;
+
+impl Provider for Discord {
+    const SECRET: (SecretOwner, &'static str) = (SecretOwner::Profile, "public_key");
+
+    fn verify(
+        request: &Request<'_>,
+        secrets: &[String],
+        now: u64,
+        window: u64,
+    ) -> Result<(), Rejection> {
+        let signature_text = header(request, SIGNATURE)?;
+        let timestamp_text = header(request, TIMESTAMP)?;
+        let signature = parse_hex::<64>(signature_text)
+            .ok_or(Rejection::MalformedSignature { header: SIGNATURE })?;
+        fresh(timestamp(timestamp_text)?, now, window)?;
+        let keys: Vec<VerifyingKey> = secrets.iter().filter_map(|key| public_key(key)).collect();
+        if keys.is_empty() {
+            return Err(Rejection::NoSecret);
+        }
+        let signature = Signature::from_bytes(&signature);
+        let message = [timestamp_text.as_bytes(), request.body].concat();
+        if keys
+            .iter()
+            .any(|key| key.verify_strict(&message, &signature).is_ok())
+        {
+            Ok(())
+        } else {
+            Err(Rejection::BadSignature)
+        }
+    }
+
+    fn parse(request: &Request<'_>) -> Result<Parsed, ParseError> {
+        let payload: Value = serde_json::from_slice(request.body)
+            .map_err(|error| ParseError::new(format!("body is not JSON: {error}")))?;
+        let kind = payload
+            .get("type")
+            .and_then(Value::as_u64)
+            .ok_or_else(|| ParseError::new("missing integer field type"))?;
+        let (kind, text, ack) = match kind {
+            1 => return Ok(Parsed::Handshake(pong())),
+            2 => (Kind::Command, command_text(&payload)?, DEFERRED_MESSAGE),
+            3 => (Kind::Interaction, custom_id(&payload)?, DEFERRED_UPDATE),
+            4 => (Kind::Interaction, command_text(&payload)?, NO_CHOICES),
+            5 => (Kind::Interaction, custom_id(&payload)?, DEFERRED_MESSAGE),
+            other => {
+                return Err(ParseError::new(format!(
+                    "type: unknown interaction type {other}"
+                )))
+            }
+        };
+        Ok(Parsed::Events {
+            events: vec![interaction(&payload, kind, text)?],
+            ack: Ack::Json(ack.to_owned()),
+        })
+    }
+}
+
+fn header<'a>(request: &Request<'a>, name: &'static str) -> Result<&'a str, Rejection> {
+    request
+        .header(name)
+        .ok_or(Rejection::MissingHeader { header: name })
+}
+
+/// Exactly `2 * N` hex digits as `N` bytes.
+fn parse_hex<const N: usize>(text: &str) -> Option<[u8; N]> {
+    if text.len() != 2 * N {
+        return None;
+    }
+    decode_hex(text)?.try_into().ok()
+}
+
+/// An application public key (64 hex), or `None` when it is not a usable Ed25519 point.
+fn public_key(text: &str) -> Option<VerifyingKey> {
+    VerifyingKey::from_bytes(&parse_hex::<32>(text.trim())?).ok()
+}
+
+/// Unix seconds: ASCII digits only (no sign, space or fraction) that fit a `u64`.
+fn timestamp(text: &str) -> Result<u64, Rejection> {
+    let malformed = Rejection::MalformedTimestamp { header: TIMESTAMP };
+    if text.is_empty() || !text.bytes().all(|byte| byte.is_ascii_digit()) {
+        return Err(malformed);
+    }
+    text.parse().map_err(|_| malformed)
+}
+
+/// [`check_timestamp`], refusing absurdly far-future values first so that its
+/// `timestamp + window` cannot overflow.
+fn fresh(timestamp: u64, now: u64, window: u64) -> Result<(), Rejection> {
+    if timestamp > now.saturating_add(window) {
+        return Err(Rejection::FutureTimestamp);
+    }
+    check_timestamp(timestamp, now, window)
+}
+
+fn pong() -> Reply {
+    Reply {
+        status: 200,
+        content_type: "application/json",
+        body: PONG.to_owned(),
+    }
+}
+
+/// One interaction as an event.
+fn interaction(payload: &Value, kind: Kind, text: String) -> Result<Event, ParseError> {
+    let id = required(payload, "/id")?;
+    let application_id = required(payload, "/application_id")?;
+    let token = required(payload, "/token")?;
+    let guild_id = text_at(payload, "/guild_id").map(str::to_owned);
+    Ok(Event {
+        provider_event_id: id.to_owned(),
+        semantic_key: None,
+        app_id: Some(application_id.to_owned()),
+        tenant_keys: guild_id.iter().cloned().collect(),
+        team_id: guild_id.clone(),
+        kind,
+        occurred_at: snowflake_seconds(id),
+        sender: Some(sender(payload)?),
+        conversation: conversation(payload, guild_id.is_some()),
+        text: Some(text),
+        reply_context: reply_context(token, application_id),
+        raw: payload.clone(),
+    })
+}
+
+/// `member.user` in a guild, `user` in DMs.
+fn sender(payload: &Value) -> Result<Sender, ParseError> {
+    let user = payload
+        .pointer("/member/user")
+        .or_else(|| payload.get("user"))
+        .ok_or_else(|| ParseError::new("missing object field member.user or user"))?;
+    let id = text_at(user, "/id").ok_or_else(|| ParseError::new("missing string field user.id"))?;
+    let display_name = text_at(user, "/global_name").or_else(|| text_at(user, "/username"));
+    Ok(Sender {
+        id: id.to_owned(),
+        display_name: display_name.map(str::to_owned),
+        is_bot: user.get("bot").and_then(Value::as_bool).unwrap_or(false),
+    })
+}
+
+/// `channel_id` (or `channel.id`): a DM outside guilds, a group DM for channel type 3.
+fn conversation(payload: &Value, in_guild: bool) -> Option<Conversation> {
+    let id = text_at(payload, "/channel_id").or_else(|| text_at(payload, "/channel/id"))?;
+    let channel_type = payload.pointer("/channel/type").and_then(Value::as_u64);
+    let kind = match (channel_type, in_guild) {
+        (Some(3), _) => ConversationType::Group,
+        (_, true) => ConversationType::Channel,
+        (_, false) => ConversationType::Dm,
+    };
+    Some(Conversation {
+        id: id.to_owned(),
+        kind,
+        thread_id: None,
+    })
+}
+
+fn reply_context(token: &str, application_id: &str) -> Map<String, Value> {
+    [
+        ("interaction_token", token),
+        ("application_id", application_id),
+    ]
+    .into_iter()
+    .map(|(key, value)| (key.to_owned(), Value::from(value)))
+    .collect()
+}
+
+/// `/name` followed by ` option:value` pairs; subcommands and groups by name, then theirs.
+fn command_text(payload: &Value) -> Result<String, ParseError> {
+    let mut text = format!("/{}", required(payload, "/data/name")?);
+    render_options(payload.pointer("/data/options"), &mut text);
+    Ok(text)
+}
+
+fn render_options(options: Option<&Value>, text: &mut String) {
+    for option in options.and_then(Value::as_array).into_iter().flatten() {
+        let name = text_at(option, "/name").unwrap_or_default();
+        text.push(' ');
+        text.push_str(name);
+        match option.get("value") {
+            Some(Value::String(value)) => text.push_str(&format!(":{value}")),
+            Some(value) => text.push_str(&format!(":{value}")),
+            None => render_options(option.get("options"), text),
+        }
+    }
+}
+
+fn custom_id(payload: &Value) -> Result<String, ParseError> {
+    required(payload, "/data/custom_id").map(str::to_owned)
+}
+
+/// The Unix seconds a snowflake id was made at.
+fn snowflake_seconds(id: &str) -> Option<u64> {
+    let snowflake: u64 = id.parse().ok()?;
+    Some(((snowflake >> 22) + DISCORD_EPOCH_MS) / 1000)
+}
+
+fn text_at<'a>(value: &'a Value, pointer: &str) -> Option<&'a str> {
+    value.pointer(pointer).and_then(Value::as_str)
+}
+
+/// The string at a JSON pointer, or an error naming it (`/data/name` → `data.name`).
+fn required<'a>(value: &'a Value, pointer: &str) -> Result<&'a str, ParseError> {
+    text_at(value, pointer).ok_or_else(|| {
+        let field = pointer.trim_start_matches('/').replace('/', ".");
+        ParseError::new(format!("missing string field {field}"))
+    })
+}
+
+#[cfg(test)]
+#[path = "discord_test.rs"]
+mod tests;

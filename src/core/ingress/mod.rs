@@ -1,0 +1,353 @@
+//! Webhook ingress: verifying provider requests over their raw bytes and normalising what they
+//! carry.
+//!
+//! # What's in scope
+//! - [`Provider`]: one implementation per provider, one file each ([`slack`], [`telegram`],
+//!   [`whatsapp`], [`discord`], [`standard`]). `verify` checks the signature (or secret token)
+//!   with every currently valid secret, constant-time, and the replay window where the provider
+//!   signs a timestamp; `parse` then reads the verified body into handshakes and [`Event`]s.
+//! - [`Rejection`]: why a request is refused (always 401 at the edge). No message ever contains
+//!   a secret or an expected signature.
+//!
+//! # What's out of scope
+//! Looking up profiles, installations and bindings, deduplication and queueing (the edge does
+//! those with the rules in [`crate::core::tenancy`]); the clock (`now` is an argument).
+
+pub mod discord;
+pub mod slack;
+pub mod standard;
+pub mod telegram;
+pub mod whatsapp;
+
+use crate::core::tenancy::SecretOwner;
+use serde_json::Value;
+
+/// A request as the verifier sees it.
+#[derive(Debug, Clone, Copy)]
+pub struct Request<'a> {
+    /// The method, upper case.
+    pub method: &'a str,
+    /// Header names (any case) and values.
+    pub headers: &'a [(String, String)],
+    /// Decoded query pairs.
+    pub query: &'a [(String, String)],
+    /// The raw body, exactly as received.
+    pub body: &'a [u8],
+}
+
+impl<'a> Request<'a> {
+    /// The first header called `name` (case-insensitive).
+    pub fn header(&self, name: &str) -> Option<&'a str> {
+        self.headers
+            .iter()
+            .find(|(key, _)| key.eq_ignore_ascii_case(name))
+            .map(|(_, value)| value.as_str())
+    }
+
+    /// The first query parameter called `name`.
+    pub fn query(&self, name: &str) -> Option<&'a str> {
+        self.query
+            .iter()
+            .find(|(key, _)| key == name)
+            .map(|(_, value)| value.as_str())
+    }
+}
+
+/// Why a webhook request is refused. The edge answers 401 and audits the variant's code.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Rejection {
+    /// A required header is absent.
+    #[error("missing header {header}")]
+    MissingHeader {
+        /// The header's name.
+        header: &'static str,
+    },
+    /// The signature header is present but not of the provider's form (prefix, encoding,
+    /// length), or empty.
+    #[error("malformed signature header {header}")]
+    MalformedSignature {
+        /// The header's name.
+        header: &'static str,
+    },
+    /// The timestamp header is not a number of seconds.
+    #[error("malformed timestamp header {header}")]
+    MalformedTimestamp {
+        /// The header's name.
+        header: &'static str,
+    },
+    /// The signed timestamp is older than the replay window.
+    #[error("timestamp is older than the replay window")]
+    StaleTimestamp,
+    /// The signed timestamp is further in the future than the replay window.
+    #[error("timestamp is in the future beyond the replay window")]
+    FutureTimestamp,
+    /// No currently valid secret verifies the signature (or matches the secret token).
+    #[error("signature does not verify")]
+    BadSignature,
+    /// The app profile or installation has no valid secret to verify with.
+    #[error("no verification secret is configured")]
+    NoSecret,
+}
+
+impl Rejection {
+    /// A stable code for audit entries and aggregation.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Rejection::MissingHeader { .. } => "missing_header",
+            Rejection::MalformedSignature { .. } => "malformed_signature",
+            Rejection::MalformedTimestamp { .. } => "malformed_timestamp",
+            Rejection::StaleTimestamp => "stale_timestamp",
+            Rejection::FutureTimestamp => "future_timestamp",
+            Rejection::BadSignature => "bad_signature",
+            Rejection::NoSecret => "no_secret",
+        }
+    }
+}
+
+/// Decodes lower- or upper-case hex; `None` for odd length or a non-hex digit.
+pub(crate) fn decode_hex(text: &str) -> Option<Vec<u8>> {
+    if text.len() % 2 != 0 {
+        return None;
+    }
+    (0..text.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(text.get(i..i + 2)?, 16).ok())
+        .collect()
+}
+
+/// Checks a signed Unix timestamp against `now` with a symmetric replay `window` (seconds).
+pub fn check_timestamp(timestamp: u64, now: u64, window: u64) -> Result<(), Rejection> {
+    // Saturating: the timestamp comes from the request and may be anything up to u64::MAX.
+    if timestamp.saturating_add(window) < now {
+        return Err(Rejection::StaleTimestamp);
+    }
+    if timestamp > now.saturating_add(window) {
+        return Err(Rejection::FutureTimestamp);
+    }
+    Ok(())
+}
+
+/// A verified body that is not an event: answer it at once with this reply.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reply {
+    /// Status code.
+    pub status: u16,
+    /// `Content-Type` of `body` (ignored when `body` is empty).
+    pub content_type: &'static str,
+    /// The body.
+    pub body: String,
+}
+
+/// How to acknowledge an accepted event within the provider's deadline.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Ack {
+    /// 200 with an empty body (Slack, Telegram, WhatsApp).
+    Empty,
+    /// 204 (Standard Webhooks).
+    NoContent,
+    /// 200 with this JSON body (Discord: deferred response type 5 or 6).
+    Json(String),
+}
+
+/// What kind of thing an event is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Kind {
+    /// A chat message.
+    Message,
+    /// A slash command or bot command.
+    Command,
+    /// A button, menu or other component interaction.
+    Interaction,
+    /// A reaction added or removed.
+    Reaction,
+    /// Someone joined or left.
+    Membership,
+    /// Anything else the provider sent.
+    Other,
+}
+
+/// The conversation's type.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ConversationType {
+    /// One to one.
+    Dm,
+    /// A small group.
+    Group,
+    /// A channel, supergroup or server channel.
+    Channel,
+}
+
+/// Who sent an event.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Sender {
+    /// The provider's id for the sender.
+    pub id: String,
+    /// A display name, when the payload has one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub display_name: Option<String>,
+    /// Whether the sender is a bot.
+    pub is_bot: bool,
+}
+
+/// Where an event happened.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Conversation {
+    /// The provider's id for the conversation (channel, chat).
+    pub id: String,
+    /// Its type.
+    #[serde(rename = "type")]
+    pub kind: ConversationType,
+    /// The thread or forum topic, where the provider has them.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub thread_id: Option<String>,
+}
+
+/// One provider event, verified and normalised, before it is resolved to an installation and a
+/// binding.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Event {
+    /// The provider's own id for this delivery (Slack `event_id`, Telegram `update_id`, WhatsApp
+    /// `wamid`, Discord interaction id, `webhook-id`): the first dedupe key.
+    pub provider_event_id: String,
+    /// A second dedupe key naming the same content when a provider re-sends it under a new event
+    /// id (Slack: team + channel + message `ts`).
+    pub semantic_key: Option<String>,
+    /// The provider app id the payload names (Slack `api_app_id`, Discord `application_id`,
+    /// none elsewhere); it must match the path's app profile.
+    pub app_id: Option<String>,
+    /// Tenant keys to find the installation by, most specific first (Slack enterprise then team,
+    /// WhatsApp `phone_number_id`, Discord `guild_id`). Empty where the path names the
+    /// installation (Telegram, Standard Webhooks).
+    pub tenant_keys: Vec<String>,
+    /// The team / workspace / guild / account, for binding selectors.
+    pub team_id: Option<String>,
+    /// What it is.
+    pub kind: Kind,
+    /// When it happened, Unix seconds, when the payload says.
+    pub occurred_at: Option<u64>,
+    /// Who sent it.
+    pub sender: Option<Sender>,
+    /// Where.
+    pub conversation: Option<Conversation>,
+    /// The text, for messages and commands.
+    pub text: Option<String>,
+    /// What the runtime needs to reply (Discord interaction token, Slack `response_url`).
+    pub reply_context: serde_json::Map<String, Value>,
+    /// The provider's payload for this event.
+    pub raw: Value,
+}
+
+/// A verified request's content.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Parsed {
+    /// A handshake to answer at once (Slack `url_verification` and `ssl_check`, Discord PING).
+    Handshake(Reply),
+    /// Events (possibly none, e.g. WhatsApp delivery receipts only) and how to acknowledge them.
+    Events {
+        /// The events, in payload order.
+        events: Vec<Event>,
+        /// The acknowledgement.
+        ack: Ack,
+    },
+}
+
+/// Why a verified body could not be read. The edge answers 400 and audits it (a verified sender
+/// sent something we do not understand: worth a look, but not a retry loop).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("payload not understood: {reason}")]
+pub struct ParseError {
+    /// What was wrong, naming the field.
+    pub reason: String,
+}
+
+impl ParseError {
+    /// A parse error with `reason`.
+    pub fn new(reason: impl Into<String>) -> Self {
+        ParseError {
+            reason: reason.into(),
+        }
+    }
+}
+
+/// One provider's webhook scheme.
+pub trait Provider {
+    /// Which secret verifies its requests, and whether the app profile or the installation
+    /// holds it.
+    const SECRET: (SecretOwner, &'static str);
+
+    /// Verifies `request` with every currently valid secret (newest first) at `now` (Unix
+    /// seconds), enforcing a replay window of `window` seconds where the provider signs a
+    /// timestamp. Must compare in constant time and never put a secret or an expected signature
+    /// in its error.
+    fn verify(
+        request: &Request<'_>,
+        secrets: &[String],
+        now: u64,
+        window: u64,
+    ) -> Result<(), Rejection>;
+
+    /// Reads a verified request.
+    fn parse(request: &Request<'_>) -> Result<Parsed, ParseError>;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hex_decodes_both_cases_and_refuses_junk() {
+        assert_eq!(decode_hex("00ffAB"), Some(vec![0, 255, 171]));
+        assert_eq!(decode_hex(""), Some(vec![]));
+        assert_eq!(decode_hex("abc"), None);
+        assert_eq!(decode_hex("zz"), None);
+        assert_eq!(decode_hex("é1"), None);
+    }
+
+    #[test]
+    fn timestamps_within_the_window_pass_at_both_edges() {
+        assert_eq!(check_timestamp(1000, 1300, 300), Ok(()));
+        assert_eq!(check_timestamp(1300, 1000, 300), Ok(()));
+        assert_eq!(
+            check_timestamp(999, 1300, 300),
+            Err(Rejection::StaleTimestamp)
+        );
+        assert_eq!(
+            check_timestamp(1301, 1000, 300),
+            Err(Rejection::FutureTimestamp)
+        );
+    }
+
+    #[test]
+    fn request_lookups_ignore_header_case() {
+        let headers = vec![("X-Slack-Signature".to_owned(), "v0=ab".to_owned())];
+        let query = vec![("hub.mode".to_owned(), "subscribe".to_owned())];
+        let request = Request {
+            method: "POST",
+            headers: &headers,
+            query: &query,
+            body: b"",
+        };
+        assert_eq!(request.header("x-slack-signature"), Some("v0=ab"));
+        assert_eq!(request.header("x-other"), None);
+        assert_eq!(request.query("hub.mode"), Some("subscribe"));
+    }
+
+    #[test]
+    fn every_rejection_has_a_distinct_code() {
+        let all = [
+            Rejection::MissingHeader { header: "h" },
+            Rejection::MalformedSignature { header: "h" },
+            Rejection::MalformedTimestamp { header: "h" },
+            Rejection::StaleTimestamp,
+            Rejection::FutureTimestamp,
+            Rejection::BadSignature,
+            Rejection::NoSecret,
+        ];
+        let mut codes: Vec<&str> = all.iter().map(Rejection::code).collect();
+        codes.sort_unstable();
+        codes.dedup();
+        assert_eq!(codes.len(), all.len());
+    }
+}

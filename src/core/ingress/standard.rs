@@ -1,0 +1,225 @@
+//! Standard Webhooks: any sender that signs the way the Standard Webhooks specification says
+//! (Svix and the libraries in the standard-webhooks repository), and the signer our own
+//! deliveries to the agent runtime use.
+//!
+//! Source: the specification, section "Verifying webhook authenticity" (headers, signed
+//! content, secret format, timestamp tolerance, several signatures for rotation;
+//! <https://github.com/standard-webhooks/standard-webhooks/blob/main/spec/standard-webhooks.md>)
+//! and its reference libraries' tests for the published test vector.
+//!
+//! # What's in scope
+//! - [`Standard::verify`]: `webhook-signature` is a space-separated list of `v1,<base64
+//!   HMAC-SHA256>` over `{webhook-id}.{webhook-timestamp}.{raw body}`, keyed with the base64
+//!   decoding of the secret after `whsec_` (a secret without the prefix is decoded too;
+//!   undecodable or empty keys are skipped). The request verifies when any listed `v1`
+//!   signature matches any secret (rotation on both sides), compared with `Mac::verify_slice`.
+//!   Entries of other versions (`v1a`, Ed25519) and `v1` entries that are not 32 bytes of
+//!   base64 are ignored; a header with no usable `v1` entry is malformed. The timestamp must be
+//!   within the replay window in both directions and is checked before any HMAC.
+//! - [`sign`]: the `webhook-signature` value for a delivery, with the same key decoding and MAC
+//!   as `verify`.
+//! - [`Standard::parse`]: any JSON object → one event keyed by `webhook-id`, read leniently
+//!   (`type`, `text`, `sender`, `conversation`, at the top level or under `data`).
+//!
+//! # What's out of scope
+//! Asymmetric `v1a` (Ed25519) signatures, secret generation, delivery retries (the queue
+//! consumer's).
+
+use super::{
+    check_timestamp, Ack, Conversation, ConversationType, Event, Kind, ParseError, Parsed,
+    Provider, Rejection, Request, Sender,
+};
+use crate::core::tenancy::SecretOwner;
+use base64::engine::general_purpose::{GeneralPurpose, GeneralPurposeConfig, STANDARD};
+use base64::engine::DecodePaddingMode;
+use base64::{alphabet, Engine};
+use hmac::{Hmac, Mac};
+use serde_json::{Map, Value};
+use sha2::Sha256;
+
+/// The message id header.
+const ID: &str = "webhook-id";
+/// The signed timestamp header.
+const TIMESTAMP: &str = "webhook-timestamp";
+/// The signature list header.
+const SIGNATURE: &str = "webhook-signature";
+/// The prefix of a secret's text.
+const SECRET_PREFIX: &str = "whsec_";
+/// The prefix of a symmetric signature entry.
+const V1: &str = "v1,";
+/// Secrets are decoded with or without `=` padding.
+const KEY_BASE64: GeneralPurpose = GeneralPurpose::new(
+    &alphabet::STANDARD,
+    GeneralPurposeConfig::new().with_decode_padding_mode(DecodePaddingMode::Indifferent),
+);
+
+/// The Standard Webhooks scheme.
+pub struct Standard;
+
+impl Provider for Standard {
+    const SECRET: (SecretOwner, &'static str) = (SecretOwner::Installation, "webhook_secret");
+
+    fn verify(
+        request: &Request<'_>,
+        secrets: &[String],
+        now: u64,
+        window: u64,
+    ) -> Result<(), Rejection> {
+        let id = header(request, ID)?;
+        let timestamp_text = header(request, TIMESTAMP)?;
+        let signatures = signatures(header(request, SIGNATURE)?)?;
+        fresh(timestamp(timestamp_text)?, now, window)?;
+        let keys: Vec<Vec<u8>> = secrets.iter().filter_map(|secret| key(secret)).collect();
+        if keys.is_empty() {
+            return Err(Rejection::NoSecret);
+        }
+        let verified = keys.iter().any(|key| {
+            let mac = mac(key, id, timestamp_text, request.body);
+            signatures
+                .iter()
+                .any(|signature| mac.clone().verify_slice(signature).is_ok())
+        });
+        if verified {
+            Ok(())
+        } else {
+            Err(Rejection::BadSignature)
+        }
+    }
+
+    fn parse(request: &Request<'_>) -> Result<Parsed, ParseError> {
+        let body: Value = serde_json::from_slice(request.body)
+            .map_err(|error| ParseError::new(format!("body is not JSON: {error}")))?;
+        if !body.is_object() {
+            return Err(ParseError::new("body is not a JSON object"));
+        }
+        let id = request
+            .header(ID)
+            .ok_or_else(|| ParseError::new("missing header webhook-id"))?;
+        Ok(Parsed::Events {
+            events: vec![event(id, request.header(TIMESTAMP), body)],
+            ack: Ack::NoContent,
+        })
+    }
+}
+
+/// The `webhook-signature` value (`v1,<base64>`) of `body` sent as message `id` at `timestamp`
+/// with `secret` (`whsec_<base64 key>`, or the bare base64 key). `NoSecret` when the secret does
+/// not decode to a non-empty key.
+pub fn sign(secret: &str, id: &str, timestamp: u64, body: &[u8]) -> Result<String, Rejection> {
+    let key = key(secret).ok_or(Rejection::NoSecret)?;
+    let tag = mac(&key, id, &timestamp.to_string(), body).finalize();
+    Ok(format!("{V1}{}", STANDARD.encode(tag.into_bytes())))
+}
+
+/// The key of a secret: base64 after `whsec_` (or of the whole text); `None` when it does not
+/// decode or is empty.
+fn key(secret: &str) -> Option<Vec<u8>> {
+    let encoded = secret.strip_prefix(SECRET_PREFIX).unwrap_or(secret);
+    KEY_BASE64
+        .decode(encoded)
+        .ok()
+        .filter(|key| !key.is_empty())
+}
+
+/// HMAC-SHA256 keyed with `key` over `{id}.{timestamp}.{body}`, before finalising.
+fn mac(key: &[u8], id: &str, timestamp: &str, body: &[u8]) -> Hmac<Sha256> {
+    // HMAC takes keys of any length (long ones are hashed), so this never fails.
+    let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(key).expect("HMAC accepts any key length");
+    mac.update(id.as_bytes());
+    mac.update(b".");
+    mac.update(timestamp.as_bytes());
+    mac.update(b".");
+    mac.update(body);
+    mac
+}
+
+fn header<'a>(request: &Request<'a>, name: &'static str) -> Result<&'a str, Rejection> {
+    request
+        .header(name)
+        .ok_or(Rejection::MissingHeader { header: name })
+}
+
+/// The 32-byte `v1` signatures listed in the header. Other versions and malformed `v1` entries
+/// are skipped (the reference libraries compare entries as text, so a junk entry never fails a
+/// good one); none left is malformed.
+fn signatures(text: &str) -> Result<Vec<[u8; 32]>, Rejection> {
+    let signatures: Vec<[u8; 32]> = text
+        .split_ascii_whitespace()
+        .filter_map(|entry| entry.strip_prefix(V1))
+        .filter_map(|encoded| STANDARD.decode(encoded).ok()?.try_into().ok())
+        .collect();
+    if signatures.is_empty() {
+        return Err(Rejection::MalformedSignature { header: SIGNATURE });
+    }
+    Ok(signatures)
+}
+
+/// Unix seconds: ASCII digits only (no sign, space or fraction) that fit a `u64`.
+fn timestamp(text: &str) -> Result<u64, Rejection> {
+    let malformed = Rejection::MalformedTimestamp { header: TIMESTAMP };
+    if text.is_empty() || !text.bytes().all(|byte| byte.is_ascii_digit()) {
+        return Err(malformed);
+    }
+    text.parse().map_err(|_| malformed)
+}
+
+/// [`check_timestamp`], refusing absurdly far-future values first so that its
+/// `timestamp + window` cannot overflow.
+fn fresh(timestamp: u64, now: u64, window: u64) -> Result<(), Rejection> {
+    if timestamp > now.saturating_add(window) {
+        return Err(Rejection::FutureTimestamp);
+    }
+    check_timestamp(timestamp, now, window)
+}
+
+/// The one event of a verified body.
+fn event(id: &str, timestamp: Option<&str>, body: Value) -> Event {
+    Event {
+        provider_event_id: id.to_owned(),
+        semantic_key: None,
+        app_id: None,
+        tenant_keys: Vec::new(),
+        team_id: None,
+        kind: match body.get("type").and_then(Value::as_str) {
+            Some("message") => Kind::Message,
+            _ => Kind::Other,
+        },
+        occurred_at: timestamp.and_then(|seconds| seconds.parse().ok()),
+        sender: id_at(&body, "sender").map(|id| Sender {
+            id,
+            display_name: None,
+            is_bot: false,
+        }),
+        conversation: id_at(&body, "conversation").map(|id| Conversation {
+            id,
+            kind: ConversationType::Channel,
+            thread_id: None,
+        }),
+        text: text_at(&body),
+        reply_context: Map::new(),
+        raw: body,
+    }
+}
+
+/// A top-level `text`, else `data.text`.
+fn text_at(body: &Value) -> Option<String> {
+    ["/text", "/data/text"]
+        .into_iter()
+        .find_map(|pointer| body.pointer(pointer)?.as_str())
+        .map(str::to_owned)
+}
+
+/// `data.{object}.id`, else `{object}.id`: a string, or a number as text.
+fn id_at(body: &Value, object: &str) -> Option<String> {
+    [format!("/data/{object}/id"), format!("/{object}/id")]
+        .iter()
+        .find_map(|pointer| match body.pointer(pointer)? {
+            Value::String(id) => Some(id.clone()),
+            Value::Number(id) => Some(id.to_string()),
+            _ => None,
+        })
+}
+
+#[cfg(test)]
+#[path = "standard_test.rs"]
+mod tests;

@@ -1,0 +1,407 @@
+//! What the webhook path reads from D1, cached in the isolate.
+//!
+//! An app profile (with its opened secrets and the rollout flags), or an installation (with its
+//! opened credentials, active bindings and their allowlists), is one D1 batch: one round trip on
+//! a miss, none on a hit. Entries live [`TTL_SECONDS`], so a revocation, a rotation or a rollout
+//! change reaches every isolate within that time; the admin API also drops the entries it changes
+//! from its own isolate at once.
+
+use crate::core::api_error::ApiError;
+use crate::core::seal::{KeyRing, SealContext};
+use crate::core::tenancy::{Flag, Provider, Selector, Stage};
+use crate::edge::d1::{self, Arg};
+use serde::Deserialize;
+use serde_json::Value;
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::rc::Rc;
+use worker::D1Database;
+
+/// How long an entry is trusted. At most 60 s: the promise made for revocation, rotation and
+/// rollout changes.
+pub const TTL_SECONDS: u64 = 30;
+
+/// A secret value and the end of its validity (`None`: open-ended).
+#[derive(Debug, Clone)]
+pub struct OpenedSecret {
+    name: String,
+    value: String,
+    expires_at: Option<u64>,
+}
+
+/// The values of secret `name` valid at `now`, newest first.
+pub fn valid(secrets: &[OpenedSecret], name: &str, now: u64) -> Vec<String> {
+    secrets
+        .iter()
+        .filter(|s| s.name == name && s.expires_at.is_none_or(|end| end > now))
+        .map(|s| s.value.clone())
+        .collect()
+}
+
+/// An app profile as the webhook path needs it.
+#[derive(Debug)]
+pub struct Profile {
+    /// Its id.
+    pub id: String,
+    /// Its provider.
+    pub provider: Provider,
+    /// The provider's app id.
+    pub provider_app_id: String,
+    /// Opened secrets with their validity.
+    pub secrets: Vec<OpenedSecret>,
+}
+
+/// A binding as the webhook path needs it.
+#[derive(Debug, Clone)]
+pub struct Binding {
+    /// Its id.
+    pub id: String,
+    /// The receiving agent.
+    pub agent_id: String,
+    /// The route selector.
+    pub selector: Selector,
+    /// Its priority.
+    pub priority: i64,
+    /// `allowlist` or `open`.
+    pub open: bool,
+    /// Allowed sender ids (under `allowlist`).
+    pub allowlist: Vec<String>,
+}
+
+impl crate::core::tenancy::Candidate for Binding {
+    fn id(&self) -> &str {
+        &self.id
+    }
+    fn selector(&self) -> &Selector {
+        &self.selector
+    }
+    fn priority(&self) -> i64 {
+        self.priority
+    }
+}
+
+/// An installation as the webhook path needs it.
+#[derive(Debug)]
+pub struct Installation {
+    /// Its id.
+    pub id: String,
+    /// Its app profile.
+    pub app_profile_id: String,
+    /// Its org.
+    pub org_id: String,
+    /// Opened credentials with their validity.
+    pub secrets: Vec<OpenedSecret>,
+    /// Its active bindings.
+    pub bindings: Vec<Binding>,
+}
+
+/// Rollout flags: `*` and per provider.
+pub type Flags = HashMap<String, Flag>;
+
+enum Entry {
+    Profile(Option<Rc<Profile>>, Rc<Flags>),
+    Installation(Option<Rc<Installation>>),
+}
+
+thread_local! {
+    static CACHE: RefCell<HashMap<String, (u64, Rc<Entry>)>> = RefCell::new(HashMap::new());
+}
+
+fn cached(key: &str, now: u64) -> Option<Rc<Entry>> {
+    CACHE.with(|cache| {
+        cache
+            .borrow()
+            .get(key)
+            .filter(|(expires, _)| *expires > now)
+            .map(|(_, entry)| entry.clone())
+    })
+}
+
+fn remember(key: String, entry: Entry, now: u64) -> Rc<Entry> {
+    let entry = Rc::new(entry);
+    CACHE.with(|cache| {
+        let mut cache = cache.borrow_mut();
+        cache.retain(|_, (expires, _)| *expires > now);
+        cache.insert(key, (now + TTL_SECONDS, entry.clone()));
+    });
+    entry
+}
+
+/// Drops every cached entry of this isolate (after an admin change).
+pub fn forget_all() {
+    CACHE.with(|cache| cache.borrow_mut().clear());
+}
+
+/// The active app profile `id` and the rollout flags, or `None` for an unknown or revoked one.
+pub async fn profile(
+    db: &D1Database,
+    ring: &KeyRing,
+    id: &str,
+    now: u64,
+) -> Result<(Option<Rc<Profile>>, Rc<Flags>), ApiError> {
+    let key = format!("profile:{id}");
+    if let Some(entry) = cached(&key, now) {
+        if let Entry::Profile(profile, flags) = entry.as_ref() {
+            return Ok((profile.clone(), flags.clone()));
+        }
+    }
+    let (profile, flags) = load_profile(db, ring, id).await?;
+    let entry = remember(
+        key,
+        Entry::Profile(profile.map(Rc::new), Rc::new(flags)),
+        now,
+    );
+    match entry.as_ref() {
+        Entry::Profile(profile, flags) => Ok((profile.clone(), flags.clone())),
+        Entry::Installation(_) => unreachable!("just stored a profile"),
+    }
+}
+
+/// The active installation named in a path (Telegram, Standard Webhooks).
+pub async fn installation(
+    db: &D1Database,
+    ring: &KeyRing,
+    id: &str,
+    now: u64,
+) -> Result<Option<Rc<Installation>>, ApiError> {
+    let key = format!("installation:{id}");
+    let filter = ("id = ?1", vec![Arg::from(id)]);
+    cached_installation(db, ring, key, filter, now).await
+}
+
+/// The active installation of `app_profile_id` with `tenant_key`.
+pub async fn installation_by_tenant(
+    db: &D1Database,
+    ring: &KeyRing,
+    app_profile_id: &str,
+    tenant_key: &str,
+    now: u64,
+) -> Result<Option<Rc<Installation>>, ApiError> {
+    let key = format!("tenant:{app_profile_id}:{tenant_key}");
+    let filter = (
+        "app_profile_id = ?1 AND tenant_key = ?2",
+        vec![Arg::from(app_profile_id), Arg::from(tenant_key)],
+    );
+    cached_installation(db, ring, key, filter, now).await
+}
+
+async fn cached_installation(
+    db: &D1Database,
+    ring: &KeyRing,
+    key: String,
+    filter: (&str, Vec<Arg>),
+    now: u64,
+) -> Result<Option<Rc<Installation>>, ApiError> {
+    if let Some(entry) = cached(&key, now) {
+        if let Entry::Installation(installation) = entry.as_ref() {
+            return Ok(installation.clone());
+        }
+    }
+    let installation = load_installation(db, ring, filter).await?.map(Rc::new);
+    remember(key, Entry::Installation(installation.clone()), now);
+    Ok(installation)
+}
+
+#[derive(Deserialize)]
+struct ProfileRow {
+    id: String,
+    provider: String,
+    provider_app_id: String,
+}
+
+#[derive(Deserialize)]
+struct SecretRow {
+    id: String,
+    owner_table: String,
+    owner_id: String,
+    name: String,
+    sealed: String,
+    expires_at: Option<u64>,
+}
+
+#[derive(Deserialize)]
+struct FlagRow {
+    key: String,
+    stage: Stage,
+    canary_org_ids: String,
+}
+
+const SECRET_COLUMNS: &str = "id, owner_table, owner_id, name, sealed, expires_at";
+
+async fn load_profile(
+    db: &D1Database,
+    ring: &KeyRing,
+    id: &str,
+) -> Result<(Option<Profile>, Flags), ApiError> {
+    let args = [Arg::from(id)];
+    let statements = vec![
+        d1::statement(
+            db,
+            "SELECT id, provider, provider_app_id FROM app_profiles WHERE id = ?1 AND status = 'active'",
+            &args,
+        )?,
+        d1::statement(
+            db,
+            &format!("SELECT {SECRET_COLUMNS} FROM secrets WHERE owner_id = ?1 AND owner_table = 'app_profiles'"),
+            &args,
+        )?,
+        d1::statement(db, "SELECT key, stage, canary_org_ids FROM rollout_flags", &[])?,
+    ];
+    let results = db.batch(statements).await.map_err(d1::internal)?;
+    let [profiles, secrets, flags] = results.as_slice() else {
+        return Err(d1::internal("profile batch: expected three results"));
+    };
+    let flags: Vec<FlagRow> = flags.results().map_err(d1::internal)?;
+    let flags = flags
+        .into_iter()
+        .map(|row| {
+            let canary = serde_json::from_str(&row.canary_org_ids).unwrap_or_default();
+            (
+                row.key,
+                Flag {
+                    stage: row.stage,
+                    canary_org_ids: canary,
+                },
+            )
+        })
+        .collect();
+    let Some(row) = profiles
+        .results::<ProfileRow>()
+        .map_err(d1::internal)?
+        .into_iter()
+        .next()
+    else {
+        return Ok((None, flags));
+    };
+    let profile = Profile {
+        provider: Provider::parse(&row.provider).map_err(d1::internal)?,
+        secrets: open_all(ring, secrets.results().map_err(d1::internal)?)?,
+        id: row.id,
+        provider_app_id: row.provider_app_id,
+    };
+    Ok((Some(profile), flags))
+}
+
+#[derive(Deserialize)]
+struct InstallationRow {
+    id: String,
+    app_profile_id: String,
+    org_id: String,
+}
+
+#[derive(Deserialize)]
+struct BindingRow {
+    id: String,
+    agent_id: String,
+    conversation_id: Option<String>,
+    peer_id: Option<String>,
+    team_id: Option<String>,
+    priority: i64,
+    sender_policy: String,
+}
+
+async fn load_installation(
+    db: &D1Database,
+    ring: &KeyRing,
+    (filter, args): (&str, Vec<Arg>),
+) -> Result<Option<Installation>, ApiError> {
+    let installation =
+        format!("(SELECT id FROM installations WHERE {filter} AND status = 'active')");
+    let statements = vec![
+        d1::statement(
+            db,
+            &format!("SELECT id, app_profile_id, org_id FROM installations WHERE {filter} AND status = 'active'"),
+            &args,
+        )?,
+        d1::statement(
+            db,
+            &format!("SELECT {SECRET_COLUMNS} FROM secrets WHERE owner_id = {installation} AND owner_table = 'installations'"),
+            &args,
+        )?,
+        d1::statement(
+            db,
+            &format!(
+                "SELECT id, agent_id, conversation_id, peer_id, team_id, priority, sender_policy \
+                 FROM bindings WHERE installation_id = {installation} AND status = 'active'"
+            ),
+            &args,
+        )?,
+        d1::statement(
+            db,
+            &format!(
+                "SELECT binding_id, sender_id FROM allowlist_entries WHERE binding_id IN \
+                 (SELECT id FROM bindings WHERE installation_id = {installation} AND status = 'active')"
+            ),
+            &args,
+        )?,
+    ];
+    let results = db.batch(statements).await.map_err(d1::internal)?;
+    let [rows, secrets, bindings, allowed] = results.as_slice() else {
+        return Err(d1::internal("installation batch: expected four results"));
+    };
+    let Some(row) = rows
+        .results::<InstallationRow>()
+        .map_err(d1::internal)?
+        .into_iter()
+        .next()
+    else {
+        return Ok(None);
+    };
+    let allowed: Vec<Value> = allowed.results().map_err(d1::internal)?;
+    let bindings = bindings
+        .results::<BindingRow>()
+        .map_err(d1::internal)?
+        .into_iter()
+        .map(|binding| binding_of(binding, &allowed))
+        .collect();
+    Ok(Some(Installation {
+        secrets: open_all(ring, secrets.results().map_err(d1::internal)?)?,
+        id: row.id,
+        app_profile_id: row.app_profile_id,
+        org_id: row.org_id,
+        bindings,
+    }))
+}
+
+fn binding_of(row: BindingRow, allowed: &[Value]) -> Binding {
+    let allowlist = allowed
+        .iter()
+        .filter(|entry| entry["binding_id"] == row.id.as_str())
+        .filter_map(|entry| entry["sender_id"].as_str().map(str::to_owned))
+        .collect();
+    Binding {
+        open: row.sender_policy == "open",
+        selector: Selector {
+            conversation: row.conversation_id,
+            peer: row.peer_id,
+            team: row.team_id,
+        },
+        id: row.id,
+        agent_id: row.agent_id,
+        priority: row.priority,
+        allowlist,
+    }
+}
+
+/// Opens every sealed row (the same associated data `edge::secrets` sealed it with).
+fn open_all(ring: &KeyRing, rows: Vec<SecretRow>) -> Result<Vec<OpenedSecret>, ApiError> {
+    rows.into_iter()
+        .map(|row| {
+            let purpose = crate::edge::secrets::purpose(&row.owner_table, &row.owner_id, &row.name);
+            let context = SealContext {
+                table: "secrets",
+                row_id: &row.id,
+                purpose: &purpose,
+            };
+            let value = ring
+                .open(&row.sealed, &context)
+                .and_then(|opened| opened.into_string())
+                .map_err(|error| d1::internal(format!("secret {}: {error}", row.id)))?;
+            Ok(OpenedSecret {
+                name: row.name,
+                value,
+                expires_at: row.expires_at,
+            })
+        })
+        .collect()
+}

@@ -1,0 +1,564 @@
+//! The webhook pipeline (`/webhooks/{provider}/{id}`), in the order every request takes:
+//!
+//! 1. refuse bodies over `WEBHOOK_MAX_BODY_BYTES` (413) without buffering more than that;
+//! 2. look up the app profile or installation the path names (404 when unknown or revoked);
+//! 3. rollout: a provider (or everything) switched off answers 503 with `Retry-After`;
+//! 4. verify over the raw bytes with every currently valid secret, in the replay window (401);
+//!    answer handshakes;
+//! 5. parse; find each event's installation (by tenant keys, within the path's app profile),
+//!    check canary orgs, and resolve its binding;
+//! 6. drop senders the binding does not allow (audited) and bots (no loops);
+//! 7. deduplicate on the provider's event id and a semantic key, for 24 h;
+//! 8. queue one envelope per new event; if the queue refuses, forget the dedupe keys and answer
+//!    503 so the provider retries;
+//! 9. acknowledge the way the provider expects.
+//!
+//! Rejections are answered at once; their audit entries are written after the response
+//! ([`rejections`]), aggregated per source, reason and minute.
+
+mod directory;
+mod rejections;
+
+use crate::core::envelope::{self, Envelope, Routing};
+use crate::core::ingress::{
+    discord::Discord, slack::Slack, standard::Standard, telegram::Telegram, whatsapp::WhatsApp,
+    Ack, Event, Parsed, Provider as Scheme, Reply, Request as Inbound,
+};
+use crate::core::tenancy::{admit, resolve_binding, Admission, Provider, RouteKeys, SecretOwner};
+use crate::edge::{d1, runtime, secrets};
+use directory::{Installation, Profile};
+use std::rc::Rc;
+use worker::{
+    Context, D1Database, Env, QueueContentType, RawMessageBuilder, Request, Response, Result,
+};
+
+pub use directory::forget_all as forget_cached;
+
+/// Dedupe keys outlive every provider's retry span (Telegram retries for about a day).
+const DEDUPE_SECONDS: u64 = 26 * 3600;
+/// What a provider is told to wait after a 503.
+const RETRY_AFTER_SECONDS: &str = "60";
+
+/// Limits read from `[vars]`.
+struct Config {
+    max_body_bytes: usize,
+    replay_window_seconds: u64,
+}
+
+impl Config {
+    fn from_env(env: &Env) -> Self {
+        let number = |name: &str, default: u64| {
+            env.var(name)
+                .ok()
+                .and_then(|value| value.to_string().parse().ok())
+                .unwrap_or(default)
+        };
+        Config {
+            max_body_bytes: number("WEBHOOK_MAX_BODY_BYTES", 1024 * 1024) as usize,
+            replay_window_seconds: number("REPLAY_WINDOW_SECONDS", 300),
+        }
+    }
+}
+
+/// Everything a request carries that verification and parsing look at.
+struct Raw {
+    method: String,
+    headers: Vec<(String, String)>,
+    query: Vec<(String, String)>,
+    body: Vec<u8>,
+    client: String,
+}
+
+impl Raw {
+    fn inbound(&self) -> Inbound<'_> {
+        Inbound {
+            method: &self.method,
+            headers: &self.headers,
+            query: &self.query,
+            body: &self.body,
+        }
+    }
+}
+
+/// The request's context through the pipeline.
+struct Call<'a> {
+    env: &'a Env,
+    ctx: &'a Context,
+    db: D1Database,
+    provider: Provider,
+    path_id: String,
+    raw: Raw,
+    now: u64,
+    config: Config,
+}
+
+impl Call<'_> {
+    /// Audits a rejected request or dropped event, after the response.
+    fn audit(&self, reason: &'static str) {
+        let source = format!(
+            "{}:{} ip:{}",
+            self.provider.as_str(),
+            self.path_id,
+            self.raw.client
+        );
+        rejections::record_later(self.ctx, self.env, self.provider, source, reason, self.now);
+    }
+
+    /// A rejection: answered now (the body names only the reason's code), audited after.
+    fn reject(&self, status: u16, reason: &'static str) -> Result<Response> {
+        self.audit(reason);
+        let body = serde_json::json!({ "error": { "code": reason } });
+        Ok(Response::from_json(&body)?.with_status(status))
+    }
+
+    fn unavailable(&self) -> Result<Response> {
+        let mut response = Response::error("temporarily unavailable; retry later", 503)?;
+        response
+            .headers_mut()
+            .set("Retry-After", RETRY_AFTER_SECONDS)?;
+        Ok(response)
+    }
+}
+
+/// `POST /webhooks/{provider}/{id}`.
+pub async fn handle(
+    req: Request,
+    env: &Env,
+    ctx: &Context,
+    provider: Provider,
+    id: String,
+) -> Result<Response> {
+    let config = Config::from_env(env);
+    let raw = match read(req, config.max_body_bytes).await? {
+        Some(raw) => raw,
+        None => return Response::error("payload too large", 413),
+    };
+    let call = Call {
+        env,
+        ctx,
+        db: env.d1("DB")?,
+        provider,
+        path_id: id,
+        raw,
+        now: runtime::now_seconds(),
+        config,
+    };
+    match provider {
+        Provider::Slack => pipeline::<Slack>(&call).await,
+        Provider::Telegram => pipeline::<Telegram>(&call).await,
+        Provider::Whatsapp => pipeline::<WhatsApp>(&call).await,
+        Provider::Discord => pipeline::<Discord>(&call).await,
+        Provider::Standard => pipeline::<Standard>(&call).await,
+    }
+}
+
+/// `GET /webhooks/whatsapp/{app_profile_id}`: Meta's subscription handshake, answered only for a
+/// known, active profile whose verify token matches.
+pub async fn whatsapp_subscribe(
+    req: Request,
+    env: &Env,
+    ctx: &Context,
+    app_profile_id: String,
+) -> Result<Response> {
+    let raw = read(req, 0)
+        .await?
+        .unwrap_or_else(|| unreachable!("GET has no body"));
+    let call = Call {
+        env,
+        ctx,
+        db: env.d1("DB")?,
+        provider: Provider::Whatsapp,
+        path_id: app_profile_id,
+        raw,
+        now: runtime::now_seconds(),
+        config: Config::from_env(env),
+    };
+    let ring = key_ring(env)?;
+    let (profile, _) = directory::profile(&call.db, &ring, &call.path_id, call.now)
+        .await
+        .map_err(api)?;
+    let Some(profile) = profile.filter(|p| p.provider == Provider::Whatsapp) else {
+        return call.reject(404, "unknown_app_profile");
+    };
+    let tokens = directory::valid(&profile.secrets, "verify_token", call.now);
+    match crate::core::ingress::whatsapp::subscribe(&call.raw.inbound(), &tokens) {
+        Ok(reply) => respond(&reply),
+        Err(rejection) => call.reject(403, rejection.code()),
+    }
+}
+
+/// Where the path's id led.
+enum Target {
+    /// An app profile (Slack, WhatsApp, Discord).
+    Profile(Rc<Profile>),
+    /// An installation and its profile (Telegram, Standard Webhooks).
+    Installation(Rc<Installation>, Rc<Profile>),
+}
+
+async fn pipeline<P: Scheme>(call: &Call<'_>) -> Result<Response> {
+    let ring = key_ring(call.env)?;
+    // 2. Look up what the path names; 3. rollout switches.
+    let Some((target, flags)) = lookup(call, &ring).await? else {
+        return call.reject(404, "unknown_or_revoked");
+    };
+    if switched_off(&flags, call.provider) {
+        return call.unavailable();
+    }
+    // 4. Verify.
+    let (owner, name) = P::SECRET;
+    let secrets = match (&target, owner) {
+        (Target::Installation(installation, _), SecretOwner::Installation) => {
+            directory::valid(&installation.secrets, name, call.now)
+        }
+        (Target::Profile(profile) | Target::Installation(_, profile), _) => {
+            directory::valid(&profile.secrets, name, call.now)
+        }
+    };
+    let inbound = call.raw.inbound();
+    if let Err(rejection) = P::verify(
+        &inbound,
+        &secrets,
+        call.now,
+        call.config.replay_window_seconds,
+    ) {
+        return call.reject(401, rejection.code());
+    }
+    // 5. Parse.
+    let (events, ack) = match P::parse(&inbound) {
+        Ok(Parsed::Handshake(reply)) => return respond(&reply),
+        Ok(Parsed::Events { events, ack }) => (events, ack),
+        Err(_) => return call.reject(400, "unparsable_payload"),
+    };
+    let mut envelopes = Vec::new();
+    for event in &events {
+        match route(call, &ring, &target, &flags, event).await? {
+            Routed::Envelope(envelope) => envelopes.push((envelope, event.semantic_key.clone())),
+            Routed::Dropped(reason) => call.audit(reason),
+            Routed::NotYet => return call.unavailable(),
+        }
+    }
+    // 7–8. Deduplicate and queue.
+    if !deliver(call, &envelopes).await? {
+        return call.unavailable();
+    }
+    acknowledge(&ack)
+}
+
+/// What became of one event.
+enum Routed {
+    /// Routed to an agent.
+    Envelope(Box<Envelope>),
+    /// Dropped on purpose (audited with this reason), still acknowledged.
+    Dropped(&'static str),
+    /// The org is outside a canary: answer 503 so the provider retries later.
+    NotYet,
+}
+
+async fn lookup(
+    call: &Call<'_>,
+    ring: &crate::core::seal::KeyRing,
+) -> Result<Option<(Target, Rc<directory::Flags>)>> {
+    let db = &call.db;
+    let by_installation = matches!(call.provider, Provider::Telegram | Provider::Standard);
+    let (target, flags) = if by_installation {
+        let Some(installation) = directory::installation(db, ring, &call.path_id, call.now)
+            .await
+            .map_err(api)?
+        else {
+            return Ok(None);
+        };
+        let (profile, flags) = directory::profile(db, ring, &installation.app_profile_id, call.now)
+            .await
+            .map_err(api)?;
+        let Some(profile) = profile else {
+            return Ok(None);
+        };
+        (Target::Installation(installation, profile), flags)
+    } else {
+        let (profile, flags) = directory::profile(db, ring, &call.path_id, call.now)
+            .await
+            .map_err(api)?;
+        let Some(profile) = profile else {
+            return Ok(None);
+        };
+        (Target::Profile(profile), flags)
+    };
+    let profile = match &target {
+        Target::Profile(profile) | Target::Installation(_, profile) => profile,
+    };
+    if profile.provider != call.provider {
+        return Ok(None);
+    }
+    Ok(Some((target, flags)))
+}
+
+fn switched_off(flags: &directory::Flags, provider: Provider) -> bool {
+    matches!(
+        admit(flags.get("*"), flags.get(provider.as_str()), ""),
+        Admission::GloballyOff | Admission::ProviderOff
+    )
+}
+
+/// Steps 5–6 for one event.
+async fn route(
+    call: &Call<'_>,
+    ring: &crate::core::seal::KeyRing,
+    target: &Target,
+    flags: &directory::Flags,
+    event: &Event,
+) -> Result<Routed> {
+    let (installation, profile) = match target {
+        Target::Installation(installation, profile) => (installation.clone(), profile.clone()),
+        Target::Profile(profile) => {
+            if event
+                .app_id
+                .as_deref()
+                .is_some_and(|app| app != profile.provider_app_id)
+            {
+                return Ok(Routed::Dropped("app_id_mismatch"));
+            }
+            match find_installation(call, ring, profile, event).await? {
+                Some(installation) => (installation, profile.clone()),
+                None => return Ok(Routed::Dropped("unknown_tenant")),
+            }
+        }
+    };
+    if admit(
+        flags.get("*"),
+        flags.get(call.provider.as_str()),
+        &installation.org_id,
+    ) != Admission::Admitted
+    {
+        return Ok(Routed::NotYet);
+    }
+    let keys = RouteKeys {
+        conversation: event.conversation.as_ref().map(|c| c.id.as_str()),
+        peer: event.sender.as_ref().map(|s| s.id.as_str()),
+        team: event.team_id.as_deref(),
+    };
+    let Some(binding) = resolve_binding(&installation.bindings, &keys) else {
+        return Ok(Routed::Dropped("no_binding"));
+    };
+    if event.sender.as_ref().is_some_and(|s| s.is_bot) {
+        return Ok(Routed::Dropped("bot_sender"));
+    }
+    let allowed = binding.open
+        || keys
+            .peer
+            .is_some_and(|peer| binding.allowlist.iter().any(|id| id == peer));
+    if !allowed {
+        return Ok(Routed::Dropped("sender_not_allowed"));
+    }
+    let routing = Routing {
+        org_id: installation.org_id.clone(),
+        app_profile_id: profile.id.clone(),
+        installation_id: installation.id.clone(),
+        binding_id: binding.id.clone(),
+        agent_id: binding.agent_id.clone(),
+    };
+    Ok(Routed::Envelope(Box::new(envelope::build(
+        call.provider,
+        &routing,
+        event,
+        call.now,
+    ))))
+}
+
+/// The installation of the path's profile that one of the event's tenant keys names.
+async fn find_installation(
+    call: &Call<'_>,
+    ring: &crate::core::seal::KeyRing,
+    profile: &Profile,
+    event: &Event,
+) -> Result<Option<Rc<Installation>>> {
+    for key in &event.tenant_keys {
+        let found = directory::installation_by_tenant(&call.db, ring, &profile.id, key, call.now)
+            .await
+            .map_err(api)?;
+        if found.is_some() {
+            return Ok(found);
+        }
+    }
+    Ok(None)
+}
+
+/// Deduplicates and queues. False when the queue refused (the provider must retry).
+async fn deliver(call: &Call<'_>, envelopes: &[(Box<Envelope>, Option<String>)]) -> Result<bool> {
+    if envelopes.is_empty() {
+        return Ok(true);
+    }
+    let fresh = dedupe::claim(
+        &call.db,
+        call.provider,
+        envelopes,
+        call.now + DEDUPE_SECONDS,
+    )
+    .await?;
+    let queue = call.env.queue("INBOUND")?;
+    for (envelope, keys) in fresh {
+        // Parsed by JSON.parse so the queue carries a plain JSON object (serde_wasm_bindgen would
+        // turn maps into JS Maps, which a consumer reads back as empty objects).
+        let object = worker::js_sys::JSON::parse(&envelope.to_queue_json())?;
+        let message =
+            RawMessageBuilder::new(object).build_with_content_type(QueueContentType::Json);
+        if let Err(error) = queue.send_raw(message).await {
+            worker::console_error!("agent-inbound send failed for {}: {error}", envelope.id);
+            dedupe::release(&call.db, &keys).await?;
+            return Ok(false);
+        }
+    }
+    Ok(true)
+}
+
+mod dedupe {
+    //! Dedupe keys: the provider's event id and a semantic key per envelope, each claimed with
+    //! `INSERT … ON CONFLICT DO NOTHING RETURNING` in one batch; an envelope is new only when all
+    //! its keys were new.
+
+    use super::*;
+
+    fn keys(provider: Provider, envelope: &Envelope, semantic: Option<&str>) -> Vec<String> {
+        let scope = format!("{}:{}", provider.as_str(), envelope.installation_id);
+        let mut keys = vec![format!("{scope}:event:{}", envelope.provider_event_id)];
+        if let Some(semantic) = semantic {
+            keys.push(format!("{scope}:content:{semantic}"));
+        }
+        keys
+    }
+
+    /// The envelopes seen for the first time, each with the keys claimed for it.
+    pub async fn claim<'e>(
+        db: &D1Database,
+        provider: Provider,
+        envelopes: &'e [(Box<Envelope>, Option<String>)],
+        expires_at: u64,
+    ) -> Result<Vec<(&'e Envelope, Vec<String>)>> {
+        let per_envelope: Vec<Vec<String>> = envelopes
+            .iter()
+            .map(|(envelope, semantic)| keys(provider, envelope, semantic.as_deref()))
+            .collect();
+        let mut statements = Vec::new();
+        for key in per_envelope.iter().flatten() {
+            statements.push(
+                d1::statement(
+                    db,
+                    "INSERT INTO dedupe_keys (key, expires_at) VALUES (?1, ?2) \
+                     ON CONFLICT (key) DO NOTHING RETURNING key",
+                    &[key.into(), expires_at.into()],
+                )
+                .map_err(api)?,
+            );
+        }
+        let results = db.batch(statements).await?;
+        let mut claimed = results.iter().map(|result| {
+            result
+                .results::<serde_json::Value>()
+                .map(|rows| !rows.is_empty())
+                .unwrap_or(false)
+        });
+        let mut fresh = Vec::new();
+        for ((envelope, _), keys) in envelopes.iter().zip(per_envelope) {
+            let all_new = keys
+                .iter()
+                .map(|_| claimed.next().unwrap_or(false))
+                .fold(true, |a, b| a & b);
+            if all_new {
+                fresh.push((envelope.as_ref(), keys));
+            }
+        }
+        Ok(fresh)
+    }
+
+    /// Forgets keys claimed for an envelope that could not be queued, so the retry is not taken
+    /// for a duplicate.
+    pub async fn release(db: &D1Database, keys: &[String]) -> Result<()> {
+        let statements = keys
+            .iter()
+            .map(|key| {
+                d1::statement(db, "DELETE FROM dedupe_keys WHERE key = ?1", &[key.into()])
+                    .map_err(api)
+            })
+            .collect::<Result<Vec<_>>>()?;
+        db.batch(statements).await?;
+        Ok(())
+    }
+}
+
+/// Reads method, headers, query and at most `limit` body bytes; `None` when the body is larger.
+async fn read(mut req: Request, limit: usize) -> Result<Option<Raw>> {
+    let declared = req
+        .headers()
+        .get("Content-Length")?
+        .and_then(|length| length.parse::<usize>().ok());
+    if declared.is_some_and(|length| length > limit) {
+        return Ok(None);
+    }
+    let url = req.url()?;
+    let headers = req.headers().entries().collect();
+    let client = req
+        .headers()
+        .get("CF-Connecting-IP")?
+        .unwrap_or_else(|| "unknown".into());
+    let method = req.method().to_string();
+    let body = if method == "GET" {
+        Vec::new()
+    } else {
+        match read_body(&mut req, limit).await? {
+            Some(body) => body,
+            None => return Ok(None),
+        }
+    };
+    Ok(Some(Raw {
+        method,
+        headers,
+        query: url.query_pairs().into_owned().collect(),
+        body,
+        client,
+    }))
+}
+
+/// The body, chunk by chunk, giving up as soon as it passes `limit`.
+async fn read_body(req: &mut Request, limit: usize) -> Result<Option<Vec<u8>>> {
+    use futures_util::StreamExt;
+    let mut stream = req.stream()?;
+    let mut body = Vec::new();
+    while let Some(chunk) = stream.next().await {
+        body.extend_from_slice(&chunk?);
+        if body.len() > limit {
+            return Ok(None);
+        }
+    }
+    Ok(Some(body))
+}
+
+fn respond(reply: &Reply) -> Result<Response> {
+    let mut response = Response::ok(reply.body.clone())?.with_status(reply.status);
+    if !reply.body.is_empty() {
+        response
+            .headers_mut()
+            .set("Content-Type", reply.content_type)?;
+    }
+    Ok(response)
+}
+
+fn acknowledge(ack: &Ack) -> Result<Response> {
+    match ack {
+        Ack::Empty => Response::ok(""),
+        Ack::NoContent => Ok(Response::empty()?.with_status(204)),
+        Ack::Json(body) => {
+            let mut response = Response::ok(body.clone())?;
+            response
+                .headers_mut()
+                .set("Content-Type", "application/json")?;
+            Ok(response)
+        }
+    }
+}
+
+fn key_ring(env: &Env) -> Result<crate::core::seal::KeyRing> {
+    secrets::key_ring(env).map_err(api)
+}
+
+fn api(error: crate::core::api_error::ApiError) -> worker::Error {
+    worker::Error::RustError(error.to_string())
+}
