@@ -240,7 +240,28 @@ fn slack_bad_signature_is_401_and_audited(env: &Env) -> Result<(), Failed> {
         !reply.body.contains(&forged[3..]),
         "no signature in the answer"
     );
+    // A flood from one source and reason is one audit entry per minute, not one per request.
+    for _ in 0..10 {
+        let headers = [
+            ("x-slack-request-timestamp", now.as_str()),
+            ("x-slack-signature", forged.as_str()),
+            ("cf-connecting-ip", ip.as_str()),
+        ];
+        assert_eq!(
+            http::send("POST", &url, &headers, body.as_bytes()).status,
+            401
+        );
+    }
     wait_for_audit(env, "bad_signature", &ip);
+    std::thread::sleep(Duration::from_secs(1));
+    let from_ip = audit_entries(env, "webhook.rejected")
+        .iter()
+        .filter(|entry| entry["target"].as_str().unwrap_or("").contains(&ip))
+        .count();
+    assert!(
+        from_ip <= 2,
+        "{from_ip} audit entries for 11 rejections (one per source, reason and minute)"
+    );
     assert!(deliveries(env, "Ev0FORGED", 1, Duration::from_secs(2)).is_empty());
     Ok(())
 }
