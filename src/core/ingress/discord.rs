@@ -146,6 +146,12 @@ fn pong() -> Reply {
     }
 }
 
+/// The installation keys: the guild for guild interactions; for DMs (no guild) the application
+/// itself, so an installation whose tenant key is the application id receives them.
+fn tenant_keys(guild_id: Option<&str>, application_id: &str) -> Vec<String> {
+    vec![guild_id.unwrap_or(application_id).to_owned()]
+}
+
 /// One interaction as an event.
 fn interaction(payload: &Value, kind: Kind, text: String) -> Result<Event, ParseError> {
     let id = required(payload, "/id")?;
@@ -156,7 +162,7 @@ fn interaction(payload: &Value, kind: Kind, text: String) -> Result<Event, Parse
         provider_event_id: id.to_owned(),
         semantic_key: None,
         app_id: Some(application_id.to_owned()),
-        tenant_keys: guild_id.iter().cloned().collect(),
+        tenant_keys: tenant_keys(guild_id.as_deref(), application_id),
         team_id: guild_id.clone(),
         kind,
         occurred_at: snowflake_seconds(id),

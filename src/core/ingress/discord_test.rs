@@ -475,11 +475,12 @@ fn button_is_a_deferred_update() {
 }
 
 #[test]
-fn dm_command_has_no_tenant_key() {
+fn a_dm_command_is_keyed_by_the_application() {
     // Fixture: the documented slash command as a bot DM (`user`, `channel`, no guild).
     let (event, ack) = single_event(DM_COMMAND);
     assert_eq!(ack, Ack::Json(r#"{"type":5}"#.to_owned()));
-    assert!(event.tenant_keys.is_empty());
+    assert_eq!(Some(event.tenant_keys[0].as_str()), event.app_id.as_deref());
+    assert_eq!(event.tenant_keys.len(), 1);
     assert_eq!(event.team_id, None);
     assert_eq!(
         event.sender,

@@ -218,8 +218,8 @@ pub struct Event {
     /// none elsewhere); it must match the path's app profile.
     pub app_id: Option<String>,
     /// Tenant keys to find the installation by, most specific first (Slack enterprise then team,
-    /// WhatsApp `phone_number_id`, Discord `guild_id`). Empty where the path names the
-    /// installation (Telegram, Standard Webhooks).
+    /// WhatsApp `phone_number_id`, Discord `guild_id`, or the application id for DMs). Empty
+    /// where the path names the installation (Telegram, Standard Webhooks).
     pub tenant_keys: Vec<String>,
     /// The team / workspace / guild / account, for binding selectors.
     pub team_id: Option<String>,
