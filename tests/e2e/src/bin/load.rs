@@ -1,0 +1,601 @@
+//! `load [--events N] [--concurrency C] [--duplicates PCT]` (defaults 2000, 16, 10): a load test of
+//! the webhook pipeline against a real `wrangler dev`. Run it through `scripts/load.sh`, which
+//! builds the Worker and puts Node 22 on PATH first.
+//!
+//! 1. Starts a fake agent runtime and a `wrangler dev` delivering to it (throwaway state, as the
+//!    end-to-end suite does) and loads the dev seed.
+//! 2. Sends N signed Slack `event_callback` messages (unique `event_id` and `ts`, from the
+//!    allow-listed `U0DEVALICE` in `T0DEVACME`) to `/webhooks/slack/{slack_platform}` from C
+//!    threads, and re-sends about PCT% of them as Slack retries (same body, signed again with a
+//!    fresh timestamp, `x-slack-retry-num: 1`), each some way behind its original.
+//! 3. Sends N `GET /healthz` from C threads: the worker's ceiling on this machine.
+//! 4. Waits (at most 60 s) until every event reached the fake runtime, then a few seconds more
+//!    for late duplicates, and checks each arrived exactly once (by `provider_event_id`).
+//!
+//! Prints requests/s, p50, p99 and errors per phase as a markdown table. Exits non-zero when an
+//! event is missing or delivered twice, or the global deadline (10 minutes) cut the run short.
+//! Everything stays on 127.0.0.1; wrangler is stopped on exit (`WranglerDev`'s drop).
+
+use channel_edge_e2e::fake::FakeServer;
+use channel_edge_e2e::seed;
+use channel_edge_e2e::sign;
+use channel_edge_e2e::wrangler::WranglerDev;
+use serde_json::{json, Value};
+use std::collections::BTreeMap;
+use std::process::ExitCode;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+/// The whole run, start-up included, stops sending after this.
+const GLOBAL_DEADLINE: Duration = Duration::from_secs(600);
+/// How long deliveries may take to arrive once sending ended.
+const DELIVERY_WAIT: Duration = Duration::from_secs(60);
+/// How long to keep watching for duplicates once every event arrived.
+const SETTLE: Duration = Duration::from_secs(3);
+/// One request may take this long.
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+/// The largest N (event ids and `ts` carry six digits).
+const MAX_EVENTS: usize = 999_999;
+/// Prefix of this tool's event ids.
+const EVENT_PREFIX: &str = "Ev0LOAD";
+
+const USAGE: &str = "usage: load [--events N] [--concurrency C] [--duplicates PCT]";
+
+/// Command-line settings.
+#[derive(Debug, Clone, Copy)]
+struct Options {
+    events: usize,
+    concurrency: usize,
+    duplicates: usize,
+}
+
+fn parse_args(args: &[String]) -> Result<Options, String> {
+    let mut options = Options {
+        events: 2000,
+        concurrency: 16,
+        duplicates: 10,
+    };
+    let mut args = args.iter();
+    while let Some(flag) = args.next() {
+        let value = args.next().ok_or(format!("{flag} needs a value"))?;
+        let number: usize = value
+            .parse()
+            .map_err(|_| format!("{flag}: not a number: {value}"))?;
+        match flag.as_str() {
+            "--events" => options.events = number,
+            "--concurrency" => options.concurrency = number,
+            "--duplicates" => options.duplicates = number,
+            _ => return Err(format!("unknown argument {flag}")),
+        }
+    }
+    check(options)
+}
+
+fn check(options: Options) -> Result<Options, String> {
+    if !(1..=MAX_EVENTS).contains(&options.events) {
+        return Err(format!("--events must be 1..={MAX_EVENTS}"));
+    }
+    if !(1..=256).contains(&options.concurrency) {
+        return Err("--concurrency must be 1..=256".into());
+    }
+    if options.duplicates > 100 {
+        return Err("--duplicates must be 0..=100".into());
+    }
+    Ok(options)
+}
+
+/// One request to send.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Job {
+    /// Event `i`'s first delivery.
+    Original(usize),
+    /// Event `i` again, as a Slack retry.
+    Retry(usize),
+    /// `GET /healthz`.
+    Health,
+}
+
+/// Which events are re-sent: `pct`% of `events`, spread evenly.
+fn duplicated(events: usize, pct: usize) -> Vec<usize> {
+    let count = events * pct / 100;
+    (0..count).map(|k| k * events / count.max(1)).collect()
+}
+
+/// Originals in order; each retry goes `lag` originals after its own (or at the end).
+fn schedule(events: usize, pct: usize, lag: usize) -> Vec<Job> {
+    let mut retries = duplicated(events, pct).into_iter().peekable();
+    let mut jobs = Vec::with_capacity(events + events * pct / 100);
+    for i in 0..events {
+        jobs.push(Job::Original(i));
+        while let Some(&retry) = retries.peek().filter(|&&r| r + lag <= i) {
+            jobs.push(Job::Retry(retry));
+            retries.next();
+        }
+    }
+    jobs.extend(retries.map(Job::Retry));
+    jobs
+}
+
+/// What one request did.
+struct Sample {
+    job: Job,
+    latency: Duration,
+    /// The status, or why there was none.
+    outcome: Result<u16, String>,
+}
+
+impl Sample {
+    fn ok(&self) -> bool {
+        matches!(self.outcome, Ok(200))
+    }
+}
+
+/// Where and how to send Slack events.
+struct Target {
+    url: String,
+    secret: String,
+    /// `ts` prefix: whole seconds, so each event's `ts` is unique within and across runs.
+    ts_seconds: u64,
+}
+
+impl Target {
+    fn event_id(i: usize) -> String {
+        format!("{EVENT_PREFIX}{i:06}")
+    }
+
+    fn body(&self, i: usize) -> String {
+        let ts = format!("{}.{i:06}", self.ts_seconds);
+        json!({
+            "token": "unused", "team_id": "T0DEVACME", "api_app_id": "A0DEVPLATFORM",
+            "event": {"type": "message", "channel": "C0DEVGENERAL", "channel_type": "channel",
+                      "user": "U0DEVALICE", "text": "hello agent", "ts": ts, "event_ts": ts},
+            "type": "event_callback", "event_id": Self::event_id(i), "event_time": seed::now()
+        })
+        .to_string()
+    }
+}
+
+/// Sends one job and times it.
+fn send(agent: &ureq::Agent, worker: &WranglerDev, target: &Target, job: Job) -> Sample {
+    let started = Instant::now();
+    let outcome = match job {
+        Job::Health => agent.get(worker.url("/healthz")).call(),
+        Job::Original(i) | Job::Retry(i) => post_slack(agent, target, i, job != Job::Original(i)),
+    }
+    .map_err(|e| e.to_string())
+    .and_then(|mut response| {
+        let status = response.status().as_u16();
+        response
+            .body_mut()
+            .read_to_string()
+            .map(|_| status)
+            .map_err(|e| e.to_string())
+    });
+    Sample {
+        job,
+        latency: started.elapsed(),
+        outcome,
+    }
+}
+
+fn post_slack(
+    agent: &ureq::Agent,
+    target: &Target,
+    i: usize,
+    retry: bool,
+) -> Result<ureq::http::Response<ureq::Body>, ureq::Error> {
+    let body = target.body(i);
+    let now = seed::now();
+    let mut request = agent
+        .post(&target.url)
+        .header("content-type", "application/json")
+        .header("x-slack-request-timestamp", now.to_string())
+        .header(
+            "x-slack-signature",
+            sign::slack(&target.secret, now, body.as_bytes()),
+        );
+    if retry {
+        request = request
+            .header("x-slack-retry-num", "1")
+            .header("x-slack-retry-reason", "http_timeout");
+    }
+    request.send(body.as_bytes())
+}
+
+/// Sends `jobs` from `threads` threads until done or `deadline`; returns the samples and the
+/// phase's wall time.
+fn run(
+    jobs: &[Job],
+    threads: usize,
+    worker: &WranglerDev,
+    target: &Target,
+    deadline: Instant,
+) -> (Vec<Sample>, Duration) {
+    let next = AtomicUsize::new(0);
+    let started = Instant::now();
+    let samples = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..threads)
+            .map(|_| scope.spawn(|| worker_loop(jobs, &next, worker, target, deadline)))
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|handle| handle.join().expect("a load thread panicked"))
+            .collect()
+    });
+    (samples, started.elapsed())
+}
+
+fn worker_loop(
+    jobs: &[Job],
+    next: &AtomicUsize,
+    worker: &WranglerDev,
+    target: &Target,
+    deadline: Instant,
+) -> Vec<Sample> {
+    let agent = channel_edge_e2e::http::agent(REQUEST_TIMEOUT);
+    let mut samples = Vec::new();
+    while Instant::now() < deadline {
+        let Some(&job) = jobs.get(next.fetch_add(1, Ordering::Relaxed)) else {
+            break;
+        };
+        samples.push(send(&agent, worker, target, job));
+    }
+    samples
+}
+
+/// One table row.
+struct Stats {
+    label: String,
+    requests: usize,
+    /// Over the phase's wall time; `None` for a subset of a phase's requests.
+    per_second: Option<f64>,
+    p50: Duration,
+    p99: Duration,
+    errors: usize,
+}
+
+/// Nearest-rank percentile of sorted `latencies`.
+fn percentile(latencies: &[Duration], pct: f64) -> Duration {
+    if latencies.is_empty() {
+        return Duration::ZERO;
+    }
+    let rank = (pct / 100.0 * latencies.len() as f64).ceil() as usize;
+    latencies[rank.clamp(1, latencies.len()) - 1]
+}
+
+fn stats(label: String, samples: &[&Sample], wall: Option<Duration>) -> Stats {
+    let mut latencies: Vec<Duration> = samples.iter().map(|s| s.latency).collect();
+    latencies.sort_unstable();
+    Stats {
+        label,
+        requests: samples.len(),
+        per_second: wall.map(|wall| samples.len() as f64 / wall.as_secs_f64().max(1e-9)),
+        p50: percentile(&latencies, 50.0),
+        p99: percentile(&latencies, 99.0),
+        errors: samples.iter().filter(|s| !s.ok()).count(),
+    }
+}
+
+/// Prints each distinct error (status or transport failure) with how often it happened.
+fn report_errors(phase: &str, samples: &[Sample]) {
+    let mut counts: BTreeMap<String, usize> = BTreeMap::new();
+    for sample in samples.iter().filter(|s| !s.ok()) {
+        let key = match &sample.outcome {
+            Ok(status) => format!("HTTP {status}"),
+            Err(error) => error.clone(),
+        };
+        *counts.entry(key).or_default() += 1;
+    }
+    for (error, count) in counts {
+        eprintln!("load: {phase}: {count} × {error}");
+    }
+}
+
+/// How many times each of this tool's events reached the runtime.
+fn arrivals(runtime: &FakeServer) -> BTreeMap<String, usize> {
+    let mut counts = BTreeMap::new();
+    for request in runtime.requests().iter().filter(|r| r.url == "/inbound") {
+        let body: Value = serde_json::from_slice(&request.body).unwrap_or(Value::Null);
+        if let Some(id) = body["provider_event_id"].as_str() {
+            if id.starts_with(EVENT_PREFIX) {
+                *counts.entry(id.to_owned()).or_default() += 1;
+            }
+        }
+    }
+    counts
+}
+
+/// Waits until all `events` arrived (at most [`DELIVERY_WAIT`], never past `deadline`), then
+/// [`SETTLE`] more for late duplicates. Returns the counts and how long the wait took.
+fn wait_for_deliveries(
+    runtime: &FakeServer,
+    events: usize,
+    deadline: Instant,
+) -> (BTreeMap<String, usize>, Duration) {
+    let started = Instant::now();
+    let until = (started + DELIVERY_WAIT).min(deadline);
+    while arrivals(runtime).len() < events && Instant::now() < until {
+        std::thread::sleep(Duration::from_millis(250));
+    }
+    let waited = started.elapsed();
+    if Instant::now() + SETTLE <= deadline {
+        std::thread::sleep(SETTLE);
+    }
+    (arrivals(runtime), waited)
+}
+
+/// The ids that are missing and those that arrived more than once (with their counts).
+fn delivery_problems(
+    counts: &BTreeMap<String, usize>,
+    events: usize,
+) -> (Vec<String>, Vec<(String, usize)>) {
+    let missing = (0..events)
+        .map(Target::event_id)
+        .filter(|id| !counts.contains_key(id))
+        .collect();
+    let duplicated = counts
+        .iter()
+        .filter(|(_, &count)| count > 1)
+        .map(|(id, &count)| (id.clone(), count))
+        .collect();
+    (missing, duplicated)
+}
+
+fn print_table(options: &Options, rows: &[Stats], notes: &[String]) {
+    let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
+    println!(
+        "\nLoad on this machine ({cores} cores; `scripts/load.sh --events {} --concurrency {} \
+         --duplicates {}`; client and `wrangler dev` share the cores):\n",
+        options.events, options.concurrency, options.duplicates
+    );
+    println!("| phase | requests | req/s | p50 ms | p99 ms | errors |");
+    println!("|---|---:|---:|---:|---:|---:|");
+    for row in rows {
+        println!(
+            "| {} | {} | {} | {:.1} | {:.1} | {} |",
+            row.label,
+            row.requests,
+            row.per_second
+                .map_or("—".to_owned(), |rate| format!("{rate:.0}")),
+            row.p50.as_secs_f64() * 1e3,
+            row.p99.as_secs_f64() * 1e3,
+            row.errors
+        );
+    }
+    for note in notes {
+        println!("\n{note}");
+    }
+}
+
+/// The running environment: fake runtime, worker, and where to send.
+struct Env {
+    runtime: FakeServer,
+    worker: WranglerDev,
+    target: Target,
+}
+
+fn start() -> Result<Env, String> {
+    let runtime = FakeServer::start().map_err(|e| format!("fake runtime: {e}"))?;
+    let worker = WranglerDev::start(&[("AGENT_RUNTIME_URL", runtime.url("/inbound"))])
+        .map_err(|e| e.to_string())?;
+    let ids = seed::load(&worker.url(""))?;
+    let profile = ids
+        .get("slack_platform")
+        .ok_or("no slack_platform seeded")?;
+    let target = Target {
+        url: worker.url(&format!("/webhooks/slack/{profile}")),
+        secret: slack_signing_secret()?,
+        ts_seconds: seed::now(),
+    };
+    Ok(Env {
+        runtime,
+        worker,
+        target,
+    })
+}
+
+fn slack_signing_secret() -> Result<String, String> {
+    seed::dataset()["app_profiles"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|profile| profile["ref"] == "slack_platform")
+        .and_then(|profile| profile["secrets"]["signing_secret"].as_str())
+        .map(str::to_owned)
+        .ok_or("no slack_platform signing_secret in seed/dev-dataset.json".into())
+}
+
+/// Phase 2: the webhooks; rows for all, first deliveries and retries.
+fn webhooks(env: &Env, options: &Options, deadline: Instant) -> (Vec<Stats>, usize) {
+    let jobs = schedule(options.events, options.duplicates, 2 * options.concurrency);
+    eprintln!(
+        "load: sending {} Slack webhooks ({} retries)",
+        jobs.len(),
+        jobs.len() - options.events
+    );
+    let (samples, wall) = run(
+        &jobs,
+        options.concurrency,
+        &env.worker,
+        &env.target,
+        deadline,
+    );
+    report_errors("webhooks", &samples);
+    let all: Vec<&Sample> = samples.iter().collect();
+    let of = |retry: bool| -> Vec<&Sample> {
+        all.iter()
+            .copied()
+            .filter(|s| matches!(s.job, Job::Retry(_)) == retry)
+            .collect()
+    };
+    let rows = vec![
+        stats("Slack webhooks, all".into(), &all, Some(wall)),
+        stats("… first deliveries".into(), &of(false), None),
+        stats("… retries (`x-slack-retry-num: 1`)".into(), &of(true), None),
+    ];
+    (rows, jobs.len() - samples.len())
+}
+
+/// Phase 3: `GET /healthz`. Also returns how many events were still queued when it began.
+fn health(env: &Env, options: &Options, deadline: Instant) -> (Stats, usize, usize) {
+    let delivered = arrivals(&env.runtime).len();
+    eprintln!(
+        "load: sending {} GET /healthz ({delivered} of {} events delivered so far; the rest \
+         drain meanwhile)",
+        options.events, options.events
+    );
+    let jobs = vec![Job::Health; options.events];
+    let (samples, wall) = run(
+        &jobs,
+        options.concurrency,
+        &env.worker,
+        &env.target,
+        deadline,
+    );
+    report_errors("healthz", &samples);
+    let all: Vec<&Sample> = samples.iter().collect();
+    (
+        stats("`GET /healthz` (ceiling)".into(), &all, Some(wall)),
+        jobs.len() - samples.len(),
+        options.events.saturating_sub(delivered),
+    )
+}
+
+/// Phase 4: every event exactly once. Returns the summary line and whether it passed.
+fn deliveries(env: &Env, options: &Options, deadline: Instant) -> (String, bool) {
+    eprintln!("load: waiting for deliveries (at most {DELIVERY_WAIT:?})");
+    let (counts, waited) = wait_for_deliveries(&env.runtime, options.events, deadline);
+    let (missing, duplicated) = delivery_problems(&counts, options.events);
+    for id in &missing {
+        eprintln!("load: missing: {id}");
+    }
+    for (id, count) in &duplicated {
+        eprintln!("load: delivered {count} times: {id}");
+    }
+    let exactly_once = options.events - missing.len() - duplicated.len();
+    let line = format!(
+        "Deliveries: {exactly_once} of {} events reached the runtime exactly once \
+         ({} missing, {} duplicated; waited {:.1} s after the last request).",
+        options.events,
+        missing.len(),
+        duplicated.len(),
+        waited.as_secs_f64()
+    );
+    (line, missing.is_empty() && duplicated.is_empty())
+}
+
+fn main() -> ExitCode {
+    let began = Instant::now();
+    let deadline = began + GLOBAL_DEADLINE;
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.iter().any(|a| a == "--help" || a == "-h") {
+        println!("{USAGE}");
+        return ExitCode::SUCCESS;
+    }
+    let options = match parse_args(&args) {
+        Ok(options) => options,
+        Err(error) => {
+            eprintln!("load: {error}\n{USAGE}");
+            return ExitCode::from(2);
+        }
+    };
+    eprintln!("load: starting wrangler dev and loading the seed");
+    let env = match start() {
+        Ok(env) => env,
+        Err(error) => {
+            eprintln!("load: could not start: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let (mut rows, unsent_webhooks) = webhooks(&env, &options, deadline);
+    let (health_row, unsent_health, queued) = health(&env, &options, deadline);
+    rows.push(health_row);
+    let (delivery, delivered_once) = deliveries(&env, &options, deadline);
+    let draining = format!(
+        "`GET /healthz` ran while the queue consumer delivered the {queued} events still queued \
+         when it began; the `…` rows split the webhook phase's latencies."
+    );
+    print_table(&options, &rows, &[draining, delivery]);
+    let unsent = unsent_webhooks + unsent_health;
+    if unsent > 0 {
+        eprintln!("load: the {GLOBAL_DEADLINE:?} deadline left {unsent} requests unsent");
+    }
+    if !delivered_once {
+        eprintln!(
+            "--- last lines of wrangler's log ---\n{}",
+            env.worker.log_tail()
+        );
+    }
+    // `env` drops here: wrangler stops, then the fake runtime.
+    if delivered_once && unsent == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn retries_follow_their_original_by_the_lag() {
+        let jobs = schedule(10, 20, 3);
+        assert_eq!(jobs.len(), 12);
+        let position = |job: Job| jobs.iter().position(|&j| j == job).unwrap();
+        for retry in duplicated(10, 20) {
+            assert!(position(Job::Retry(retry)) > position(Job::Original(retry)));
+        }
+        assert_eq!(duplicated(10, 20), vec![0, 5]);
+        assert_eq!(position(Job::Retry(0)), 4, "right after Original(3)");
+        assert_eq!(position(Job::Retry(5)), 10, "right after Original(8)");
+        let late = schedule(10, 20, 6);
+        assert_eq!(
+            *late.last().unwrap(),
+            Job::Retry(5),
+            "late ones go at the end"
+        );
+    }
+
+    #[test]
+    fn no_duplicates_and_all_duplicates() {
+        assert_eq!(schedule(5, 0, 1).len(), 5);
+        assert_eq!(duplicated(4, 100), vec![0, 1, 2, 3]);
+        assert_eq!(schedule(4, 100, 0).len(), 8);
+    }
+
+    #[test]
+    fn percentiles_are_nearest_rank() {
+        let ms: Vec<Duration> = (1..=100).map(Duration::from_millis).collect();
+        assert_eq!(percentile(&ms, 50.0), Duration::from_millis(50));
+        assert_eq!(percentile(&ms, 99.0), Duration::from_millis(99));
+        assert_eq!(percentile(&ms[..1], 99.0), Duration::from_millis(1));
+        assert_eq!(percentile(&[], 50.0), Duration::ZERO);
+    }
+
+    #[test]
+    fn arguments_have_defaults_and_bounds() {
+        let options = parse_args(&[]).unwrap();
+        assert_eq!(
+            (options.events, options.concurrency, options.duplicates),
+            (2000, 16, 10)
+        );
+        let args = |list: &[&str]| list.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        let options = parse_args(&args(&["--events", "5", "--duplicates", "0"])).unwrap();
+        assert_eq!((options.events, options.duplicates), (5, 0));
+        assert!(parse_args(&args(&["--events", "0"])).is_err());
+        assert!(parse_args(&args(&["--duplicates", "101"])).is_err());
+        assert!(parse_args(&args(&["--events"])).is_err());
+        assert!(parse_args(&args(&["--speed", "1"])).is_err());
+    }
+
+    #[test]
+    fn missing_and_duplicated_events_are_named() {
+        let counts: BTreeMap<String, usize> = [(Target::event_id(0), 1), (Target::event_id(2), 2)]
+            .into_iter()
+            .collect();
+        let (missing, duplicated) = delivery_problems(&counts, 3);
+        assert_eq!(missing, vec![Target::event_id(1)]);
+        assert_eq!(duplicated, vec![(Target::event_id(2), 2)]);
+    }
+}
