@@ -453,6 +453,28 @@ fn whatsapp_subscribe_handshake_and_message_and_kill_switch(env: &Env) -> Result
     switch("on");
     assert_eq!(killed.status, 503);
     assert_eq!(killed.header("retry-after"), Some("60"));
+
+    // Canary: only the listed orgs pass; the others are told to retry later.
+    let canary = |orgs: Value| {
+        let body = json!({"stage": "canary", "canary_org_ids": orgs});
+        let reply = env.admin("PUT", "/v1/rollout/whatsapp", "rollout:write", Some(body));
+        assert_eq!(reply.status, 200, "{}", reply.body);
+    };
+    canary(json!(["org_someone_else"]));
+    let outside = post_whatsapp(
+        env,
+        &whatsapp_message(&format!("wamid.OUTSIDE{}", unique())),
+    );
+    let inside_id = format!("wamid.INSIDE{}", unique());
+    canary(json!([env.id("acme")]));
+    let inside = post_whatsapp(env, &whatsapp_message(&inside_id));
+    switch("on");
+    assert_eq!(outside.status, 503, "an org outside the canary waits");
+    assert_eq!(inside.status, 200, "{}", inside.body);
+    assert_eq!(
+        deliveries(env, &inside_id, 1, Duration::from_secs(10)).len(),
+        1
+    );
     Ok(())
 }
 
