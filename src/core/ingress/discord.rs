@@ -20,8 +20,8 @@
 //! follow-up messages, resolved data beyond what `raw` carries.
 
 use super::{
-    check_timestamp, decode_hex, Ack, Conversation, ConversationType, Event, Kind, ParseError,
-    Parsed, Provider, Rejection, Reply, Request, Sender,
+    check_timestamp, decode_hex, parse_timestamp, Ack, Conversation, ConversationType, Event, Kind,
+    ParseError, Parsed, Provider, Rejection, Reply, Request, Sender,
 };
 use crate::core::tenancy::SecretOwner;
 use ed25519_dalek::{Signature, VerifyingKey};
@@ -58,7 +58,7 @@ impl Provider for Discord {
         let timestamp_text = header(request, TIMESTAMP)?;
         let signature = parse_hex::<64>(signature_text)
             .ok_or(Rejection::MalformedSignature { header: SIGNATURE })?;
-        fresh(timestamp(timestamp_text)?, now, window)?;
+        check_timestamp(parse_timestamp(timestamp_text, TIMESTAMP)?, now, window)?;
         let keys: Vec<VerifyingKey> = secrets.iter().filter_map(|key| public_key(key)).collect();
         if keys.is_empty() {
             return Err(Rejection::NoSecret);
@@ -118,24 +118,6 @@ fn parse_hex<const N: usize>(text: &str) -> Option<[u8; N]> {
 /// An application public key (64 hex), or `None` when it is not a usable Ed25519 point.
 fn public_key(text: &str) -> Option<VerifyingKey> {
     VerifyingKey::from_bytes(&parse_hex::<32>(text.trim())?).ok()
-}
-
-/// Unix seconds: ASCII digits only (no sign, space or fraction) that fit a `u64`.
-fn timestamp(text: &str) -> Result<u64, Rejection> {
-    let malformed = Rejection::MalformedTimestamp { header: TIMESTAMP };
-    if text.is_empty() || !text.bytes().all(|byte| byte.is_ascii_digit()) {
-        return Err(malformed);
-    }
-    text.parse().map_err(|_| malformed)
-}
-
-/// [`check_timestamp`], refusing absurdly far-future values first so that its
-/// `timestamp + window` cannot overflow.
-fn fresh(timestamp: u64, now: u64, window: u64) -> Result<(), Rejection> {
-    if timestamp > now.saturating_add(window) {
-        return Err(Rejection::FutureTimestamp);
-    }
-    check_timestamp(timestamp, now, window)
 }
 
 fn pong() -> Reply {

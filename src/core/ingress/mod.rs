@@ -115,6 +115,16 @@ pub(crate) fn decode_hex(text: &str) -> Option<Vec<u8>> {
         .collect()
 }
 
+/// Parses a timestamp header: Unix seconds as ASCII digits only (no sign, space or fraction)
+/// that fit a `u64`.
+pub(crate) fn parse_timestamp(text: &str, header: &'static str) -> Result<u64, Rejection> {
+    let malformed = Rejection::MalformedTimestamp { header };
+    if text.is_empty() || !text.bytes().all(|byte| byte.is_ascii_digit()) {
+        return Err(malformed);
+    }
+    text.parse().map_err(|_| malformed)
+}
+
 /// Checks a signed Unix timestamp against `now` with a symmetric replay `window` (seconds).
 pub fn check_timestamp(timestamp: u64, now: u64, window: u64) -> Result<(), Rejection> {
     // Saturating: the timestamp comes from the request and may be anything up to u64::MAX.

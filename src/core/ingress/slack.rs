@@ -26,8 +26,8 @@
 //!   payloads carry only user ids).
 
 use super::{
-    check_timestamp, decode_hex, Ack, Conversation, ConversationType, Event, Kind, ParseError,
-    Parsed, Provider, Rejection, Reply, Request, Sender,
+    check_timestamp, decode_hex, parse_timestamp, Ack, Conversation, ConversationType, Event, Kind,
+    ParseError, Parsed, Provider, Rejection, Reply, Request, Sender,
 };
 use crate::core::tenancy::SecretOwner;
 use hmac::{Hmac, Mac};
@@ -54,7 +54,7 @@ impl Provider for Slack {
         let signature_text = header(request, SIGNATURE)?;
         let timestamp_text = header(request, TIMESTAMP)?;
         let signature = signature(signature_text)?;
-        fresh(timestamp(timestamp_text)?, now, window)?;
+        check_timestamp(parse_timestamp(timestamp_text, TIMESTAMP)?, now, window)?;
         let mut usable = secrets
             .iter()
             .filter(|secret| !secret.is_empty())
@@ -92,24 +92,6 @@ fn signature(text: &str) -> Result<[u8; 32], Rejection> {
     decode_hex(hex)
         .and_then(|bytes| bytes.try_into().ok())
         .ok_or(Rejection::MalformedSignature { header: SIGNATURE })
-}
-
-/// Unix seconds: ASCII digits only (no sign, space or fraction) that fit a `u64`.
-fn timestamp(text: &str) -> Result<u64, Rejection> {
-    let malformed = Rejection::MalformedTimestamp { header: TIMESTAMP };
-    if text.is_empty() || !text.bytes().all(|byte| byte.is_ascii_digit()) {
-        return Err(malformed);
-    }
-    text.parse().map_err(|_| malformed)
-}
-
-/// [`check_timestamp`], refusing absurdly far-future values first so that its
-/// `timestamp + window` cannot overflow.
-fn fresh(timestamp: u64, now: u64, window: u64) -> Result<(), Rejection> {
-    if timestamp > now.saturating_add(window) {
-        return Err(Rejection::FutureTimestamp);
-    }
-    check_timestamp(timestamp, now, window)
 }
 
 /// Whether `secret` signs `v0:{timestamp}:{body}` as `signature` (constant-time).

@@ -26,8 +26,8 @@
 //! consumer's).
 
 use super::{
-    check_timestamp, Ack, Conversation, ConversationType, Event, Kind, ParseError, Parsed,
-    Provider, Rejection, Request, Sender,
+    check_timestamp, parse_timestamp, Ack, Conversation, ConversationType, Event, Kind, ParseError,
+    Parsed, Provider, Rejection, Request, Sender,
 };
 use crate::core::tenancy::SecretOwner;
 use base64::engine::general_purpose::{GeneralPurpose, GeneralPurposeConfig, STANDARD};
@@ -68,7 +68,7 @@ impl Provider for Standard {
         let id = header(request, ID)?;
         let timestamp_text = header(request, TIMESTAMP)?;
         let signatures = signatures(header(request, SIGNATURE)?)?;
-        fresh(timestamp(timestamp_text)?, now, window)?;
+        check_timestamp(parse_timestamp(timestamp_text, TIMESTAMP)?, now, window)?;
         let keys: Vec<Vec<u8>> = secrets.iter().filter_map(|secret| key(secret)).collect();
         if keys.is_empty() {
             return Err(Rejection::NoSecret);
@@ -152,24 +152,6 @@ fn signatures(text: &str) -> Result<Vec<[u8; 32]>, Rejection> {
         return Err(Rejection::MalformedSignature { header: SIGNATURE });
     }
     Ok(signatures)
-}
-
-/// Unix seconds: ASCII digits only (no sign, space or fraction) that fit a `u64`.
-fn timestamp(text: &str) -> Result<u64, Rejection> {
-    let malformed = Rejection::MalformedTimestamp { header: TIMESTAMP };
-    if text.is_empty() || !text.bytes().all(|byte| byte.is_ascii_digit()) {
-        return Err(malformed);
-    }
-    text.parse().map_err(|_| malformed)
-}
-
-/// [`check_timestamp`], refusing absurdly far-future values first so that its
-/// `timestamp + window` cannot overflow.
-fn fresh(timestamp: u64, now: u64, window: u64) -> Result<(), Rejection> {
-    if timestamp > now.saturating_add(window) {
-        return Err(Rejection::FutureTimestamp);
-    }
-    check_timestamp(timestamp, now, window)
 }
 
 /// The one event of a verified body.
