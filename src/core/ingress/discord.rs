@@ -54,8 +54,8 @@ impl Provider for Discord {
         now: u64,
         window: u64,
     ) -> Result<(), Rejection> {
-        let signature_text = header(request, SIGNATURE)?;
-        let timestamp_text = header(request, TIMESTAMP)?;
+        let signature_text = request.required_header(SIGNATURE)?;
+        let timestamp_text = request.required_header(TIMESTAMP)?;
         let signature = parse_hex::<64>(signature_text)
             .ok_or(Rejection::MalformedSignature { header: SIGNATURE })?;
         check_timestamp(parse_timestamp(timestamp_text, TIMESTAMP)?, now, window)?;
@@ -99,12 +99,6 @@ impl Provider for Discord {
             ack: Ack::Json(ack.to_owned()),
         })
     }
-}
-
-fn header<'a>(request: &Request<'a>, name: &'static str) -> Result<&'a str, Rejection> {
-    request
-        .header(name)
-        .ok_or(Rejection::MissingHeader { header: name })
 }
 
 /// Exactly `2 * N` hex digits as `N` bytes.

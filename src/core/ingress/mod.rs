@@ -44,6 +44,12 @@ impl<'a> Request<'a> {
             .map(|(_, value)| value.as_str())
     }
 
+    /// The header `name`, or [`Rejection::MissingHeader`] naming it.
+    pub fn required_header(&self, name: &'static str) -> Result<&'a str, Rejection> {
+        self.header(name)
+            .ok_or(Rejection::MissingHeader { header: name })
+    }
+
     /// The first query parameter called `name`.
     pub fn query(&self, name: &str) -> Option<&'a str> {
         self.query

@@ -51,8 +51,8 @@ impl Provider for Slack {
         now: u64,
         window: u64,
     ) -> Result<(), Rejection> {
-        let signature_text = header(request, SIGNATURE)?;
-        let timestamp_text = header(request, TIMESTAMP)?;
+        let signature_text = request.required_header(SIGNATURE)?;
+        let timestamp_text = request.required_header(TIMESTAMP)?;
         let signature = signature(signature_text)?;
         check_timestamp(parse_timestamp(timestamp_text, TIMESTAMP)?, now, window)?;
         let mut usable = secrets
@@ -75,12 +75,6 @@ impl Provider for Slack {
             _ => parse_form(request.body),
         }
     }
-}
-
-fn header<'a>(request: &Request<'a>, name: &'static str) -> Result<&'a str, Rejection> {
-    request
-        .header(name)
-        .ok_or(Rejection::MissingHeader { header: name })
 }
 
 /// The 32 bytes of `v0=<64 hex>`.

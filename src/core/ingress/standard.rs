@@ -65,9 +65,9 @@ impl Provider for Standard {
         now: u64,
         window: u64,
     ) -> Result<(), Rejection> {
-        let id = header(request, ID)?;
-        let timestamp_text = header(request, TIMESTAMP)?;
-        let signatures = signatures(header(request, SIGNATURE)?)?;
+        let id = request.required_header(ID)?;
+        let timestamp_text = request.required_header(TIMESTAMP)?;
+        let signatures = signatures(request.required_header(SIGNATURE)?)?;
         check_timestamp(parse_timestamp(timestamp_text, TIMESTAMP)?, now, window)?;
         let keys: Vec<Vec<u8>> = secrets.iter().filter_map(|secret| key(secret)).collect();
         if keys.is_empty() {
@@ -131,12 +131,6 @@ fn mac(key: &[u8], id: &str, timestamp: &str, body: &[u8]) -> Hmac<Sha256> {
     mac.update(b".");
     mac.update(body);
     mac
-}
-
-fn header<'a>(request: &Request<'a>, name: &'static str) -> Result<&'a str, Rejection> {
-    request
-        .header(name)
-        .ok_or(Rejection::MissingHeader { header: name })
 }
 
 /// The 32-byte `v1` signatures listed in the header. Other versions and malformed `v1` entries

@@ -55,11 +55,7 @@ impl Provider for Telegram {
         _now: u64,
         _window: u64,
     ) -> Result<(), Rejection> {
-        let token = request
-            .header(SECRET_TOKEN)
-            .ok_or(Rejection::MissingHeader {
-                header: SECRET_TOKEN,
-            })?;
+        let token = request.required_header(SECRET_TOKEN)?;
         if token.is_empty() {
             return Err(Rejection::MalformedSignature {
                 header: SECRET_TOKEN,

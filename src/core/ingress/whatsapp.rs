@@ -51,11 +51,7 @@ impl Provider for WhatsApp {
         _now: u64,
         _window: u64,
     ) -> Result<(), Rejection> {
-        let signature = signature(
-            request
-                .header(SIGNATURE)
-                .ok_or(Rejection::MissingHeader { header: SIGNATURE })?,
-        )?;
+        let signature = signature(request.required_header(SIGNATURE)?)?;
         let mut usable = secrets
             .iter()
             .filter(|secret| !secret.is_empty())
