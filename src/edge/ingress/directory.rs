@@ -4,18 +4,19 @@
 //! opened credentials, active bindings and their allowlists), is one D1 batch: one round trip on
 //! a miss, none on a hit. Entries live [`TTL_SECONDS`], so a revocation, a rotation or a rollout
 //! change reaches every isolate within that time; the admin API also drops the entries it changes
-//! from its own isolate at once.
+//! from its own isolate at once. The master key ring is read only on a miss, to open secrets.
 
 use crate::core::api_error::ApiError;
 use crate::core::seal::{KeyRing, SealContext};
 use crate::core::tenancy::{Flag, Provider, Selector, Stage};
 use crate::edge::d1::{self, Arg};
+use crate::edge::secrets::key_ring;
 use serde::Deserialize;
 use serde_json::Value;
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::rc::Rc;
-use worker::D1Database;
+use worker::{D1Database, Env};
 
 /// How long an entry is trusted. At most 60 s: the promise made for revocation, rotation and
 /// rollout changes.
@@ -135,7 +136,7 @@ pub fn forget_all() {
 /// The active app profile `id` and the rollout flags, or `None` for an unknown or revoked one.
 pub async fn profile(
     db: &D1Database,
-    ring: &KeyRing,
+    env: &Env,
     id: &str,
     now: u64,
 ) -> Result<(Option<Rc<Profile>>, Rc<Flags>), ApiError> {
@@ -145,7 +146,7 @@ pub async fn profile(
             return Ok((profile.clone(), flags.clone()));
         }
     }
-    let (profile, flags) = load_profile(db, ring, id).await?;
+    let (profile, flags) = load_profile(db, &key_ring(env)?, id).await?;
     let entry = remember(
         key,
         Entry::Profile(profile.map(Rc::new), Rc::new(flags)),
@@ -160,19 +161,19 @@ pub async fn profile(
 /// The active installation named in a path (Telegram, Standard Webhooks).
 pub async fn installation(
     db: &D1Database,
-    ring: &KeyRing,
+    env: &Env,
     id: &str,
     now: u64,
 ) -> Result<Option<Rc<Installation>>, ApiError> {
     let key = format!("installation:{id}");
     let filter = ("id = ?1", vec![Arg::from(id)]);
-    cached_installation(db, ring, key, filter, now).await
+    cached_installation(db, env, key, filter, now).await
 }
 
 /// The active installation of `app_profile_id` with `tenant_key`.
 pub async fn installation_by_tenant(
     db: &D1Database,
-    ring: &KeyRing,
+    env: &Env,
     app_profile_id: &str,
     tenant_key: &str,
     now: u64,
@@ -182,12 +183,12 @@ pub async fn installation_by_tenant(
         "app_profile_id = ?1 AND tenant_key = ?2",
         vec![Arg::from(app_profile_id), Arg::from(tenant_key)],
     );
-    cached_installation(db, ring, key, filter, now).await
+    cached_installation(db, env, key, filter, now).await
 }
 
 async fn cached_installation(
     db: &D1Database,
-    ring: &KeyRing,
+    env: &Env,
     key: String,
     filter: (&str, Vec<Arg>),
     now: u64,
@@ -197,7 +198,9 @@ async fn cached_installation(
             return Ok(installation.clone());
         }
     }
-    let installation = load_installation(db, ring, filter).await?.map(Rc::new);
+    let installation = load_installation(db, &key_ring(env)?, filter)
+        .await?
+        .map(Rc::new);
     remember(key, Entry::Installation(installation.clone()), now);
     Ok(installation)
 }

@@ -25,7 +25,7 @@ use crate::core::ingress::{
     Ack, Event, Parsed, Provider as Scheme, Reply, Request as Inbound,
 };
 use crate::core::tenancy::{admit, resolve_binding, Admission, Provider, RouteKeys, SecretOwner};
-use crate::edge::{d1, runtime, secrets};
+use crate::edge::{d1, runtime};
 use directory::{Installation, Profile};
 use std::rc::Rc;
 use worker::{
@@ -173,8 +173,7 @@ pub async fn whatsapp_subscribe(
         now: runtime::now_seconds(),
         config: Config::from_env(env),
     };
-    let ring = key_ring(env)?;
-    let (profile, _) = directory::profile(&call.db, &ring, &call.path_id, call.now)
+    let (profile, _) = directory::profile(&call.db, env, &call.path_id, call.now)
         .await
         .map_err(api)?;
     let Some(profile) = profile.filter(|p| p.provider == Provider::Whatsapp) else {
@@ -196,9 +195,8 @@ enum Target {
 }
 
 async fn pipeline<P: Scheme>(call: &Call<'_>) -> Result<Response> {
-    let ring = key_ring(call.env)?;
     // 2. Look up what the path names; 3. rollout switches.
-    let Some((target, flags)) = lookup(call, &ring).await? else {
+    let Some((target, flags)) = lookup(call).await? else {
         return call.reject(404, "unknown_or_revoked");
     };
     if switched_off(&flags, call.provider) {
@@ -231,7 +229,7 @@ async fn pipeline<P: Scheme>(call: &Call<'_>) -> Result<Response> {
     };
     let mut envelopes = Vec::new();
     for event in &events {
-        match route(call, &ring, &target, &flags, event).await? {
+        match route(call, &target, &flags, event).await? {
             Routed::Envelope(envelope) => envelopes.push((envelope, event.semantic_key.clone())),
             Routed::Dropped(reason) => call.audit(reason),
             Routed::NotYet => return call.unavailable(),
@@ -254,28 +252,26 @@ enum Routed {
     NotYet,
 }
 
-async fn lookup(
-    call: &Call<'_>,
-    ring: &crate::core::seal::KeyRing,
-) -> Result<Option<(Target, Rc<directory::Flags>)>> {
+async fn lookup(call: &Call<'_>) -> Result<Option<(Target, Rc<directory::Flags>)>> {
     let db = &call.db;
     let by_installation = matches!(call.provider, Provider::Telegram | Provider::Standard);
     let (target, flags) = if by_installation {
-        let Some(installation) = directory::installation(db, ring, &call.path_id, call.now)
+        let Some(installation) = directory::installation(db, call.env, &call.path_id, call.now)
             .await
             .map_err(api)?
         else {
             return Ok(None);
         };
-        let (profile, flags) = directory::profile(db, ring, &installation.app_profile_id, call.now)
-            .await
-            .map_err(api)?;
+        let (profile, flags) =
+            directory::profile(db, call.env, &installation.app_profile_id, call.now)
+                .await
+                .map_err(api)?;
         let Some(profile) = profile else {
             return Ok(None);
         };
         (Target::Installation(installation, profile), flags)
     } else {
-        let (profile, flags) = directory::profile(db, ring, &call.path_id, call.now)
+        let (profile, flags) = directory::profile(db, call.env, &call.path_id, call.now)
             .await
             .map_err(api)?;
         let Some(profile) = profile else {
@@ -302,7 +298,6 @@ fn switched_off(flags: &directory::Flags, provider: Provider) -> bool {
 /// Steps 5–6 for one event.
 async fn route(
     call: &Call<'_>,
-    ring: &crate::core::seal::KeyRing,
     target: &Target,
     flags: &directory::Flags,
     event: &Event,
@@ -317,7 +312,7 @@ async fn route(
             {
                 return Ok(Routed::Dropped("app_id_mismatch"));
             }
-            match find_installation(call, ring, profile, event).await? {
+            match find_installation(call, profile, event).await? {
                 Some(installation) => (installation, profile.clone()),
                 None => return Ok(Routed::Dropped("unknown_tenant")),
             }
@@ -367,14 +362,14 @@ async fn route(
 /// The installation of the path's profile that one of the event's tenant keys names.
 async fn find_installation(
     call: &Call<'_>,
-    ring: &crate::core::seal::KeyRing,
     profile: &Profile,
     event: &Event,
 ) -> Result<Option<Rc<Installation>>> {
     for key in &event.tenant_keys {
-        let found = directory::installation_by_tenant(&call.db, ring, &profile.id, key, call.now)
-            .await
-            .map_err(api)?;
+        let found =
+            directory::installation_by_tenant(&call.db, call.env, &profile.id, key, call.now)
+                .await
+                .map_err(api)?;
         if found.is_some() {
             return Ok(found);
         }
@@ -553,10 +548,6 @@ fn acknowledge(ack: &Ack) -> Result<Response> {
             Ok(response)
         }
     }
-}
-
-fn key_ring(env: &Env) -> Result<crate::core::seal::KeyRing> {
-    secrets::key_ring(env).map_err(api)
 }
 
 fn api(error: crate::core::api_error::ApiError) -> worker::Error {
