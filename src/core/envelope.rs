@@ -96,6 +96,9 @@ pub struct Envelope {
     pub raw: Value,
     /// True when `raw` was left out because the envelope would exceed [`MAX_QUEUE_BYTES`].
     pub raw_omitted: bool,
+    /// True when, even without `raw`, the envelope was too large and `text` was cut short (at a
+    /// character boundary) to fit.
+    pub text_truncated: bool,
 }
 
 /// The envelope id of a provider event: `env_` + the first 32 hex digits of
@@ -159,24 +162,63 @@ pub fn build(provider: Provider, routing: &Routing, event: &Event, received_at: 
         reply_context: event.reply_context.clone(),
         raw: event.raw.clone(),
         raw_omitted: false,
+        text_truncated: false,
     }
 }
 
 impl Envelope {
-    /// The JSON sent to the queue: whole when it fits [`MAX_QUEUE_BYTES`], else without `raw`
-    /// (`raw_omitted: true`).
+    /// The JSON sent to the queue, at most [`MAX_QUEUE_BYTES`]: whole when it fits; else without
+    /// `raw` (`raw_omitted: true`); and if that is still too large, with `text` cut short
+    /// (`text_truncated: true`).
     pub fn to_queue_json(&self) -> String {
-        let whole = serde_json::to_string(self).expect("an envelope always serialises");
+        let whole = to_json(self);
         if whole.len() <= MAX_QUEUE_BYTES {
             return whole;
         }
-        let trimmed = Envelope {
+        let mut trimmed = Envelope {
             raw: Value::Null,
             raw_omitted: true,
             ..self.clone()
         };
-        serde_json::to_string(&trimmed).expect("an envelope always serialises")
+        let json = to_json(&trimmed);
+        let excess = json.len().saturating_sub(MAX_QUEUE_BYTES);
+        match trimmed.text.as_mut() {
+            Some(text) if excess > 0 => {
+                shorten_json_string(text, excess);
+                trimmed.text_truncated = true;
+                to_json(&trimmed)
+            }
+            // Without text, only a provider's ids and names are left: far below the limit.
+            _ => json,
+        }
     }
+}
+
+/// Cuts characters off the end of `text` until its JSON form is at least `bytes` shorter.
+fn shorten_json_string(text: &mut String, bytes: usize) {
+    let mut keep = text.len();
+    let mut removed = 0;
+    for (at, c) in text.char_indices().rev() {
+        if removed >= bytes {
+            break;
+        }
+        removed += json_len(c);
+        keep = at;
+    }
+    text.truncate(keep);
+}
+
+/// How many bytes `c` takes inside a JSON string, as serde_json escapes it.
+fn json_len(c: char) -> usize {
+    match c {
+        '"' | '\\' | '\n' | '\r' | '\t' | '\u{8}' | '\u{c}' => 2,
+        c if u32::from(c) < 0x20 => 6,
+        c => c.len_utf8(),
+    }
+}
+
+fn to_json(envelope: &Envelope) -> String {
+    serde_json::to_string(envelope).expect("an envelope always serialises")
 }
 
 #[cfg(test)]

@@ -134,3 +134,40 @@ fn an_oversized_payload_is_left_out_and_flagged() {
     assert_eq!(parsed["raw_omitted"], false);
     assert_eq!(parsed["raw"]["event"]["text"], "hello");
 }
+
+#[test]
+fn oversized_text_is_cut_at_a_character_boundary_and_flagged() {
+    // Multi-byte characters and characters JSON escapes, so neither bytes nor escapes line up.
+    for unit in ["é", "\"", "\u{1F600}", "\u{0001}"] {
+        let mut big = event(None);
+        big.text = Some(unit.repeat(MAX_QUEUE_BYTES));
+        big.raw = json!({"text": big.text});
+        let json = build(Provider::Standard, &routing(), &big, 1).to_queue_json();
+        assert!(
+            json.len() <= MAX_QUEUE_BYTES,
+            "{unit:?}: {} bytes",
+            json.len()
+        );
+        assert_valid(&json);
+        let parsed: Value = serde_json::from_str(&json).unwrap();
+        assert_eq!(parsed["raw_omitted"], true);
+        assert_eq!(parsed["text_truncated"], true);
+        let text = parsed["text"].as_str().unwrap();
+        assert!(big.text.as_deref().unwrap().starts_with(text));
+        assert!(
+            text.len() > MAX_QUEUE_BYTES / 8,
+            "{unit:?}: kept {} bytes",
+            text.len()
+        );
+    }
+}
+
+#[test]
+fn text_is_kept_whole_when_dropping_raw_is_enough() {
+    let mut big = event(None);
+    big.raw = json!({"blob": "x".repeat(MAX_QUEUE_BYTES)});
+    let parsed: Value =
+        serde_json::from_str(&build(Provider::Slack, &routing(), &big, 1).to_queue_json()).unwrap();
+    assert_eq!(parsed["text_truncated"], false);
+    assert_eq!(parsed["text"], "hello");
+}

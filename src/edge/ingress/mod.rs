@@ -389,20 +389,44 @@ async fn deliver(call: &Call<'_>, envelopes: &[(Box<Envelope>, Option<String>)])
         call.now + DEDUPE_SECONDS,
     )
     .await?;
-    let queue = call.env.queue("INBOUND")?;
-    for (envelope, keys) in fresh {
+    let sent = enqueue(call.env, &fresh).await;
+    if sent == fresh.len() {
+        return Ok(true);
+    }
+    // The envelopes not queued must not be taken for duplicates when the provider retries.
+    let unsent: Vec<String> = fresh[sent..]
+        .iter()
+        .flat_map(|(_, keys)| keys.iter().cloned())
+        .collect();
+    dedupe::release(&call.db, &unsent).await?;
+    Ok(false)
+}
+
+/// Sends `envelopes` to `INBOUND` in order and returns how many the queue accepted.
+async fn enqueue(env: &Env, envelopes: &[(&Envelope, Vec<String>)]) -> usize {
+    let queue = match env.queue("INBOUND") {
+        Ok(queue) => queue,
+        Err(error) => {
+            worker::console_error!("agent-inbound unavailable: {error}");
+            return 0;
+        }
+    };
+    for (sent, (envelope, _)) in envelopes.iter().enumerate() {
         // Parsed by JSON.parse so the queue carries a plain JSON object (serde_wasm_bindgen would
         // turn maps into JS Maps, which a consumer reads back as empty objects).
-        let object = worker::js_sys::JSON::parse(&envelope.to_queue_json())?;
-        let message =
-            RawMessageBuilder::new(object).build_with_content_type(QueueContentType::Json);
-        if let Err(error) = queue.send_raw(message).await {
+        let message = worker::js_sys::JSON::parse(&envelope.to_queue_json()).map(|object| {
+            RawMessageBuilder::new(object).build_with_content_type(QueueContentType::Json)
+        });
+        let result = match message {
+            Ok(message) => queue.send_raw(message).await,
+            Err(error) => Err(error.into()),
+        };
+        if let Err(error) = result {
             worker::console_error!("agent-inbound send failed for {}: {error}", envelope.id);
-            dedupe::release(&call.db, &keys).await?;
-            return Ok(false);
+            return sent;
         }
     }
-    Ok(true)
+    envelopes.len()
 }
 
 mod dedupe {

@@ -47,12 +47,25 @@ pub struct WranglerDev {
     log_path: PathBuf,
     /// The local D1, queue and Durable Object state; deleted on drop.
     state: Option<tempfile::TempDir>,
+    /// A variant of wrangler.toml this worker runs with, if not the repository's own; held only
+    /// so that it is deleted on drop.
+    _config: Option<tempfile::NamedTempFile>,
 }
 
 impl WranglerDev {
     /// Migrates a fresh local D1 in a temporary folder, then serves the prebuilt Worker on a free
     /// port with `vars` overriding `[vars]` (for example service URLs pointing at fakes).
     pub fn start(vars: &[(&str, String)]) -> Result<Self, StartError> {
+        Self::start_with_config(vars, &[])
+    }
+
+    /// Like [`WranglerDev::start`], with wrangler.toml changed by `edits`: each `(from, to)`
+    /// replaces text that must occur in it exactly once. This is how a test runs the worker
+    /// with a queue setting changed (`max_retries`) or a binding removed.
+    pub fn start_with_config(
+        vars: &[(&str, String)],
+        edits: &[(&str, &str)],
+    ) -> Result<Self, StartError> {
         let root = repo_root();
         require_build(&root)?;
         let state = tempfile::Builder::new()
@@ -61,18 +74,27 @@ impl WranglerDev {
             .map_err(|e| error(format!("cannot create a state folder: {e}")))?;
         migrate(&root, state.path())?;
         seed_root_principal(&root, state.path())?;
-        Self::launch(state, vars)
+        let config = match edits {
+            [] => None,
+            edits => Some(edited_config(&root, edits)?),
+        };
+        Self::launch(state, config, vars)
     }
 
     /// Stops this worker and serves again on the same state (D1, queues, Durable Objects) with
-    /// `vars`: how a test changes secrets such as the master key ring.
+    /// `vars` and the repository's wrangler.toml: how a test changes secrets such as the master
+    /// key ring, or puts back what [`WranglerDev::start_with_config`] took away.
     pub fn restart(mut self, vars: &[(&str, String)]) -> Result<Self, StartError> {
         self.stop();
         let state = self.state.take().expect("a running worker has its state");
-        Self::launch(state, vars)
+        Self::launch(state, None, vars)
     }
 
-    fn launch(state: tempfile::TempDir, vars: &[(&str, String)]) -> Result<Self, StartError> {
+    fn launch(
+        state: tempfile::TempDir,
+        config: Option<tempfile::NamedTempFile>,
+        vars: &[(&str, String)],
+    ) -> Result<Self, StartError> {
         let root = repo_root();
         let port = free_port().map_err(|e| error(format!("no free port: {e}")))?;
         let inspector_port = free_port().map_err(|e| error(format!("no free port: {e}")))?;
@@ -85,6 +107,9 @@ impl WranglerDev {
             .arg("--persist-to")
             .arg(state.path())
             .arg("--show-interactive-dev-session=false");
+        if let Some(config) = &config {
+            command.arg("--config").arg(config.path());
+        }
         // The dev secrets (.dev.vars.example), then the caller's overrides.
         let overrides = vars
             .iter()
@@ -107,6 +132,7 @@ impl WranglerDev {
             base_url: format!("http://127.0.0.1:{port}"),
             log_path,
             state: Some(state),
+            _config: config,
         };
         dev.wait_until_ready()?;
         Ok(dev)
@@ -238,6 +264,34 @@ fn wrangler(root: &Path) -> Command {
     command
 }
 
+/// wrangler.toml with `edits` applied, written beside it (paths in it are relative to it).
+fn edited_config(
+    root: &Path,
+    edits: &[(&str, &str)],
+) -> Result<tempfile::NamedTempFile, StartError> {
+    let original = std::fs::read_to_string(root.join("wrangler.toml"))
+        .map_err(|e| error(format!("cannot read wrangler.toml: {e}")))?;
+    let edited = apply_edits(&original, edits).map_err(error)?;
+    let mut file = tempfile::Builder::new()
+        .prefix(".wrangler-e2e-")
+        .suffix(".toml")
+        .tempfile_in(root)
+        .map_err(|e| error(format!("cannot write a test config: {e}")))?;
+    std::io::Write::write_all(&mut file, edited.as_bytes())
+        .map_err(|e| error(format!("cannot write a test config: {e}")))?;
+    Ok(file)
+}
+
+/// `text` with each `(from, to)` replaced; `from` must occur exactly once.
+fn apply_edits(text: &str, edits: &[(&str, &str)]) -> Result<String, String> {
+    edits.iter().try_fold(text.to_owned(), |text, (from, to)| {
+        match text.matches(from).count() {
+            1 => Ok(text.replacen(from, to, 1)),
+            n => Err(format!("wrangler.toml has {n} copies of {from:?}, not one")),
+        }
+    })
+}
+
 fn require_build(root: &Path) -> Result<(), StartError> {
     if !root.join("node_modules/.bin/wrangler").exists() {
         return Err(error(
@@ -338,6 +392,21 @@ mod tests {
             writeln!(file, "line {i}").unwrap();
         }
         assert_eq!(tail(file.path(), 3), "line 97\nline 98\nline 99");
+    }
+
+    #[test]
+    fn config_edits_replace_exactly_one_occurrence() {
+        let text = "a = 1\nb = 2\nb = 2\n";
+        assert_eq!(
+            apply_edits(text, &[("a = 1", "a = 3")]).unwrap(),
+            "a = 3\nb = 2\nb = 2\n"
+        );
+        assert!(apply_edits(text, &[("b = 2", "b = 3")])
+            .unwrap_err()
+            .contains("2 copies"));
+        assert!(apply_edits(text, &[("c = 1", "")])
+            .unwrap_err()
+            .contains("0 copies"));
     }
 
     #[test]

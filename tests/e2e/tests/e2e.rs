@@ -15,6 +15,7 @@ mod admin;
 mod health;
 mod ingress;
 mod openapi;
+mod queue;
 mod routing;
 mod tenancy;
 
@@ -90,6 +91,7 @@ fn tests() -> Vec<(&'static str, Test)> {
         admin::TESTS,
         tenancy::TESTS,
         ingress::TESTS,
+        queue::TESTS,
     ]
     .concat()
 }

@@ -5,6 +5,7 @@ use crate::{unique_ip, Env};
 use channel_edge::core::ingress::{standard::Standard, Provider, Request};
 use channel_edge_e2e::fake::{Answer, Recorded};
 use channel_edge_e2e::http::{self, Reply};
+use channel_edge_e2e::wrangler::WranglerDev;
 use channel_edge_e2e::{repo_root, seed, sign};
 use libtest_mimic::Failed;
 use serde_json::{json, Value};
@@ -22,17 +23,18 @@ tests![
     whatsapp_subscribe_handshake_and_message_and_kill_switch,
     discord_ping_and_command_get_their_responses,
     standard_webhook_is_acknowledged_with_204,
+    a_text_too_large_for_the_queue_is_cut_short_and_flagged,
     runtime_errors_are_retried_until_delivered,
     oversized_bodies_are_refused_with_413,
 ];
 
 /// A fresh number for ids and timestamps no other test uses.
-fn unique() -> u64 {
+pub fn unique() -> u64 {
     static NEXT: AtomicU64 = AtomicU64::new(1);
     NEXT.fetch_add(1, Ordering::Relaxed)
 }
 
-fn dataset_secret(section: &str, reference: &str, field: &str, name: &str) -> String {
+pub fn dataset_secret(section: &str, reference: &str, field: &str, name: &str) -> String {
     let dataset = seed::dataset();
     let item = dataset[section]
         .as_array()
@@ -56,7 +58,12 @@ fn runtime_secret() -> String {
 
 /// Envelopes the fake runtime received for `provider_event_id`, waiting up to `timeout` for
 /// `count` of them. Every one is checked: signature and schema.
-fn deliveries(env: &Env, provider_event_id: &str, count: usize, timeout: Duration) -> Vec<Value> {
+pub fn deliveries(
+    env: &Env,
+    provider_event_id: &str,
+    count: usize,
+    timeout: Duration,
+) -> Vec<Value> {
     let received = env.runtime.wait_for(count, timeout, |r| {
         r.url == "/inbound" && r.json()["provider_event_id"] == provider_event_id
     });
@@ -300,10 +307,14 @@ fn a_disallowed_sender_is_dropped_and_audited(env: &Env) -> Result<(), Failed> {
     Ok(())
 }
 
-fn post_telegram(env: &Env, installation: &str, token: &str, update: &Value) -> Reply {
-    let url = env
-        .worker
-        .url(&format!("/webhooks/telegram/{installation}"));
+/// Posts a Telegram `update` to `worker` for `installation`, with its secret `token`.
+pub fn post_telegram(
+    worker: &WranglerDev,
+    installation: &str,
+    token: &str,
+    update: &Value,
+) -> Reply {
+    let url = worker.url(&format!("/webhooks/telegram/{installation}"));
     http::send(
         "POST",
         &url,
@@ -315,7 +326,7 @@ fn post_telegram(env: &Env, installation: &str, token: &str, update: &Value) -> 
     )
 }
 
-fn telegram_update(update_id: u64, from: u64, text: &str) -> Value {
+pub fn telegram_update(update_id: u64, from: u64, text: &str) -> Value {
     json!({"update_id": update_id, "message": {"message_id": update_id, "date": seed::now(),
         "from": {"id": from, "is_bot": false, "first_name": "Dev"},
         "chat": {"id": from, "type": "private", "first_name": "Dev"}, "text": text}})
@@ -330,7 +341,7 @@ fn telegram_start_message_is_delivered(env: &Env) -> Result<(), Failed> {
     );
     let update_id = 900_000 + unique();
     let reply = post_telegram(
-        env,
+        &env.worker,
         env.id("acme_telegram"),
         &token,
         &telegram_update(update_id, 424242, "hi there"),
@@ -340,7 +351,7 @@ fn telegram_start_message_is_delivered(env: &Env) -> Result<(), Failed> {
     assert_eq!(envelopes.len(), 1);
     assert_eq!(envelopes[0]["conversation"]["type"], "dm");
     let wrong = post_telegram(
-        env,
+        &env.worker,
         env.id("acme_telegram"),
         "wrong-token",
         &telegram_update(update_id + 1, 424242, "x"),
@@ -371,7 +382,13 @@ fn a_revoked_installation_is_refused(env: &Env) -> Result<(), Failed> {
     );
     let update_id = 950_000 + unique();
     assert_eq!(
-        post_telegram(env, &id, &token, &telegram_update(update_id, 5, "before")).status,
+        post_telegram(
+            &env.worker,
+            &id,
+            &token,
+            &telegram_update(update_id, 5, "before")
+        )
+        .status,
         200
     );
     assert_eq!(
@@ -386,7 +403,7 @@ fn a_revoked_installation_is_refused(env: &Env) -> Result<(), Failed> {
     );
     assert_eq!(revoked.status, 200);
     let after = post_telegram(
-        env,
+        &env.worker,
         &id,
         &token,
         &telegram_update(update_id + 1, 5, "after"),
@@ -529,52 +546,60 @@ fn discord_ping_and_command_get_their_responses(env: &Env) -> Result<(), Failed>
     Ok(())
 }
 
-fn standard_webhook_is_acknowledged_with_204(env: &Env) -> Result<(), Failed> {
+/// Posts `body` to the seeded Standard Webhooks installation as message `id`, signed at
+/// `timestamp`, from `ip`.
+fn post_standard(env: &Env, id: &str, timestamp: u64, body: &str, ip: &str) -> Reply {
     let secret = dataset_secret(
         "installations",
         "acme_standard",
         "credentials",
         "webhook_secret",
     );
-    let id = format!("msg_{}", unique());
-    let body = json!({"type": "message", "text": "deploy finished"}).to_string();
-    let now = seed::now();
     let url = env
         .worker
         .url(&format!("/webhooks/standard/{}", env.id("acme_standard")));
-    let reply = http::send(
+    http::send(
         "POST",
         &url,
         &[
-            ("webhook-id", &id),
-            ("webhook-timestamp", &now.to_string()),
+            ("webhook-id", id),
+            ("webhook-timestamp", &timestamp.to_string()),
             (
                 "webhook-signature",
-                &sign::standard(&secret, &id, now, body.as_bytes()),
+                &sign::standard(&secret, id, timestamp, body.as_bytes()),
             ),
+            ("cf-connecting-ip", ip),
         ],
         body.as_bytes(),
-    );
+    )
+}
+
+fn standard_webhook_is_acknowledged_with_204(env: &Env) -> Result<(), Failed> {
+    let id = format!("msg_{}", unique());
+    let body = json!({"type": "message", "text": "deploy finished"}).to_string();
+    let now = seed::now();
+    let reply = post_standard(env, &id, now, &body, &unique_ip());
     assert_eq!(reply.status, 204, "{}", reply.body);
     assert_eq!(
         deliveries(env, &id, 1, Duration::from_secs(10))[0]["agent_id"],
         "agent_ops"
     );
-    let stale = http::send(
-        "POST",
-        &url,
-        &[
-            ("webhook-id", &id),
-            ("webhook-timestamp", &(now - 301).to_string()),
-            (
-                "webhook-signature",
-                &sign::standard(&secret, &id, now - 301, body.as_bytes()),
-            ),
-            ("cf-connecting-ip", &unique_ip()),
-        ],
-        body.as_bytes(),
-    );
+    let stale = post_standard(env, &id, now - 301, &body, &unique_ip());
     assert_eq!(stale.status, 401);
+    Ok(())
+}
+
+fn a_text_too_large_for_the_queue_is_cut_short_and_flagged(env: &Env) -> Result<(), Failed> {
+    let id = format!("msg_{}", unique());
+    let text = "é".repeat(150 * 1024);
+    let body = json!({"type": "message", "text": text}).to_string();
+    let reply = post_standard(env, &id, seed::now(), &body, &unique_ip());
+    assert_eq!(reply.status, 204, "{}", reply.body);
+    let envelope = &deliveries(env, &id, 1, Duration::from_secs(10))[0];
+    assert_eq!(envelope["raw_omitted"], true);
+    assert_eq!(envelope["text_truncated"], true);
+    let delivered = envelope["text"].as_str().unwrap();
+    assert!(text.starts_with(delivered) && delivered.len() > 64 * 1024);
     Ok(())
 }
 
@@ -594,7 +619,7 @@ fn runtime_errors_are_retried_until_delivered(env: &Env) -> Result<(), Failed> {
     );
     assert_eq!(
         post_telegram(
-            env,
+            &env.worker,
             env.id("acme_telegram"),
             &token,
             &telegram_update(update_id, 424242, "retry me")
