@@ -302,6 +302,41 @@ impl NewBinding {
     }
 }
 
+/// `POST /v1/install-tokens`
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewInstallToken {
+    /// The org the install is for.
+    pub org_id: String,
+    /// The agent (template) to install.
+    pub agent_id: String,
+    /// The user the install is for (the runtime's id for them).
+    pub subject: String,
+    /// The only provider the token may be claimed through; any when absent.
+    #[serde(default)]
+    pub provider: Option<Provider>,
+    /// Lifetime in seconds: default 900, at most 3600.
+    #[serde(default)]
+    pub ttl_seconds: Option<u64>,
+}
+
+impl NewInstallToken {
+    /// Validates what needs no storage and returns the token's lifetime.
+    pub fn validate(&self) -> Result<u64, ApiError> {
+        use crate::core::install_token::{DEFAULT_TTL_SECONDS, MAX_TTL_SECONDS};
+        non_empty("org_id", &self.org_id)?;
+        non_empty("agent_id", &self.agent_id)?;
+        non_empty("subject", &self.subject)?;
+        let ttl = self.ttl_seconds.unwrap_or(DEFAULT_TTL_SECONDS);
+        if !(1..=MAX_TTL_SECONDS).contains(&ttl) {
+            return Err(ApiError::BadRequest {
+                message: format!("ttl_seconds must be between 1 and {MAX_TTL_SECONDS}"),
+            });
+        }
+        Ok(ttl)
+    }
+}
+
 /// `POST /v1/bindings/{id}/allowlist`
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]

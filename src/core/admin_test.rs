@@ -247,3 +247,35 @@ fn pages_have_bounded_limits() {
         );
     }
 }
+
+#[test]
+fn install_tokens_live_900_seconds_by_default_and_at_most_an_hour() {
+    let token = |extra: serde_json::Value| {
+        let mut request = json!({"org_id": "org_1", "agent_id": "agent_x", "subject": "u1"});
+        request
+            .as_object_mut()
+            .unwrap()
+            .extend(extra.as_object().unwrap().clone());
+        body::<NewInstallToken>(request).unwrap()
+    };
+    assert_eq!(token(json!({})).validate().unwrap(), 900);
+    assert_eq!(
+        token(json!({"ttl_seconds": 3600})).validate().unwrap(),
+        3600
+    );
+    for ttl in [0, 3601] {
+        let error = token(json!({"ttl_seconds": ttl})).validate().unwrap_err();
+        assert_eq!(error.status(), 400, "{ttl}");
+    }
+    let empty = token(json!({"subject": " "})).validate().unwrap_err();
+    assert!(empty.to_string().contains("subject"), "{empty}");
+    assert_eq!(
+        token(json!({"provider": "telegram"})).provider,
+        Some(Provider::Telegram)
+    );
+    assert!(
+        body::<NewInstallToken>(json!({"org_id": "o", "agent_id": "a", "subject": "s",
+        "provider": "icq"}))
+        .is_err()
+    );
+}

@@ -9,7 +9,8 @@
 //! # What's out of scope
 //! Resolving the installation and binding (the edge, with [`crate::core::tenancy`]) and sending.
 
-use crate::core::ingress::{Conversation, Event, Kind, Sender};
+use crate::core::ingress::{self, Conversation, Event, Sender};
+use crate::core::install_token::Refusal;
 use crate::core::tenancy::Provider;
 use serde::Serialize;
 use serde_json::{Map, Value};
@@ -35,6 +36,64 @@ pub struct Routing {
     pub binding_id: String,
     /// The agent that receives it.
     pub agent_id: String,
+}
+
+/// What an envelope is about: a provider event's own kind, or the outcome of an install claim.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(untagged)]
+pub enum Kind {
+    /// An ordinary event: message, command, interaction, reaction, membership or other.
+    Event(ingress::Kind),
+    /// A message that claimed an install token.
+    Install(InstallKind),
+}
+
+/// The outcome of an install claim, as an envelope kind.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum InstallKind {
+    /// The token was claimed: the sender is now linked and allowed.
+    InstallClaimed,
+    /// The token was refused; `install.reason` says why.
+    InstallRejected,
+}
+
+/// What an install envelope says beyond the event (`install` in the schema).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Install {
+    /// The grant's id (`ist_…`), when the token was authentic.
+    pub grant_id: Option<String>,
+    /// The user the install is for (claimed only).
+    pub subject: Option<String>,
+    /// Why it was refused (rejected only).
+    pub reason: Option<&'static str>,
+}
+
+impl Install {
+    /// A successful claim of `grant_id` for `subject`.
+    pub fn claimed(grant_id: &str, subject: &str) -> Install {
+        Install {
+            grant_id: Some(grant_id.to_owned()),
+            subject: Some(subject.to_owned()),
+            reason: None,
+        }
+    }
+
+    /// A refused claim.
+    pub fn rejected(grant_id: Option<&str>, refusal: Refusal) -> Install {
+        Install {
+            grant_id: grant_id.map(str::to_owned),
+            subject: None,
+            reason: Some(refusal.as_str()),
+        }
+    }
+
+    fn kind(&self) -> InstallKind {
+        match self.reason {
+            None => InstallKind::InstallClaimed,
+            Some(_) => InstallKind::InstallRejected,
+        }
+    }
 }
 
 /// The route dimensions of an envelope.
@@ -86,13 +145,16 @@ pub struct Envelope {
     pub sender: Option<Sender>,
     /// Where.
     pub conversation: Option<Conversation>,
-    /// The text, for messages and commands.
+    /// The text, for messages and commands; `None` for install claims (it held the token).
     pub text: Option<String>,
+    /// The claim's outcome, for install claims only.
+    pub install: Option<Install>,
     /// The provider's id for the event.
     pub provider_event_id: String,
     /// What the runtime needs to reply (Discord interaction token, Slack `response_url`).
     pub reply_context: Map<String, Value>,
-    /// The provider's payload; `null` when it was left out to fit the queue.
+    /// The provider's payload; `null` when it was left out to fit the queue, and for install
+    /// claims (it held the token).
     pub raw: Value,
     /// True when `raw` was left out because the envelope would exceed [`MAX_QUEUE_BYTES`].
     pub raw_omitted: bool,
@@ -154,15 +216,34 @@ pub fn build(provider: Provider, routing: &Routing, event: &Event, received_at: 
             agent: routing.agent_id.clone(),
         },
         session_key: session_key(provider, routing, event),
-        kind: event.kind,
+        kind: Kind::Event(event.kind),
         sender: event.sender.clone(),
         conversation: event.conversation.clone(),
         text: event.text.clone(),
+        install: None,
         provider_event_id: event.provider_event_id.clone(),
         reply_context: event.reply_context.clone(),
         raw: event.raw.clone(),
         raw_omitted: false,
         text_truncated: false,
+    }
+}
+
+/// The envelope of a message that claimed an install token: like [`build`], with the claim's
+/// outcome as kind and `install`, and without the text and payload, which carried the token.
+pub fn build_install(
+    provider: Provider,
+    routing: &Routing,
+    event: &Event,
+    received_at: u64,
+    install: Install,
+) -> Envelope {
+    Envelope {
+        kind: Kind::Install(install.kind()),
+        text: None,
+        raw: Value::Null,
+        install: Some(install),
+        ..build(provider, routing, event, received_at)
     }
 }
 

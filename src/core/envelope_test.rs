@@ -19,7 +19,7 @@ fn event(thread: Option<&str>) -> Event {
         app_id: Some("A1".into()),
         tenant_keys: vec!["T1".into()],
         team_id: Some("T1".into()),
-        kind: Kind::Message,
+        kind: ingress::Kind::Message,
         occurred_at: Some(1_700_000_000),
         sender: Some(Sender {
             id: "U1".into(),
@@ -58,7 +58,7 @@ fn a_built_envelope_matches_the_schema() {
     assert_valid(&envelope.to_queue_json());
     assert_eq!(envelope.route.channel, "slack");
     assert_eq!(envelope.route.peer.as_deref(), Some("U1"));
-    assert_eq!(envelope.kind, Kind::Message);
+    assert_eq!(envelope.kind, Kind::Event(ingress::Kind::Message));
 }
 
 #[test]
@@ -170,4 +170,62 @@ fn text_is_kept_whole_when_dropping_raw_is_enough() {
         serde_json::from_str(&build(Provider::Slack, &routing(), &big, 1).to_queue_json()).unwrap();
     assert_eq!(parsed["text_truncated"], false);
     assert_eq!(parsed["text"], "hello");
+}
+
+#[test]
+fn install_envelopes_carry_the_outcome_but_not_the_token() {
+    use crate::core::install_token::Refusal;
+    let mut claim = event(None);
+    claim.text = Some("install:SECRET-TOKEN".into());
+    claim.raw = json!({"text": "install:SECRET-TOKEN"});
+    let claimed = build_install(
+        Provider::Telegram,
+        &routing(),
+        &claim,
+        1,
+        Install::claimed("ist_1", "user-1"),
+    );
+    let rejected = build_install(
+        Provider::Telegram,
+        &routing(),
+        &claim,
+        1,
+        Install::rejected(None, Refusal::Used),
+    );
+    for (envelope, kind) in [
+        (&claimed, "install_claimed"),
+        (&rejected, "install_rejected"),
+    ] {
+        let json = envelope.to_queue_json();
+        assert_valid(&json);
+        assert!(!json.contains("SECRET-TOKEN"), "{json}");
+        let parsed: Value = serde_json::from_str(&json).unwrap();
+        assert_eq!(parsed["kind"], kind);
+        assert_eq!(parsed["text"], Value::Null);
+        assert_eq!(
+            parsed["id"],
+            build(Provider::Telegram, &routing(), &claim, 1).id
+        );
+    }
+    let claimed: Value = serde_json::from_str(&claimed.to_queue_json()).unwrap();
+    assert_eq!(
+        claimed["install"],
+        json!({"grant_id": "ist_1", "subject": "user-1", "reason": null})
+    );
+    let rejected: Value = serde_json::from_str(&rejected.to_queue_json()).unwrap();
+    assert_eq!(
+        rejected["install"],
+        json!({"grant_id": null, "subject": null, "reason": "used"})
+    );
+}
+
+#[test]
+fn the_schema_refuses_an_install_kind_without_its_outcome() {
+    let envelope = build(Provider::Telegram, &routing(), &event(None), 1);
+    let mut json: Value = serde_json::from_str(&envelope.to_queue_json()).unwrap();
+    json["kind"] = json!("install_claimed");
+    assert!(!validator().is_valid(&json));
+    json["kind"] = json!("message");
+    json["install"] = json!({"grant_id": null, "subject": null, "reason": "used"});
+    assert!(!validator().is_valid(&json));
 }

@@ -17,6 +17,7 @@ pub mod envelope;
 pub mod health;
 pub mod ids;
 pub mod ingress;
+pub mod install_token;
 pub mod queue_message;
 pub mod route;
 pub mod seal;

@@ -108,6 +108,8 @@ pub enum Admin {
     AuditVerify,
     /// `POST /v1/master-key/rotate`: re-seal every secret under the current master key.
     MasterKeyRotate,
+    /// `POST /v1/install-tokens`: mint an install token.
+    MintInstallToken,
 }
 
 impl Admin {
@@ -124,6 +126,7 @@ impl Admin {
             Admin::RolloutList | Admin::RolloutSet(_) => Scope::RolloutWrite,
             Admin::AuditList | Admin::AuditVerify => Scope::AuditRead,
             Admin::MasterKeyRotate => Scope::All,
+            Admin::MintInstallToken => Scope::InstallTokensMint,
         }
     }
 }
@@ -241,7 +244,7 @@ const WEBHOOKS: [Entry; 6] = [
     }),
 ];
 
-const OTHERS: [Entry; 10] = [
+const OTHERS: [Entry; 11] = [
     entry!("GET", "/healthz", |_| Route::Healthz),
     entry!("GET", "/v1/openapi.json", |_| Route::OpenApi),
     entry!("GET", "/v1/bindings/{id}/allowlist", |mut c| Route::Admin(
@@ -265,6 +268,9 @@ const OTHERS: [Entry; 10] = [
     )),
     entry!("POST", "/v1/master-key/rotate", |_| Route::Admin(
         Admin::MasterKeyRotate
+    )),
+    entry!("POST", "/v1/install-tokens", |_| Route::Admin(
+        Admin::MintInstallToken
     )),
 ];
 

@@ -122,6 +122,10 @@ fn allowlist_rollout_audit_and_master_key_routes() {
         admin(Route::resolve("POST", "/v1/master-key/rotate")),
         Admin::MasterKeyRotate
     );
+    assert_eq!(
+        admin(Route::resolve("POST", "/v1/install-tokens")),
+        Admin::MintInstallToken
+    );
 }
 
 #[test]
@@ -158,6 +162,7 @@ fn every_endpoint_needs_the_documented_scope() {
         (Admin::RolloutSet("*".into()), RolloutWrite),
         (Admin::AuditVerify, AuditRead),
         (Admin::MasterKeyRotate, All),
+        (Admin::MintInstallToken, InstallTokensMint),
     ];
     for (endpoint, scope) in table {
         assert_eq!(endpoint.scope(), scope, "{endpoint:?}");

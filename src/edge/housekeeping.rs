@@ -2,8 +2,14 @@
 
 use worker::{event, Date, Env, ScheduleContext, ScheduledEvent};
 
-/// Tables with an `expires_at` column (Unix seconds) whose expired rows are deleted.
-const EXPIRING_TABLES: &[&str] = &["dedupe_keys", "secrets", "webhook_rejections"];
+/// What is deleted, each with `?1` = now (Unix seconds). Claimed install tokens stay: the
+/// identities they linked refer to them.
+const DELETIONS: &[&str] = &[
+    "DELETE FROM dedupe_keys WHERE expires_at <= ?1",
+    "DELETE FROM secrets WHERE expires_at <= ?1",
+    "DELETE FROM webhook_rejections WHERE expires_at <= ?1",
+    "DELETE FROM install_tokens WHERE expires_at <= ?1 AND claimed_at IS NULL",
+];
 
 #[event(scheduled)]
 async fn housekeeping(_event: ScheduledEvent, env: Env, _ctx: ScheduleContext) {
@@ -12,14 +18,14 @@ async fn housekeeping(_event: ScheduledEvent, env: Env, _ctx: ScheduleContext) {
         Ok(db) => db,
         Err(error) => return worker::console_error!("housekeeping: no DB binding: {error}"),
     };
-    for table in EXPIRING_TABLES {
-        let statement = db.prepare(format!("DELETE FROM {table} WHERE expires_at <= ?1"));
+    for sql in DELETIONS {
+        let statement = db.prepare(*sql);
         let outcome = match statement.bind(&[now_seconds.into()]) {
             Ok(statement) => statement.run().await,
             Err(error) => Err(error),
         };
         if let Err(error) = outcome {
-            worker::console_error!("housekeeping: {table}: {error}");
+            worker::console_error!("housekeeping: {sql}: {error}");
         }
     }
 }

@@ -9,6 +9,7 @@
 mod audit;
 mod bindings;
 mod collection;
+mod install_tokens;
 mod installations;
 mod orgs;
 mod principals;
@@ -101,6 +102,7 @@ async fn dispatch(call: &Call<'_>, endpoint: Admin) -> Result<Reply, ApiError> {
         Admin::AuditList => audit::list(call).await,
         Admin::AuditVerify => audit::verify(call).await,
         Admin::MasterKeyRotate => profiles::reseal_all(call).await,
+        Admin::MintInstallToken => install_tokens::mint(call).await,
     }
 }
 

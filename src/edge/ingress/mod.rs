@@ -7,7 +7,9 @@
 //!    answer handshakes;
 //! 5. parse; find each event's installation (by tenant keys, within the path's app profile),
 //!    check canary orgs, and resolve its binding;
-//! 6. drop senders the binding does not allow (audited) and bots (no loops);
+//! 6. drop bots (no loops); decide install-token claims ([`claims`]), which become
+//!    `install_claimed` or `install_rejected` envelopes; drop senders the binding does not allow
+//!    (audited);
 //! 7. deduplicate on the provider's event id and a semantic key, for 24 h;
 //! 8. queue one envelope per new event; if the queue refuses, forget the dedupe keys and answer
 //!    503 so the provider retries;
@@ -16,6 +18,7 @@
 //! Rejections are answered at once; their audit entries are written after the response
 //! ([`rejections`]), aggregated per source, reason and minute.
 
+mod claims;
 mod directory;
 mod rejections;
 
@@ -24,6 +27,7 @@ use crate::core::ingress::{
     discord::Discord, slack::Slack, standard::Standard, telegram::Telegram, whatsapp::WhatsApp,
     Ack, Event, Parsed, Provider as Scheme, Reply, Request as Inbound,
 };
+use crate::core::install_token::claimed_token;
 use crate::core::tenancy::{admit, resolve_binding, Admission, Provider, RouteKeys, SecretOwner};
 use crate::edge::{d1, runtime};
 use directory::{Installation, Profile};
@@ -331,12 +335,23 @@ async fn route(
         peer: event.sender.as_ref().map(|s| s.id.as_str()),
         team: event.team_id.as_deref(),
     };
-    let Some(binding) = resolve_binding(&installation.bindings, &keys) else {
-        return Ok(Routed::Dropped("no_binding"));
-    };
     if event.sender.as_ref().is_some_and(|s| s.is_bot) {
         return Ok(Routed::Dropped("bot_sender"));
     }
+    // A claim is decided before the sender policy: the claimer is usually not yet allowed.
+    if let Some(token) = event.text.as_deref().and_then(claimed_token) {
+        let claim = claims::Claim {
+            installation: &installation,
+            profile: &profile,
+            event,
+            keys,
+            token,
+        };
+        return claims::handle(call, &claim).await;
+    }
+    let Some(binding) = resolve_binding(&installation.bindings, &keys) else {
+        return Ok(Routed::Dropped("no_binding"));
+    };
     let allowed = binding.open
         || keys
             .peer

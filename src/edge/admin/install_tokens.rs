@@ -1,0 +1,92 @@
+//! `POST /v1/install-tokens`: mints an install token ([`crate::core::install_token`]) and
+//! stores its grant, to be claimed once from chat (`super::super::ingress`'s claims).
+
+use super::{collection, Call, Reply};
+use crate::core::admin::{parse, NewInstallToken};
+use crate::core::api_error::ApiError;
+use crate::core::install_token::{self, telegram_link, whatsapp_link, TEXT_PREFIX};
+use crate::core::route::Resource;
+use crate::core::tenancy::Provider;
+use crate::edge::secrets::key_ring;
+use crate::edge::{d1, ledger, runtime};
+use serde_json::{json, Value};
+
+/// `POST /v1/install-tokens` → 201 `{id, token, text, expires_at, links: {whatsapp, telegram}}`.
+pub async fn mint(call: &Call<'_>) -> Result<Reply, ApiError> {
+    let body: NewInstallToken = parse(&call.body)?;
+    let ttl = body.validate()?;
+    collection::find_active(call.db, Resource::Orgs, &body.org_id).await?;
+    let ring = key_ring(call.env)?;
+    let expires_at = call.now + ttl;
+    let minted =
+        install_token::mint(&ring, runtime::random_bytes(), expires_at).map_err(d1::internal)?;
+    let links = links(call, &body, &minted.token).await?;
+    let provider = body.provider.map(Provider::as_str);
+    let event = call
+        .event("install_token.mint", &minted.grant_id)
+        .with_detail(json!({
+            "org_id": body.org_id,
+            "agent_id": body.agent_id,
+            "subject": body.subject,
+            "provider": provider,
+            "expires_at": expires_at,
+        }));
+    ledger::commit(call.db, &event, call.now, || {
+        Ok(vec![d1::statement(
+            call.db,
+            "INSERT INTO install_tokens (id, org_id, agent_id, subject, provider, key_id, \
+             created_by, created_at, expires_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+            &[
+                (&minted.grant_id).into(),
+                (&body.org_id).into(),
+                (&body.agent_id).into(),
+                (&body.subject).into(),
+                provider.into(),
+                (&minted.key_id).into(),
+                (&call.caller.principal_id).into(),
+                call.now.into(),
+                expires_at.into(),
+            ],
+        )?])
+    })
+    .await?;
+    Ok((
+        201,
+        json!({
+            "id": minted.grant_id,
+            "token": minted.token,
+            "text": format!("{TEXT_PREFIX}{}", minted.token),
+            "expires_at": expires_at,
+            "links": links,
+        }),
+    ))
+}
+
+/// The deep links to the org's first active WhatsApp and Telegram installations whose metadata
+/// names their number (`display_phone_number`) or bot (`bot_username`); `null` where there is
+/// none, or where the token is limited to another provider.
+async fn links(call: &Call<'_>, body: &NewInstallToken, token: &str) -> Result<Value, ApiError> {
+    let rows = d1::rows(
+        call.db,
+        "SELECT p.provider AS provider, i.metadata AS metadata FROM installations i \
+         JOIN app_profiles p ON p.id = i.app_profile_id \
+         WHERE i.org_id = ?1 AND i.status = 'active' AND p.status = 'active' \
+         AND p.provider IN ('whatsapp', 'telegram') ORDER BY i.created_at, i.id",
+        &[(&body.org_id).into()],
+    )
+    .await?;
+    let link = |provider: Provider, field: &str, make: fn(&str, &str) -> String| {
+        if body.provider.is_some_and(|only| only != provider) {
+            return Value::Null;
+        }
+        rows.iter()
+            .filter(|row| row["provider"] == provider.as_str())
+            .filter_map(|row| serde_json::from_str::<Value>(row["metadata"].as_str()?).ok())
+            .find_map(|metadata| metadata[field].as_str().map(|handle| make(handle, token)))
+            .map_or(Value::Null, Value::String)
+    };
+    Ok(json!({
+        "whatsapp": link(Provider::Whatsapp, "display_phone_number", whatsapp_link),
+        "telegram": link(Provider::Telegram, "bot_username", telegram_link),
+    }))
+}

@@ -1,0 +1,270 @@
+//! Install-token claims arriving as chat messages (`install:<token>`, Telegram `/start <token>`).
+//!
+//! A claim is decided here instead of being routed as a message, and becomes exactly one
+//! envelope: `install_claimed` or `install_rejected` ([`crate::core::envelope::build_install`]).
+//!
+//! 1. Authenticate the token ([`install_token::authenticate`]): no D1 work for garbage.
+//! 2. Read its grant and [`install_token::decide`]; claim it with one conditional `UPDATE`, so of
+//!    two concurrent claims exactly one succeeds.
+//! 3. Link the sender: their identity (installation, sender) → subject; allowed on the binding
+//!    that routes this conversation to the grant's agent, or on a new binding (this sender in
+//!    this conversation) when none does. All in one ledger batch with the
+//!    `install_token.claimed` audit entry.
+//!
+//! The claiming message's own retry (after the queue refused its envelope) finds the grant
+//! claimed by itself and repeats step 3 idempotently, without a second audit entry. Refusals are
+//! audited like other rejections (aggregated per source, reason and minute) and queued as
+//! `install_rejected` to the agent whose binding routes the conversation, so it can answer; when
+//! no binding does, nobody could answer and only the audit entry remains.
+//!
+//! Out of scope: minting (the admin API) and the dedupe and queueing of the envelope (the
+//! pipeline, as for every envelope).
+
+use super::directory::{Installation, Profile};
+use super::{api, Call, Routed};
+use crate::core::audit::Event as AuditEvent;
+use crate::core::envelope::{self, Install, Routing};
+use crate::core::ingress::Event;
+use crate::core::install_token::{
+    self, claim_binding_id, Claimant, Decision, Grant, Refusal, Verified,
+};
+use crate::core::tenancy::{resolve_binding, RouteKeys};
+use crate::edge::secrets::key_ring;
+use crate::edge::{d1, ledger};
+use serde_json::json;
+use worker::{D1PreparedStatement, Result};
+
+/// A claim message, with where it arrived.
+pub struct Claim<'a> {
+    /// The installation it arrived through.
+    pub installation: &'a Installation,
+    /// That installation's app profile.
+    pub profile: &'a Profile,
+    /// The message.
+    pub event: &'a Event,
+    /// Its route keys.
+    pub keys: RouteKeys<'a>,
+    /// The token it carries (not yet checked).
+    pub token: &'a str,
+}
+
+/// Decides `claim` and returns its envelope, or why there is none.
+pub async fn handle(call: &Call<'_>, claim: &Claim<'_>) -> Result<Routed> {
+    let Some(sender) = claim.event.sender.as_ref().map(|s| s.id.as_str()) else {
+        return Ok(Routed::Dropped("install_claim_without_sender"));
+    };
+    let token = match install_token::authenticate(&key_ring(call.env).map_err(api)?, claim.token) {
+        Ok(token) => token,
+        Err(error) => return Ok(rejected(call, claim, None, error.reason())),
+    };
+    let grant: Option<Grant> = d1::first(
+        &call.db,
+        "SELECT org_id, agent_id, subject, provider, expires_at, claim_event, created_by \
+         FROM install_tokens WHERE id = ?1",
+        &[(&token.grant_id).into()],
+    )
+    .await
+    .map_err(api)?;
+    let claim_event = format!(
+        "{}:{}",
+        claim.installation.id, claim.event.provider_event_id
+    );
+    let claimant = Claimant {
+        org_id: &claim.installation.org_id,
+        provider: call.provider.as_str(),
+        event: &claim_event,
+    };
+    let decision = install_token::decide(&token, grant.as_ref(), &claimant, call.now);
+    let (decision, grant) = match (decision, grant) {
+        (Ok(decision), Some(grant)) => (decision, grant),
+        (Err(refusal), _) => return Ok(rejected(call, claim, Some(&token), refusal)),
+        (Ok(_), None) => unreachable!("decide refuses a claim without a grant"),
+    };
+    if decision == Decision::Claim && !mark_claimed(call, &token, &claim_event, sender).await? {
+        return Ok(rejected(call, claim, Some(&token), Refusal::Used));
+    }
+    let binding_id = link(call, claim, &token, &grant, sender, decision).await?;
+    super::forget_cached();
+    let routing = routing(claim, &binding_id, &grant.agent_id);
+    Ok(Routed::Envelope(Box::new(envelope::build_install(
+        call.provider,
+        &routing,
+        claim.event,
+        call.now,
+        Install::claimed(&token.grant_id, &grant.subject),
+    ))))
+}
+
+/// Claims the grant for `claim_event`; false when another message claimed it first.
+async fn mark_claimed(
+    call: &Call<'_>,
+    token: &Verified,
+    claim_event: &str,
+    sender: &str,
+) -> Result<bool> {
+    let claimed: Option<serde_json::Value> = d1::first(
+        &call.db,
+        "UPDATE install_tokens SET claimed_at = ?1, claim_event = ?2, claimed_by = ?3 \
+         WHERE id = ?4 AND claim_event IS NULL RETURNING id",
+        &[
+            call.now.into(),
+            claim_event.into(),
+            sender.into(),
+            (&token.grant_id).into(),
+        ],
+    )
+    .await
+    .map_err(api)?;
+    Ok(claimed.is_some())
+}
+
+/// Links the sender to the grant's subject and allows them on a binding to the grant's agent;
+/// returns that binding's id. A fresh claim is audited in the same batch; a repeat is not.
+async fn link(
+    call: &Call<'_>,
+    claim: &Claim<'_>,
+    token: &Verified,
+    grant: &Grant,
+    sender: &str,
+    decision: Decision,
+) -> Result<String> {
+    let existing = resolve_binding(&claim.installation.bindings, &claim.keys)
+        .filter(|binding| binding.agent_id == grant.agent_id);
+    let binding_id = existing
+        .map(|binding| binding.id.clone())
+        .unwrap_or_else(|| claim_binding_id(&token.grant_id));
+    let statements = || {
+        let mut statements = vec![link_identity(call, claim, token, grant, sender)?];
+        match existing {
+            Some(binding) if binding.open => {}
+            Some(_) => statements.push(allow(call, &binding_id, sender, &grant.created_by)?),
+            None => {
+                statements.push(create_binding(call, claim, &binding_id, grant, sender)?);
+                statements.push(allow(call, &binding_id, sender, &grant.created_by)?);
+            }
+        }
+        Ok(statements)
+    };
+    if decision == Decision::Repeat {
+        d1::batch(&call.db, statements().map_err(api)?).await?;
+        return Ok(binding_id);
+    }
+    let event = AuditEvent::new(
+        format!("{}:{sender}", call.provider.as_str()),
+        "install_token.claimed",
+        &token.grant_id,
+    )
+    .with_detail(json!({
+        "installation_id": claim.installation.id,
+        "sender_id": sender,
+        "subject": grant.subject,
+        "agent_id": grant.agent_id,
+        "binding_id": binding_id,
+        "binding_created": existing.is_none(),
+    }));
+    ledger::commit(&call.db, &event, call.now, statements)
+        .await
+        .map_err(api)?;
+    Ok(binding_id)
+}
+
+fn link_identity(
+    call: &Call<'_>,
+    claim: &Claim<'_>,
+    token: &Verified,
+    grant: &Grant,
+    sender: &str,
+) -> std::result::Result<D1PreparedStatement, crate::core::api_error::ApiError> {
+    d1::statement(
+        &call.db,
+        "INSERT INTO identities (installation_id, sender_id, org_id, subject, grant_id, linked_at) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT (installation_id, sender_id) DO UPDATE SET \
+         org_id = excluded.org_id, subject = excluded.subject, grant_id = excluded.grant_id, \
+         linked_at = excluded.linked_at",
+        &[
+            (&claim.installation.id).into(),
+            sender.into(),
+            (&grant.org_id).into(),
+            (&grant.subject).into(),
+            (&token.grant_id).into(),
+            call.now.into(),
+        ],
+    )
+}
+
+/// A binding for this sender in this conversation (peer and conversation selector, the most
+/// specific there is), allowlist policy.
+fn create_binding(
+    call: &Call<'_>,
+    claim: &Claim<'_>,
+    binding_id: &str,
+    grant: &Grant,
+    sender: &str,
+) -> std::result::Result<D1PreparedStatement, crate::core::api_error::ApiError> {
+    d1::statement(
+        &call.db,
+        "INSERT INTO bindings (id, installation_id, agent_id, conversation_id, peer_id, priority, \
+         sender_policy, created_by, created_at, updated_at) \
+         VALUES (?1, ?2, ?3, ?4, ?5, 0, 'allowlist', ?6, ?7, ?7) ON CONFLICT (id) DO NOTHING",
+        &[
+            binding_id.into(),
+            (&claim.installation.id).into(),
+            (&grant.agent_id).into(),
+            claim.keys.conversation.into(),
+            sender.into(),
+            (&grant.created_by).into(),
+            call.now.into(),
+        ],
+    )
+}
+
+fn allow(
+    call: &Call<'_>,
+    binding_id: &str,
+    sender: &str,
+    created_by: &str,
+) -> std::result::Result<D1PreparedStatement, crate::core::api_error::ApiError> {
+    d1::statement(
+        &call.db,
+        "INSERT INTO allowlist_entries (binding_id, sender_id, created_by, created_at) \
+         VALUES (?1, ?2, ?3, ?4) ON CONFLICT (binding_id, sender_id) DO NOTHING",
+        &[
+            binding_id.into(),
+            sender.into(),
+            created_by.into(),
+            call.now.into(),
+        ],
+    )
+}
+
+/// A refused claim: audited, and queued as `install_rejected` to the agent whose binding routes
+/// the conversation, if one does.
+fn rejected(
+    call: &Call<'_>,
+    claim: &Claim<'_>,
+    token: Option<&Verified>,
+    refusal: Refusal,
+) -> Routed {
+    let Some(binding) = resolve_binding(&claim.installation.bindings, &claim.keys) else {
+        return Routed::Dropped(refusal.audit_reason());
+    };
+    call.audit(refusal.audit_reason());
+    let routing = routing(claim, &binding.id, &binding.agent_id);
+    Routed::Envelope(Box::new(envelope::build_install(
+        call.provider,
+        &routing,
+        claim.event,
+        call.now,
+        Install::rejected(token.map(|t| t.grant_id.as_str()), refusal),
+    )))
+}
+
+fn routing(claim: &Claim<'_>, binding_id: &str, agent_id: &str) -> Routing {
+    Routing {
+        org_id: claim.installation.org_id.clone(),
+        app_profile_id: claim.profile.id.clone(),
+        installation_id: claim.installation.id.clone(),
+        binding_id: binding_id.to_owned(),
+        agent_id: agent_id.to_owned(),
+    }
+}
