@@ -14,6 +14,7 @@ macro_rules! tests {
 mod admin;
 mod health;
 mod ingress;
+mod install;
 mod openapi;
 mod queue;
 mod routing;
@@ -92,6 +93,7 @@ fn tests() -> Vec<(&'static str, Test)> {
         tenancy::TESTS,
         ingress::TESTS,
         queue::TESTS,
+        install::TESTS,
     ]
     .concat()
 }

@@ -412,7 +412,8 @@ fn a_revoked_installation_is_refused(env: &Env) -> Result<(), Failed> {
     Ok(())
 }
 
-fn post_whatsapp(env: &Env, body: &Value) -> Reply {
+/// Posts a signed WhatsApp Cloud API notification to the seeded WhatsApp app profile.
+pub fn post_whatsapp(env: &Env, body: &Value) -> Reply {
     let body = body.to_string();
     let secret = dataset_secret("app_profiles", "whatsapp", "secrets", "app_secret");
     let url = env
@@ -430,12 +431,17 @@ fn post_whatsapp(env: &Env, body: &Value) -> Reply {
 }
 
 fn whatsapp_message(wamid: &str) -> Value {
+    whatsapp_text(wamid, "15550002222", "caf\u{e9} please")
+}
+
+/// A WhatsApp text message `wamid` from phone number `from` to the seeded number.
+pub fn whatsapp_text(wamid: &str, from: &str, text: &str) -> Value {
     json!({"object": "whatsapp_business_account", "entry": [{"id": "120000000000001", "changes": [{
         "field": "messages", "value": {"messaging_product": "whatsapp",
         "metadata": {"display_phone_number": "15550001111", "phone_number_id": "110000000000001"},
-        "contacts": [{"profile": {"name": "Dev Tester"}, "wa_id": "15550002222"}],
-        "messages": [{"from": "15550002222", "id": wamid, "timestamp": seed::now().to_string(),
-                      "text": {"body": "caf\u{e9} please"}, "type": "text"}]}}]}]})
+        "contacts": [{"profile": {"name": "Dev Tester"}, "wa_id": from}],
+        "messages": [{"from": from, "id": wamid, "timestamp": seed::now().to_string(),
+                      "text": {"body": text}, "type": "text"}]}}]}]})
 }
 
 fn whatsapp_subscribe_handshake_and_message_and_kill_switch(env: &Env) -> Result<(), Failed> {
