@@ -34,6 +34,21 @@ CREATE TABLE audit_log (
   hash      TEXT    NOT NULL
 ) STRICT;
 
+CREATE TABLE binding_sessions (
+  id              TEXT    PRIMARY KEY,  -- bss_…
+  org_id          TEXT    NOT NULL REFERENCES orgs (id),
+  app_profile_id  TEXT    NOT NULL REFERENCES app_profiles (id),
+  provider        TEXT    NOT NULL,
+  method          TEXT    NOT NULL CHECK (method IN ('token', 'oauth', 'qr')),
+  status          TEXT    NOT NULL,
+  created_by      TEXT    NOT NULL,
+  created_at      INTEGER NOT NULL,
+  expires_at      INTEGER NOT NULL,
+  updated_at      INTEGER NOT NULL
+) STRICT;
+
+CREATE INDEX binding_sessions_status ON binding_sessions (status, created_at);
+
 CREATE TABLE bindings (
   id                       TEXT    PRIMARY KEY,
   installation_id          TEXT    NOT NULL REFERENCES installations (id),

@@ -244,7 +244,7 @@ impl RotateSecrets {
 }
 
 /// A binding's sender policy.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum SenderPolicy {
     /// Only senders on the allowlist (default: deny everyone else).

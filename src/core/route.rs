@@ -110,6 +110,18 @@ pub enum Admin {
     MasterKeyRotate,
     /// `POST /v1/install-tokens`: mint an install token.
     MintInstallToken,
+    /// `POST /v1/binding-sessions`: start a binding session.
+    StartBindingSession,
+    /// `GET /v1/binding-sessions` (`?status=active` for those that have not ended).
+    ListBindingSessions,
+    /// `GET /v1/binding-sessions/{id}`
+    GetBindingSession(String),
+    /// `DELETE /v1/binding-sessions/{id}`: cancel it.
+    CancelBindingSession(String),
+    /// `POST /v1/binding-sessions/{id}/credentials`: the credential of a `token` session.
+    BindingSessionCredentials(String),
+    /// `GET /v1/binding-sessions/{id}/events`: live status as Server-Sent Events.
+    BindingSessionEvents(String),
 }
 
 impl Admin {
@@ -127,6 +139,12 @@ impl Admin {
             Admin::AuditList | Admin::AuditVerify => Scope::AuditRead,
             Admin::MasterKeyRotate => Scope::All,
             Admin::MintInstallToken => Scope::InstallTokensMint,
+            Admin::StartBindingSession
+            | Admin::CancelBindingSession(_)
+            | Admin::BindingSessionCredentials(_) => Scope::BindingsWrite,
+            Admin::ListBindingSessions
+            | Admin::GetBindingSession(_)
+            | Admin::BindingSessionEvents(_) => Scope::BindingsRead,
         }
     }
 }
@@ -274,10 +292,32 @@ const OTHERS: [Entry; 11] = [
     )),
 ];
 
+const BINDING_SESSIONS: [Entry; 6] = [
+    entry!("POST", "/v1/binding-sessions", |_| Route::Admin(
+        Admin::StartBindingSession
+    )),
+    entry!("GET", "/v1/binding-sessions", |_| Route::Admin(
+        Admin::ListBindingSessions
+    )),
+    entry!("GET", "/v1/binding-sessions/{id}", |mut c| Route::Admin(
+        Admin::GetBindingSession(take(&mut c, 0))
+    )),
+    entry!("DELETE", "/v1/binding-sessions/{id}", |mut c| {
+        Route::Admin(Admin::CancelBindingSession(take(&mut c, 0)))
+    }),
+    entry!("POST", "/v1/binding-sessions/{id}/credentials", |mut c| {
+        Route::Admin(Admin::BindingSessionCredentials(take(&mut c, 0)))
+    }),
+    entry!("GET", "/v1/binding-sessions/{id}/events", |mut c| {
+        Route::Admin(Admin::BindingSessionEvents(take(&mut c, 0)))
+    }),
+];
+
 /// Every route, in match order.
-const TABLE: [&[Entry]; 8] = [
+const TABLE: [&[Entry]; 9] = [
     &WEBHOOKS,
     &OTHERS,
+    &BINDING_SESSIONS,
     &ROTATIONS,
     &PRINCIPALS,
     &ORGS,

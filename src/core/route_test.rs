@@ -126,6 +126,37 @@ fn allowlist_rollout_audit_and_master_key_routes() {
         admin(Route::resolve("POST", "/v1/install-tokens")),
         Admin::MintInstallToken
     );
+    let sessions = [
+        ("POST", "/v1/binding-sessions", Admin::StartBindingSession),
+        ("GET", "/v1/binding-sessions", Admin::ListBindingSessions),
+        (
+            "GET",
+            "/v1/binding-sessions/bss_1",
+            Admin::GetBindingSession("bss_1".into()),
+        ),
+        (
+            "DELETE",
+            "/v1/binding-sessions/bss_1",
+            Admin::CancelBindingSession("bss_1".into()),
+        ),
+        (
+            "POST",
+            "/v1/binding-sessions/bss_1/credentials",
+            Admin::BindingSessionCredentials("bss_1".into()),
+        ),
+        (
+            "GET",
+            "/v1/binding-sessions/bss_1/events",
+            Admin::BindingSessionEvents("bss_1".into()),
+        ),
+    ];
+    for (method, path, endpoint) in sessions {
+        assert_eq!(
+            admin(Route::resolve(method, path)),
+            endpoint,
+            "{method} {path}"
+        );
+    }
 }
 
 #[test]
@@ -163,6 +194,12 @@ fn every_endpoint_needs_the_documented_scope() {
         (Admin::AuditVerify, AuditRead),
         (Admin::MasterKeyRotate, All),
         (Admin::MintInstallToken, InstallTokensMint),
+        (Admin::StartBindingSession, BindingsWrite),
+        (Admin::ListBindingSessions, BindingsRead),
+        (Admin::GetBindingSession("s".into()), BindingsRead),
+        (Admin::CancelBindingSession("s".into()), BindingsWrite),
+        (Admin::BindingSessionCredentials("s".into()), BindingsWrite),
+        (Admin::BindingSessionEvents("s".into()), BindingsRead),
     ];
     for (endpoint, scope) in table {
         assert_eq!(endpoint.scope(), scope, "{endpoint:?}");

@@ -1,8 +1,12 @@
 //! Response helpers shared by the handlers.
 
 use crate::core::api_error::ApiError;
+use futures_util::future::{select, Either};
 use serde::Serialize;
-use worker::{Response, Result};
+use std::time::Duration;
+use worker::{
+    AbortController, Delay, Fetch, Headers, Method, Request, RequestInit, Response, Result,
+};
 
 /// A JSON response with `status`.
 pub fn json<T: Serialize>(status: u16, body: &T) -> Result<Response> {
@@ -31,4 +35,40 @@ pub fn error_response(error: &ApiError) -> Result<Response> {
         _ => {}
     }
     Ok(response)
+}
+
+/// Sends an outbound request (to a provider or the agent runtime) and waits at most `timeout`;
+/// `Err` says in plain words why there is no response. The URL is never part of the message
+/// (a Telegram bot token is in its path).
+pub async fn send(
+    method: Method,
+    url: &str,
+    headers: &[(&str, &str)],
+    body: Option<String>,
+    timeout: Duration,
+) -> std::result::Result<Response, String> {
+    let request_headers = Headers::new();
+    for (name, value) in headers {
+        request_headers
+            .set(name, value)
+            .map_err(|e| format!("bad header {name}: {e}"))?;
+    }
+    let mut init = RequestInit::new();
+    init.with_method(method)
+        .with_headers(request_headers)
+        .with_body(body.map(Into::into));
+    let request = Request::new_with_init(url, &init).map_err(|_| "bad URL".to_owned())?;
+    let controller = AbortController::default();
+    let signal = controller.signal();
+    let fetch = Fetch::Request(request);
+    let fetch = std::pin::pin!(fetch.send_with_signal(&signal));
+    let deadline = std::pin::pin!(Delay::from(timeout));
+    match select(fetch, deadline).await {
+        Either::Left((Ok(response), _)) => Ok(response),
+        Either::Left((Err(_), _)) => Err("the connection failed".to_owned()),
+        Either::Right(_) => {
+            controller.abort();
+            Err(format!("no answer within {} s", timeout.as_secs()))
+        }
+    }
 }

@@ -21,7 +21,8 @@ mod queue_consumer;
 mod runtime;
 mod secrets;
 
-use crate::core::{api_error::ApiError, route::Route};
+use crate::core::api_error::ApiError;
+use crate::core::route::{Admin, Route};
 use worker::{event, Context, Env, Request, Response, Result};
 
 /// Installs the panic hook once per isolate, so a panic shows in `wrangler tail` with its message.
@@ -42,6 +43,7 @@ async fn fetch(req: Request, env: Env, ctx: Context) -> Result<Response> {
         Route::WhatsAppSubscribe { app_profile_id } => {
             return ingress::whatsapp_subscribe(req, &env, &ctx, app_profile_id).await
         }
+        Route::Admin(Admin::BindingSessionEvents(id)) => admin::stream_events(req, &env, &id).await,
         Route::Healthz => health::handle(&env).await,
         Route::OpenApi => http::raw_json(OPENAPI).map_err(|_| ApiError::Internal),
         Route::Admin(endpoint) => admin::handle(req, &env, endpoint)

@@ -6,16 +6,15 @@
 //! to `agent-inbound-dlq`, whose consumer writes an audit entry and acknowledges it. Health probes
 //! from `/healthz` are acknowledged and never delivered.
 
-use super::{ledger, runtime};
+use super::{http, ledger, runtime};
 use crate::core::audit::Event;
 use crate::core::delivery::{backoff_seconds, signed_headers};
 use crate::core::queue_message::HealthProbe;
-use futures_util::future::{select, Either};
 use serde_json::{json, Value};
 use std::time::Duration;
 use worker::{
-    event, AbortController, Context, Delay, Env, Fetch, Headers, Message, MessageBatch, MessageExt,
-    Method, QueueRetryOptionsBuilder, Request, RequestInit, Result,
+    event, Context, Env, Message, MessageBatch, MessageExt, Method, QueueRetryOptionsBuilder,
+    Result,
 };
 
 /// How long the agent runtime has to answer one delivery.
@@ -64,10 +63,6 @@ fn envelope_id(envelope: &Value) -> &str {
 /// One signed POST; `Err` says why it did not succeed.
 async fn deliver(url: &str, secret: &str, envelope: &Value) -> std::result::Result<(), String> {
     let body = envelope.to_string();
-    let headers = Headers::new();
-    headers
-        .set("Content-Type", "application/json")
-        .map_err(|e| e.to_string())?;
     let signed = signed_headers(
         secret,
         envelope_id(envelope),
@@ -75,29 +70,12 @@ async fn deliver(url: &str, secret: &str, envelope: &Value) -> std::result::Resu
         body.as_bytes(),
     )
     .map_err(|e| format!("AGENT_RUNTIME_SECRET: {e}"))?;
-    for (name, value) in signed {
-        headers.set(name, &value).map_err(|e| e.to_string())?;
-    }
-    let mut init = RequestInit::new();
-    init.with_method(Method::Post)
-        .with_headers(headers)
-        .with_body(Some(body.into()));
-    let request = Request::new_with_init(url, &init).map_err(|e| e.to_string())?;
-    let controller = AbortController::default();
-    let signal = controller.signal();
-    let send = Fetch::Request(request);
-    let fetch = std::pin::pin!(send.send_with_signal(&signal));
-    let timeout = std::pin::pin!(Delay::from(TIMEOUT));
-    match select(fetch, timeout).await {
-        Either::Left((Ok(response), _)) if (200..300).contains(&response.status_code()) => Ok(()),
-        Either::Left((Ok(response), _)) => {
-            Err(format!("runtime answered {}", response.status_code()))
-        }
-        Either::Left((Err(error), _)) => Err(error.to_string()),
-        Either::Right(_) => {
-            controller.abort();
-            Err(format!("no answer within {TIMEOUT:?}"))
-        }
+    let mut headers = vec![("Content-Type", "application/json")];
+    headers.extend(signed.iter().map(|(name, value)| (*name, value.as_str())));
+    let response = http::send(Method::Post, url, &headers, Some(body), TIMEOUT).await?;
+    match response.status_code() {
+        200..=299 => Ok(()),
+        status => Err(format!("runtime answered {status}")),
     }
 }
 

@@ -4,13 +4,13 @@
 use super::installations::kind_of;
 use super::profiles::provider_of;
 use super::{collection, Call, Reply};
-use crate::core::admin::{parse, NewAllowlistEntry, NewBinding};
+use crate::core::admin::{parse, NewAllowlistEntry, NewBinding, SenderPolicy};
 use crate::core::api_error::ApiError;
 use crate::core::route::Resource;
-use crate::core::tenancy::{check_fallback, FallbackTarget, ProfileKind, Provider};
+use crate::core::tenancy::{check_fallback, FallbackTarget, ProfileKind, Provider, Selector};
 use crate::edge::{d1, ledger, runtime};
 use serde_json::{json, Value};
-use worker::D1Database;
+use worker::{D1Database, D1PreparedStatement};
 
 /// `POST /v1/bindings`
 pub async fn create(call: &Call<'_>) -> Result<Reply, ApiError> {
@@ -31,30 +31,19 @@ pub async fn create(call: &Call<'_>) -> Result<Reply, ApiError> {
         "allowlist": body.allowlist,
         "fallback_installation_id": body.fallback_installation_id,
     }));
+    let row = NewRow {
+        id: &id,
+        installation_id: &body.installation_id,
+        agent_id: &body.agent_id,
+        selector: &body.selector,
+        priority: body.priority,
+        sender_policy: body.sender_policy,
+        allowlist: &body.allowlist,
+        fallback_installation_id: body.fallback_installation_id.as_deref(),
+        created_by: &call.caller.principal_id,
+    };
     ledger::commit(call.db, &event, call.now, || {
-        let mut statements = vec![d1::statement(
-            call.db,
-            "INSERT INTO bindings (id, installation_id, agent_id, conversation_id, peer_id, team_id, priority, \
-             sender_policy, fallback_installation_id, created_by, created_at, updated_at) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?11)",
-            &[
-                (&id).into(),
-                (&body.installation_id).into(),
-                (&body.agent_id).into(),
-                body.selector.conversation.as_deref().into(),
-                body.selector.peer.as_deref().into(),
-                body.selector.team.as_deref().into(),
-                body.priority.into(),
-                body.sender_policy.as_str().into(),
-                body.fallback_installation_id.as_deref().into(),
-                (&call.caller.principal_id).into(),
-                call.now.into(),
-            ],
-        )?];
-        for sender in &body.allowlist {
-            statements.push(insert_entry(call, &id, sender)?);
-        }
-        Ok(statements)
+        insert(call.db, &row, call.now)
     })
     .await?;
     Ok((
@@ -95,20 +84,70 @@ async fn fallback_target(db: &D1Database, id: &str) -> Result<FallbackTarget, Ap
     })
 }
 
+/// A binding to insert.
+pub struct NewRow<'a> {
+    /// Its new id.
+    pub id: &'a str,
+    /// The installation whose traffic it routes.
+    pub installation_id: &'a str,
+    /// The agent that receives it.
+    pub agent_id: &'a str,
+    /// Its route selector.
+    pub selector: &'a Selector,
+    /// Its priority.
+    pub priority: i64,
+    /// Who may talk to the agent.
+    pub sender_policy: SenderPolicy,
+    /// Allowed sender ids.
+    pub allowlist: &'a [String],
+    /// The platform installation to fall back to, if any.
+    pub fallback_installation_id: Option<&'a str>,
+    /// The principal that made it.
+    pub created_by: &'a str,
+}
+
+/// The statements that insert `row` and its allowlist (for one ledger batch).
+pub fn insert(
+    db: &D1Database,
+    row: &NewRow<'_>,
+    now: u64,
+) -> Result<Vec<D1PreparedStatement>, ApiError> {
+    let mut statements = vec![d1::statement(
+        db,
+        "INSERT INTO bindings (id, installation_id, agent_id, conversation_id, peer_id, team_id, priority, \
+         sender_policy, fallback_installation_id, created_by, created_at, updated_at) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?11)",
+        &[
+            row.id.into(),
+            row.installation_id.into(),
+            row.agent_id.into(),
+            row.selector.conversation.as_deref().into(),
+            row.selector.peer.as_deref().into(),
+            row.selector.team.as_deref().into(),
+            row.priority.into(),
+            row.sender_policy.as_str().into(),
+            row.fallback_installation_id.into(),
+            row.created_by.into(),
+            now.into(),
+        ],
+    )?];
+    for sender in row.allowlist {
+        statements.push(insert_entry(db, row.id, sender, row.created_by, now)?);
+    }
+    Ok(statements)
+}
+
 fn insert_entry(
-    call: &Call<'_>,
+    db: &D1Database,
     binding_id: &str,
     sender: &str,
-) -> Result<worker::D1PreparedStatement, ApiError> {
+    created_by: &str,
+    now: u64,
+) -> Result<D1PreparedStatement, ApiError> {
     d1::statement(
-        call.db,
+        db,
         "INSERT INTO allowlist_entries (binding_id, sender_id, created_by, created_at) VALUES (?1, ?2, ?3, ?4)",
-        &[
-            binding_id.into(),
-            sender.into(),
-            (&call.caller.principal_id).into(),
-            call.now.into(),
-        ],
+        &[binding_id.into(), sender.into(), created_by.into(), now.into()],
     )
 }
 
@@ -142,7 +181,13 @@ pub async fn allow(call: &Call<'_>, id: &str) -> Result<Reply, ApiError> {
         .event("binding.allow", id)
         .with_detail(json!({ "sender_id": body.sender_id }));
     ledger::commit(call.db, &event, call.now, || {
-        Ok(vec![insert_entry(call, id, &body.sender_id)?])
+        Ok(vec![insert_entry(
+            call.db,
+            id,
+            &body.sender_id,
+            &call.caller.principal_id,
+            call.now,
+        )?])
     })
     .await?;
     Ok((201, json!({ "items": allowlist_of(call.db, id).await? })))

@@ -3,13 +3,15 @@
 
 use super::profiles::{provider_of, rotate_secrets};
 use super::{collection, Call, Reply};
-use crate::core::admin::{parse, NewInstallation};
+use crate::core::admin::{parse, NewInstallation, Secrets};
 use crate::core::api_error::ApiError;
 use crate::core::route::Resource;
+use crate::core::seal::KeyRing;
 use crate::core::tenancy::{check_installation_org, ProfileKind, SecretOwner};
 use crate::edge::secrets::{self, Owner};
 use crate::edge::{d1, ledger, runtime};
 use serde_json::{json, Value};
+use worker::{D1Database, D1PreparedStatement};
 
 /// `POST /v1/installations`: only under an active profile, and under a BYOA profile only for
 /// that profile's own org.
@@ -23,10 +25,6 @@ pub async fn create(call: &Call<'_>) -> Result<Reply, ApiError> {
     check_installation_org(kind_of(&profile), profile["org_id"].as_str(), &body.org_id)?;
     let ring = secrets::key_ring(call.env)?;
     let id = runtime::new_id("ins");
-    let owner = Owner {
-        table: "installations",
-        id: &id,
-    };
     let metadata = Value::Object(body.metadata.clone().unwrap_or_default()).to_string();
     let event = call.event("installation.create", &id).with_detail(json!({
         "app_profile_id": body.app_profile_id,
@@ -34,28 +32,66 @@ pub async fn create(call: &Call<'_>) -> Result<Reply, ApiError> {
         "tenant_key": body.tenant_key,
         "credentials": body.credentials.keys().collect::<Vec<_>>(),
     }));
+    let row = NewRow {
+        id: &id,
+        app_profile_id: &body.app_profile_id,
+        org_id: &body.org_id,
+        tenant_key: &body.tenant_key,
+        metadata: &metadata,
+        credentials: &body.credentials,
+    };
     ledger::commit(call.db, &event, call.now, || {
-        let mut statements = vec![d1::statement(
-            call.db,
-            "INSERT INTO installations (id, app_profile_id, org_id, tenant_key, metadata, created_at, updated_at) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6)",
-            &[
-                (&id).into(),
-                (&body.app_profile_id).into(),
-                (&body.org_id).into(),
-                (&body.tenant_key).into(),
-                (&metadata).into(),
-                call.now.into(),
-            ],
-        )?];
-        statements.extend(secrets::insert_all(call.db, &ring, owner, &body.credentials, call.now)?);
-        Ok(statements)
+        insert(call.db, &ring, &row, call.now)
     })
     .await?;
     Ok((
         201,
         collection::view(call.db, Resource::Installations, &id, call.now).await?,
     ))
+}
+
+/// An installation to insert.
+pub struct NewRow<'a> {
+    /// Its new id.
+    pub id: &'a str,
+    /// Its app profile.
+    pub app_profile_id: &'a str,
+    /// Its org.
+    pub org_id: &'a str,
+    /// The provider's id for the tenant (workspace, bot, phone number).
+    pub tenant_key: &'a str,
+    /// Non-secret provider facts, as JSON text.
+    pub metadata: &'a str,
+    /// Credentials, sealed on insert.
+    pub credentials: &'a Secrets,
+}
+
+/// The statements that insert `row` and its sealed credentials (for one ledger batch).
+pub fn insert(
+    db: &D1Database,
+    ring: &KeyRing,
+    row: &NewRow<'_>,
+    now: u64,
+) -> Result<Vec<D1PreparedStatement>, ApiError> {
+    let mut statements = vec![d1::statement(
+        db,
+        "INSERT INTO installations (id, app_profile_id, org_id, tenant_key, metadata, created_at, updated_at) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6)",
+        &[
+            row.id.into(),
+            row.app_profile_id.into(),
+            row.org_id.into(),
+            row.tenant_key.into(),
+            row.metadata.into(),
+            now.into(),
+        ],
+    )?];
+    let owner = Owner {
+        table: "installations",
+        id: row.id,
+    };
+    statements.extend(secrets::insert_all(db, ring, owner, row.credentials, now)?);
+    Ok(statements)
 }
 
 /// `POST /v1/installations/{id}/rotate`

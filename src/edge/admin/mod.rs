@@ -7,10 +7,11 @@
 //! limited.
 
 mod audit;
-mod bindings;
+mod binding_sessions;
+pub(crate) mod bindings;
 mod collection;
 mod install_tokens;
-mod installations;
+pub(crate) mod installations;
 mod orgs;
 mod principals;
 mod profiles;
@@ -22,7 +23,7 @@ use crate::core::audit::Event;
 use crate::core::auth::{self, AuthError, Caller, Principal, Scope, ScopeSet};
 use crate::core::route::{Admin, Resource};
 use serde_json::{json, Value};
-use worker::{D1Database, Env, Request};
+use worker::{D1Database, Env, Request, Response};
 
 /// Seconds a rate-limited client is told to wait (the limiter's period).
 const RATE_LIMIT_PERIOD_SECONDS: u32 = 60;
@@ -79,6 +80,22 @@ pub async fn handle(mut req: Request, env: &Env, endpoint: Admin) -> Result<Repl
     reply
 }
 
+/// `GET /v1/binding-sessions/{id}/events`: authenticates like [`handle`], then answers with the
+/// session's live event stream instead of a JSON reply.
+pub async fn stream_events(req: Request, env: &Env, id: &str) -> Result<Response, ApiError> {
+    let db = env.d1("DB").map_err(d1::internal)?;
+    let now = runtime::now_seconds();
+    authenticate(
+        &req,
+        env,
+        &db,
+        now,
+        Admin::BindingSessionEvents(String::new()).scope(),
+    )
+    .await?;
+    binding_sessions::events(&db, env, id).await
+}
+
 async fn dispatch(call: &Call<'_>, endpoint: Admin) -> Result<Reply, ApiError> {
     match endpoint {
         Admin::Create(resource) => match resource {
@@ -103,6 +120,12 @@ async fn dispatch(call: &Call<'_>, endpoint: Admin) -> Result<Reply, ApiError> {
         Admin::AuditVerify => audit::verify(call).await,
         Admin::MasterKeyRotate => profiles::reseal_all(call).await,
         Admin::MintInstallToken => install_tokens::mint(call).await,
+        Admin::StartBindingSession => binding_sessions::start(call).await,
+        Admin::ListBindingSessions => binding_sessions::list(call).await,
+        Admin::GetBindingSession(id) => binding_sessions::get(call, &id).await,
+        Admin::CancelBindingSession(id) => binding_sessions::cancel(call, &id).await,
+        Admin::BindingSessionCredentials(id) => binding_sessions::credentials(call, &id).await,
+        Admin::BindingSessionEvents(_) => unreachable!("edge::fetch streams events itself"),
     }
 }
 

@@ -3,7 +3,8 @@
 //!
 //! A [`FakeServer`] records every request it receives and answers each from a script: responses
 //! queued for a path with [`FakeServer::respond`] are used first, in order; after that the path's
-//! default (set with [`FakeServer::default_response`]) or `200 {}` answers.
+//! responder (set with [`FakeServer::respond_with`], which sees the requests received so far),
+//! its default (set with [`FakeServer::default_response`]) or `200 {}` answers.
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Condvar, Mutex};
@@ -71,9 +72,13 @@ struct Queued {
     answer: Answer,
 }
 
+/// Computes an answer from the requests received before it.
+type Responder = Arc<dyn Fn(&[Recorded]) -> Answer + Send + Sync>;
+
 #[derive(Default)]
 struct Script {
     queued: HashMap<String, VecDeque<Queued>>,
+    responders: HashMap<String, Responder>,
     defaults: HashMap<String, Answer>,
 }
 
@@ -140,6 +145,19 @@ impl FakeServer {
     pub fn default_response(&self, path: &str, answer: Answer) {
         let mut script = self.shared.script.lock().unwrap();
         script.defaults.insert(path.to_owned(), answer);
+    }
+
+    /// Answers every request to `path` with what `responder` makes of the requests received
+    /// before it, once its queue is empty: how a fake echoes state (a webhook URL set earlier).
+    pub fn respond_with(
+        &self,
+        path: &str,
+        responder: impl Fn(&[Recorded]) -> Answer + Send + Sync + 'static,
+    ) {
+        let mut script = self.shared.script.lock().unwrap();
+        script
+            .responders
+            .insert(path.to_owned(), Arc::new(responder));
     }
 
     /// Every request received so far.
@@ -235,6 +253,10 @@ fn next_answer(shared: &Shared, path: &str, body: &[u8]) -> Answer {
                 .answer;
         }
     }
+    if let Some(responder) = script.responders.get(path).cloned() {
+        drop(script);
+        return responder(&shared.recorded.lock().unwrap());
+    }
     script
         .defaults
         .get(path)
@@ -247,6 +269,17 @@ mod tests {
     use super::*;
     use crate::http;
     use serde_json::json;
+
+    #[test]
+    fn a_responder_sees_earlier_requests() {
+        let fake = FakeServer::start().unwrap();
+        fake.respond_with("/echo", |seen| {
+            Answer::json(200, json!({"seen": seen.len()}))
+        });
+        http::get(&fake.url("/other"));
+        let reply = http::get(&fake.url("/echo"));
+        assert_eq!(reply.json(), json!({"seen": 1}));
+    }
 
     #[test]
     fn records_requests_and_answers_from_the_script() {

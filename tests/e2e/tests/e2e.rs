@@ -18,6 +18,7 @@ mod install;
 mod openapi;
 mod queue;
 mod routing;
+mod sessions;
 mod tenancy;
 
 use channel_edge_e2e::http::{self, Reply};
@@ -34,6 +35,8 @@ use std::sync::Arc;
 pub struct Env {
     pub worker: WranglerDev,
     pub runtime: FakeServer,
+    /// Stands in for provider APIs: Telegram under `/telegram`, the Graph API under `/graph`.
+    pub providers: FakeServer,
     pub seed: Ids,
 }
 
@@ -94,6 +97,7 @@ fn tests() -> Vec<(&'static str, Test)> {
         ingress::TESTS,
         queue::TESTS,
         install::TESTS,
+        sessions::TESTS,
     ]
     .concat()
 }
@@ -127,11 +131,17 @@ fn main() -> ExitCode {
 
 fn start() -> Result<Env, Box<dyn std::error::Error>> {
     let runtime = FakeServer::start()?;
-    let worker = WranglerDev::start(&[("AGENT_RUNTIME_URL", runtime.url("/inbound"))])?;
+    let providers = FakeServer::start()?;
+    let worker = WranglerDev::start(&[
+        ("AGENT_RUNTIME_URL", runtime.url("/inbound")),
+        ("TELEGRAM_API_BASE_URL", providers.url("/telegram")),
+        ("GRAPH_API_BASE_URL", providers.url("/graph")),
+    ])?;
     let seed = seed::load(&worker.url(""))?;
     Ok(Env {
         worker,
         runtime,
+        providers,
         seed,
     })
 }

@@ -1,0 +1,458 @@
+//! Binding sessions: how an admin binds a channel before an agent uses it.
+//!
+//! # What's in scope
+//! - [`State`] and the transition table ([`State::can_become`]): `pending →
+//!   service_principal_auth → awaiting_channel_auth → channel_authenticating →
+//!   channel_authenticated → testing_connection → completed`, and `failed`, `expired`,
+//!   `cancelled` from any state that has not ended. Ended states never change.
+//! - [`Session`]: one session's record, its history of transitions, and [`Session::advance`],
+//!   which refuses illegal transitions (409 at the API).
+//! - [`NewSession`]: the request that starts one, validated (methods per provider, timeout).
+//!
+//! # What's out of scope
+//! Storage, alarms and live status (the edge's Durable Object), provider calls, and creating the
+//! installation and binding (the edge, with the rules of [`crate::core::tenancy`]).
+
+use crate::core::admin::{Secret, SenderPolicy};
+use crate::core::api_error::ApiError;
+use crate::core::tenancy::{Provider, Selector};
+use serde::{Deserialize, Serialize};
+
+/// Timeout when the request names none.
+pub const DEFAULT_TIMEOUT_SECONDS: u64 = 300;
+/// The longest timeout.
+pub const MAX_TIMEOUT_SECONDS: u64 = 3600;
+
+/// Where a session is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum State {
+    /// Created, nothing checked yet.
+    Pending,
+    /// The service principal that started it is being checked.
+    ServicePrincipalAuth,
+    /// Waiting for the channel's side: a credential, an OAuth consent, a scanned QR code.
+    AwaitingChannelAuth,
+    /// The channel's answer is being checked with the provider.
+    ChannelAuthenticating,
+    /// The provider accepted it.
+    ChannelAuthenticated,
+    /// Checking that the provider really delivers to us (e.g. the webhook URL took).
+    TestingConnection,
+    /// Done: the installation and binding exist.
+    Completed,
+    /// A check failed; `failure` says why.
+    Failed,
+    /// The timeout passed first.
+    Expired,
+    /// An admin cancelled it.
+    Cancelled,
+}
+
+impl State {
+    /// Every state.
+    pub const ALL: [State; 10] = [
+        State::Pending,
+        State::ServicePrincipalAuth,
+        State::AwaitingChannelAuth,
+        State::ChannelAuthenticating,
+        State::ChannelAuthenticated,
+        State::TestingConnection,
+        State::Completed,
+        State::Failed,
+        State::Expired,
+        State::Cancelled,
+    ];
+
+    /// Its name on the wire.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            State::Pending => "pending",
+            State::ServicePrincipalAuth => "service_principal_auth",
+            State::AwaitingChannelAuth => "awaiting_channel_auth",
+            State::ChannelAuthenticating => "channel_authenticating",
+            State::ChannelAuthenticated => "channel_authenticated",
+            State::TestingConnection => "testing_connection",
+            State::Completed => "completed",
+            State::Failed => "failed",
+            State::Expired => "expired",
+            State::Cancelled => "cancelled",
+        }
+    }
+
+    /// Parses a name from [`State::as_str`].
+    pub fn parse(name: &str) -> Option<State> {
+        State::ALL.into_iter().find(|state| state.as_str() == name)
+    }
+
+    /// Whether the session has ended: nothing can happen to it any more.
+    pub fn has_ended(self) -> bool {
+        matches!(
+            self,
+            State::Completed | State::Failed | State::Expired | State::Cancelled
+        )
+    }
+
+    /// The transition table.
+    pub fn can_become(self, next: State) -> bool {
+        use State::*;
+        if self.has_ended() {
+            return false;
+        }
+        matches!(
+            (self, next),
+            (Pending, ServicePrincipalAuth)
+                | (ServicePrincipalAuth, AwaitingChannelAuth)
+                | (AwaitingChannelAuth, ChannelAuthenticating)
+                | (ChannelAuthenticating, ChannelAuthenticated)
+                | (ChannelAuthenticated, TestingConnection)
+                | (TestingConnection, Completed)
+                | (_, Failed | Expired | Cancelled)
+        )
+    }
+}
+
+/// How the channel side authenticates.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Method {
+    /// The admin posts a credential (Telegram bot token; WhatsApp Cloud ids and access token).
+    Token,
+    /// The workspace admin consents in the provider's OAuth flow (Slack).
+    Oauth,
+    /// A user scans a QR code (a deep link with an install token) and sends it from their chat.
+    Qr,
+}
+
+impl Method {
+    /// Its name on the wire.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Method::Token => "token",
+            Method::Oauth => "oauth",
+            Method::Qr => "qr",
+        }
+    }
+
+    /// Whether this method is available for `provider`. Only `token` (Telegram, WhatsApp) is
+    /// built so far; `oauth` (Slack) and `qr` (Telegram, WhatsApp) are refused until they are.
+    pub fn supports(self, provider: Provider) -> bool {
+        matches!(
+            (self, provider),
+            (Method::Token, Provider::Telegram | Provider::Whatsapp)
+        )
+    }
+}
+
+/// The binding a session creates when it completes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BindingSpec {
+    /// The agent that will receive the channel's traffic.
+    pub agent_id: String,
+    /// The route selector; empty matches everything on the installation.
+    #[serde(default)]
+    pub selector: Selector,
+    /// Who may talk to the agent.
+    #[serde(default)]
+    pub sender_policy: SenderPolicy,
+    /// Sender ids allowed under `allowlist`.
+    #[serde(default)]
+    pub allowlist: Vec<String>,
+}
+
+/// `POST /v1/binding-sessions`
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewSession {
+    /// The provider of the channel.
+    pub provider: Provider,
+    /// How its side authenticates.
+    pub method: Method,
+    /// The org the installation will belong to.
+    pub org_id: String,
+    /// The app profile the installation will be made under.
+    pub app_profile_id: String,
+    /// Seconds until the session expires: default 300, at most 3600.
+    #[serde(default)]
+    pub timeout_seconds: Option<u64>,
+    /// The binding to create on success.
+    pub binding: BindingSpec,
+}
+
+impl NewSession {
+    /// Validates what needs no storage; returns the timeout.
+    pub fn validate(&self) -> Result<u64, ApiError> {
+        let bad = |message: String| Err(ApiError::BadRequest { message });
+        if !self.method.supports(self.provider) {
+            return bad(format!(
+                "method {} is not available for {}; available: token for telegram and whatsapp",
+                self.method.as_str(),
+                self.provider.as_str()
+            ));
+        }
+        for (field, value) in [
+            ("org_id", &self.org_id),
+            ("app_profile_id", &self.app_profile_id),
+            ("binding.agent_id", &self.binding.agent_id),
+        ] {
+            if value.trim().is_empty() {
+                return bad(format!("{field} must not be empty"));
+            }
+        }
+        let timeout = self.timeout_seconds.unwrap_or(DEFAULT_TIMEOUT_SECONDS);
+        if !(1..=MAX_TIMEOUT_SECONDS).contains(&timeout) {
+            return bad(format!(
+                "timeout_seconds must be between 1 and {MAX_TIMEOUT_SECONDS}"
+            ));
+        }
+        Ok(timeout)
+    }
+}
+
+/// One transition in a session's history.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Transition {
+    /// The state it left.
+    pub from: State,
+    /// The state it entered.
+    pub to: State,
+    /// When, Unix seconds.
+    pub at: u64,
+    /// Who or what made it: a principal id, `system` (the alarm), or the provider.
+    pub by: String,
+}
+
+/// What a completed session made.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Outcome {
+    /// The installation.
+    pub installation_id: String,
+    /// The binding.
+    pub binding_id: String,
+}
+
+/// A session's record, as its Durable Object stores it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Session {
+    /// Its id (`bss_…`).
+    pub id: String,
+    /// The provider.
+    pub provider: Provider,
+    /// The method.
+    pub method: Method,
+    /// The org.
+    pub org_id: String,
+    /// The app profile.
+    pub app_profile_id: String,
+    /// The binding to create.
+    pub binding: BindingSpec,
+    /// The principal that started it.
+    pub created_by: String,
+    /// When, Unix seconds.
+    pub created_at: u64,
+    /// When it expires unless it has ended.
+    pub expires_at: u64,
+    /// Where it is.
+    pub status: State,
+    /// Every transition so far, oldest first.
+    pub history: Vec<Transition>,
+    /// Why it failed, in plain words (never a secret).
+    pub failure: Option<String>,
+    /// What it made, once completed.
+    pub outcome: Option<Outcome>,
+}
+
+/// A transition the table does not have.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("the session is {from} and cannot become {to}", from = from.as_str(), to = to.as_str())]
+pub struct IllegalTransition {
+    /// Where it was.
+    pub from: State,
+    /// Where it was asked to go.
+    pub to: State,
+}
+
+impl From<IllegalTransition> for ApiError {
+    fn from(error: IllegalTransition) -> Self {
+        ApiError::Conflict {
+            message: error.to_string(),
+        }
+    }
+}
+
+impl Session {
+    /// A new session from a validated `request`, started by `principal` at `now`, already
+    /// through `service_principal_auth` (the API authenticated the principal) and awaiting the
+    /// channel.
+    pub fn start(id: String, request: NewSession, principal: &str, now: u64, timeout: u64) -> Self {
+        let mut session = Session {
+            id,
+            provider: request.provider,
+            method: request.method,
+            org_id: request.org_id,
+            app_profile_id: request.app_profile_id,
+            binding: request.binding,
+            created_by: principal.to_owned(),
+            created_at: now,
+            expires_at: now + timeout,
+            status: State::Pending,
+            history: Vec::new(),
+            failure: None,
+            outcome: None,
+        };
+        for next in [State::ServicePrincipalAuth, State::AwaitingChannelAuth] {
+            session
+                .advance(next, now, principal)
+                .expect("a new session may start");
+        }
+        session
+    }
+
+    /// Moves to `next` at `now`, made by `by`; refuses a transition the table does not have.
+    pub fn advance(&mut self, next: State, now: u64, by: &str) -> Result<(), IllegalTransition> {
+        if !self.status.can_become(next) {
+            return Err(IllegalTransition {
+                from: self.status,
+                to: next,
+            });
+        }
+        self.history.push(Transition {
+            from: self.status,
+            to: next,
+            at: now,
+            by: by.to_owned(),
+        });
+        self.status = next;
+        Ok(())
+    }
+
+    /// Fails the session with `reason` (plain words, shown to the admin).
+    pub fn fail(&mut self, reason: &str, now: u64, by: &str) -> Result<(), IllegalTransition> {
+        self.advance(State::Failed, now, by)?;
+        self.failure = Some(reason.to_owned());
+        Ok(())
+    }
+
+    /// Whether the session should be expired at `now` (its time is up and it has not ended).
+    pub fn is_overdue(&self, now: u64) -> bool {
+        !self.status.has_ended() && now >= self.expires_at
+    }
+}
+
+/// What the admin posts to a `token` session's `/credentials`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Credentials {
+    /// A Telegram bot token (from @BotFather).
+    Telegram {
+        /// The bot token.
+        bot_token: Secret,
+    },
+    /// A WhatsApp Cloud API number.
+    Whatsapp {
+        /// The phone number's Graph id.
+        phone_number_id: String,
+        /// The WhatsApp Business Account id.
+        waba_id: String,
+        /// A (system user) access token.
+        access_token: Secret,
+    },
+}
+
+impl Credentials {
+    /// Parses `body` as the credentials of a `provider` token session; unknown or missing
+    /// fields are a 400 naming them.
+    pub fn parse(provider: Provider, body: &[u8]) -> Result<Credentials, ApiError> {
+        #[derive(Deserialize)]
+        #[serde(deny_unknown_fields)]
+        struct Telegram {
+            bot_token: Secret,
+        }
+        #[derive(Deserialize)]
+        #[serde(deny_unknown_fields)]
+        struct Whatsapp {
+            phone_number_id: String,
+            waba_id: String,
+            access_token: Secret,
+        }
+        let credentials = match provider {
+            Provider::Telegram => {
+                let Telegram { bot_token } = crate::core::admin::parse(body)?;
+                Credentials::Telegram { bot_token }
+            }
+            Provider::Whatsapp => {
+                let body: Whatsapp = crate::core::admin::parse(body)?;
+                Credentials::Whatsapp {
+                    phone_number_id: body.phone_number_id,
+                    waba_id: body.waba_id,
+                    access_token: body.access_token,
+                }
+            }
+            other => {
+                return Err(ApiError::BadRequest {
+                    message: format!("{} sessions take no credentials", other.as_str()),
+                })
+            }
+        };
+        let empty = match &credentials {
+            Credentials::Telegram { bot_token } => bot_token.0.trim().is_empty(),
+            Credentials::Whatsapp {
+                phone_number_id,
+                waba_id,
+                access_token,
+            } => [phone_number_id, waba_id, &access_token.0]
+                .iter()
+                .any(|value| value.trim().is_empty()),
+        };
+        if empty {
+            return Err(ApiError::BadRequest {
+                message: "credential fields must not be empty".into(),
+            });
+        }
+        Ok(credentials)
+    }
+}
+
+/// The `auth_prompt` of a session: what the admin (or user) must do next, for `base_url` (the
+/// worker's public origin).
+pub fn auth_prompt(session: &Session, base_url: &str) -> serde_json::Value {
+    let credentials_url = format!("{base_url}/v1/binding-sessions/{}/credentials", session.id);
+    let (message, instructions, fields): (&str, Vec<String>, &[&str]) = match session.provider {
+        Provider::Whatsapp => (
+            "Send the WhatsApp Cloud API number's ids and an access token to finish binding.",
+            vec![
+                "In Meta's WhatsApp Manager, note the phone number id and the WhatsApp Business \
+                 Account (WABA) id."
+                    .into(),
+                "Create a system user access token with whatsapp_business_messaging and \
+                 whatsapp_business_management."
+                    .into(),
+                format!(
+                    "POST them to {credentials_url} as {{\"phone_number_id\": \"…\", \
+                     \"waba_id\": \"…\", \"access_token\": \"…\"}}."
+                ),
+            ],
+            &["phone_number_id", "waba_id", "access_token"],
+        ),
+        _ => (
+            "Send the Telegram bot's token to finish binding.",
+            vec![
+                "In Telegram, open @BotFather and send /newbot (or /token for an existing bot)."
+                    .into(),
+                "Copy the token it answers with.".into(),
+                format!("POST it to {credentials_url} as {{\"bot_token\": \"…\"}}."),
+            ],
+            &["bot_token"],
+        ),
+    };
+    serde_json::json!({
+        "method": session.method.as_str(),
+        "message": message,
+        "instructions": instructions,
+        "data": {"credentials_url": credentials_url, "fields": fields},
+    })
+}
+
+#[cfg(test)]
+#[path = "binding_session_test.rs"]
+mod tests;

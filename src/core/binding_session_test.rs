@@ -1,0 +1,202 @@
+use super::*;
+use serde_json::json;
+
+const NOW: u64 = 1_800_000_000;
+
+fn request(extra: serde_json::Value) -> NewSession {
+    let mut body = json!({"provider": "telegram", "method": "token", "org_id": "org_1",
+        "app_profile_id": "app_1", "binding": {"agent_id": "agent_x"}});
+    body.as_object_mut()
+        .unwrap()
+        .extend(extra.as_object().unwrap().clone());
+    serde_json::from_value(body).unwrap()
+}
+
+fn session() -> Session {
+    Session::start("bss_1".into(), request(json!({})), "prn_a", NOW, 300)
+}
+
+#[test]
+fn the_transition_table_allows_exactly_the_happy_path_and_the_endings() {
+    use State::*;
+    let happy = [
+        (Pending, ServicePrincipalAuth),
+        (ServicePrincipalAuth, AwaitingChannelAuth),
+        (AwaitingChannelAuth, ChannelAuthenticating),
+        (ChannelAuthenticating, ChannelAuthenticated),
+        (ChannelAuthenticated, TestingConnection),
+        (TestingConnection, Completed),
+    ];
+    for from in State::ALL {
+        for to in State::ALL {
+            let expected = if from.has_ended() {
+                false
+            } else {
+                happy.contains(&(from, to)) || matches!(to, Failed | Expired | Cancelled)
+            };
+            assert_eq!(from.can_become(to), expected, "{from:?} → {to:?}");
+        }
+    }
+}
+
+#[test]
+fn names_round_trip() {
+    for state in State::ALL {
+        assert_eq!(State::parse(state.as_str()), Some(state));
+        assert_eq!(serde_json::to_value(state).unwrap(), json!(state.as_str()));
+    }
+    assert_eq!(State::parse("done"), None);
+}
+
+#[test]
+fn a_new_session_awaits_the_channel_with_its_history() {
+    let session = session();
+    assert_eq!(session.status, State::AwaitingChannelAuth);
+    assert_eq!(session.expires_at, NOW + 300);
+    let steps: Vec<(State, State)> = session.history.iter().map(|t| (t.from, t.to)).collect();
+    assert_eq!(
+        steps,
+        [
+            (State::Pending, State::ServicePrincipalAuth),
+            (State::ServicePrincipalAuth, State::AwaitingChannelAuth)
+        ]
+    );
+    assert!(session.history.iter().all(|t| t.by == "prn_a"));
+}
+
+#[test]
+fn an_illegal_transition_is_a_conflict_and_changes_nothing() {
+    let mut session = session();
+    let before = session.clone();
+    let error = session
+        .advance(State::Completed, NOW + 1, "prn_a")
+        .unwrap_err();
+    assert_eq!(
+        error.to_string(),
+        "the session is awaiting_channel_auth and cannot become completed"
+    );
+    assert_eq!(ApiError::from(error).status(), 409);
+    assert_eq!(session, before);
+}
+
+#[test]
+fn an_ended_session_stays_ended() {
+    let mut session = session();
+    session.advance(State::Cancelled, NOW + 1, "prn_a").unwrap();
+    assert!(session
+        .advance(State::Expired, NOW + 400, "system")
+        .is_err());
+    assert!(session.fail("late", NOW + 2, "system").is_err());
+    assert_eq!(session.failure, None);
+    assert!(!session.is_overdue(NOW + 10_000));
+}
+
+#[test]
+fn failing_records_the_reason() {
+    let mut session = session();
+    session
+        .advance(State::ChannelAuthenticating, NOW + 1, "prn_a")
+        .unwrap();
+    session
+        .fail(
+            "Telegram refused the bot token: Unauthorized",
+            NOW + 2,
+            "telegram",
+        )
+        .unwrap();
+    assert_eq!(session.status, State::Failed);
+    assert_eq!(
+        session.failure.as_deref(),
+        Some("Telegram refused the bot token: Unauthorized")
+    );
+}
+
+#[test]
+fn a_session_is_overdue_from_its_expiry() {
+    let session = session();
+    assert!(!session.is_overdue(NOW + 299));
+    assert!(session.is_overdue(NOW + 300));
+}
+
+#[test]
+fn requests_are_validated() {
+    assert_eq!(
+        request(json!({})).validate().unwrap(),
+        DEFAULT_TIMEOUT_SECONDS
+    );
+    assert_eq!(
+        request(json!({"timeout_seconds": 3600}))
+            .validate()
+            .unwrap(),
+        3600
+    );
+    for bad in [
+        json!({"timeout_seconds": 0}),
+        json!({"timeout_seconds": 3601}),
+        json!({"method": "oauth"}),
+        json!({"provider": "discord"}),
+        json!({"org_id": " "}),
+        json!({"binding": {"agent_id": ""}}),
+    ] {
+        let error = request(bad.clone()).validate().unwrap_err();
+        assert_eq!(error.status(), 400, "{bad}");
+    }
+    let qr = request(json!({"method": "qr"}));
+    assert_eq!(qr.validate().unwrap_err().status(), 400, "not built yet");
+    let unknown = serde_json::from_value::<NewSession>(json!({"provider": "telegram",
+        "method": "token", "org_id": "o", "app_profile_id": "a",
+        "binding": {"agent_id": "x", "selectr": {}}}));
+    assert!(unknown.is_err(), "a misspelt binding field is refused");
+}
+
+#[test]
+fn credentials_are_parsed_per_provider() {
+    let telegram = Credentials::parse(Provider::Telegram, br#"{"bot_token":"123:abc"}"#).unwrap();
+    assert_eq!(
+        telegram,
+        Credentials::Telegram {
+            bot_token: Secret("123:abc".into())
+        }
+    );
+    assert!(!format!("{telegram:?}").contains("123:abc"), "redacted");
+    let whatsapp = Credentials::parse(
+        Provider::Whatsapp,
+        br#"{"phone_number_id":"1","waba_id":"2","access_token":"t"}"#,
+    )
+    .unwrap();
+    assert!(matches!(whatsapp, Credentials::Whatsapp { .. }));
+    for (provider, body) in [
+        (Provider::Telegram, &br#"{"bot_token":""}"#[..]),
+        (Provider::Telegram, br#"{"bot_token":"x","extra":1}"#),
+        (Provider::Telegram, br#"{}"#),
+        (
+            Provider::Whatsapp,
+            br#"{"phone_number_id":"1","waba_id":" ","access_token":"t"}"#,
+        ),
+        (Provider::Slack, br#"{}"#),
+    ] {
+        let error = Credentials::parse(provider, body).unwrap_err();
+        assert_eq!(error.status(), 400, "{}", String::from_utf8_lossy(body));
+    }
+}
+
+#[test]
+fn the_prompt_says_where_to_send_the_credential() {
+    let prompt = auth_prompt(&session(), "https://edge.example");
+    assert_eq!(prompt["method"], "token");
+    assert_eq!(
+        prompt["data"]["credentials_url"],
+        "https://edge.example/v1/binding-sessions/bss_1/credentials"
+    );
+    assert_eq!(prompt["data"]["fields"], json!(["bot_token"]));
+    assert!(prompt["instructions"][0]
+        .as_str()
+        .unwrap()
+        .contains("@BotFather"));
+    let mut whatsapp = session();
+    whatsapp.provider = Provider::Whatsapp;
+    assert_eq!(
+        auth_prompt(&whatsapp, "https://e")["data"]["fields"],
+        json!(["phone_number_id", "waba_id", "access_token"])
+    );
+}

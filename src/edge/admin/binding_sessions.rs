@@ -1,0 +1,135 @@
+//! `/v1/binding-sessions`: start, list, read, cancel, post a credential, and follow live.
+//!
+//! The session itself lives in its Durable Object ([`crate::edge::binding_session`]); these
+//! handlers check what needs D1 (the org, the app profile, that a session exists), then pass
+//! the call on. D1's `binding_sessions` mirrors each session's status for listing.
+
+use super::installations::kind_of;
+use super::profiles::provider_of;
+use super::{collection, Call, Reply};
+use crate::core::admin::parse;
+use crate::core::api_error::ApiError;
+use crate::core::binding_session::{NewSession, Session, State};
+use crate::core::route::Resource;
+use crate::core::tenancy::check_installation_org;
+use crate::edge::binding_session::{self, Command};
+use crate::edge::{d1, runtime};
+use serde_json::{json, Value};
+use worker::{D1Database, Env, Response};
+
+/// Columns of a listed session.
+const COLUMNS: &str =
+    "id, org_id, app_profile_id, provider, method, status, created_by, created_at, expires_at, updated_at";
+
+/// `POST /v1/binding-sessions` → 201 with the session's view.
+pub async fn start(call: &Call<'_>) -> Result<Reply, ApiError> {
+    let body: NewSession = parse(&call.body)?;
+    let timeout = body.validate()?;
+    collection::find_active(call.db, Resource::Orgs, &body.org_id).await?;
+    let profile =
+        collection::find_active(call.db, Resource::AppProfiles, &body.app_profile_id).await?;
+    let provider = provider_of(&profile)?;
+    if provider != body.provider {
+        return Err(ApiError::BadRequest {
+            message: format!(
+                "app profile {} is a {} profile, not {}",
+                body.app_profile_id,
+                provider.as_str(),
+                body.provider.as_str()
+            ),
+        });
+    }
+    check_installation_org(kind_of(&profile), profile["org_id"].as_str(), &body.org_id)?;
+    let id = runtime::new_id("bss");
+    let session = Session::start(
+        id.clone(),
+        body,
+        &call.caller.principal_id,
+        call.now,
+        timeout,
+    );
+    let (status, view) = binding_session::call(call.env, &id, &Command::Start { session }).await?;
+    Ok((if status == 200 { 201 } else { status }, view))
+}
+
+/// `GET /v1/binding-sessions`: newest first; `?status=active` for those that have not ended, or
+/// `?status=<state>`; `?limit=` 1–200 (default 50).
+pub async fn list(call: &Call<'_>) -> Result<Reply, ApiError> {
+    let mut status = None;
+    let mut limit: u32 = 50;
+    for (name, value) in call.query_pairs() {
+        match name {
+            "status" if value == "active" || State::parse(value).is_some() => status = Some(value),
+            "limit" => {
+                limit = value
+                    .parse()
+                    .ok()
+                    .filter(|n| (1..=200).contains(n))
+                    .ok_or_else(|| bad("limit must be 1–200"))?
+            }
+            other => return Err(bad(&format!("unknown or bad query parameter {other:?}"))),
+        }
+    }
+    let filter = match status {
+        None => "1 = 1",
+        Some("active") => "status NOT IN ('completed', 'failed', 'expired', 'cancelled')",
+        Some(_) => "status = ?2",
+    };
+    let sql = format!(
+        "SELECT {COLUMNS} FROM binding_sessions WHERE {filter} ORDER BY created_at DESC, id LIMIT ?1"
+    );
+    let mut args = vec![u64::from(limit).into()];
+    if let Some(state) = status.filter(|s| *s != "active") {
+        args.push(state.into());
+    }
+    let items = d1::rows(call.db, &sql, &args).await?;
+    Ok((200, json!({ "items": items })))
+}
+
+/// `GET /v1/binding-sessions/{id}`
+pub async fn get(call: &Call<'_>, id: &str) -> Result<Reply, ApiError> {
+    require(call.db, id).await?;
+    binding_session::call(call.env, id, &Command::View).await
+}
+
+/// `DELETE /v1/binding-sessions/{id}`: cancels it (409 once it has ended).
+pub async fn cancel(call: &Call<'_>, id: &str) -> Result<Reply, ApiError> {
+    require(call.db, id).await?;
+    let by = call.caller.principal_id.clone();
+    binding_session::call(call.env, id, &Command::Cancel { by }).await
+}
+
+/// `POST /v1/binding-sessions/{id}/credentials`: answers when the session has completed or
+/// failed.
+pub async fn credentials(call: &Call<'_>, id: &str) -> Result<Reply, ApiError> {
+    let body: Value = parse(&call.body)?;
+    require(call.db, id).await?;
+    let by = call.caller.principal_id.clone();
+    binding_session::call(call.env, id, &Command::Credentials { by, body }).await
+}
+
+/// `GET /v1/binding-sessions/{id}/events`: the Durable Object's event stream.
+pub async fn events(db: &D1Database, env: &Env, id: &str) -> Result<Response, ApiError> {
+    require(db, id).await?;
+    binding_session::events(env, id).await.map_err(d1::internal)
+}
+
+/// 404 unless session `id` exists.
+async fn require(db: &D1Database, id: &str) -> Result<(), ApiError> {
+    let found: Option<Value> = d1::first(
+        db,
+        "SELECT id FROM binding_sessions WHERE id = ?1",
+        &[id.into()],
+    )
+    .await?;
+    found.map(|_| ()).ok_or_else(|| ApiError::NoSuch {
+        what: "binding session",
+        id: id.to_owned(),
+    })
+}
+
+fn bad(message: &str) -> ApiError {
+    ApiError::BadRequest {
+        message: message.to_owned(),
+    }
+}

@@ -1,0 +1,318 @@
+//! The `token` method: the admin posts a credential, which is checked with the provider
+//! (`channel_authenticating` → `channel_authenticated`), the webhook is set up and tested
+//! (`testing_connection`), and the installation and binding are made (`completed`).
+//!
+//! - Telegram: `getMe` → `setWebhook` to `{PUBLIC_BASE_URL}/webhooks/telegram/{installation}`
+//!   with a fresh `secret_token` → `getWebhookInfo` to see that the URL took.
+//! - WhatsApp Cloud: `GET /{phone_number_id}` with the access token → `POST
+//!   /{waba_id}/subscribed_apps`.
+//!
+//! A refusal fails the session with the provider's reason in plain words; provider API base URLs
+//! come from `[vars]` so tests point them at local fakes.
+
+use super::{busy, BindingSession};
+use crate::core::admin::{Secret, Secrets};
+use crate::core::api_error::ApiError;
+use crate::core::binding_session::{Credentials, Outcome, Session, State};
+use crate::edge::admin::{bindings, installations};
+use crate::edge::secrets::key_ring;
+use crate::edge::{d1, http, runtime};
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use serde_json::{json, Value};
+use std::time::Duration;
+use worker::{Env, Method};
+
+/// How long a provider has to answer one call.
+const PROVIDER_TIMEOUT: Duration = Duration::from_secs(10);
+/// The longest provider message a failure quotes.
+const MAX_REASON_CHARS: usize = 200;
+/// The updates a bound Telegram bot sends us.
+const TELEGRAM_UPDATES: [&str; 4] = [
+    "message",
+    "edited_message",
+    "callback_query",
+    "my_chat_member",
+];
+
+/// What the provider said about the channel: enough to make the installation.
+struct Channel {
+    tenant_key: String,
+    metadata: Value,
+    credentials: Secrets,
+}
+
+/// Runs the method for `body` posted by `by`. Returns once the session completed or failed (the
+/// caller shows the view); 409 when the session is not awaiting a credential or another
+/// request is already checking one.
+pub async fn authenticate(object: &BindingSession, by: &str, body: &Value) -> Result<(), ApiError> {
+    let session = object.snapshot()?;
+    let credentials = Credentials::parse(session.provider, body.to_string().as_bytes())?;
+    if object.busy.replace(true) {
+        return Err(busy());
+    }
+    let result = run(object, by, &session, &credentials).await;
+    object.busy.set(false);
+    result
+}
+
+async fn run(
+    object: &BindingSession,
+    by: &str,
+    session: &Session,
+    credentials: &Credentials,
+) -> Result<(), ApiError> {
+    let now = runtime::now_seconds();
+    if session.is_overdue(now) {
+        object
+            .change(|s| s.advance(State::Expired, now, "system"))
+            .await?;
+        return Err(ApiError::Conflict {
+            message: "the session has expired".into(),
+        });
+    }
+    object
+        .change(|s| s.advance(State::ChannelAuthenticating, now, by))
+        .await?;
+    let env = &object.env;
+    let provider = session.provider.as_str();
+    let checked = match check(env, credentials).await {
+        Ok(channel) => already_installed(env, session, &channel.tenant_key)
+            .await?
+            .map_or(Ok(channel), Err),
+        Err(reason) => Err(reason),
+    };
+    let channel = match checked {
+        Ok(channel) => channel,
+        Err(reason) => return fail(object, &reason, provider).await,
+    };
+    let now = runtime::now_seconds();
+    object
+        .change(|s| s.advance(State::ChannelAuthenticated, now, provider))
+        .await?;
+    object
+        .change(|s| s.advance(State::TestingConnection, now, "system"))
+        .await?;
+    let installation_id = runtime::new_id("ins");
+    let channel = match connect(env, credentials, channel, &installation_id).await {
+        Ok(channel) => channel,
+        Err(reason) => return fail(object, &reason, provider).await,
+    };
+    let outcome = Outcome {
+        installation_id,
+        binding_id: runtime::new_id("bnd"),
+    };
+    let ring = key_ring(env)?;
+    let db = env.d1("DB").map_err(d1::internal)?;
+    let metadata = channel.metadata.to_string();
+    let made = || {
+        let installation = installations::NewRow {
+            id: &outcome.installation_id,
+            app_profile_id: &session.app_profile_id,
+            org_id: &session.org_id,
+            tenant_key: &channel.tenant_key,
+            metadata: &metadata,
+            credentials: &channel.credentials,
+        };
+        let binding = bindings::NewRow {
+            id: &outcome.binding_id,
+            installation_id: &outcome.installation_id,
+            agent_id: &session.binding.agent_id,
+            selector: &session.binding.selector,
+            priority: 0,
+            sender_policy: session.binding.sender_policy,
+            allowlist: &session.binding.allowlist,
+            fallback_installation_id: None,
+            created_by: &session.created_by,
+        };
+        let now = runtime::now_seconds();
+        let mut statements = installations::insert(&db, &ring, &installation, now)?;
+        statements.extend(bindings::insert(&db, &binding, now)?);
+        Ok(statements)
+    };
+    object.complete(&made, outcome.clone()).await
+}
+
+async fn fail(object: &BindingSession, reason: &str, by: &str) -> Result<(), ApiError> {
+    let now = runtime::now_seconds();
+    object.change(|s| s.fail(reason, now, by)).await
+}
+
+/// The plain-words reason when the session's app profile already has an active installation
+/// for this tenant (binding it again would take over its webhook).
+async fn already_installed(
+    env: &Env,
+    session: &Session,
+    tenant_key: &str,
+) -> Result<Option<String>, ApiError> {
+    let db = env.d1("DB").map_err(d1::internal)?;
+    let existing: Option<Value> = d1::first(
+        &db,
+        "SELECT id FROM installations WHERE app_profile_id = ?1 AND tenant_key = ?2 \
+         AND status = 'active'",
+        &[(&session.app_profile_id).into(), tenant_key.into()],
+    )
+    .await?;
+    Ok(existing.map(|row| {
+        format!(
+            "this channel is already installed as {} under this app profile; revoke that \
+             installation first",
+            row["id"].as_str().unwrap_or("another installation")
+        )
+    }))
+}
+
+/// `channel_authenticating`: the provider accepts the credential and says who the channel is.
+async fn check(env: &Env, credentials: &Credentials) -> Result<Channel, String> {
+    match credentials {
+        Credentials::Telegram { bot_token } => {
+            let me = telegram(env, bot_token, Method::Get, "getMe", None).await?;
+            let id = me["id"]
+                .as_u64()
+                .ok_or("Telegram's getMe named no bot id")?;
+            Ok(Channel {
+                tenant_key: id.to_string(),
+                metadata: json!({"bot_username": me["username"]}),
+                credentials: Secrets::from([("bot_token".to_owned(), bot_token.clone())]),
+            })
+        }
+        Credentials::Whatsapp {
+            phone_number_id,
+            waba_id,
+            access_token,
+        } => {
+            let path = format!("{phone_number_id}?fields=display_phone_number,verified_name");
+            let number = graph(env, access_token, Method::Get, &path).await?;
+            Ok(Channel {
+                tenant_key: phone_number_id.clone(),
+                metadata: json!({
+                    "waba_id": waba_id,
+                    "display_phone_number": number["display_phone_number"],
+                    "verified_name": number["verified_name"],
+                }),
+                credentials: Secrets::from([("access_token".to_owned(), access_token.clone())]),
+            })
+        }
+    }
+}
+
+/// `testing_connection`: points the provider's deliveries at installation `installation_id`
+/// and checks that they will arrive.
+async fn connect(
+    env: &Env,
+    credentials: &Credentials,
+    mut channel: Channel,
+    installation_id: &str,
+) -> Result<Channel, String> {
+    match credentials {
+        Credentials::Telegram { bot_token } => {
+            let secret_token = URL_SAFE_NO_PAD.encode(runtime::random_bytes::<32>());
+            let url = format!(
+                "{}/webhooks/telegram/{installation_id}",
+                public_base_url(env)
+            );
+            let settings = json!({"url": url, "secret_token": secret_token,
+                                  "allowed_updates": TELEGRAM_UPDATES});
+            telegram(env, bot_token, Method::Post, "setWebhook", Some(settings)).await?;
+            let info = telegram(env, bot_token, Method::Get, "getWebhookInfo", None).await?;
+            if info["url"] != url.as_str() {
+                return Err(
+                    "Telegram reports another webhook URL: setting ours did not take".into(),
+                );
+            }
+            channel
+                .credentials
+                .insert("secret_token".into(), Secret(secret_token));
+            Ok(channel)
+        }
+        Credentials::Whatsapp {
+            waba_id,
+            access_token,
+            ..
+        } => {
+            let path = format!("{waba_id}/subscribed_apps");
+            let answer = graph(env, access_token, Method::Post, &path).await?;
+            if answer["success"] != true {
+                return Err("the Graph API did not subscribe the app to the WABA".into());
+            }
+            Ok(channel)
+        }
+    }
+}
+
+/// Calls Bot API `method` with `bot_token`; its `result`, or Telegram's reason.
+async fn telegram(
+    env: &Env,
+    bot_token: &Secret,
+    verb: Method,
+    method: &str,
+    body: Option<Value>,
+) -> Result<Value, String> {
+    let url = format!(
+        "{}/bot{}/{method}",
+        base_url(env, "TELEGRAM_API_BASE_URL"),
+        bot_token.0
+    );
+    let headers = [("Content-Type", "application/json")];
+    let answer = call(&url, verb, &headers, body, "Telegram").await?;
+    if answer["ok"] == true {
+        return Ok(answer["result"].clone());
+    }
+    let reason = answer["description"].as_str().unwrap_or("no reason given");
+    Err(format!("Telegram refused {method}: {}", quote(reason)))
+}
+
+/// Calls the Graph API at `path` with `access_token`; the answer, or Meta's reason.
+async fn graph(
+    env: &Env,
+    access_token: &Secret,
+    verb: Method,
+    path: &str,
+) -> Result<Value, String> {
+    let url = format!("{}/{path}", base_url(env, "GRAPH_API_BASE_URL"));
+    let bearer = format!("Bearer {}", access_token.0);
+    let headers = [("Authorization", bearer.as_str())];
+    let answer = call(&url, verb, &headers, None, "the Graph API").await?;
+    match answer["error"]["message"].as_str() {
+        Some(reason) => Err(format!("the Graph API refused: {}", quote(reason))),
+        None => Ok(answer),
+    }
+}
+
+/// One provider call; a JSON answer (whatever its status), or why there is none.
+async fn call(
+    url: &str,
+    verb: Method,
+    headers: &[(&str, &str)],
+    body: Option<Value>,
+    who: &str,
+) -> Result<Value, String> {
+    let body = body.map(|body| body.to_string());
+    let mut response = http::send(verb, url, headers, body, PROVIDER_TIMEOUT)
+        .await
+        .map_err(|reason| format!("{who} could not be reached: {reason}"))?;
+    let status = response.status_code();
+    if status >= 500 {
+        return Err(format!(
+            "{who} is unavailable (HTTP {status}); try again later"
+        ));
+    }
+    response
+        .json::<Value>()
+        .await
+        .map_err(|_| format!("{who} answered HTTP {status} without JSON"))
+}
+
+fn quote(reason: &str) -> String {
+    reason.chars().take(MAX_REASON_CHARS).collect()
+}
+
+fn base_url(env: &Env, name: &str) -> String {
+    env.var(name)
+        .map(|value| value.to_string().trim_end_matches('/').to_owned())
+        .unwrap_or_default()
+}
+
+fn public_base_url(env: &Env) -> String {
+    base_url(env, "PUBLIC_BASE_URL")
+}

@@ -1,0 +1,394 @@
+//! Binding sessions through the admin API, with the fake provider APIs of `Env::providers`.
+
+use crate::ingress::{deliveries, post_telegram, telegram_update, unique};
+use crate::Env;
+use channel_edge_e2e::fake::{Answer, Recorded};
+use channel_edge_e2e::seed;
+use libtest_mimic::Failed;
+use serde_json::{json, Value};
+use std::io::{BufRead, BufReader, Write};
+use std::net::TcpStream;
+use std::time::{Duration, Instant};
+
+tests![
+    a_telegram_token_session_completes_and_the_bot_delivers,
+    a_whatsapp_token_session_completes,
+    a_rejected_or_unreachable_provider_fails_the_session,
+    a_cancelled_session_takes_no_credential,
+    a_session_expires_on_time_without_polling,
+    two_concurrent_credentials_complete_a_session_once,
+    unknown_sessions_and_unbuilt_methods_are_refused,
+];
+
+/// Starts a `token` session for `provider` binding `agent`; returns its view.
+fn start(env: &Env, provider: &str, agent: &str, timeout: u64) -> Value {
+    let reply = env.admin(
+        "POST",
+        "/v1/binding-sessions",
+        "bindings:write",
+        Some(
+            json!({"provider": provider, "method": "token", "org_id": env.id("acme"),
+            "app_profile_id": env.id(provider), "timeout_seconds": timeout,
+            "binding": {"agent_id": agent, "allowlist": ["31337"]}}),
+        ),
+    );
+    assert_eq!(reply.status, 201, "{}", reply.body);
+    let view = reply.json();
+    assert_eq!(view["status"], "awaiting_channel_auth");
+    view
+}
+
+fn post_credentials(env: &Env, id: &str, body: Value) -> (u16, Value) {
+    let reply = env.admin(
+        "POST",
+        &format!("/v1/binding-sessions/{id}/credentials"),
+        "bindings:write",
+        Some(body),
+    );
+    (reply.status, reply.json())
+}
+
+fn view(env: &Env, id: &str) -> Value {
+    let reply = env.admin(
+        "GET",
+        &format!("/v1/binding-sessions/{id}"),
+        "bindings:read",
+        None,
+    );
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    reply.json()
+}
+
+/// A fresh fake bot: its token and id, and the fake's answers for getMe, setWebhook and
+/// getWebhookInfo (which echoes the URL last set for this token).
+fn fake_bot(env: &Env) -> (String, u64) {
+    let n = unique();
+    let token = format!("91000{n:05}:TEST-{n}");
+    let base = format!("/telegram/bot{token}");
+    let bot_id = 9_100_000_000u64 + n;
+    env.providers.respond(
+        &format!("{base}/getMe"),
+        Answer::json(
+            200,
+            json!({"ok": true, "result": {"id": bot_id, "is_bot": true,
+                "username": format!("bound_{n}_bot")}}),
+        ),
+    );
+    env.providers.default_response(
+        &format!("{base}/setWebhook"),
+        Answer::json(200, json!({"ok": true, "result": true})),
+    );
+    let set_path = format!("{base}/setWebhook");
+    env.providers.respond_with(
+        &format!("{base}/getWebhookInfo"),
+        move |seen: &[Recorded]| {
+            let url = seen
+                .iter()
+                .rev()
+                .find(|r| r.url == set_path)
+                .map(|r| r.json()["url"].clone())
+                .unwrap_or(Value::Null);
+            Answer::json(200, json!({"ok": true, "result": {"url": url}}))
+        },
+    );
+    (token, bot_id)
+}
+
+/// Reads the session's event stream until it ends or `timeout` passes; returns the statuses
+/// seen, in order.
+fn follow(env: &Env, id: &str, timeout: Duration) -> Vec<String> {
+    let url = env.worker.url("");
+    let address = url.trim_start_matches("http://");
+    let mut stream = TcpStream::connect(address).expect("the worker listens");
+    stream
+        .set_read_timeout(Some(Duration::from_millis(500)))
+        .unwrap();
+    let token = seed::root_token("bindings:read");
+    write!(
+        stream,
+        "GET /v1/binding-sessions/{id}/events HTTP/1.1\r\nHost: {address}\r\n\
+         Authorization: Bearer {token}\r\nAccept: text/event-stream\r\n\r\n"
+    )
+    .unwrap();
+    let mut reader = BufReader::new(stream);
+    let mut statuses = Vec::new();
+    let deadline = Instant::now() + timeout;
+    let mut line = String::new();
+    while Instant::now() < deadline {
+        line.clear();
+        match reader.read_line(&mut line) {
+            Ok(0) => break,
+            Ok(_) => {
+                if let Some(data) = line.trim_end().strip_prefix("data: ") {
+                    let status = serde_json::from_str::<Value>(data).unwrap()["status"]
+                        .as_str()
+                        .unwrap()
+                        .to_owned();
+                    let ended =
+                        ["completed", "failed", "expired", "cancelled"].contains(&status.as_str());
+                    statuses.push(status);
+                    if ended {
+                        break;
+                    }
+                }
+            }
+            Err(_) => continue,
+        }
+    }
+    statuses
+}
+
+fn a_telegram_token_session_completes_and_the_bot_delivers(env: &Env) -> Result<(), Failed> {
+    let session = start(env, "telegram", "agent_bound", 120);
+    let id = session["id"].as_str().unwrap().to_owned();
+    assert_eq!(
+        session["auth_prompt"]["data"]["fields"],
+        json!(["bot_token"])
+    );
+    let (token, _) = fake_bot(env);
+    let statuses = std::thread::scope(|scope| {
+        let follower = scope.spawn(|| follow(env, &id, Duration::from_secs(30)));
+        std::thread::sleep(Duration::from_millis(500));
+        let (status, completed) = post_credentials(env, &id, json!({"bot_token": token}));
+        assert_eq!(status, 200, "{completed}");
+        assert_eq!(completed["status"], "completed", "{completed}");
+        follower.join().unwrap()
+    });
+    assert_eq!(
+        statuses,
+        [
+            "awaiting_channel_auth",
+            "channel_authenticating",
+            "channel_authenticated",
+            "testing_connection",
+            "completed"
+        ],
+        "each change arrives live"
+    );
+
+    let done = view(env, &id);
+    let installation = done["outcome"]["installation_id"].as_str().unwrap();
+    let set = env.providers.wait_for(1, Duration::from_secs(1), |r| {
+        r.url == format!("/telegram/bot{token}/setWebhook")
+    });
+    let settings = set[0].json();
+    assert!(settings["url"]
+        .as_str()
+        .unwrap()
+        .ends_with(&format!("/webhooks/telegram/{installation}")));
+    let secret = settings["secret_token"].as_str().unwrap();
+    assert!(secret.len() >= 32);
+    assert!(
+        !done.to_string().contains(secret),
+        "the secret is not shown"
+    );
+
+    // The bot now delivers to the bound agent.
+    let update_id = 600_000 + unique();
+    let reply = post_telegram(
+        &env.worker,
+        installation,
+        secret,
+        &telegram_update(update_id, 31337, "hello bound agent"),
+    );
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    let envelopes = deliveries(env, &update_id.to_string(), 1, Duration::from_secs(15));
+    assert_eq!(envelopes[0]["agent_id"], "agent_bound");
+    assert_eq!(envelopes[0]["binding_id"], done["outcome"]["binding_id"]);
+    let by: Vec<&str> = done["history"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["by"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        by[0],
+        seed::ROOT_PRINCIPAL,
+        "the session names who started it"
+    );
+    Ok(())
+}
+
+fn a_whatsapp_token_session_completes(env: &Env) -> Result<(), Failed> {
+    let session = start(env, "whatsapp", "agent_bound", 120);
+    let id = session["id"].as_str().unwrap();
+    let n = unique();
+    let (phone, waba) = (format!("11900000{n:05}"), format!("12900000{n:05}"));
+    env.providers.respond(
+        &format!("/graph/{phone}"),
+        Answer::json(
+            200,
+            json!({"id": phone, "display_phone_number": "+1 555 010 9999",
+                   "verified_name": "Bound Co"}),
+        ),
+    );
+    env.providers.respond(
+        &format!("/graph/{waba}/subscribed_apps"),
+        Answer::json(200, json!({"success": true})),
+    );
+    let (status, done) = post_credentials(
+        env,
+        id,
+        json!({"phone_number_id": phone, "waba_id": waba, "access_token": "EAAG-test"}),
+    );
+    assert_eq!(
+        (status, done["status"].as_str()),
+        (200, Some("completed")),
+        "{done}"
+    );
+    let asked = env.providers.wait_for(1, Duration::from_secs(1), |r| {
+        r.url.starts_with(&format!("/graph/{phone}?"))
+    });
+    assert_eq!(asked[0].header("authorization"), Some("Bearer EAAG-test"));
+    let installation = env.admin(
+        "GET",
+        &format!(
+            "/v1/installations/{}",
+            done["outcome"]["installation_id"].as_str().unwrap()
+        ),
+        "installations:write",
+        None,
+    );
+    assert_eq!(installation.json()["tenant_key"], phone.as_str());
+    assert_eq!(
+        installation.json()["metadata"]["display_phone_number"],
+        "+1 555 010 9999"
+    );
+    Ok(())
+}
+
+fn a_rejected_or_unreachable_provider_fails_the_session(env: &Env) -> Result<(), Failed> {
+    for (answer, reason) in [
+        (
+            Answer::json(
+                401,
+                json!({"ok": false, "error_code": 401, "description": "Unauthorized"}),
+            ),
+            "Telegram refused getMe: Unauthorized",
+        ),
+        (
+            Answer::json(502, json!({})),
+            "Telegram is unavailable (HTTP 502); try again later",
+        ),
+    ] {
+        let session = start(env, "telegram", "agent_bound", 120);
+        let id = session["id"].as_str().unwrap();
+        let token = format!("92000{:05}:BAD", unique());
+        env.providers
+            .respond(&format!("/telegram/bot{token}/getMe"), answer);
+        let (status, failed) = post_credentials(env, id, json!({"bot_token": token}));
+        assert_eq!(status, 200, "{failed}");
+        assert_eq!(failed["status"], "failed");
+        assert_eq!(failed["failure"], reason);
+        assert!(!failed.to_string().contains(&token), "no token in the view");
+        assert_eq!(failed["outcome"], Value::Null);
+        let (again, _) = post_credentials(env, id, json!({"bot_token": token}));
+        assert_eq!(again, 409, "a failed session takes nothing more");
+    }
+    Ok(())
+}
+
+fn a_cancelled_session_takes_no_credential(env: &Env) -> Result<(), Failed> {
+    let session = start(env, "telegram", "agent_bound", 120);
+    let id = session["id"].as_str().unwrap();
+    let path = format!("/v1/binding-sessions/{id}");
+    let cancelled = env.admin("DELETE", &path, "bindings:write", None);
+    assert_eq!(cancelled.status, 200, "{}", cancelled.body);
+    assert_eq!(cancelled.json()["status"], "cancelled");
+    assert_eq!(
+        env.admin("DELETE", &path, "bindings:write", None).status,
+        409
+    );
+    let (status, _) = post_credentials(env, id, json!({"bot_token": "1:x"}));
+    assert_eq!(status, 409);
+    let listed = env.admin(
+        "GET",
+        "/v1/binding-sessions?status=cancelled&limit=200",
+        "bindings:read",
+        None,
+    );
+    assert!(listed.json()["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|item| item["id"] == id));
+    Ok(())
+}
+
+fn a_session_expires_on_time_without_polling(env: &Env) -> Result<(), Failed> {
+    let session = start(env, "telegram", "agent_bound", 2);
+    let id = session["id"].as_str().unwrap().to_owned();
+    // Nobody asks until the stream reports the end: the alarm expires it.
+    let statuses = follow(env, &id, Duration::from_secs(20));
+    assert_eq!(
+        statuses.last().map(String::as_str),
+        Some("expired"),
+        "{statuses:?}"
+    );
+    let (status, _) = post_credentials(env, &id, json!({"bot_token": "1:x"}));
+    assert_eq!(status, 409);
+    let active = env.admin(
+        "GET",
+        "/v1/binding-sessions?status=active&limit=200",
+        "bindings:read",
+        None,
+    );
+    assert!(!active.json()["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|item| item["id"] == id.as_str()));
+    Ok(())
+}
+
+fn two_concurrent_credentials_complete_a_session_once(env: &Env) -> Result<(), Failed> {
+    let session = start(env, "telegram", "agent_bound", 120);
+    let id = session["id"].as_str().unwrap();
+    let (token, bot_id) = fake_bot(env);
+    let mut statuses: Vec<u16> = std::thread::scope(|scope| {
+        let racers: Vec<_> = (0..2)
+            .map(|_| scope.spawn(|| post_credentials(env, id, json!({"bot_token": token})).0))
+            .collect();
+        racers.into_iter().map(|r| r.join().unwrap()).collect()
+    });
+    statuses.sort();
+    assert_eq!(statuses, [200, 409]);
+    let done = view(env, id);
+    assert_eq!(done["status"], "completed");
+    let created = env.worker.d1_query(&format!(
+        "SELECT COUNT(*) AS n FROM installations WHERE tenant_key = '{bot_id}'"
+    ))?;
+    assert_eq!(created[0]["n"], 1, "one installation");
+    Ok(())
+}
+
+fn unknown_sessions_and_unbuilt_methods_are_refused(env: &Env) -> Result<(), Failed> {
+    let missing = env.admin(
+        "GET",
+        "/v1/binding-sessions/bss_00000000000000000000000000000000",
+        "bindings:read",
+        None,
+    );
+    assert_eq!(missing.status, 404);
+    let oauth = env.admin(
+        "POST",
+        "/v1/binding-sessions",
+        "bindings:write",
+        Some(
+            json!({"provider": "slack", "method": "oauth", "org_id": env.id("acme"),
+            "app_profile_id": env.id("slack_platform"), "binding": {"agent_id": "a"}}),
+        ),
+    );
+    assert_eq!(oauth.status, 400, "{}", oauth.body);
+    let mismatch = env.admin(
+        "POST",
+        "/v1/binding-sessions",
+        "bindings:write",
+        Some(
+            json!({"provider": "telegram", "method": "token", "org_id": env.id("acme"),
+            "app_profile_id": env.id("whatsapp"), "binding": {"agent_id": "a"}}),
+        ),
+    );
+    assert_eq!(mismatch.status, 400, "{}", mismatch.body);
+    Ok(())
+}
