@@ -84,18 +84,18 @@ ensure_node() {
   fi
 }
 
-# Reinstalls node_modules when package-lock.json changed since the last install.
+# Reinstalls node_modules when package.json or package-lock.json changed since the last install.
 ensure_node_modules() {
   local stamp="$ROOT/node_modules/.installed-lock"
-  if [ -f "$stamp" ] && cmp -s "$stamp" "$ROOT/package-lock.json"; then
+  if [ -f "$stamp" ] && cat "$ROOT/package.json" "$ROOT/package-lock.json" | cmp -s "$stamp" -; then
     return
   fi
-  step "Installing wrangler and binaryen from package-lock.json"
+  step "Installing wrangler, binaryen and playwright-core from package-lock.json"
   # `npm install`, not `npm ci`: the registry here lacks workerd's macOS and Windows packages, so
   # the lock file cannot list them and `npm ci` would call it out of sync. `npm install` still
   # installs exactly the locked versions.
   (cd "$ROOT" && npm install --no-audit --no-fund --loglevel=error)
-  cp "$ROOT/package-lock.json" "$stamp"
+  cat "$ROOT/package.json" "$ROOT/package-lock.json" >"$stamp"
 }
 
 ensure_toolchain() {
@@ -105,6 +105,22 @@ ensure_toolchain() {
   ensure_node
   toolchain_env
   ensure_node_modules
+}
+
+# Debian's Chromium for the browser test of the binding page (Playwright's own browser download
+# does not work here). Installed with apt-get as root (as CI runs) or with passwordless sudo.
+CHROMIUM=/usr/bin/chromium
+ensure_chromium() {
+  [ -x "$CHROMIUM" ] && return
+  note "installing Debian's chromium (for the binding page's browser test)"
+  local sudo=""
+  if [ "$(id -u)" -ne 0 ]; then
+    sudo -n true 2>/dev/null || die "chromium is missing and installing it needs root: run 'apt-get install -y chromium' as root"
+    sudo="sudo -n"
+  fi
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq chromium >/dev/null
+  [ -x "$CHROMIUM" ] || die "apt-get installed chromium but $CHROMIUM is missing"
 }
 
 # Dev secrets for `wrangler dev`: .dev.vars is git-ignored; it starts as a copy of the committed,

@@ -4,6 +4,7 @@
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 ensure_toolchain
+ensure_chromium
 cd "$ROOT"
 
 step "cargo fmt --check"

@@ -30,6 +30,16 @@ pub enum Route {
         /// The app profile id in the path.
         app_profile_id: String,
     },
+    /// `GET /bind/{id}?t=…`: a binding session's page, for whoever holds the signed link.
+    BindPage {
+        /// The session id.
+        id: String,
+    },
+    /// `GET /bind/{id}/events?t=…`: the page's live status (Server-Sent Events).
+    BindEvents {
+        /// The session id.
+        id: String,
+    },
     /// The path is known but not for this method.
     MethodNotAllowed {
         /// Value for the `Allow` response header.
@@ -292,6 +302,15 @@ const OTHERS: [Entry; 11] = [
     )),
 ];
 
+const BIND_PAGE: [Entry; 2] = [
+    entry!("GET", "/bind/{id}", |mut c| Route::BindPage {
+        id: take(&mut c, 0)
+    }),
+    entry!("GET", "/bind/{id}/events", |mut c| Route::BindEvents {
+        id: take(&mut c, 0)
+    }),
+];
+
 const BINDING_SESSIONS: [Entry; 6] = [
     entry!("POST", "/v1/binding-sessions", |_| Route::Admin(
         Admin::StartBindingSession
@@ -314,9 +333,10 @@ const BINDING_SESSIONS: [Entry; 6] = [
 ];
 
 /// Every route, in match order.
-const TABLE: [&[Entry]; 9] = [
+const TABLE: [&[Entry]; 10] = [
     &WEBHOOKS,
     &OTHERS,
+    &BIND_PAGE,
     &BINDING_SESSIONS,
     &ROTATIONS,
     &PRINCIPALS,

@@ -244,3 +244,19 @@ fn webhooks_route_by_provider_and_path_id() {
     assert_eq!(Route::resolve("POST", "/webhooks/icq/x"), Route::NotFound);
     assert_eq!(Route::resolve("POST", "/webhooks/slack/"), Route::NotFound);
 }
+
+#[test]
+fn binding_pages_are_routed_outside_the_admin_api() {
+    assert_eq!(
+        Route::resolve("GET", "/bind/bss_1"),
+        Route::BindPage { id: "bss_1".into() }
+    );
+    assert_eq!(
+        Route::resolve("GET", "/bind/bss_1/events"),
+        Route::BindEvents { id: "bss_1".into() }
+    );
+    assert!(matches!(
+        Route::resolve("POST", "/bind/bss_1"),
+        Route::MethodNotAllowed { .. }
+    ));
+}

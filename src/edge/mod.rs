@@ -44,6 +44,8 @@ async fn fetch(req: Request, env: Env, ctx: Context) -> Result<Response> {
             return ingress::whatsapp_subscribe(req, &env, &ctx, app_profile_id).await
         }
         Route::Admin(Admin::BindingSessionEvents(id)) => admin::stream_events(req, &env, &id).await,
+        Route::BindPage { id } => return binding_session::page::page(&req, &env, &id).await,
+        Route::BindEvents { id } => return binding_session::page::events(&req, &env, &id).await,
         Route::Healthz => health::handle(&env).await,
         Route::OpenApi => http::raw_json(OPENAPI).map_err(|_| ApiError::Internal),
         Route::Admin(endpoint) => admin::handle(req, &env, endpoint)

@@ -12,13 +12,17 @@
 //! view now and after every change, until it ends.
 //!
 //! The worker talks to it with [`call`]; the admin API ([`crate::edge::admin`]) authenticates
-//! first. Provider checks are in [`token`]. The health ping is served too.
+//! first. Provider checks are in [`token`]; the browser page (`page_url`) is in [`page`]. The
+//! health ping is served too.
 
+pub mod page;
 mod token;
 
 use crate::core::api_error::ApiError;
 use crate::core::audit::Event;
 use crate::core::binding_session::{auth_prompt, Outcome, Session, State};
+use crate::core::signed_link::{self, Purpose};
+use crate::edge::secrets::key_ring;
 use crate::edge::{d1, ledger, runtime};
 use futures_channel::mpsc::{unbounded, UnboundedSender};
 use serde::{Deserialize, Serialize};
@@ -318,10 +322,17 @@ impl BindingSession {
             .map(|v| v.to_string())
             .unwrap_or_default();
         let base = base.trim_end_matches('/');
+        let capability = signed_link::sign(
+            &key_ring(&self.env)?,
+            Purpose::BindingPage,
+            &session.id,
+            session.expires_at,
+        );
         let mut view = serde_json::to_value(session).map_err(d1::internal)?;
         view["auth_prompt"] = auth_prompt(session, base);
         view["status_url"] = json!(format!("{base}/v1/binding-sessions/{}", session.id));
         view["events_url"] = json!(format!("{base}/v1/binding-sessions/{}/events", session.id));
+        view["page_url"] = json!(format!("{base}/bind/{}?t={capability}", session.id));
         Ok(view)
     }
 

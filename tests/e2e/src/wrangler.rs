@@ -110,11 +110,20 @@ impl WranglerDev {
         if let Some(config) = &config {
             command.arg("--config").arg(config.path());
         }
-        // The dev secrets (.dev.vars.example), then the caller's overrides.
+        // The dev secrets (.dev.vars.example), this worker's own origin as PUBLIC_BASE_URL (the
+        // links it hands out), then the caller's overrides.
+        let origin = (
+            "PUBLIC_BASE_URL".to_owned(),
+            format!("http://127.0.0.1:{port}"),
+        );
         let overrides = vars
             .iter()
             .map(|(name, value)| (name.to_string(), value.clone()));
-        for (name, value) in dev_secrets(&root).into_iter().chain(overrides) {
+        let all = dev_secrets(&root)
+            .into_iter()
+            .chain([origin])
+            .chain(overrides);
+        for (name, value) in all {
             command.arg("--var").arg(format!("{name}:{value}"));
         }
         let child = command

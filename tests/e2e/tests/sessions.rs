@@ -3,11 +3,12 @@
 use crate::ingress::{deliveries, post_telegram, telegram_update, unique};
 use crate::Env;
 use channel_edge_e2e::fake::{Answer, Recorded};
-use channel_edge_e2e::seed;
+use channel_edge_e2e::{http, repo_root, seed};
 use libtest_mimic::Failed;
 use serde_json::{json, Value};
 use std::io::{BufRead, BufReader, Write};
 use std::net::TcpStream;
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 tests![
@@ -18,6 +19,8 @@ tests![
     a_session_expires_on_time_without_polling,
     two_concurrent_credentials_complete_a_session_once,
     unknown_sessions_and_unbuilt_methods_are_refused,
+    the_binding_page_follows_a_session_live_in_chromium,
+    a_forged_or_foreign_page_link_is_refused,
 ];
 
 /// Starts a `token` session for `provider` binding `agent`; returns its view.
@@ -390,5 +393,92 @@ fn unknown_sessions_and_unbuilt_methods_are_refused(env: &Env) -> Result<(), Fai
         ),
     );
     assert_eq!(mismatch.status, 400, "{}", mismatch.body);
+    Ok(())
+}
+
+fn the_binding_page_follows_a_session_live_in_chromium(env: &Env) -> Result<(), Failed> {
+    let session = start(env, "telegram", "agent_bound", 300);
+    let id = session["id"].as_str().unwrap();
+    let page_url = session["page_url"].as_str().unwrap();
+    assert!(page_url.starts_with(&env.worker.url(&format!("/bind/{id}?t="))));
+    let artifacts = repo_root().join("target/e2e-artifacts");
+    std::fs::create_dir_all(&artifacts)?;
+    let screenshot = artifacts.join("binding-page.png");
+    let _ = std::fs::remove_file(&screenshot);
+    let mut browser = Command::new("node")
+        .arg(repo_root().join("tests/e2e/browser/binding-page.mjs"))
+        .arg(page_url)
+        .arg(&screenshot)
+        .current_dir(repo_root())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|e| format!("cannot run node (scripts/test.sh puts it on PATH): {e}"))?;
+    let mut lines = BufReader::new(browser.stdout.take().unwrap()).lines();
+    let first = lines.next().transpose()?.unwrap_or_default();
+    if first != "awaiting" {
+        let output = browser.wait_with_output()?;
+        return Err(format!(
+            "the page never showed the waiting session: {first} {}",
+            String::from_utf8_lossy(&output.stderr)
+        )
+        .into());
+    }
+    // Complete the session through the API while the page is open.
+    let (token, _) = fake_bot(env);
+    let (status, done) = post_credentials(env, id, json!({"bot_token": token}));
+    assert_eq!(
+        (status, done["status"].as_str()),
+        (200, Some("completed")),
+        "{done}"
+    );
+    let report = lines.next().transpose()?.unwrap_or_default();
+    let output = browser.wait_with_output()?;
+    assert!(
+        output.status.success(),
+        "{report} {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let report: Value = serde_json::from_str(&report)?;
+    assert_eq!(report["loads"], 1, "completed appeared without a reload");
+    assert_eq!(report["status"], "completed");
+    assert_eq!(report["installation"], done["outcome"]["installation_id"]);
+    assert_eq!(
+        report["console_errors"],
+        json!([]),
+        "nothing blocked by the CSP"
+    );
+    assert!(
+        std::fs::metadata(&screenshot)?.len() > 1000,
+        "a screenshot was saved"
+    );
+    Ok(())
+}
+
+fn a_forged_or_foreign_page_link_is_refused(env: &Env) -> Result<(), Failed> {
+    let first = start(env, "telegram", "agent_bound", 300);
+    let second = start(env, "telegram", "agent_bound", 300);
+    let capability = first["page_url"]
+        .as_str()
+        .unwrap()
+        .split("?t=")
+        .nth(1)
+        .unwrap();
+    let own = http::get(first["page_url"].as_str().unwrap());
+    assert_eq!(own.status, 200);
+    assert!(own.body.contains("<title>Bind a channel"));
+    let foreign = http::get(&env.worker.url(&format!(
+        "/bind/{}?t={capability}",
+        second["id"].as_str().unwrap()
+    )));
+    assert_eq!(foreign.status, 403, "a link opens only its own session");
+    assert!(foreign.body.contains("not valid or has expired"));
+    let id = first["id"].as_str().unwrap();
+    for bad in ["", "?t=", "?t=123.AAAAAAAAAAAAAAAAAAAAAA", "?t=nonsense"] {
+        let reply = http::get(&env.worker.url(&format!("/bind/{id}{bad}")));
+        assert_eq!(reply.status, 403, "{bad}");
+        let events = http::get(&env.worker.url(&format!("/bind/{id}/events{bad}")));
+        assert_eq!(events.status, 403, "{bad}");
+    }
     Ok(())
 }

@@ -1,0 +1,89 @@
+//! The binding page (`GET /bind/{id}?t=…`): one self-contained HTML document (no external
+//! scripts, styles or fonts) that shows a binding session's status, instructions and outcome,
+//! updating live from the session's event stream.
+//!
+//! # What's in scope
+//! Filling the template (`binding_page.html`) safely: the session id as HTML text, the events
+//! URL as a JavaScript string literal, and the per-response nonce its inline script and style
+//! carry, which [`content_security_policy`] names.
+//!
+//! # What's out of scope
+//! Checking the link's capability ([`crate::core::signed_link`]) and serving (the edge).
+
+const TEMPLATE: &str = include_str!("binding_page.html");
+
+/// The page for session `session_id`, whose live status is at `events_url`, with `nonce` (fresh
+/// random base64url per response) on its inline script and style.
+pub fn render(session_id: &str, events_url: &str, nonce: &str) -> String {
+    TEMPLATE
+        .replace("{{NONCE}}", &html_escape(nonce))
+        .replace("{{SESSION_ID}}", &html_escape(session_id))
+        .replace("{{EVENTS_URL}}", &script_string(events_url))
+}
+
+/// The `Content-Security-Policy` of a page rendered with `nonce`: only its own inline script and
+/// style run, and it connects only to this origin.
+pub fn content_security_policy(nonce: &str) -> String {
+    format!(
+        "default-src 'none'; script-src 'nonce-{nonce}'; style-src 'nonce-{nonce}'; \
+         connect-src 'self'; img-src data:; base-uri 'none'; form-action 'none'; \
+         frame-ancestors 'none'"
+    )
+}
+
+/// `text` safe inside HTML text and attribute values.
+fn html_escape(text: &str) -> String {
+    let mut escaped = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => escaped.push_str("&amp;"),
+            '<' => escaped.push_str("&lt;"),
+            '>' => escaped.push_str("&gt;"),
+            '"' => escaped.push_str("&quot;"),
+            '\'' => escaped.push_str("&#39;"),
+            c => escaped.push(c),
+        }
+    }
+    escaped
+}
+
+/// `text` as a JavaScript string literal that cannot end the surrounding `<script>` element.
+fn script_string(text: &str) -> String {
+    serde_json::to_string(text)
+        .expect("a string always serialises")
+        .replace('<', "\\u003c")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_page_is_filled_and_self_contained() {
+        let page = render("bss_1", "/bind/bss_1/events?t=9.abc", "n0nce");
+        assert!(page.contains("<code>bss_1</code>"));
+        assert!(page.contains(r#"new EventSource("/bind/bss_1/events?t=9.abc")"#));
+        assert!(page.contains(r#"<script nonce="n0nce">"#));
+        assert!(!page.contains("{{"), "every placeholder is filled");
+        for external in ["<script src", "<link", "@import", "https://"] {
+            assert!(!page.contains(external), "{external}");
+        }
+    }
+
+    #[test]
+    fn hostile_values_cannot_break_out() {
+        let page = render("<b>x</b>", "</script><script>alert(1)</script>", "\"><x");
+        assert!(!page.contains("<b>x</b>"));
+        assert!(!page.contains("</script><script>alert(1)"));
+        assert!(page.contains(r#"\u003c/script>"#));
+        assert!(!page.contains("nonce=\"\"><x"));
+    }
+
+    #[test]
+    fn the_policy_allows_only_the_nonce() {
+        let policy = content_security_policy("abc");
+        assert!(policy.contains("script-src 'nonce-abc'"));
+        assert!(policy.starts_with("default-src 'none'"));
+        assert!(!policy.contains("unsafe-inline"));
+    }
+}

@@ -1,0 +1,64 @@
+//! `GET /bind/{id}?t=…` and `GET /bind/{id}/events?t=…`: the binding page and its live status,
+//! for whoever holds the signed link the API returned as `page_url` (no admin token in the
+//! browser). A link that is malformed, forged, for another session or expired gets a 403 page
+//! saying so.
+
+use crate::core::binding_page::{content_security_policy, render};
+use crate::core::signed_link::{self, Purpose};
+use crate::edge::runtime;
+use crate::edge::secrets::key_ring;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use worker::{Env, Request, Response, Result};
+
+/// What a refused link shows.
+const REFUSED: &str = "<!doctype html><html lang=\"en\"><meta charset=\"utf-8\">\
+<title>Link not valid · channel-edge</title><p>This binding link is not valid or has expired. \
+Ask your admin for a new one.</p></html>";
+
+/// The page.
+pub async fn page(req: &Request, env: &Env, id: &str) -> Result<Response> {
+    let Some(capability) = authorised(req, env, id)? else {
+        return refused();
+    };
+    let nonce = URL_SAFE_NO_PAD.encode(runtime::random_bytes::<16>());
+    let events = format!("/bind/{id}/events?t={capability}");
+    let mut response = Response::from_html(render(id, &events, &nonce))?;
+    let headers = response.headers_mut();
+    headers.set("Content-Security-Policy", &content_security_policy(&nonce))?;
+    headers.set("Cache-Control", "no-store")?;
+    headers.set("Referrer-Policy", "no-referrer")?;
+    headers.set("X-Content-Type-Options", "nosniff")?;
+    Ok(response)
+}
+
+/// The page's event stream.
+pub async fn events(req: &Request, env: &Env, id: &str) -> Result<Response> {
+    if authorised(req, env, id)?.is_none() {
+        return refused();
+    }
+    super::events(env, id).await
+}
+
+/// The link's capability when it is valid for session `id` now.
+fn authorised(req: &Request, env: &Env, id: &str) -> Result<Option<String>> {
+    let url = req.url()?;
+    let Some(capability) = url
+        .query_pairs()
+        .find(|(name, _)| name == "t")
+        .map(|(_, value)| value.into_owned())
+    else {
+        return Ok(None);
+    };
+    let ring = key_ring(env).map_err(|e| worker::Error::RustError(e.to_string()))?;
+    let now = runtime::now_seconds();
+    Ok(
+        signed_link::verify(&ring, Purpose::BindingPage, id, &capability, now)
+            .ok()
+            .map(|_| capability),
+    )
+}
+
+fn refused() -> Result<Response> {
+    Ok(Response::from_html(REFUSED)?.with_status(403))
+}

@@ -1,0 +1,45 @@
+// Drives Debian's Chromium through a binding page: node binding-page.mjs <page_url> <screenshot>
+//
+// Prints "awaiting" once the page shows a session waiting for its channel (the test then
+// completes the session through the API), waits until the page shows "completed" without a
+// reload, saves a screenshot, and prints one JSON line: {"loads", "installation", "status"}.
+// Exits 1 (after a screenshot of what was shown) when any step times out.
+import { chromium } from "playwright-core";
+
+const [url, screenshot] = process.argv.slice(2);
+const FLAGS = [
+  "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+  "--disable-background-networking", "--disable-component-update", "--disable-sync",
+];
+
+const browser = await chromium.launch({
+  executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
+  headless: true,
+  args: FLAGS,
+});
+const page = await browser.newPage();
+let loads = 0;
+const blocked = [];
+page.on("load", () => { loads += 1; });
+page.on("console", (message) => {
+  if (message.type() === "error") blocked.push(message.text());
+});
+try {
+  await page.goto(url);
+  await page.waitForSelector('#status[data-status="awaiting_channel_auth"]', { timeout: 20000 });
+  const instructions = await page.textContent("#instructions");
+  if (!instructions.includes("BotFather")) throw new Error(`no instructions: ${instructions}`);
+  console.log("awaiting");
+  await page.waitForSelector('#status[data-status="completed"]', { timeout: 30000 });
+  await page.waitForSelector("#outcome:not([hidden])", { timeout: 5000 });
+  const installation = await page.textContent("#installation");
+  const status = await page.textContent("#status");
+  await page.screenshot({ path: screenshot, fullPage: true });
+  console.log(JSON.stringify({ loads, installation, status, console_errors: blocked }));
+} catch (error) {
+  await page.screenshot({ path: screenshot, fullPage: true }).catch(() => {});
+  console.error(`binding page: ${error.message}`);
+  process.exitCode = 1;
+} finally {
+  await browser.close();
+}
