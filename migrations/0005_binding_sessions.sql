@@ -14,3 +14,6 @@ CREATE TABLE binding_sessions (
 ) STRICT;
 
 CREATE INDEX binding_sessions_status ON binding_sessions (status, created_at);
+
+-- A qr session's install token: its claim completes that session.
+ALTER TABLE install_tokens ADD COLUMN binding_session_id TEXT;

@@ -96,7 +96,7 @@ CREATE TABLE install_tokens (
   expires_at  INTEGER NOT NULL,
   claimed_at  INTEGER,
   claim_event TEXT,                 -- "<installation id>:<provider event id>" of the claiming message
-  claimed_by  TEXT,                 -- the claiming sender's id
+  claimed_by  TEXT, binding_session_id TEXT,                 -- the claiming sender's id
   CHECK ((claimed_at IS NULL) = (claim_event IS NULL))
 ) STRICT;
 

@@ -134,12 +134,15 @@ impl Method {
         }
     }
 
-    /// Whether this method is available for `provider`. Only `token` (Telegram, WhatsApp) is
-    /// built so far; `oauth` (Slack) and `qr` (Telegram, WhatsApp) are refused until they are.
+    /// Whether this method is available for `provider`: `token` and `qr` for Telegram and
+    /// WhatsApp. `oauth` (Slack) is refused until it is built.
     pub fn supports(self, provider: Provider) -> bool {
         matches!(
             (self, provider),
-            (Method::Token, Provider::Telegram | Provider::Whatsapp)
+            (
+                Method::Token | Method::Qr,
+                Provider::Telegram | Provider::Whatsapp
+            )
         )
     }
 }
@@ -178,6 +181,9 @@ pub struct NewSession {
     pub timeout_seconds: Option<u64>,
     /// The binding to create on success.
     pub binding: BindingSpec,
+    /// `qr` only: the user who links their own chat identity (the install token's subject).
+    #[serde(default)]
+    pub subject: Option<String>,
 }
 
 impl NewSession {
@@ -186,7 +192,7 @@ impl NewSession {
         let bad = |message: String| Err(ApiError::BadRequest { message });
         if !self.method.supports(self.provider) {
             return bad(format!(
-                "method {} is not available for {}; available: token for telegram and whatsapp",
+                "method {} is not available for {}; available: token and qr for telegram and whatsapp",
                 self.method.as_str(),
                 self.provider.as_str()
             ));
@@ -199,6 +205,13 @@ impl NewSession {
             if value.trim().is_empty() {
                 return bad(format!("{field} must not be empty"));
             }
+        }
+        match (self.method, self.subject.as_deref().map(str::trim)) {
+            (Method::Qr, None | Some("")) => return bad("a qr session needs a subject".into()),
+            (Method::Token | Method::Oauth, Some(_)) => {
+                return bad("subject is only for qr sessions".into())
+            }
+            _ => {}
         }
         let timeout = self.timeout_seconds.unwrap_or(DEFAULT_TIMEOUT_SECONDS);
         if !(1..=MAX_TIMEOUT_SECONDS).contains(&timeout) {
@@ -226,10 +239,13 @@ pub struct Transition {
 /// What a completed session made.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Outcome {
-    /// The installation.
+    /// The installation (made by a `token` session; the one the claim arrived through for `qr`).
     pub installation_id: String,
-    /// The binding.
+    /// The binding that routes the channel to the agent.
     pub binding_id: String,
+    /// `qr`: the sender id whose identity was linked; `None` for `token`.
+    #[serde(default)]
+    pub sender_id: Option<String>,
 }
 
 /// A session's record, as its Durable Object stores it.
@@ -247,6 +263,12 @@ pub struct Session {
     pub app_profile_id: String,
     /// The binding to create.
     pub binding: BindingSpec,
+    /// `qr`: the user linking their identity.
+    #[serde(default)]
+    pub subject: Option<String>,
+    /// `qr`: the deep link (with its install token) the QR code carries.
+    #[serde(default)]
+    pub deep_link: Option<String>,
     /// The principal that started it.
     pub created_by: String,
     /// When, Unix seconds.
@@ -293,6 +315,8 @@ impl Session {
             org_id: request.org_id,
             app_profile_id: request.app_profile_id,
             binding: request.binding,
+            subject: request.subject,
+            deep_link: None,
             created_by: principal.to_owned(),
             created_at: now,
             expires_at: now + timeout,
@@ -416,6 +440,9 @@ impl Credentials {
 /// The `auth_prompt` of a session: what the admin (or user) must do next, for `base_url` (the
 /// worker's public origin).
 pub fn auth_prompt(session: &Session, base_url: &str) -> serde_json::Value {
+    if session.method == Method::Qr {
+        return qr_prompt(session);
+    }
     let credentials_url = format!("{base_url}/v1/binding-sessions/{}/credentials", session.id);
     let (message, instructions, fields): (&str, Vec<String>, &[&str]) = match session.provider {
         Provider::Whatsapp => (
@@ -450,6 +477,27 @@ pub fn auth_prompt(session: &Session, base_url: &str) -> serde_json::Value {
         "message": message,
         "instructions": instructions,
         "data": {"credentials_url": credentials_url, "fields": fields},
+    })
+}
+
+fn qr_prompt(session: &Session) -> serde_json::Value {
+    let app = match session.provider {
+        Provider::Whatsapp => "WhatsApp",
+        _ => "Telegram",
+    };
+    let link = session.deep_link.as_deref().unwrap_or_default();
+    serde_json::json!({
+        "method": "qr",
+        "message": format!("Scan the code with the phone whose {app} you are linking, then send the message it opens."),
+        "instructions": [
+            "Open the camera on your phone and point it at the code (or open the link on the phone).",
+            format!("{app} opens a chat with the bot, with the message ready: send it."),
+            "This page shows \"completed\" as soon as the message arrives.",
+        ],
+        "data": {
+            "deep_link": link,
+            "qr_svg": crate::core::qr::svg(link).ok(),
+        },
     })
 }
 

@@ -141,8 +141,18 @@ fn requests_are_validated() {
         let error = request(bad.clone()).validate().unwrap_err();
         assert_eq!(error.status(), 400, "{bad}");
     }
-    let qr = request(json!({"method": "qr"}));
-    assert_eq!(qr.validate().unwrap_err().status(), 400, "not built yet");
+    assert!(request(json!({"method": "qr", "subject": "u1"}))
+        .validate()
+        .is_ok());
+    for bad in [
+        json!({"method": "qr"}),
+        json!({"method": "qr", "subject": " "}),
+        json!({"subject": "u1"}),
+        json!({"provider": "slack", "method": "oauth"}),
+    ] {
+        let error = request(bad.clone()).validate().unwrap_err();
+        assert_eq!(error.status(), 400, "{bad}");
+    }
     let unknown = serde_json::from_value::<NewSession>(json!({"provider": "telegram",
         "method": "token", "org_id": "o", "app_profile_id": "a",
         "binding": {"agent_id": "x", "selectr": {}}}));
@@ -199,4 +209,27 @@ fn the_prompt_says_where_to_send_the_credential() {
         auth_prompt(&whatsapp, "https://e")["data"]["fields"],
         json!(["phone_number_id", "waba_id", "access_token"])
     );
+}
+
+#[test]
+fn a_qr_prompt_carries_the_deep_link_and_its_code() {
+    let mut qr = Session::start(
+        "bss_2".into(),
+        request(json!({"method": "qr", "provider": "whatsapp", "subject": "u1"})),
+        "prn_a",
+        NOW,
+        300,
+    );
+    qr.deep_link = Some("https://wa.me/15550001111?text=install:TOKEN".into());
+    let prompt = auth_prompt(&qr, "https://e");
+    assert_eq!(prompt["method"], "qr");
+    assert_eq!(
+        prompt["data"]["deep_link"],
+        "https://wa.me/15550001111?text=install:TOKEN"
+    );
+    assert!(prompt["data"]["qr_svg"]
+        .as_str()
+        .unwrap()
+        .starts_with("<svg"));
+    assert!(prompt["message"].as_str().unwrap().contains("WhatsApp"));
 }

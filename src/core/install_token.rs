@@ -271,6 +271,26 @@ pub fn telegram_link(username: &str, token: &str) -> String {
     )
 }
 
+/// The deep link to the installation whose `metadata` (its non-secret provider facts) names its
+/// handle: `display_phone_number` (WhatsApp) or `bot_username` (Telegram). `None` for other
+/// providers or without the handle.
+pub fn deep_link(
+    provider: crate::core::tenancy::Provider,
+    metadata: &serde_json::Value,
+    token: &str,
+) -> Option<String> {
+    use crate::core::tenancy::Provider;
+    match provider {
+        Provider::Whatsapp => metadata["display_phone_number"]
+            .as_str()
+            .map(|number| whatsapp_link(number, token)),
+        Provider::Telegram => metadata["bot_username"]
+            .as_str()
+            .map(|bot| telegram_link(bot, token)),
+        _ => None,
+    }
+}
+
 /// Why a claim was refused: the `reason` of an `install_rejected` envelope and its audit entry.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Refusal {
@@ -327,6 +347,9 @@ pub struct Grant {
     pub expires_at: u64,
     /// The message that claimed it: `<installation id>:<provider event id>`.
     pub claim_event: Option<String>,
+    /// The `qr` binding session its claim completes, if any.
+    #[serde(default)]
+    pub binding_session_id: Option<String>,
 }
 
 /// Where a claim came from.

@@ -200,6 +200,7 @@ fn grant() -> Grant {
         provider: Some("telegram".into()),
         expires_at: NOW + 10,
         claim_event: None,
+        binding_session_id: None,
     }
 }
 
@@ -339,5 +340,24 @@ fn deep_links_carry_the_claim() {
     assert_eq!(
         claimed_token(&format!("/start {token}")),
         Some(token.as_str())
+    );
+}
+
+#[test]
+fn deep_links_come_from_installation_metadata() {
+    use crate::core::tenancy::Provider;
+    let metadata = serde_json::json!({"bot_username": "b", "display_phone_number": "+1 2"});
+    assert_eq!(
+        deep_link(Provider::Telegram, &metadata, "T").as_deref(),
+        Some("https://t.me/b?start=T")
+    );
+    assert_eq!(
+        deep_link(Provider::Whatsapp, &metadata, "T").as_deref(),
+        Some("https://wa.me/12?text=install:T")
+    );
+    assert_eq!(deep_link(Provider::Slack, &metadata, "T"), None);
+    assert_eq!(
+        deep_link(Provider::Telegram, &serde_json::json!({}), "T"),
+        None
     );
 }

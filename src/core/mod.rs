@@ -20,6 +20,7 @@ pub mod health;
 pub mod ids;
 pub mod ingress;
 pub mod install_token;
+pub mod qr;
 pub mod queue_message;
 pub mod route;
 pub mod seal;

@@ -4,14 +4,16 @@
 //! handlers check what needs D1 (the org, the app profile, that a session exists), then pass
 //! the call on. D1's `binding_sessions` mirrors each session's status for listing.
 
+use super::install_tokens::{self, Grant};
 use super::installations::kind_of;
 use super::profiles::provider_of;
 use super::{collection, Call, Reply};
 use crate::core::admin::parse;
 use crate::core::api_error::ApiError;
-use crate::core::binding_session::{NewSession, Session, State};
+use crate::core::binding_session::{Method, NewSession, Session, State};
+use crate::core::install_token::deep_link;
 use crate::core::route::Resource;
-use crate::core::tenancy::check_installation_org;
+use crate::core::tenancy::{check_installation_org, Provider};
 use crate::edge::binding_session::{self, Command};
 use crate::edge::{d1, runtime};
 use serde_json::{json, Value};
@@ -41,15 +43,63 @@ pub async fn start(call: &Call<'_>) -> Result<Reply, ApiError> {
     }
     check_installation_org(kind_of(&profile), profile["org_id"].as_str(), &body.org_id)?;
     let id = runtime::new_id("bss");
-    let session = Session::start(
+    let mut session = Session::start(
         id.clone(),
         body,
         &call.caller.principal_id,
         call.now,
         timeout,
     );
+    if session.method == Method::Qr {
+        session.deep_link = Some(qr_link(call, &session, timeout).await?);
+    }
     let (status, view) = binding_session::call(call.env, &id, &Command::Start { session }).await?;
     Ok((if status == 200 { 201 } else { status }, view))
+}
+
+/// A `qr` session's deep link: to the org's first active installation of the session's app
+/// profile whose metadata names its number or bot, with an install token (lifetime: the
+/// session's) whose claim completes the session.
+async fn qr_link(call: &Call<'_>, session: &Session, ttl: u64) -> Result<String, ApiError> {
+    let rows = d1::rows(
+        call.db,
+        "SELECT metadata FROM installations WHERE app_profile_id = ?1 AND org_id = ?2 \
+         AND status = 'active' ORDER BY created_at, id",
+        &[(&session.app_profile_id).into(), (&session.org_id).into()],
+    )
+    .await?;
+    let has_handle = |metadata: &Value| deep_link(session.provider, metadata, "").is_some();
+    if !rows
+        .iter()
+        .filter_map(|row| serde_json::from_str::<Value>(row["metadata"].as_str()?).ok())
+        .any(|metadata| has_handle(&metadata))
+    {
+        return Err(ApiError::Conflict {
+            message: format!(
+                "the org has no active {} installation under this app profile whose metadata \
+                 names its {}: bind the bot or number first (method token)",
+                session.provider.as_str(),
+                if session.provider == Provider::Whatsapp {
+                    "display_phone_number"
+                } else {
+                    "bot_username"
+                }
+            ),
+        });
+    }
+    let grant = Grant {
+        org_id: &session.org_id,
+        agent_id: &session.binding.agent_id,
+        subject: session.subject.as_deref().unwrap_or_default(),
+        provider: Some(session.provider),
+        ttl,
+        binding_session_id: Some(&session.id),
+    };
+    let (minted, _) = install_tokens::create(call, &grant).await?;
+    rows.iter()
+        .filter_map(|row| serde_json::from_str::<Value>(row["metadata"].as_str()?).ok())
+        .find_map(|metadata| deep_link(session.provider, &metadata, &minted.token))
+        .ok_or(ApiError::Internal)
 }
 
 /// `GET /v1/binding-sessions`: newest first; `?status=active` for those that have not ended, or

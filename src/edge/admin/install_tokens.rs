@@ -4,7 +4,7 @@
 use super::{collection, Call, Reply};
 use crate::core::admin::{parse, NewInstallToken};
 use crate::core::api_error::ApiError;
-use crate::core::install_token::{self, telegram_link, whatsapp_link, TEXT_PREFIX};
+use crate::core::install_token::{self, deep_link, Minted, TEXT_PREFIX};
 use crate::core::route::Resource;
 use crate::core::tenancy::Provider;
 use crate::edge::secrets::key_ring;
@@ -16,40 +16,16 @@ pub async fn mint(call: &Call<'_>) -> Result<Reply, ApiError> {
     let body: NewInstallToken = parse(&call.body)?;
     let ttl = body.validate()?;
     collection::find_active(call.db, Resource::Orgs, &body.org_id).await?;
-    let ring = key_ring(call.env)?;
-    let expires_at = call.now + ttl;
-    let minted =
-        install_token::mint(&ring, runtime::random_bytes(), expires_at).map_err(d1::internal)?;
+    let grant = Grant {
+        org_id: &body.org_id,
+        agent_id: &body.agent_id,
+        subject: &body.subject,
+        provider: body.provider,
+        ttl,
+        binding_session_id: None,
+    };
+    let (minted, expires_at) = create(call, &grant).await?;
     let links = links(call, &body, &minted.token).await?;
-    let provider = body.provider.map(Provider::as_str);
-    let event = call
-        .event("install_token.mint", &minted.grant_id)
-        .with_detail(json!({
-            "org_id": body.org_id,
-            "agent_id": body.agent_id,
-            "subject": body.subject,
-            "provider": provider,
-            "expires_at": expires_at,
-        }));
-    ledger::commit(call.db, &event, call.now, || {
-        Ok(vec![d1::statement(
-            call.db,
-            "INSERT INTO install_tokens (id, org_id, agent_id, subject, provider, key_id, \
-             created_by, created_at, expires_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-            &[
-                (&minted.grant_id).into(),
-                (&body.org_id).into(),
-                (&body.agent_id).into(),
-                (&body.subject).into(),
-                provider.into(),
-                (&minted.key_id).into(),
-                (&call.caller.principal_id).into(),
-                call.now.into(),
-                expires_at.into(),
-            ],
-        )?])
-    })
-    .await?;
     Ok((
         201,
         json!({
@@ -60,6 +36,64 @@ pub async fn mint(call: &Call<'_>) -> Result<Reply, ApiError> {
             "links": links,
         }),
     ))
+}
+
+/// What a token grants.
+pub struct Grant<'a> {
+    /// The org.
+    pub org_id: &'a str,
+    /// The agent to install.
+    pub agent_id: &'a str,
+    /// The user it is for.
+    pub subject: &'a str,
+    /// The only provider it may be claimed through.
+    pub provider: Option<Provider>,
+    /// Its lifetime, seconds.
+    pub ttl: u64,
+    /// The `qr` binding session its claim completes.
+    pub binding_session_id: Option<&'a str>,
+}
+
+/// Mints a token for `grant` and stores the grant with its `install_token.mint` audit entry;
+/// returns the token and its expiry.
+pub async fn create(call: &Call<'_>, grant: &Grant<'_>) -> Result<(Minted, u64), ApiError> {
+    let ring = key_ring(call.env)?;
+    let expires_at = call.now + grant.ttl;
+    let minted =
+        install_token::mint(&ring, runtime::random_bytes(), expires_at).map_err(d1::internal)?;
+    let provider = grant.provider.map(Provider::as_str);
+    let event = call
+        .event("install_token.mint", &minted.grant_id)
+        .with_detail(json!({
+            "org_id": grant.org_id,
+            "agent_id": grant.agent_id,
+            "subject": grant.subject,
+            "provider": provider,
+            "expires_at": expires_at,
+            "binding_session_id": grant.binding_session_id,
+        }));
+    ledger::commit(call.db, &event, call.now, || {
+        Ok(vec![d1::statement(
+            call.db,
+            "INSERT INTO install_tokens (id, org_id, agent_id, subject, provider, key_id, \
+             created_by, created_at, expires_at, binding_session_id) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+            &[
+                (&minted.grant_id).into(),
+                grant.org_id.into(),
+                grant.agent_id.into(),
+                grant.subject.into(),
+                provider.into(),
+                (&minted.key_id).into(),
+                (&call.caller.principal_id).into(),
+                call.now.into(),
+                expires_at.into(),
+                grant.binding_session_id.into(),
+            ],
+        )?])
+    })
+    .await?;
+    Ok((minted, expires_at))
 }
 
 /// The deep links to the org's first active WhatsApp and Telegram installations whose metadata
@@ -75,18 +109,18 @@ async fn links(call: &Call<'_>, body: &NewInstallToken, token: &str) -> Result<V
         &[(&body.org_id).into()],
     )
     .await?;
-    let link = |provider: Provider, field: &str, make: fn(&str, &str) -> String| {
+    let link = |provider: Provider| {
         if body.provider.is_some_and(|only| only != provider) {
             return Value::Null;
         }
         rows.iter()
             .filter(|row| row["provider"] == provider.as_str())
             .filter_map(|row| serde_json::from_str::<Value>(row["metadata"].as_str()?).ok())
-            .find_map(|metadata| metadata[field].as_str().map(|handle| make(handle, token)))
+            .find_map(|metadata| deep_link(provider, &metadata, token))
             .map_or(Value::Null, Value::String)
     };
     Ok(json!({
-        "whatsapp": link(Provider::Whatsapp, "display_phone_number", whatsapp_link),
-        "telegram": link(Provider::Telegram, "bot_username", telegram_link),
+        "whatsapp": link(Provider::Whatsapp),
+        "telegram": link(Provider::Telegram),
     }))
 }

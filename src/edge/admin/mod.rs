@@ -10,7 +10,7 @@ mod audit;
 mod binding_sessions;
 pub(crate) mod bindings;
 mod collection;
-mod install_tokens;
+pub(crate) mod install_tokens;
 pub(crate) mod installations;
 mod orgs;
 mod principals;

@@ -20,7 +20,7 @@ mod token;
 
 use crate::core::api_error::ApiError;
 use crate::core::audit::Event;
-use crate::core::binding_session::{auth_prompt, Outcome, Session, State};
+use crate::core::binding_session::{auth_prompt, Method as BindMethod, Outcome, Session, State};
 use crate::core::signed_link::{self, Purpose};
 use crate::edge::secrets::key_ring;
 use crate::edge::{d1, ledger, runtime};
@@ -59,6 +59,14 @@ pub enum Command {
     Cancel {
         /// The principal.
         by: String,
+    },
+    /// A `qr` session's install token was claimed from chat, by `by` (`<provider>:<sender>`),
+    /// linking `outcome`'s sender on its binding.
+    Claimed {
+        /// The claiming sender.
+        by: String,
+        /// What the claim linked.
+        outcome: Outcome,
     },
     /// The credential of a `token` session, by `by`.
     Credentials {
@@ -176,6 +184,11 @@ impl BindingSession {
                     .await?;
                 self.view()
             }
+            Command::Claimed { by, outcome } => {
+                self.load().await.map_err(d1::internal)?;
+                self.claimed(&by, outcome).await?;
+                self.view()
+            }
             Command::Credentials { by, body } => {
                 self.load().await.map_err(d1::internal)?;
                 token::authenticate(self, &by, &body).await?;
@@ -206,6 +219,26 @@ impl BindingSession {
         self.session.replace(Some(session));
         self.save(0, &|| Ok(Vec::new())).await?;
         self.view()
+    }
+
+    /// Completes a `qr` session: the claim already linked the sender on the binding, so there is
+    /// nothing more to make.
+    async fn claimed(&self, by: &str, outcome: Outcome) -> std::result::Result<(), ApiError> {
+        let session = self.snapshot()?;
+        if session.method != BindMethod::Qr {
+            return Err(ApiError::Conflict {
+                message: "only a qr session is completed by a claim".into(),
+            });
+        }
+        let now = runtime::now_seconds();
+        for (next, who) in [
+            (State::ChannelAuthenticating, by),
+            (State::ChannelAuthenticated, "system"),
+            (State::TestingConnection, "system"),
+        ] {
+            self.change(|s| s.advance(next, now, who)).await?;
+        }
+        self.complete(&|| Ok(Vec::new()), outcome).await
     }
 
     /// Loads the session from storage once per instance.
@@ -298,6 +331,9 @@ impl BindingSession {
                 let mut statements = vec![mirror(&db, &session)?];
                 if index == last {
                     statements.extend(extra()?);
+                    if session.method == BindMethod::Qr && transition.to.has_ended() {
+                        statements.push(retire_token(&db, &session, transition.at)?);
+                    }
                 }
                 Ok(statements)
             })
@@ -405,6 +441,21 @@ fn mirror(
             session.expires_at.into(),
             updated_at.into(),
         ],
+    )
+}
+
+/// Ends a `qr` session's unclaimed install token with the session, so it cannot be claimed
+/// after the session failed, expired or was cancelled.
+fn retire_token(
+    db: &worker::D1Database,
+    session: &Session,
+    now: u64,
+) -> std::result::Result<worker::D1PreparedStatement, ApiError> {
+    d1::statement(
+        db,
+        "UPDATE install_tokens SET expires_at = MIN(expires_at, ?2) \
+         WHERE binding_session_id = ?1 AND claim_event IS NULL",
+        &[(&session.id).into(), now.into()],
     )
 }
 

@@ -101,6 +101,7 @@ async fn run(
     let outcome = Outcome {
         installation_id,
         binding_id: runtime::new_id("bnd"),
+        sender_id: None,
     };
     let ring = key_ring(env)?;
     let db = env.d1("DB").map_err(d1::internal)?;

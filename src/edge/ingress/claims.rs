@@ -17,18 +17,22 @@
 //! `install_rejected` to the agent whose binding routes the conversation, so it can answer; when
 //! no binding does, nobody could answer and only the audit entry remains.
 //!
+//! A grant made by a `qr` binding session names it; a claim then completes that session.
+//!
 //! Out of scope: minting (the admin API) and the dedupe and queueing of the envelope (the
 //! pipeline, as for every envelope).
 
 use super::directory::{Installation, Profile};
 use super::{api, Call, Routed};
 use crate::core::audit::Event as AuditEvent;
+use crate::core::binding_session::Outcome;
 use crate::core::envelope::{self, Install, Routing};
 use crate::core::ingress::Event;
 use crate::core::install_token::{
     self, claim_binding_id, Claimant, Decision, Grant, Refusal, Verified,
 };
 use crate::core::tenancy::{resolve_binding, RouteKeys};
+use crate::edge::binding_session::{self, Command};
 use crate::edge::secrets::key_ring;
 use crate::edge::{d1, ledger};
 use serde_json::json;
@@ -59,8 +63,8 @@ pub async fn handle(call: &Call<'_>, claim: &Claim<'_>) -> Result<Routed> {
     };
     let grant: Option<Grant> = d1::first(
         &call.db,
-        "SELECT org_id, agent_id, subject, provider, expires_at, claim_event, created_by \
-         FROM install_tokens WHERE id = ?1",
+        "SELECT org_id, agent_id, subject, provider, expires_at, claim_event, created_by, \
+         binding_session_id FROM install_tokens WHERE id = ?1",
         &[(&token.grant_id).into()],
     )
     .await
@@ -85,6 +89,9 @@ pub async fn handle(call: &Call<'_>, claim: &Claim<'_>) -> Result<Routed> {
     }
     let binding_id = link(call, claim, &token, &grant, sender, decision).await?;
     super::forget_cached();
+    if let Some(session) = &grant.binding_session_id {
+        notify_session(call, claim, session, sender, &binding_id).await;
+    }
     let routing = routing(claim, &binding_id, &grant.agent_id);
     Ok(Routed::Envelope(Box::new(envelope::build_install(
         call.provider,
@@ -93,6 +100,34 @@ pub async fn handle(call: &Call<'_>, claim: &Claim<'_>) -> Result<Routed> {
         call.now,
         Install::claimed(&token.grant_id, &grant.subject),
     ))))
+}
+
+/// Tells the `qr` binding session waiting for this claim that it arrived (a repeat is a no-op
+/// there). A failure is logged: the claim itself stands.
+async fn notify_session(
+    call: &Call<'_>,
+    claim: &Claim<'_>,
+    session: &str,
+    sender: &str,
+    binding_id: &str,
+) {
+    let command = Command::Claimed {
+        by: format!("{}:{sender}", call.provider.as_str()),
+        outcome: Outcome {
+            installation_id: claim.installation.id.clone(),
+            binding_id: binding_id.to_owned(),
+            sender_id: Some(sender.to_owned()),
+        },
+    };
+    match binding_session::call(call.env, session, &command).await {
+        Ok((200, _)) => {}
+        Ok((status, body)) => {
+            worker::console_log!(
+                "binding session {session} not completed by the claim: {status} {body}"
+            )
+        }
+        Err(error) => worker::console_error!("binding session {session} not notified: {error}"),
+    }
 }
 
 /// Claims the grant for `claim_event`; false when another message claimed it first.

@@ -21,6 +21,8 @@ tests![
     unknown_sessions_and_unbuilt_methods_are_refused,
     the_binding_page_follows_a_session_live_in_chromium,
     a_forged_or_foreign_page_link_is_refused,
+    a_qr_session_completes_when_its_link_is_sent_from_chat,
+    a_cancelled_qr_session_retires_its_token,
 ];
 
 /// Starts a `token` session for `provider` binding `agent`; returns its view.
@@ -480,5 +482,89 @@ fn a_forged_or_foreign_page_link_is_refused(env: &Env) -> Result<(), Failed> {
         let events = http::get(&env.worker.url(&format!("/bind/{id}/events{bad}")));
         assert_eq!(events.status, 403, "{bad}");
     }
+    Ok(())
+}
+
+/// Starts a `qr` session on the seeded Telegram bot for `subject`; returns its view and token.
+fn start_qr(env: &Env, subject: &str) -> (Value, String) {
+    let reply = env.admin(
+        "POST",
+        "/v1/binding-sessions",
+        "bindings:write",
+        Some(
+            json!({"provider": "telegram", "method": "qr", "org_id": env.id("acme"),
+            "app_profile_id": env.id("telegram"), "subject": subject,
+            "binding": {"agent_id": "agent_linked"}}),
+        ),
+    );
+    assert_eq!(reply.status, 201, "{}", reply.body);
+    let view = reply.json();
+    let link = view["auth_prompt"]["data"]["deep_link"].as_str().unwrap();
+    let token = link
+        .strip_prefix("https://t.me/acme_dev_bot?start=")
+        .unwrap_or_else(|| panic!("a deep link to the seeded bot: {link}"));
+    assert!(view["auth_prompt"]["data"]["qr_svg"]
+        .as_str()
+        .unwrap()
+        .starts_with("<svg"));
+    (view.clone(), token.to_owned())
+}
+
+fn telegram_start(env: &Env, from: u64, token: &str) -> String {
+    let secret = crate::ingress::dataset_secret(
+        "installations",
+        "acme_telegram",
+        "credentials",
+        "secret_token",
+    );
+    let update_id = 650_000 + unique();
+    let reply = post_telegram(
+        &env.worker,
+        env.id("acme_telegram"),
+        &secret,
+        &telegram_update(update_id, from, &format!("/start {token}")),
+    );
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    update_id.to_string()
+}
+
+fn a_qr_session_completes_when_its_link_is_sent_from_chat(env: &Env) -> Result<(), Failed> {
+    let (session, token) = start_qr(env, "user-qr");
+    let id = session["id"].as_str().unwrap();
+    let user = 7_700_000 + unique();
+    let claim = telegram_start(env, user, &token);
+    let claimed = &deliveries(env, &claim, 1, Duration::from_secs(15))[0];
+    assert_eq!(claimed["kind"], "install_claimed");
+    assert_eq!(claimed["agent_id"], "agent_linked");
+    let mut done = view(env, id);
+    for _ in 0..20 {
+        if done["status"] == "completed" {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(250));
+        done = view(env, id);
+    }
+    assert_eq!(done["status"], "completed", "{done}");
+    assert_eq!(done["outcome"]["sender_id"], user.to_string());
+    assert_eq!(done["outcome"]["binding_id"], claimed["binding_id"]);
+    assert_eq!(done["outcome"]["installation_id"], env.id("acme_telegram"));
+    Ok(())
+}
+
+fn a_cancelled_qr_session_retires_its_token(env: &Env) -> Result<(), Failed> {
+    let (session, token) = start_qr(env, "user-gone");
+    let id = session["id"].as_str().unwrap();
+    let cancelled = env.admin(
+        "DELETE",
+        &format!("/v1/binding-sessions/{id}"),
+        "bindings:write",
+        None,
+    );
+    assert_eq!(cancelled.status, 200, "{}", cancelled.body);
+    let claim = telegram_start(env, 7_800_000 + unique(), &token);
+    let rejected = &deliveries(env, &claim, 1, Duration::from_secs(15))[0];
+    assert_eq!(rejected["kind"], "install_rejected");
+    assert_eq!(rejected["install"]["reason"], "expired");
+    assert_eq!(view(env, id)["status"], "cancelled");
     Ok(())
 }
