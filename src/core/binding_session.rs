@@ -7,7 +7,9 @@
 //!   `cancelled` from any state that has not ended. Ended states never change.
 //! - [`Session`]: one session's record, its history of transitions, and [`Session::advance`],
 //!   which refuses illegal transitions (409 at the API).
-//! - [`NewSession`]: the request that starts one, validated (methods per provider, timeout).
+//! - [`NewSession`]: the request that starts one, validated (methods per provider, timeout,
+//!   a `qr` session's subject); [`Credentials`], what a `token` session takes; [`auth_prompt`],
+//!   what the admin or user is asked to do (a `qr` session's QR code included).
 //!
 //! # What's out of scope
 //! Storage, alarms and live status (the edge's Durable Object), provider calls, and creating the

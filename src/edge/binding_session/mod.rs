@@ -12,8 +12,9 @@
 //! view now and after every change, until it ends.
 //!
 //! The worker talks to it with [`call`]; the admin API ([`crate::edge::admin`]) authenticates
-//! first. Provider checks are in [`token`]; the browser page (`page_url`) is in [`page`]. The
-//! health ping is served too.
+//! first. Provider checks are in [`token`]; the browser page (`page_url`) is in [`page`]. A
+//! `qr` session completes when the ingress reports its install token claimed
+//! ([`Command::Claimed`]). The health ping is served too.
 
 pub mod page;
 mod token;
