@@ -53,7 +53,7 @@ const MAC_LEN: usize = 16;
 const SIGNED_LEN: usize = 1 + KEY_TAG_LEN + TOKEN_ID_LEN + 4;
 /// Bytes of a whole token.
 const TOKEN_LEN: usize = SIGNED_LEN + MAC_LEN;
-/// Characters of a token: base64url of [`TOKEN_LEN`] bytes without padding.
+/// Characters of a token: base64url of the token's 41 bytes without padding.
 pub const TOKEN_CHARS: usize = (TOKEN_LEN * 4).div_ceil(3);
 /// The longest text accepted as a token before decoding (Telegram's `start` limit).
 pub const MAX_TOKEN_CHARS: usize = 64;

@@ -1,7 +1,7 @@
 //! The route table: which handler a method and path belong to.
 //!
 //! The edge layer asks [`Route::resolve`] and dispatches on the answer, so every URL the worker
-//! answers is listed in [`TABLE`], in one place, and tested natively. Templates are matched
+//! answers is listed in its `TABLE`, in one place, and tested natively. Templates are matched
 //! segment by segment; a `{name}` segment captures one non-empty path segment. `HEAD` is served
 //! wherever `GET` is.
 
