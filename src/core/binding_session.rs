@@ -137,14 +137,14 @@ impl Method {
     }
 
     /// Whether this method is available for `provider`: `token` and `qr` for Telegram and
-    /// WhatsApp. `oauth` (Slack) is refused until it is built.
+    /// WhatsApp, `oauth` for Slack.
     pub fn supports(self, provider: Provider) -> bool {
         matches!(
             (self, provider),
             (
                 Method::Token | Method::Qr,
                 Provider::Telegram | Provider::Whatsapp
-            )
+            ) | (Method::Oauth, Provider::Slack)
         )
     }
 }
@@ -194,7 +194,8 @@ impl NewSession {
         let bad = |message: String| Err(ApiError::BadRequest { message });
         if !self.method.supports(self.provider) {
             return bad(format!(
-                "method {} is not available for {}; available: token and qr for telegram and whatsapp",
+                "method {} is not available for {}; available: token and qr for telegram and \
+                 whatsapp, oauth for slack",
                 self.method.as_str(),
                 self.provider.as_str()
             ));
@@ -271,6 +272,9 @@ pub struct Session {
     /// `qr`: the deep link (with its install token) the QR code carries.
     #[serde(default)]
     pub deep_link: Option<String>,
+    /// `oauth`: the provider's authorize URL, with this session's `state`.
+    #[serde(default)]
+    pub authorize_url: Option<String>,
     /// The principal that started it.
     pub created_by: String,
     /// When, Unix seconds.
@@ -319,6 +323,7 @@ impl Session {
             binding: request.binding,
             subject: request.subject,
             deep_link: None,
+            authorize_url: None,
             created_by: principal.to_owned(),
             created_at: now,
             expires_at: now + timeout,
@@ -442,8 +447,10 @@ impl Credentials {
 /// The `auth_prompt` of a session: what the admin (or user) must do next, for `base_url` (the
 /// worker's public origin).
 pub fn auth_prompt(session: &Session, base_url: &str) -> serde_json::Value {
-    if session.method == Method::Qr {
-        return qr_prompt(session);
+    match session.method {
+        Method::Qr => return qr_prompt(session),
+        Method::Oauth => return oauth_prompt(session),
+        Method::Token => {}
     }
     let credentials_url = format!("{base_url}/v1/binding-sessions/{}/credentials", session.id);
     let (message, instructions, fields): (&str, Vec<String>, &[&str]) = match session.provider {
@@ -480,6 +487,53 @@ pub fn auth_prompt(session: &Session, base_url: &str) -> serde_json::Value {
         "instructions": instructions,
         "data": {"credentials_url": credentials_url, "fields": fields},
     })
+}
+
+fn oauth_prompt(session: &Session) -> serde_json::Value {
+    serde_json::json!({
+        "method": "oauth",
+        "message": "Open the link and allow the app in your Slack workspace.",
+        "instructions": [
+            "Open the authorize link (a workspace admin must do this).",
+            "Choose the workspace and press Allow.",
+            "Slack sends you back here; the session completes on its own.",
+        ],
+        "data": {"authorize_url": session.authorize_url},
+    })
+}
+
+/// Slack's OAuth v2 scopes a bound app asks for: read what it is sent, answer, know who wrote.
+pub const SLACK_SCOPES: &str =
+    "app_mentions:read,channels:history,chat:write,commands,groups:history,im:history,users:read";
+
+/// The OAuth `state` of session `id`: the id and its capability
+/// ([`crate::core::signed_link::Purpose::OauthState`]).
+pub fn oauth_state(id: &str, capability: &str) -> String {
+    format!("{id}.{capability}")
+}
+
+/// Splits an OAuth `state` into the session id and its capability; `None` when malformed.
+pub fn parse_oauth_state(state: &str) -> Option<(&str, &str)> {
+    state
+        .split_once('.')
+        .filter(|(id, capability)| !id.is_empty() && !capability.is_empty())
+}
+
+/// Slack's authorize URL (`authorize_base`, e.g. `https://slack.com/oauth/v2/authorize`) for
+/// the app `client_id`, sending the admin back to `redirect_uri` with `state`.
+pub fn slack_authorize_url(
+    authorize_base: &str,
+    client_id: &str,
+    redirect_uri: &str,
+    state: &str,
+) -> String {
+    let query = form_urlencoded::Serializer::new(String::new())
+        .append_pair("client_id", client_id)
+        .append_pair("scope", SLACK_SCOPES)
+        .append_pair("redirect_uri", redirect_uri)
+        .append_pair("state", state)
+        .finish();
+    format!("{authorize_base}?{query}")
 }
 
 fn qr_prompt(session: &Session) -> serde_json::Value {

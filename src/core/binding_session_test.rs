@@ -148,7 +148,8 @@ fn requests_are_validated() {
         json!({"method": "qr"}),
         json!({"method": "qr", "subject": " "}),
         json!({"subject": "u1"}),
-        json!({"provider": "slack", "method": "oauth"}),
+        json!({"provider": "slack", "method": "token"}),
+        json!({"provider": "whatsapp", "method": "oauth"}),
     ] {
         let error = request(bad.clone()).validate().unwrap_err();
         assert_eq!(error.status(), 400, "{bad}");
@@ -232,4 +233,29 @@ fn a_qr_prompt_carries_the_deep_link_and_its_code() {
         .unwrap()
         .starts_with("<svg"));
     assert!(prompt["message"].as_str().unwrap().contains("WhatsApp"));
+}
+
+#[test]
+fn an_oauth_session_prompts_with_the_authorize_url_and_its_state() {
+    let oauth = request(json!({"provider": "slack", "method": "oauth"}));
+    assert!(oauth.validate().is_ok());
+    let state = oauth_state("bss_9", "123.abc");
+    assert_eq!(parse_oauth_state(&state), Some(("bss_9", "123.abc")));
+    for bad in ["", "bss_9", ".x", "bss_9."] {
+        assert_eq!(parse_oauth_state(bad), None, "{bad}");
+    }
+    let url = slack_authorize_url(
+        "https://slack.com/oauth/v2/authorize",
+        "1.2",
+        "https://edge.example/oauth/slack/callback",
+        &state,
+    );
+    assert!(url.starts_with("https://slack.com/oauth/v2/authorize?client_id=1.2&scope="));
+    assert!(url.contains("redirect_uri=https%3A%2F%2Fedge.example%2Foauth%2Fslack%2Fcallback"));
+    assert!(url.ends_with("&state=bss_9.123.abc"));
+    let mut session = Session::start("bss_9".into(), oauth, "prn_a", NOW, 300);
+    session.authorize_url = Some(url.clone());
+    let prompt = auth_prompt(&session, "https://edge.example");
+    assert_eq!(prompt["method"], "oauth");
+    assert_eq!(prompt["data"]["authorize_url"], url);
 }

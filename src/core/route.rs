@@ -40,6 +40,9 @@ pub enum Route {
         /// The session id.
         id: String,
     },
+    /// `GET /oauth/slack/callback?code=…&state=…`: Slack sends the admin back here after
+    /// consent in an `oauth` binding session.
+    SlackOauthCallback,
     /// The path is known but not for this method.
     MethodNotAllowed {
         /// Value for the `Allow` response header.
@@ -302,7 +305,10 @@ const OTHERS: [Entry; 11] = [
     )),
 ];
 
-const BIND_PAGE: [Entry; 2] = [
+const BROWSER: [Entry; 3] = [
+    entry!("GET", "/oauth/slack/callback", |_| {
+        Route::SlackOauthCallback
+    }),
     entry!("GET", "/bind/{id}", |mut c| Route::BindPage {
         id: take(&mut c, 0)
     }),
@@ -336,7 +342,7 @@ const BINDING_SESSIONS: [Entry; 6] = [
 const TABLE: [&[Entry]; 10] = [
     &WEBHOOKS,
     &OTHERS,
-    &BIND_PAGE,
+    &BROWSER,
     &BINDING_SESSIONS,
     &ROTATIONS,
     &PRINCIPALS,

@@ -255,6 +255,10 @@ fn binding_pages_are_routed_outside_the_admin_api() {
         Route::resolve("GET", "/bind/bss_1/events"),
         Route::BindEvents { id: "bss_1".into() }
     );
+    assert_eq!(
+        Route::resolve("GET", "/oauth/slack/callback"),
+        Route::SlackOauthCallback
+    );
     assert!(matches!(
         Route::resolve("POST", "/bind/bss_1"),
         Route::MethodNotAllowed { .. }

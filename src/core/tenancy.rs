@@ -63,7 +63,11 @@ impl Provider {
     /// Secrets an app profile of this provider holds: `(name, required)`.
     pub fn profile_secrets(self) -> &'static [(&'static str, bool)] {
         match self {
-            Provider::Slack => &[("signing_secret", true), ("oauth_client_secret", false)],
+            Provider::Slack => &[
+                ("signing_secret", true),
+                ("oauth_client_id", false),
+                ("oauth_client_secret", false),
+            ],
             Provider::Whatsapp => &[("app_secret", true), ("verify_token", true)],
             Provider::Discord => &[("public_key", true)],
             Provider::Telegram | Provider::Standard => &[],

@@ -67,7 +67,7 @@ fn secret_names_are_checked_per_provider_and_owner() {
             name: "bot_token".into(),
             provider: "slack",
             owner: "app profile",
-            allowed: "signing_secret, oauth_client_secret".into(),
+            allowed: "signing_secret, oauth_client_id, oauth_client_secret".into(),
         })
     );
     assert_eq!(

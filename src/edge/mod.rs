@@ -44,6 +44,9 @@ async fn fetch(req: Request, env: Env, ctx: Context) -> Result<Response> {
             return ingress::whatsapp_subscribe(req, &env, &ctx, app_profile_id).await
         }
         Route::Admin(Admin::BindingSessionEvents(id)) => admin::stream_events(req, &env, &id).await,
+        Route::SlackOauthCallback => {
+            return binding_session::oauth::callback(req, &env, &ctx).await
+        }
         Route::BindPage { id } => return binding_session::page::page(&req, &env, &id).await,
         Route::BindEvents { id } => return binding_session::page::events(&req, &env, &id).await,
         Route::Healthz => health::handle(&env).await,

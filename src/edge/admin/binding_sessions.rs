@@ -10,11 +10,16 @@ use super::profiles::provider_of;
 use super::{collection, Call, Reply};
 use crate::core::admin::parse;
 use crate::core::api_error::ApiError;
-use crate::core::binding_session::{Method, NewSession, Session, State};
+use crate::core::binding_session::{
+    oauth_state, slack_authorize_url, Method, NewSession, Session, State,
+};
 use crate::core::install_token::deep_link;
 use crate::core::route::Resource;
+use crate::core::signed_link::{self, Purpose};
 use crate::core::tenancy::{check_installation_org, Provider};
 use crate::edge::binding_session::{self, Command};
+use crate::edge::ingress::directory;
+use crate::edge::secrets::key_ring;
 use crate::edge::{d1, runtime};
 use serde_json::{json, Value};
 use worker::{D1Database, Env, Response};
@@ -50,11 +55,49 @@ pub async fn start(call: &Call<'_>) -> Result<Reply, ApiError> {
         call.now,
         timeout,
     );
-    if session.method == Method::Qr {
-        session.deep_link = Some(qr_link(call, &session, timeout).await?);
+    match session.method {
+        Method::Qr => session.deep_link = Some(qr_link(call, &session, timeout).await?),
+        Method::Oauth => session.authorize_url = Some(authorize_url(call, &session).await?),
+        Method::Token => {}
     }
     let (status, view) = binding_session::call(call.env, &id, &Command::Start { session }).await?;
     Ok((if status == 200 { 201 } else { status }, view))
+}
+
+/// An `oauth` session's Slack authorize URL: the profile's client id, the callback, and a
+/// `state` signed for this session until it expires.
+async fn authorize_url(call: &Call<'_>, session: &Session) -> Result<String, ApiError> {
+    let (profile, _) =
+        directory::profile(call.db, call.env, &session.app_profile_id, call.now).await?;
+    let client_id = profile
+        .and_then(|profile| {
+            directory::valid(&profile.secrets, "oauth_client_id", call.now)
+                .into_iter()
+                .next()
+        })
+        .ok_or_else(|| ApiError::Conflict {
+            message: "the app profile has no oauth_client_id: rotate its secrets to add \
+                      oauth_client_id and oauth_client_secret"
+                .into(),
+        })?;
+    let capability = signed_link::sign(
+        &key_ring(call.env)?,
+        Purpose::OauthState,
+        &session.id,
+        session.expires_at,
+    );
+    let var = |name: &str| {
+        call.env
+            .var(name)
+            .map(|v| v.to_string().trim_end_matches('/').to_owned())
+            .unwrap_or_default()
+    };
+    Ok(slack_authorize_url(
+        &var("SLACK_AUTHORIZE_URL"),
+        &client_id,
+        &format!("{}/oauth/slack/callback", var("PUBLIC_BASE_URL")),
+        &oauth_state(&session.id, &capability),
+    ))
 }
 
 /// A `qr` session's deep link: to the org's first active installation of the session's app

@@ -16,6 +16,7 @@
 //! `qr` session completes when the ingress reports its install token claimed
 //! ([`Command::Claimed`]). The health ping is served too.
 
+pub mod oauth;
 pub mod page;
 mod token;
 
@@ -68,6 +69,13 @@ pub enum Command {
         by: String,
         /// What the claim linked.
         outcome: Outcome,
+    },
+    /// Slack sent the admin of an `oauth` session back with a `code` (or an `error`).
+    OauthCode {
+        /// The authorization code.
+        code: Option<String>,
+        /// Slack's error, e.g. `access_denied`.
+        error: Option<String>,
     },
     /// The credential of a `token` session, by `by`.
     Credentials {
@@ -188,6 +196,11 @@ impl BindingSession {
             Command::Claimed { by, outcome } => {
                 self.load().await.map_err(d1::internal)?;
                 self.claimed(&by, outcome).await?;
+                self.view()
+            }
+            Command::OauthCode { code, error } => {
+                self.load().await.map_err(d1::internal)?;
+                oauth::exchange(self, code, error).await?;
                 self.view()
             }
             Command::Credentials { by, body } => {

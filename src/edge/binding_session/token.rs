@@ -36,10 +36,13 @@ const TELEGRAM_UPDATES: [&str; 4] = [
 ];
 
 /// What the provider said about the channel: enough to make the installation.
-struct Channel {
-    tenant_key: String,
-    metadata: Value,
-    credentials: Secrets,
+pub(super) struct Channel {
+    /// The provider's id for the tenant (bot id, phone number id, workspace id).
+    pub tenant_key: String,
+    /// Non-secret facts for the installation's metadata.
+    pub metadata: Value,
+    /// Credentials, sealed on insert.
+    pub credentials: Secrets,
 }
 
 /// Runs the method for `body` posted by `by`. Returns once the session completed or failed (the
@@ -98,11 +101,23 @@ async fn run(
         Ok(channel) => channel,
         Err(reason) => return fail(object, &reason, provider).await,
     };
+    finish(object, session, &channel, installation_id).await
+}
+
+/// Completes the session with a new installation `installation_id` of `channel` and the
+/// session's binding, in the `completed` transition's transaction.
+pub(super) async fn finish(
+    object: &BindingSession,
+    session: &Session,
+    channel: &Channel,
+    installation_id: String,
+) -> Result<(), ApiError> {
     let outcome = Outcome {
         installation_id,
         binding_id: runtime::new_id("bnd"),
         sender_id: None,
     };
+    let env = &object.env;
     let ring = key_ring(env)?;
     let db = env.d1("DB").map_err(d1::internal)?;
     let metadata = channel.metadata.to_string();
@@ -134,14 +149,14 @@ async fn run(
     object.complete(&made, outcome.clone()).await
 }
 
-async fn fail(object: &BindingSession, reason: &str, by: &str) -> Result<(), ApiError> {
+pub(super) async fn fail(object: &BindingSession, reason: &str, by: &str) -> Result<(), ApiError> {
     let now = runtime::now_seconds();
     object.change(|s| s.fail(reason, now, by)).await
 }
 
 /// The plain-words reason when the session's app profile already has an active installation
 /// for this tenant (binding it again would take over its webhook).
-async fn already_installed(
+pub(super) async fn already_installed(
     env: &Env,
     session: &Session,
     tenant_key: &str,
@@ -255,6 +270,7 @@ async fn telegram(
         bot_token.0
     );
     let headers = [("Content-Type", "application/json")];
+    let body = body.map(|body| body.to_string());
     let answer = call(&url, verb, &headers, body, "Telegram").await?;
     if answer["ok"] == true {
         return Ok(answer["result"].clone());
@@ -281,14 +297,13 @@ async fn graph(
 }
 
 /// One provider call; a JSON answer (whatever its status), or why there is none.
-async fn call(
+pub(super) async fn call(
     url: &str,
     verb: Method,
     headers: &[(&str, &str)],
-    body: Option<Value>,
+    body: Option<String>,
     who: &str,
 ) -> Result<Value, String> {
-    let body = body.map(|body| body.to_string());
     let mut response = http::send(verb, url, headers, body, PROVIDER_TIMEOUT)
         .await
         .map_err(|reason| format!("{who} could not be reached: {reason}"))?;
@@ -304,11 +319,11 @@ async fn call(
         .map_err(|_| format!("{who} answered HTTP {status} without JSON"))
 }
 
-fn quote(reason: &str) -> String {
+pub(super) fn quote(reason: &str) -> String {
     reason.chars().take(MAX_REASON_CHARS).collect()
 }
 
-fn base_url(env: &Env, name: &str) -> String {
+pub(super) fn base_url(env: &Env, name: &str) -> String {
     env.var(name)
         .map(|value| value.to_string().trim_end_matches('/').to_owned())
         .unwrap_or_default()

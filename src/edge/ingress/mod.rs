@@ -19,8 +19,8 @@
 //! ([`rejections`]), aggregated per source, reason and minute.
 
 mod claims;
-mod directory;
-mod rejections;
+pub(crate) mod directory;
+pub(crate) mod rejections;
 
 use crate::core::envelope::{self, Envelope, Routing};
 use crate::core::ingress::{

@@ -35,7 +35,8 @@ use std::sync::Arc;
 pub struct Env {
     pub worker: WranglerDev,
     pub runtime: FakeServer,
-    /// Stands in for provider APIs: Telegram under `/telegram`, the Graph API under `/graph`.
+    /// Stands in for provider APIs: Telegram under `/telegram`, the Graph API under `/graph`,
+    /// Slack's Web API under `/slack`.
     pub providers: FakeServer,
     pub seed: Ids,
 }
@@ -136,6 +137,7 @@ fn start() -> Result<Env, Box<dyn std::error::Error>> {
         ("AGENT_RUNTIME_URL", runtime.url("/inbound")),
         ("TELEGRAM_API_BASE_URL", providers.url("/telegram")),
         ("GRAPH_API_BASE_URL", providers.url("/graph")),
+        ("SLACK_API_BASE_URL", providers.url("/slack")),
     ])?;
     let seed = seed::load(&worker.url(""))?;
     Ok(Env {

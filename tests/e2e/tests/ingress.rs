@@ -274,7 +274,7 @@ fn slack_bad_signature_is_401_and_audited(env: &Env) -> Result<(), Failed> {
 }
 
 /// Waits until a `webhook.rejected` entry with `reason` from `ip` is in the ledger.
-fn wait_for_audit(env: &Env, reason: &str, ip: &str) {
+pub fn wait_for_audit(env: &Env, reason: &str, ip: &str) {
     for _ in 0..40 {
         let found = audit_entries(env, "webhook.rejected").iter().any(|entry| {
             entry["detail"]["reason"] == reason

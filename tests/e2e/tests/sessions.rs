@@ -18,11 +18,13 @@ tests![
     a_cancelled_session_takes_no_credential,
     a_session_expires_on_time_without_polling,
     two_concurrent_credentials_complete_a_session_once,
-    unknown_sessions_and_unbuilt_methods_are_refused,
+    unknown_sessions_and_unavailable_methods_are_refused,
     the_binding_page_follows_a_session_live_in_chromium,
     a_forged_or_foreign_page_link_is_refused,
     a_qr_session_completes_when_its_link_is_sent_from_chat,
     a_cancelled_qr_session_retires_its_token,
+    a_slack_oauth_session_completes_through_the_callback,
+    wrong_reused_and_expired_oauth_states_are_refused,
 ];
 
 /// Starts a `token` session for `provider` binding `agent`; returns its view.
@@ -367,7 +369,7 @@ fn two_concurrent_credentials_complete_a_session_once(env: &Env) -> Result<(), F
     Ok(())
 }
 
-fn unknown_sessions_and_unbuilt_methods_are_refused(env: &Env) -> Result<(), Failed> {
+fn unknown_sessions_and_unavailable_methods_are_refused(env: &Env) -> Result<(), Failed> {
     let missing = env.admin(
         "GET",
         "/v1/binding-sessions/bss_00000000000000000000000000000000",
@@ -375,16 +377,16 @@ fn unknown_sessions_and_unbuilt_methods_are_refused(env: &Env) -> Result<(), Fai
         None,
     );
     assert_eq!(missing.status, 404);
-    let oauth = env.admin(
+    let slack_token = env.admin(
         "POST",
         "/v1/binding-sessions",
         "bindings:write",
         Some(
-            json!({"provider": "slack", "method": "oauth", "org_id": env.id("acme"),
+            json!({"provider": "slack", "method": "token", "org_id": env.id("acme"),
             "app_profile_id": env.id("slack_platform"), "binding": {"agent_id": "a"}}),
         ),
     );
-    assert_eq!(oauth.status, 400, "{}", oauth.body);
+    assert_eq!(slack_token.status, 400, "{}", slack_token.body);
     let mismatch = env.admin(
         "POST",
         "/v1/binding-sessions",
@@ -566,5 +568,150 @@ fn a_cancelled_qr_session_retires_its_token(env: &Env) -> Result<(), Failed> {
     assert_eq!(rejected["kind"], "install_rejected");
     assert_eq!(rejected["install"]["reason"], "expired");
     assert_eq!(view(env, id)["status"], "cancelled");
+    Ok(())
+}
+
+/// Starts an `oauth` session on the seeded platform Slack app; returns its view and state.
+fn start_oauth(env: &Env, timeout: u64) -> (Value, String) {
+    let reply = env.admin(
+        "POST",
+        "/v1/binding-sessions",
+        "bindings:write",
+        Some(
+            json!({"provider": "slack", "method": "oauth", "org_id": env.id("acme"),
+            "app_profile_id": env.id("slack_platform"), "timeout_seconds": timeout,
+            "binding": {"agent_id": "agent_slack", "sender_policy": "open"}}),
+        ),
+    );
+    assert_eq!(reply.status, 201, "{}", reply.body);
+    let view = reply.json();
+    let url = view["auth_prompt"]["data"]["authorize_url"]
+        .as_str()
+        .unwrap();
+    assert!(url
+        .starts_with("https://slack.com/oauth/v2/authorize?client_id=1000000000001.2000000000001"));
+    let callback = format!(
+        "redirect_uri={}",
+        urlencode(&env.worker.url("/oauth/slack/callback"))
+    );
+    assert!(url.contains(&callback), "{url}");
+    let state = url.split("&state=").nth(1).unwrap().to_owned();
+    (view, state)
+}
+
+fn urlencode(text: &str) -> String {
+    text.replace(':', "%3A").replace('/', "%2F")
+}
+
+fn callback(env: &Env, query: &str, ip: &str) -> http::Reply {
+    http::send(
+        "GET",
+        &env.worker.url(&format!("/oauth/slack/callback?{query}")),
+        &[("cf-connecting-ip", ip)],
+        b"",
+    )
+}
+
+fn a_slack_oauth_session_completes_through_the_callback(env: &Env) -> Result<(), Failed> {
+    let (session, state) = start_oauth(env, 120);
+    let id = session["id"].as_str().unwrap();
+    let n = unique();
+    let (code, team) = (format!("code-{n}"), format!("T0OAUTH{n}"));
+    env.providers.respond_to(
+        "/slack/oauth.v2.access",
+        &code,
+        Answer::json(200, json!({"ok": true, "access_token": format!("xoxb-{n}"),
+            "team": {"id": team, "name": "OAuth Co"}, "bot_user_id": "U0BOT", "app_id": "A0DEVPLATFORM"})),
+    );
+    env.providers.respond(
+        "/slack/auth.test",
+        Answer::json(
+            200,
+            json!({"ok": true, "team_id": team, "user_id": "U0BOT"}),
+        ),
+    );
+    let reply = callback(
+        env,
+        &format!("code={code}&state={state}"),
+        &crate::unique_ip(),
+    );
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    assert!(
+        reply.body.contains("bound to agent agent_slack"),
+        "{}",
+        reply.body
+    );
+    let done = view(env, id);
+    assert_eq!(done["status"], "completed", "{done}");
+    let exchange = env.providers.wait_for(1, Duration::from_secs(1), |r| {
+        r.url == "/slack/oauth.v2.access" && String::from_utf8_lossy(&r.body).contains(&code)
+    });
+    let form = String::from_utf8_lossy(&exchange[0].body).into_owned();
+    assert!(
+        form.contains("client_secret=dev-slack-platform-client-secret"),
+        "{form}"
+    );
+    let installation = env.admin(
+        "GET",
+        &format!(
+            "/v1/installations/{}",
+            done["outcome"]["installation_id"].as_str().unwrap()
+        ),
+        "installations:write",
+        None,
+    );
+    assert_eq!(installation.json()["tenant_key"], team.as_str());
+    assert!(
+        !done.to_string().contains(&format!("xoxb-{n}")),
+        "the token is sealed, not shown"
+    );
+    Ok(())
+}
+
+fn wrong_reused_and_expired_oauth_states_are_refused(env: &Env) -> Result<(), Failed> {
+    let (session, state) = start_oauth(env, 120);
+    let id = session["id"].as_str().unwrap();
+    let ip = crate::unique_ip();
+    // Tampered: one character of the signature changed.
+    let mut tampered = state.clone();
+    let last = tampered.pop().unwrap();
+    tampered.push(if last == 'A' { 'B' } else { 'A' });
+    for query in [
+        format!("code=x&state={tampered}"),
+        "code=x".into(),
+        "code=x&state=junk".into(),
+    ] {
+        let reply = callback(env, &query, &ip);
+        assert_eq!(reply.status, 400, "{query}");
+    }
+    assert_eq!(
+        view(env, id)["status"],
+        "awaiting_channel_auth",
+        "untouched"
+    );
+    crate::ingress::wait_for_audit(env, "bad_oauth_state", &ip);
+
+    // The admin declines: the session fails; the same state again is a reuse.
+    let declined = callback(env, &format!("error=access_denied&state={state}"), &ip);
+    assert_eq!(declined.status, 200);
+    assert!(
+        declined.body.contains("did not allow the app"),
+        "{}",
+        declined.body
+    );
+    let failed = view(env, id);
+    assert_eq!(failed["status"], "failed");
+    let reused = callback(env, &format!("code=x&state={state}"), &ip);
+    assert_eq!(reused.status, 400);
+    assert_eq!(view(env, id)["history"], failed["history"], "untouched");
+    crate::ingress::wait_for_audit(env, "reused_oauth_state", &ip);
+
+    // Expired: the state lives only as long as its session.
+    let (_, short) = start_oauth(env, 1);
+    std::thread::sleep(Duration::from_millis(2100));
+    assert_eq!(
+        callback(env, &format!("code=x&state={short}"), &ip).status,
+        400
+    );
     Ok(())
 }
