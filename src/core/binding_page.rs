@@ -32,7 +32,7 @@ pub fn content_security_policy(nonce: &str) -> String {
 }
 
 /// `text` safe inside HTML text and attribute values.
-fn html_escape(text: &str) -> String {
+pub fn html_escape(text: &str) -> String {
     let mut escaped = String::with_capacity(text.len());
     for c in text.chars() {
         match c {

@@ -255,6 +255,27 @@ impl BindingSession {
         self.complete(&|| Ok(Vec::new()), outcome).await
     }
 
+    /// Starts checking the channel with its provider: marks this object busy until the returned
+    /// guard drops (409 if a check is already running), expires an overdue session (409), and
+    /// moves to `channel_authenticating`, made by `by` (409 unless awaiting the channel).
+    async fn begin_check(&self, by: &str) -> std::result::Result<Checking<'_>, ApiError> {
+        if self.busy.replace(true) {
+            return Err(busy());
+        }
+        let guard = Checking(&self.busy);
+        let now = runtime::now_seconds();
+        if self.snapshot()?.is_overdue(now) {
+            self.change(|s| s.advance(State::Expired, now, "system"))
+                .await?;
+            return Err(ApiError::Conflict {
+                message: "the session has expired".into(),
+            });
+        }
+        self.change(|s| s.advance(State::ChannelAuthenticating, now, by))
+            .await?;
+        Ok(guard)
+    }
+
     /// Loads the session from storage once per instance.
     async fn load(&self) -> Result<()> {
         if self.session.borrow().is_none() {
@@ -429,6 +450,15 @@ impl BindingSession {
     /// The session's provider, method and current status.
     fn snapshot(&self) -> std::result::Result<Session, ApiError> {
         self.session.borrow().clone().ok_or_else(no_such)
+    }
+}
+
+/// A provider check in flight; dropping it ends it.
+struct Checking<'a>(&'a Cell<bool>);
+
+impl Drop for Checking<'_> {
+    fn drop(&mut self) {
+        self.0.set(false);
     }
 }
 

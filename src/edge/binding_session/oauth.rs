@@ -12,9 +12,10 @@
 //! The callback answers with a small HTML page saying how it went.
 
 use super::token::{already_installed, base_url, call, fail, finish, quote, Channel};
-use super::{busy, BindingSession, Command};
+use super::{BindingSession, Command};
 use crate::core::admin::{Secret, Secrets};
 use crate::core::api_error::ApiError;
+use crate::core::binding_page::html_escape;
 use crate::core::binding_session::{parse_oauth_state, Method as BindMethod, State};
 use crate::core::signed_link::{self, Purpose};
 use crate::core::tenancy::Provider;
@@ -104,10 +105,7 @@ fn outcome_page(view: &Value) -> Result<Response> {
 }
 
 fn page(status: u16, message: &str) -> Result<Response> {
-    let escaped = message
-        .replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;");
+    let escaped = html_escape(message);
     let html = format!(
         "<!doctype html><html lang=\"en\"><meta charset=\"utf-8\">\
          <title>Slack · channel-edge</title><p id=\"result\">{escaped}</p></html>"
@@ -128,32 +126,7 @@ pub async fn exchange(
             message: "only an oauth session takes a code".into(),
         });
     }
-    if object.busy.replace(true) {
-        return Err(busy());
-    }
-    let result = run(object, code, error).await;
-    object.busy.set(false);
-    result
-}
-
-async fn run(
-    object: &BindingSession,
-    code: Option<String>,
-    error: Option<String>,
-) -> std::result::Result<(), ApiError> {
-    let session = object.snapshot()?;
-    let now = runtime::now_seconds();
-    if session.is_overdue(now) {
-        object
-            .change(|s| s.advance(State::Expired, now, "system"))
-            .await?;
-        return Err(ApiError::Conflict {
-            message: "the session has expired".into(),
-        });
-    }
-    object
-        .change(|s| s.advance(State::ChannelAuthenticating, now, "slack"))
-        .await?;
+    let _checking = object.begin_check("slack").await?;
     let code = match (code, error) {
         (Some(code), None) => code,
         (_, error) => {
@@ -165,6 +138,7 @@ async fn run(
         }
     };
     let env = &object.env;
+    let now = runtime::now_seconds();
     let channel = match access(env, &session.app_profile_id, &code, now).await? {
         Ok(channel) => channel,
         Err(reason) => return fail(object, &reason, "slack").await,

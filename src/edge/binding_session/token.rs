@@ -10,7 +10,7 @@
 //! A refusal fails the session with the provider's reason in plain words; provider API base URLs
 //! come from `[vars]` so tests point them at local fakes.
 
-use super::{busy, BindingSession};
+use super::BindingSession;
 use crate::core::admin::{Secret, Secrets};
 use crate::core::api_error::ApiError;
 use crate::core::binding_session::{Credentials, Outcome, Session, State};
@@ -51,36 +51,11 @@ pub(super) struct Channel {
 pub async fn authenticate(object: &BindingSession, by: &str, body: &Value) -> Result<(), ApiError> {
     let session = object.snapshot()?;
     let credentials = Credentials::parse(session.provider, body.to_string().as_bytes())?;
-    if object.busy.replace(true) {
-        return Err(busy());
-    }
-    let result = run(object, by, &session, &credentials).await;
-    object.busy.set(false);
-    result
-}
-
-async fn run(
-    object: &BindingSession,
-    by: &str,
-    session: &Session,
-    credentials: &Credentials,
-) -> Result<(), ApiError> {
-    let now = runtime::now_seconds();
-    if session.is_overdue(now) {
-        object
-            .change(|s| s.advance(State::Expired, now, "system"))
-            .await?;
-        return Err(ApiError::Conflict {
-            message: "the session has expired".into(),
-        });
-    }
-    object
-        .change(|s| s.advance(State::ChannelAuthenticating, now, by))
-        .await?;
+    let _checking = object.begin_check(by).await?;
     let env = &object.env;
     let provider = session.provider.as_str();
-    let checked = match check(env, credentials).await {
-        Ok(channel) => already_installed(env, session, &channel.tenant_key)
+    let checked = match check(env, &credentials).await {
+        Ok(channel) => already_installed(env, &session, &channel.tenant_key)
             .await?
             .map_or(Ok(channel), Err),
         Err(reason) => Err(reason),
@@ -97,11 +72,11 @@ async fn run(
         .change(|s| s.advance(State::TestingConnection, now, "system"))
         .await?;
     let installation_id = runtime::new_id("ins");
-    let channel = match connect(env, credentials, channel, &installation_id).await {
+    let channel = match connect(env, &credentials, channel, &installation_id).await {
         Ok(channel) => channel,
         Err(reason) => return fail(object, &reason, provider).await,
     };
-    finish(object, session, &channel, installation_id).await
+    finish(object, &session, &channel, installation_id).await
 }
 
 /// Completes the session with a new installation `installation_id` of `channel` and the
