@@ -1,8 +1,9 @@
 // Drives Debian's Chromium through a binding page: node binding-page.mjs <page_url> <screenshot>
 //
-// Prints "awaiting" once the page shows a session waiting for its channel (the test then
-// completes the session through the API), waits until the page shows "completed" without a
-// reload, saves a screenshot, and prints one JSON line: {"loads", "installation", "status"}.
+// Prints "awaiting" once the page shows a qr session waiting for its channel with its QR code
+// drawn (the test then sends the code's link from chat), waits until the page shows "completed"
+// without a reload, saves a screenshot, and prints one JSON line: {"loads", "installation",
+// "status", "qr_width", "console_errors"}.
 // Exits 1 (after a screenshot of what was shown) when any step times out.
 import { chromium } from "playwright-core";
 
@@ -27,15 +28,19 @@ page.on("console", (message) => {
 try {
   await page.goto(url);
   await page.waitForSelector('#status[data-status="awaiting_channel_auth"]', { timeout: 20000 });
-  const instructions = await page.textContent("#instructions");
-  if (!instructions.includes("BotFather")) throw new Error(`no instructions: ${instructions}`);
+  const drawn = await page.waitForFunction(() => {
+    const image = document.querySelector("#qr:not([hidden]) img");
+    return image && image.complete && image.naturalWidth > 0 ? image.naturalWidth : 0;
+  }, null, { timeout: 5000 });
+  const qrWidth = await drawn.jsonValue();
+  await page.screenshot({ path: screenshot.replace(/\.png$/, "-awaiting.png"), fullPage: true });
   console.log("awaiting");
   await page.waitForSelector('#status[data-status="completed"]', { timeout: 30000 });
   await page.waitForSelector("#outcome:not([hidden])", { timeout: 5000 });
   const installation = await page.textContent("#installation");
   const status = await page.textContent("#status");
   await page.screenshot({ path: screenshot, fullPage: true });
-  console.log(JSON.stringify({ loads, installation, status, console_errors: blocked }));
+  console.log(JSON.stringify({ loads, installation, status, qr_width: qrWidth, console_errors: blocked }));
 } catch (error) {
   await page.screenshot({ path: screenshot, fullPage: true }).catch(() => {});
   console.error(`binding page: ${error.message}`);

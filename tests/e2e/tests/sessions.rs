@@ -401,7 +401,7 @@ fn unknown_sessions_and_unavailable_methods_are_refused(env: &Env) -> Result<(),
 }
 
 fn the_binding_page_follows_a_session_live_in_chromium(env: &Env) -> Result<(), Failed> {
-    let session = start(env, "telegram", "agent_bound", 300);
+    let (session, token) = start_qr(env, "user-browser");
     let id = session["id"].as_str().unwrap();
     let page_url = session["page_url"].as_str().unwrap();
     assert!(page_url.starts_with(&env.worker.url(&format!("/bind/{id}?t="))));
@@ -423,19 +423,13 @@ fn the_binding_page_follows_a_session_live_in_chromium(env: &Env) -> Result<(), 
     if first != "awaiting" {
         let output = browser.wait_with_output()?;
         return Err(format!(
-            "the page never showed the waiting session: {first} {}",
+            "the page never showed the waiting session and its QR code: {first} {}",
             String::from_utf8_lossy(&output.stderr)
         )
         .into());
     }
-    // Complete the session through the API while the page is open.
-    let (token, _) = fake_bot(env);
-    let (status, done) = post_credentials(env, id, json!({"bot_token": token}));
-    assert_eq!(
-        (status, done["status"].as_str()),
-        (200, Some("completed")),
-        "{done}"
-    );
+    // The user sends the QR code's link from Telegram while the page is open.
+    telegram_start(env, 7_900_000 + unique(), &token);
     let report = lines.next().transpose()?.unwrap_or_default();
     let output = browser.wait_with_output()?;
     assert!(
@@ -446,7 +440,11 @@ fn the_binding_page_follows_a_session_live_in_chromium(env: &Env) -> Result<(), 
     let report: Value = serde_json::from_str(&report)?;
     assert_eq!(report["loads"], 1, "completed appeared without a reload");
     assert_eq!(report["status"], "completed");
-    assert_eq!(report["installation"], done["outcome"]["installation_id"]);
+    assert!(
+        report["qr_width"].as_u64().unwrap() > 0,
+        "the QR code was drawn"
+    );
+    assert_eq!(report["installation"], env.id("acme_telegram"));
     assert_eq!(
         report["console_errors"],
         json!([]),
