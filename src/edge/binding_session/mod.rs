@@ -244,13 +244,11 @@ impl BindingSession {
                 message: "only a qr session is completed by a claim".into(),
             });
         }
+        // Busy like a provider check, so a cancel cannot land between these steps.
+        let _checking = self.begin_check(by).await?;
         let now = runtime::now_seconds();
-        for (next, who) in [
-            (State::ChannelAuthenticating, by),
-            (State::ChannelAuthenticated, "system"),
-            (State::TestingConnection, "system"),
-        ] {
-            self.change(|s| s.advance(next, now, who)).await?;
+        for next in [State::ChannelAuthenticated, State::TestingConnection] {
+            self.change(|s| s.advance(next, now, "system")).await?;
         }
         self.complete(&|| Ok(Vec::new()), outcome).await
     }

@@ -123,7 +123,8 @@ async fn notify_session(
         Ok((200, _)) => {}
         Ok((status, body)) => {
             worker::console_log!(
-                "binding session {session} not completed by the claim: {status} {body}"
+                "binding session {session} not completed by the claim: {status} {}",
+                body["error"]["message"]
             )
         }
         Err(error) => worker::console_error!("binding session {session} not notified: {error}"),
