@@ -32,7 +32,9 @@ CREATE TABLE audit_log (
   detail    TEXT    NOT NULL,
   prev_hash TEXT    NOT NULL,
   hash      TEXT    NOT NULL
-) STRICT;
+, org_id TEXT) STRICT;
+
+CREATE INDEX audit_log_org ON audit_log (org_id, seq) WHERE org_id IS NOT NULL;
 
 CREATE TABLE binding_sessions (
   id              TEXT    PRIMARY KEY,  -- bss_…
@@ -45,7 +47,7 @@ CREATE TABLE binding_sessions (
   created_at      INTEGER NOT NULL,
   expires_at      INTEGER NOT NULL,
   updated_at      INTEGER NOT NULL
-) STRICT;
+, agent_id TEXT) STRICT;
 
 CREATE INDEX binding_sessions_status ON binding_sessions (status, created_at);
 
@@ -134,7 +136,7 @@ CREATE TABLE principals (
   created_by TEXT,             -- the principal that created it; NULL for the seeded root
   created_at INTEGER NOT NULL,
   updated_at INTEGER NOT NULL
-) STRICT;
+, org_ids TEXT, agent_ids TEXT) STRICT;
 
 CREATE TABLE rollout_flags (
   key            TEXT    PRIMARY KEY,

@@ -136,3 +136,181 @@ fn every_admin_operation_documents_the_scope_its_route_checks() {
         }
     }
 }
+
+/// Every `enum` in `value` that lists scopes (it names `principals:write`).
+fn scope_enums<'a>(value: &'a Value, found: &mut Vec<&'a Value>) {
+    match value {
+        Value::Object(map) => {
+            for (key, child) in map {
+                let lists_scopes = child
+                    .as_array()
+                    .is_some_and(|items| items.iter().any(|item| item == "principals:write"));
+                if key == "enum" && lists_scopes {
+                    found.push(child);
+                } else {
+                    scope_enums(child, found);
+                }
+            }
+        }
+        Value::Array(items) => items.iter().for_each(|item| scope_enums(item, found)),
+        _ => {}
+    }
+}
+
+#[test]
+fn every_scope_list_is_exactly_the_scope_table() {
+    let doc = document();
+    let mut found = Vec::new();
+    scope_enums(&doc, &mut found);
+    assert!(
+        found.len() >= 3,
+        "Principal, NewPrincipal and Error list scopes"
+    );
+    let names: Vec<&str> = Scope::ALL.iter().map(|scope| scope.as_str()).collect();
+    for listed in found {
+        assert_eq!(listed, &serde_json::json!(names));
+    }
+}
+
+#[test]
+fn every_body_limit_is_the_one_the_code_enforces() {
+    use channel_edge::core::admin::*;
+    let doc = document();
+    let schemas = &doc["components"]["schemas"];
+    let max = |pointer: &str| {
+        schemas
+            .pointer(pointer)
+            .and_then(Value::as_u64)
+            .unwrap_or_else(|| panic!("components/schemas{pointer} is not a number"))
+            as usize
+    };
+    let limits = [
+        ("/NewPrincipal/properties/name/maxLength", MAX_NAME_CHARS),
+        ("/NewOrg/properties/name/maxLength", MAX_NAME_CHARS),
+        ("/NewAppProfile/properties/name/maxLength", MAX_NAME_CHARS),
+        (
+            "/NewAppProfile/properties/provider_app_id/maxLength",
+            MAX_ID_CHARS,
+        ),
+        (
+            "/NewAppProfile/properties/secrets/additionalProperties/maxLength",
+            MAX_SECRET_CHARS,
+        ),
+        (
+            "/NewPrincipal/properties/org_ids/maxItems",
+            MAX_ID_LIST_ITEMS,
+        ),
+        (
+            "/NewPrincipal/properties/org_ids/items/maxLength",
+            MAX_ID_CHARS,
+        ),
+        (
+            "/NewPrincipal/properties/agent_ids/maxItems",
+            MAX_ID_LIST_ITEMS,
+        ),
+        (
+            "/NewInstallation/properties/tenant_key/maxLength",
+            MAX_ID_CHARS,
+        ),
+        (
+            "/NewInstallation/properties/metadata/maxProperties",
+            MAX_METADATA_PROPERTIES,
+        ),
+        (
+            "/NewInstallation/properties/metadata/propertyNames/maxLength",
+            MAX_METADATA_KEY_CHARS,
+        ),
+        (
+            "/NewInstallation/properties/metadata/additionalProperties/maxLength",
+            MAX_METADATA_VALUE_CHARS,
+        ),
+        (
+            "/NewInstallation/properties/credentials/additionalProperties/maxLength",
+            MAX_SECRET_CHARS,
+        ),
+        (
+            "/RotateSecrets/properties/secrets/additionalProperties/maxLength",
+            MAX_SECRET_CHARS,
+        ),
+        ("/NewBinding/properties/agent_id/maxLength", MAX_ID_CHARS),
+        (
+            "/NewBinding/properties/allowlist/maxItems",
+            MAX_ALLOWLIST_ITEMS,
+        ),
+        (
+            "/NewBinding/properties/allowlist/items/maxLength",
+            MAX_ID_CHARS,
+        ),
+        ("/Selector/properties/conversation/maxLength", MAX_ID_CHARS),
+        (
+            "/AllowlistEntryRequest/properties/sender_id/maxLength",
+            MAX_ID_CHARS,
+        ),
+        (
+            "/FlagChange/properties/canary_org_ids/maxItems",
+            MAX_ID_LIST_ITEMS,
+        ),
+        ("/FlagChange/properties/reason/maxLength", MAX_REASON_CHARS),
+        (
+            "/NewInstallToken/properties/subject/maxLength",
+            MAX_ID_CHARS,
+        ),
+        (
+            "/BindingSpec/properties/allowlist/maxItems",
+            MAX_ALLOWLIST_ITEMS,
+        ),
+        (
+            "/NewBindingSession/properties/org_id/maxLength",
+            MAX_ID_CHARS,
+        ),
+    ];
+    for (pointer, limit) in limits {
+        assert_eq!(max(pointer), limit, "components/schemas{pointer}");
+    }
+    let description = doc["info"]["description"].as_str().unwrap();
+    assert!(description.contains(&format!("at most {MAX_BODY_BYTES} bytes")));
+}
+
+#[test]
+fn every_providers_secret_names_are_the_ones_the_code_takes() {
+    use channel_edge::core::tenancy::Provider;
+    let doc = document();
+    let conditions = doc["components"]["schemas"]["NewAppProfile"]["allOf"]
+        .as_array()
+        .unwrap();
+    for provider in Provider::ALL {
+        let secrets = provider.profile_secrets();
+        let then = conditions
+            .iter()
+            .find(|condition| {
+                let wanted = &condition["if"]["properties"]["provider"];
+                wanted["const"] == provider.as_str()
+                    || wanted["enum"]
+                        .as_array()
+                        .is_some_and(|names| names.iter().any(|n| n == provider.as_str()))
+            })
+            .unwrap_or_else(|| panic!("NewAppProfile has no condition for {provider:?}"))["then"]
+            ["properties"]["secrets"]
+            .clone();
+        if secrets.is_empty() {
+            assert_eq!(then["maxProperties"], 0, "{provider:?}");
+            continue;
+        }
+        let names: Vec<&str> = secrets.iter().map(|(name, _)| *name).collect();
+        let required: Vec<&str> = secrets
+            .iter()
+            .filter(|(_, required)| *required)
+            .map(|(name, _)| *name)
+            .collect();
+        assert_eq!(
+            then["propertyNames"]["enum"],
+            serde_json::json!(names),
+            "{provider:?}"
+        );
+        assert_eq!(
+            then["required"],
+            serde_json::json!(required),
+            "{provider:?}"
+        );
+    }
+}

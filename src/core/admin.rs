@@ -1,22 +1,25 @@
 //! The admin API's request bodies and their validation.
 //!
 //! # What's in scope
-//! Parsing each JSON body (unknown fields are refused, so a typo is an error, not a silent
-//! default) and every check that needs no storage: non-empty names, valid keys and scopes, secret
-//! names per provider, limits. The edge then checks what needs D1 (that referenced rows exist and
-//! are active) with the rules in [`crate::core::tenancy`].
+//! Parsing each JSON body (only an object; unknown fields are refused, so a typo is an error, not
+//! a silent default), the size limits of every field (the `MAX_…` constants, which the OpenAPI
+//! document states as `maxLength`, `maxItems` and `maxProperties`), list queries (known filters
+//! with valid values only), and every check that needs no storage: non-empty names, valid keys
+//! and scopes, secret names per provider. The edge then checks what needs D1 (that referenced
+//! rows exist, are active and within the caller's reach) with the rules in
+//! [`crate::core::tenancy`] and [`crate::core::authority`].
 //!
 //! # What's out of scope
 //! Storage, sealing, auditing.
 
 use crate::core::api_error::ApiError;
 use crate::core::auth::{decode_public_key, AuthError, ScopeSet};
+use crate::core::route::Resource;
 use crate::core::tenancy::{
     check_profile_owner, check_secret_names, ProfileKind, Provider, SecretOwner, Selector, Stage,
-    TenancyError,
 };
 use serde::{de::DeserializeOwned, Deserialize};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 
 /// Longest grace period a rotated secret may keep verifying: 30 days.
@@ -27,6 +30,94 @@ pub const DEFAULT_GRACE_SECONDS: u64 = 24 * 3600;
 pub const MAX_PAGE: u32 = 200;
 /// Page size when the query names none.
 pub const DEFAULT_PAGE: u32 = 50;
+
+/// Largest admin request body, bytes (413 beyond).
+pub const MAX_BODY_BYTES: usize = 64 * 1024;
+/// Longest name (principal, org, app profile), characters.
+pub const MAX_NAME_CHARS: usize = 200;
+/// Longest id or provider key in a body (object ids, `provider_app_id`, `tenant_key`,
+/// `agent_id`, `subject`, selector values, sender ids and allowlist entries), characters.
+pub const MAX_ID_CHARS: usize = 256;
+/// Longest secret or credential value, characters.
+pub const MAX_SECRET_CHARS: usize = 4096;
+/// Most properties in an installation's `metadata`.
+pub const MAX_METADATA_PROPERTIES: usize = 32;
+/// Longest `metadata` key, characters.
+pub const MAX_METADATA_KEY_CHARS: usize = 64;
+/// Largest `metadata` value: characters of a string, or of the JSON text of any other value.
+pub const MAX_METADATA_VALUE_CHARS: usize = 1024;
+/// Most entries in a binding's allowlist given at once.
+pub const MAX_ALLOWLIST_ITEMS: usize = 1000;
+/// Most ids in a list of org or agent ids (a principal's restriction, canary orgs).
+pub const MAX_ID_LIST_ITEMS: usize = 100;
+/// Longest rollout `reason`, characters.
+pub const MAX_REASON_CHARS: usize = 1000;
+
+/// Why an admin request's body or query is refused (400): its shape, not a tenancy rule.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum InputError {
+    /// The body is valid JSON but not an object.
+    #[error("the request body must be a JSON object")]
+    NotAnObject,
+    /// The body is not JSON, or does not fit the endpoint's fields (serde's message names the
+    /// field).
+    #[error("{0}")]
+    Malformed(String),
+    /// A required text field is blank.
+    #[error("{field} must not be empty")]
+    Empty {
+        /// The field.
+        field: String,
+    },
+    /// A text field is over its limit.
+    #[error("{field} must be at most {max} characters")]
+    TooLong {
+        /// The field.
+        field: String,
+        /// Its limit.
+        max: usize,
+    },
+    /// A list or object has too many entries.
+    #[error("{field} must have at most {max} entries")]
+    TooMany {
+        /// The field.
+        field: String,
+        /// Its limit.
+        max: usize,
+    },
+    /// A list that must name at least one entry names none.
+    #[error("{field} must name at least one entry")]
+    NoEntries {
+        /// The field.
+        field: &'static str,
+    },
+    /// A query parameter the endpoint does not take.
+    #[error("unknown query parameter {name:?}; this endpoint takes {allowed}")]
+    UnknownParameter {
+        /// The parameter.
+        name: String,
+        /// The parameters it takes, comma-separated.
+        allowed: String,
+    },
+    /// A filter value that no object can have.
+    #[error("{name}={value:?} is not a valid filter; use one of {allowed}")]
+    BadFilterValue {
+        /// The filter.
+        name: &'static str,
+        /// The value given.
+        value: String,
+        /// The values it takes.
+        allowed: &'static str,
+    },
+}
+
+impl From<InputError> for ApiError {
+    fn from(error: InputError) -> Self {
+        ApiError::BadRequest {
+            message: error.to_string(),
+        }
+    }
+}
 
 /// A secret value from a request body. Its `Debug` never shows the value.
 #[derive(Clone, PartialEq, Eq, Deserialize)]
@@ -42,11 +133,15 @@ impl fmt::Debug for Secret {
 /// Secrets by name.
 pub type Secrets = BTreeMap<String, Secret>;
 
-/// Parses a JSON body into `T`, naming the problem (serde's message names the field).
+/// Parses a JSON body into `T`: only a JSON object is taken (serde would read an array into a
+/// struct field by field), and serde's message names a missing or unknown field.
 pub fn parse<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
-    serde_json::from_slice(body).map_err(|error| ApiError::BadRequest {
-        message: error.to_string(),
-    })
+    let value: serde_json::Value =
+        serde_json::from_slice(body).map_err(|error| InputError::Malformed(error.to_string()))?;
+    if !value.is_object() {
+        return Err(InputError::NotAnObject.into());
+    }
+    serde_json::from_value(value).map_err(|error| InputError::Malformed(error.to_string()).into())
 }
 
 /// A key or scope in a request body that does not parse is the body's fault (400), not a failed
@@ -57,11 +152,80 @@ fn invalid_body(error: AuthError) -> ApiError {
     }
 }
 
-fn non_empty(field: &'static str, value: &str) -> Result<(), ApiError> {
+/// Checks that `value` is not blank and at most `max` characters.
+pub fn check_text(field: &str, value: &str, max: usize) -> Result<(), InputError> {
     if value.trim().is_empty() {
-        return Err(TenancyError::EmptyField { field }.into());
+        return Err(InputError::Empty {
+            field: field.to_owned(),
+        });
+    }
+    check_length(field, value, max)
+}
+
+fn check_length(field: &str, value: &str, max: usize) -> Result<(), InputError> {
+    if value.chars().count() > max {
+        return Err(InputError::TooLong {
+            field: field.to_owned(),
+            max,
+        });
     }
     Ok(())
+}
+
+/// Checks a list: at most `max_items` entries, each non-blank and at most `max_chars`.
+pub fn check_list<'a>(
+    field: &str,
+    items: impl ExactSizeIterator<Item = &'a String>,
+    max_items: usize,
+    max_chars: usize,
+) -> Result<(), InputError> {
+    if items.len() > max_items {
+        return Err(InputError::TooMany {
+            field: field.to_owned(),
+            max: max_items,
+        });
+    }
+    for item in items {
+        check_text(&format!("{field} entry"), item, max_chars)?;
+    }
+    Ok(())
+}
+
+/// Checks each secret value's length (the provider's names and non-empty values are tenancy
+/// rules: [`check_secret_names`]).
+fn check_secret_lengths(field: &str, secrets: &Secrets) -> Result<(), InputError> {
+    for (name, value) in secrets {
+        check_length(&format!("{field}.{name}"), &value.0, MAX_SECRET_CHARS)?;
+    }
+    Ok(())
+}
+
+/// Checks a route selector's values: each given one non-blank and at most [`MAX_ID_CHARS`].
+pub fn check_selector(field: &str, selector: &Selector) -> Result<(), InputError> {
+    for (name, value) in [
+        ("conversation", &selector.conversation),
+        ("peer", &selector.peer),
+        ("team", &selector.team),
+    ] {
+        if let Some(value) = value {
+            check_text(&format!("{field}.{name}"), value, MAX_ID_CHARS)?;
+        }
+    }
+    Ok(())
+}
+
+/// An optional list of ids (a principal's `org_ids` or `agent_ids`): absent is `None`; present,
+/// it names 1 to [`MAX_ID_LIST_ITEMS`] ids.
+fn id_set(
+    field: &'static str,
+    ids: &Option<Vec<String>>,
+) -> Result<Option<BTreeSet<String>>, InputError> {
+    let Some(ids) = ids else { return Ok(None) };
+    if ids.is_empty() {
+        return Err(InputError::NoEntries { field });
+    }
+    check_list(field, ids.iter(), MAX_ID_LIST_ITEMS, MAX_ID_CHARS)?;
+    Ok(Some(ids.iter().cloned().collect()))
 }
 
 fn secret_pairs(secrets: &Secrets) -> impl Iterator<Item = (&str, &str)> {
@@ -80,33 +244,48 @@ pub struct NewPrincipal {
     pub public_key: String,
     /// Scopes to grant; each must be held by the caller.
     pub scopes: Vec<String>,
-    /// When the principal stops being valid, Unix seconds.
+    /// When the principal stops being valid, Unix seconds (at most the creator's expiry).
     #[serde(default)]
     pub expires_at: Option<u64>,
+    /// The only orgs it may act on; absent or null: the creator's restriction.
+    #[serde(default)]
+    pub org_ids: Option<Vec<String>>,
+    /// The only agents it may act for; absent or null: the creator's restriction.
+    #[serde(default)]
+    pub agent_ids: Option<Vec<String>>,
+}
+
+/// A [`NewPrincipal`] that passed the checks needing no caller or storage.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PrincipalRequest {
+    /// The scopes asked for.
+    pub scopes: ScopeSet,
+    /// The orgs asked for, if any.
+    pub org_ids: Option<BTreeSet<String>>,
+    /// The agents asked for, if any.
+    pub agent_ids: Option<BTreeSet<String>>,
 }
 
 impl NewPrincipal {
-    /// Validates the body and returns the granted scopes. `grantor` is the caller's token
-    /// scopes: nobody grants a scope they do not hold.
-    pub fn validate(&self, grantor: &ScopeSet, now: u64) -> Result<ScopeSet, ApiError> {
-        non_empty("name", &self.name)?;
+    /// Validates the body's shape at time `now`. Whether the caller may grant it is
+    /// [`crate::core::authority::new_principal_terms`].
+    pub fn validate(&self, now: u64) -> Result<PrincipalRequest, ApiError> {
+        check_text("name", &self.name, MAX_NAME_CHARS)?;
         decode_public_key(&self.public_key).map_err(invalid_body)?;
         let scopes = ScopeSet::parse(&self.scopes.join(" ")).map_err(invalid_body)?;
         if scopes.is_empty() {
-            return Err(ApiError::BadRequest {
-                message: "scopes must name at least one scope".into(),
-            });
+            return Err(InputError::NoEntries { field: "scopes" }.into());
         }
         if self.expires_at.is_some_and(|at| at <= now) {
             return Err(ApiError::BadRequest {
                 message: "expires_at must be in the future".into(),
             });
         }
-        let beyond = grantor.missing_from(&scopes);
-        if let Some(scope) = beyond.first() {
-            return Err(ApiError::Auth(AuthError::MissingScope { scope: *scope }));
-        }
-        Ok(scopes)
+        Ok(PrincipalRequest {
+            scopes,
+            org_ids: id_set("org_ids", &self.org_ids)?,
+            agent_ids: id_set("agent_ids", &self.agent_ids)?,
+        })
     }
 }
 
@@ -137,7 +316,7 @@ pub struct NewOrg {
 impl NewOrg {
     /// Validates the body.
     pub fn validate(&self) -> Result<(), ApiError> {
-        non_empty("name", &self.name)
+        Ok(check_text("name", &self.name, MAX_NAME_CHARS)?)
     }
 }
 
@@ -165,8 +344,12 @@ pub struct NewAppProfile {
 impl NewAppProfile {
     /// Validates the body.
     pub fn validate(&self) -> Result<(), ApiError> {
-        non_empty("name", &self.name)?;
-        non_empty("provider_app_id", &self.provider_app_id)?;
+        check_text("name", &self.name, MAX_NAME_CHARS)?;
+        check_text("provider_app_id", &self.provider_app_id, MAX_ID_CHARS)?;
+        if let Some(org_id) = &self.org_id {
+            check_text("org_id", org_id, MAX_ID_CHARS)?;
+        }
+        check_secret_lengths("secrets", &self.secrets)?;
         check_profile_owner(self.kind, self.org_id.as_deref())?;
         check_secret_names(
             self.provider,
@@ -197,17 +380,41 @@ pub struct NewInstallation {
 }
 
 impl NewInstallation {
-    /// Validates the body for a profile of `provider`.
-    pub fn validate(&self, provider: Provider) -> Result<(), ApiError> {
-        non_empty("app_profile_id", &self.app_profile_id)?;
-        non_empty("org_id", &self.org_id)?;
-        non_empty("tenant_key", &self.tenant_key)?;
+    /// Checks the credentials against what an installation of `provider` holds (after
+    /// [`NewInstallation::validate_shape`], once the app profile is known).
+    pub fn check_credentials(&self, provider: Provider) -> Result<(), ApiError> {
         check_secret_names(
             provider,
             SecretOwner::Installation,
             secret_pairs(&self.credentials),
             true,
         )?;
+        Ok(())
+    }
+
+    /// Checks what needs no provider: ids, tenant key, metadata and credential lengths.
+    pub fn validate_shape(&self) -> Result<(), InputError> {
+        check_text("app_profile_id", &self.app_profile_id, MAX_ID_CHARS)?;
+        check_text("org_id", &self.org_id, MAX_ID_CHARS)?;
+        check_text("tenant_key", &self.tenant_key, MAX_ID_CHARS)?;
+        check_secret_lengths("credentials", &self.credentials)?;
+        let Some(metadata) = &self.metadata else {
+            return Ok(());
+        };
+        if metadata.len() > MAX_METADATA_PROPERTIES {
+            return Err(InputError::TooMany {
+                field: "metadata".into(),
+                max: MAX_METADATA_PROPERTIES,
+            });
+        }
+        for (key, value) in metadata {
+            check_text("metadata key", key, MAX_METADATA_KEY_CHARS)?;
+            let text = match value {
+                serde_json::Value::String(text) => text.clone(),
+                other => other.to_string(),
+            };
+            check_length(&format!("metadata.{key}"), &text, MAX_METADATA_VALUE_CHARS)?;
+        }
         Ok(())
     }
 }
@@ -232,6 +439,7 @@ impl RotateSecrets {
                 message: "secrets must name at least one secret to rotate".into(),
             });
         }
+        check_secret_lengths("secrets", &self.secrets)?;
         check_secret_names(provider, owner, secret_pairs(&self.secrets), false)?;
         let grace = self.grace_seconds.unwrap_or(DEFAULT_GRACE_SECONDS);
         if grace > MAX_GRACE_SECONDS {
@@ -293,10 +501,17 @@ pub struct NewBinding {
 impl NewBinding {
     /// Validates what needs no storage.
     pub fn validate(&self) -> Result<(), ApiError> {
-        non_empty("installation_id", &self.installation_id)?;
-        non_empty("agent_id", &self.agent_id)?;
-        for sender in &self.allowlist {
-            non_empty("allowlist entry", sender)?;
+        check_text("installation_id", &self.installation_id, MAX_ID_CHARS)?;
+        check_text("agent_id", &self.agent_id, MAX_ID_CHARS)?;
+        check_selector("selector", &self.selector)?;
+        check_list(
+            "allowlist",
+            self.allowlist.iter(),
+            MAX_ALLOWLIST_ITEMS,
+            MAX_ID_CHARS,
+        )?;
+        if let Some(fallback) = &self.fallback_installation_id {
+            check_text("fallback_installation_id", fallback, MAX_ID_CHARS)?;
         }
         Ok(())
     }
@@ -324,9 +539,9 @@ impl NewInstallToken {
     /// Validates what needs no storage and returns the token's lifetime.
     pub fn validate(&self) -> Result<u64, ApiError> {
         use crate::core::install_token::{DEFAULT_TTL_SECONDS, MAX_TTL_SECONDS};
-        non_empty("org_id", &self.org_id)?;
-        non_empty("agent_id", &self.agent_id)?;
-        non_empty("subject", &self.subject)?;
+        check_text("org_id", &self.org_id, MAX_ID_CHARS)?;
+        check_text("agent_id", &self.agent_id, MAX_ID_CHARS)?;
+        check_text("subject", &self.subject, MAX_ID_CHARS)?;
         let ttl = self.ttl_seconds.unwrap_or(DEFAULT_TTL_SECONDS);
         if !(1..=MAX_TTL_SECONDS).contains(&ttl) {
             return Err(ApiError::BadRequest {
@@ -348,7 +563,7 @@ pub struct NewAllowlistEntry {
 impl NewAllowlistEntry {
     /// Validates the body.
     pub fn validate(&self) -> Result<(), ApiError> {
-        non_empty("sender_id", &self.sender_id)
+        Ok(check_text("sender_id", &self.sender_id, MAX_ID_CHARS)?)
     }
 }
 
@@ -364,6 +579,23 @@ pub struct FlagChange {
     /// Why (required to promote `canary` to `on`).
     #[serde(default)]
     pub reason: Option<String>,
+}
+
+impl FlagChange {
+    /// Validates the lengths (whether a reason is required is
+    /// [`crate::core::tenancy::check_flag_change`]).
+    pub fn validate(&self) -> Result<(), ApiError> {
+        check_list(
+            "canary_org_ids",
+            self.canary_org_ids.iter(),
+            MAX_ID_LIST_ITEMS,
+            MAX_ID_CHARS,
+        )?;
+        if let Some(reason) = &self.reason {
+            check_length("reason", reason, MAX_REASON_CHARS)?;
+        }
+        Ok(())
+    }
 }
 
 /// Checks a rollout key: `*` (global) or a provider name.
@@ -384,19 +616,90 @@ pub struct Page {
     pub cursor: Option<String>,
 }
 
-impl Page {
-    /// Reads `limit` and `cursor` from query pairs.
-    pub fn from_query<'a>(
-        pairs: impl IntoIterator<Item = (&'a str, &'a str)>,
-    ) -> Result<Page, ApiError> {
-        let mut page = Page {
+impl Default for Page {
+    fn default() -> Self {
+        Page {
             limit: DEFAULT_PAGE,
             cursor: None,
+        }
+    }
+}
+
+/// The values a list filter takes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FilterValues {
+    /// `active` or `revoked`.
+    Status,
+    /// A provider name.
+    Provider,
+    /// `platform` or `byoa`.
+    Kind,
+    /// An object id.
+    Id,
+}
+
+impl FilterValues {
+    /// Checks `value`, naming the values allowed when it is not one of them.
+    fn check(self, name: &'static str, value: &str) -> Result<(), InputError> {
+        let allowed = match self {
+            FilterValues::Status if matches!(value, "active" | "revoked") => return Ok(()),
+            FilterValues::Status => "active, revoked",
+            FilterValues::Provider if Provider::parse(value).is_ok() => return Ok(()),
+            FilterValues::Provider => "slack, telegram, whatsapp, discord, standard",
+            FilterValues::Kind if matches!(value, "platform" | "byoa") => return Ok(()),
+            FilterValues::Kind => "platform, byoa",
+            FilterValues::Id => return check_text(name, value, MAX_ID_CHARS),
         };
+        Err(InputError::BadFilterValue {
+            name,
+            value: value.chars().take(MAX_ID_CHARS).collect(),
+            allowed,
+        })
+    }
+}
+
+/// The filters a resource's list takes: query parameter (= column) and its values.
+pub fn filters(resource: Resource) -> &'static [(&'static str, FilterValues)] {
+    use FilterValues::{Id, Kind, Provider as AnyProvider, Status};
+    match resource {
+        Resource::Principals | Resource::Orgs => &[("status", Status)],
+        Resource::AppProfiles => &[
+            ("status", Status),
+            ("provider", AnyProvider),
+            ("kind", Kind),
+            ("org_id", Id),
+        ],
+        Resource::Installations => &[("status", Status), ("app_profile_id", Id), ("org_id", Id)],
+        Resource::Bindings => &[
+            ("status", Status),
+            ("installation_id", Id),
+            ("agent_id", Id),
+        ],
+    }
+}
+
+/// A list request: its page and its filters (column, value), each checked.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ListQuery {
+    /// The page.
+    pub page: Page,
+    /// Filters in the order given; a column named twice must match both values.
+    pub filters: Vec<(&'static str, String)>,
+}
+
+impl ListQuery {
+    /// Reads `limit`, `cursor` and the `allowed` filters from query pairs; any other parameter,
+    /// or a filter value no object can have, is refused (400) rather than ignored, so a typo
+    /// never silently widens or empties a list.
+    pub fn parse<'a>(
+        allowed: &[(&'static str, FilterValues)],
+        pairs: impl IntoIterator<Item = (&'a str, &'a str)>,
+    ) -> Result<ListQuery, ApiError> {
+        let mut query = ListQuery::default();
         for (name, value) in pairs {
             match name {
                 "limit" => {
-                    page.limit = value
+                    query.page.limit = value
                         .parse()
                         .ok()
                         .filter(|limit| (1..=MAX_PAGE).contains(limit))
@@ -404,11 +707,31 @@ impl Page {
                             message: format!("limit must be a number from 1 to {MAX_PAGE}"),
                         })?;
                 }
-                "cursor" if !value.is_empty() => page.cursor = Some(value.to_owned()),
-                _ => {}
+                "cursor" if !value.is_empty() => {
+                    check_length("cursor", value, MAX_ID_CHARS)?;
+                    query.page.cursor = Some(value.to_owned());
+                }
+                "cursor" => {}
+                _ => {
+                    let (name, values) = allowed
+                        .iter()
+                        .find(|(filter, _)| *filter == name)
+                        .ok_or_else(|| unknown_parameter(name, allowed))?;
+                    values.check(name, value)?;
+                    query.filters.push((name, value.to_owned()));
+                }
             }
         }
-        Ok(page)
+        Ok(query)
+    }
+}
+
+fn unknown_parameter(name: &str, allowed: &[(&'static str, FilterValues)]) -> InputError {
+    let mut names = vec!["limit", "cursor"];
+    names.extend(allowed.iter().map(|(filter, _)| *filter));
+    InputError::UnknownParameter {
+        name: name.chars().take(MAX_ID_CHARS).collect(),
+        allowed: names.join(", "),
     }
 }
 

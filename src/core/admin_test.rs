@@ -1,5 +1,6 @@
 use super::*;
-use crate::core::auth::{generate_key_pair, Scope};
+use crate::core::auth::generate_key_pair;
+use crate::core::tenancy::TenancyError;
 use serde_json::json;
 
 const NOW: u64 = 1_800_000_000;
@@ -24,57 +25,98 @@ fn unknown_fields_and_bad_json_are_bad_requests() {
 }
 
 #[test]
+fn only_a_json_object_is_a_body() {
+    for not_an_object in [json!(["name"]), json!("name"), json!(42), json!(null)] {
+        let error = body::<NewOrg>(not_an_object.clone()).unwrap_err();
+        assert_eq!(
+            error,
+            InputError::NotAnObject.into(),
+            "{not_an_object} must be refused"
+        );
+        assert_eq!(error.status(), 400);
+    }
+    let principal = body::<NewPrincipal>(json!(["p", public_key(), ["audit:read"]]));
+    assert_eq!(principal.unwrap_err(), InputError::NotAnObject.into());
+}
+
+#[test]
 fn empty_names_are_refused() {
     let org: NewOrg = body(json!({"name": "  "})).unwrap();
     assert_eq!(
         org.validate(),
-        Err(TenancyError::EmptyField { field: "name" }.into())
+        Err(InputError::Empty {
+            field: "name".into()
+        }
+        .into())
     );
+    assert_eq!(org.validate().unwrap_err().status(), 400);
 }
 
 #[test]
-fn a_principal_is_granted_only_what_the_caller_holds() {
-    let grantor = ScopeSet::parse("principals:write bindings:read").unwrap();
+fn names_are_at_most_200_characters() {
+    let at_limit: NewOrg = body(json!({"name": "é".repeat(MAX_NAME_CHARS)})).unwrap();
+    assert_eq!(at_limit.validate(), Ok(()));
+    let over: NewOrg = body(json!({"name": "x".repeat(MAX_NAME_CHARS + 1)})).unwrap();
+    assert_eq!(
+        over.validate(),
+        Err(InputError::TooLong {
+            field: "name".into(),
+            max: 200
+        }
+        .into())
+    );
+    let huge: NewOrg = body(json!({"name": "x".repeat(2 * 1024 * 1024)})).unwrap();
+    assert_eq!(huge.validate().unwrap_err().status(), 400);
+}
+
+#[test]
+fn a_principal_request_is_checked_for_shape() {
     let ok: NewPrincipal = body(json!({
-        "name": "ci", "public_key": public_key(), "scopes": ["bindings:read"]
+        "name": "ci", "public_key": public_key(), "scopes": ["bindings:read"],
+        "org_ids": ["org_a", "org_b"], "agent_ids": ["agent_x"]
+    }))
+    .unwrap();
+    let request = ok.validate(NOW).unwrap();
+    assert_eq!(request.scopes, ScopeSet::parse("bindings:read").unwrap());
+    assert_eq!(request.org_ids.unwrap().len(), 2);
+    assert_eq!(request.agent_ids.unwrap().len(), 1);
+    let unrestricted: NewPrincipal = body(json!({
+        "name": "ci", "public_key": public_key(), "scopes": ["*"]
+    }))
+    .unwrap();
+    let request = unrestricted.validate(NOW).unwrap();
+    assert_eq!((request.org_ids, request.agent_ids), (None, None));
+    let no_orgs: NewPrincipal = body(json!({
+        "name": "ci", "public_key": public_key(), "scopes": ["*"], "org_ids": []
     }))
     .unwrap();
     assert_eq!(
-        ok.validate(&grantor, NOW),
-        Ok(ScopeSet::parse("bindings:read").unwrap())
+        no_orgs.validate(NOW),
+        Err(InputError::NoEntries { field: "org_ids" }.into())
     );
-    let greedy: NewPrincipal = body(json!({
-        "name": "ci", "public_key": public_key(), "scopes": ["bindings:read", "audit:read"]
+    let too_many: NewPrincipal = body(json!({
+        "name": "ci", "public_key": public_key(), "scopes": ["*"],
+        "agent_ids": (0..=MAX_ID_LIST_ITEMS).map(|n| format!("agent_{n}")).collect::<Vec<_>>()
     }))
     .unwrap();
-    assert_eq!(
-        greedy.validate(&grantor, NOW),
-        Err(ApiError::Auth(AuthError::MissingScope {
-            scope: Scope::AuditRead
-        }))
-    );
-    let root = ScopeSet::parse("*").unwrap();
-    let escalate: NewPrincipal = body(json!({
-        "name": "x", "public_key": public_key(), "scopes": ["*"]
-    }))
-    .unwrap();
-    assert_eq!(escalate.validate(&grantor, NOW).unwrap_err().status(), 403);
-    assert!(escalate.validate(&root, NOW).is_ok());
+    assert_eq!(too_many.validate(NOW).unwrap_err().status(), 400);
 }
 
 #[test]
 fn a_principal_needs_a_valid_key_scopes_and_a_future_expiry() {
-    let root = ScopeSet::parse("*").unwrap();
     let bad_key: NewPrincipal =
         body(json!({"name": "x", "public_key": "abc", "scopes": ["audit:read"]})).unwrap();
-    assert_eq!(bad_key.validate(&root, NOW).unwrap_err().status(), 400);
+    assert_eq!(bad_key.validate(NOW).unwrap_err().status(), 400);
     let no_scopes: NewPrincipal =
         body(json!({"name": "x", "public_key": public_key(), "scopes": []})).unwrap();
-    assert_eq!(no_scopes.validate(&root, NOW).unwrap_err().status(), 400);
+    assert_eq!(
+        no_scopes.validate(NOW),
+        Err(InputError::NoEntries { field: "scopes" }.into())
+    );
     let unknown: NewPrincipal =
         body(json!({"name": "x", "public_key": public_key(), "scopes": ["root"]})).unwrap();
     assert_eq!(
-        unknown.validate(&root, NOW),
+        unknown.validate(NOW),
         Err(ApiError::BadRequest {
             message: "unknown scope \"root\"".into()
         })
@@ -83,7 +125,7 @@ fn a_principal_needs_a_valid_key_scopes_and_a_future_expiry() {
         "name": "x", "public_key": public_key(), "scopes": ["audit:read"], "expires_at": NOW
     }))
     .unwrap();
-    assert_eq!(past.validate(&root, NOW).unwrap_err().status(), 400);
+    assert_eq!(past.validate(NOW).unwrap_err().status(), 400);
 }
 
 #[test]
@@ -143,21 +185,77 @@ fn installations_check_required_credentials() {
         "credentials": {"bot_token": "123:abc"}
     }))
     .unwrap();
+    assert_eq!(telegram.validate_shape(), Ok(()));
     assert_eq!(
-        telegram.validate(Provider::Telegram).unwrap_err().status(),
+        telegram
+            .check_credentials(Provider::Telegram)
+            .unwrap_err()
+            .status(),
         422
     );
-    assert_eq!(telegram.validate(Provider::Slack), Ok(()));
+    assert_eq!(telegram.check_credentials(Provider::Slack), Ok(()));
     let empty_tenant: NewInstallation = body(json!({
         "app_profile_id": "app_1", "org_id": "org_1", "tenant_key": ""
     }))
     .unwrap();
     assert_eq!(
-        empty_tenant.validate(Provider::Slack),
-        Err(TenancyError::EmptyField {
-            field: "tenant_key"
-        }
-        .into())
+        empty_tenant.validate_shape(),
+        Err(InputError::Empty {
+            field: "tenant_key".into()
+        })
+    );
+}
+
+#[test]
+fn installation_metadata_and_credentials_are_bounded() {
+    let installation = |metadata: serde_json::Value, token: String| -> NewInstallation {
+        body(json!({
+            "app_profile_id": "app_1", "org_id": "org_1", "tenant_key": "T1",
+            "metadata": metadata, "credentials": {"bot_token": token}
+        }))
+        .unwrap()
+    };
+    let fine = installation(
+        json!({"display_phone_number": "1555", "count": 3, "nested": {"a": [1, 2]}}),
+        "x".repeat(MAX_SECRET_CHARS),
+    );
+    assert_eq!(fine.validate_shape(), Ok(()));
+    let long_value = installation(
+        json!({"note": "x".repeat(MAX_METADATA_VALUE_CHARS + 1)}),
+        "t".into(),
+    );
+    assert_eq!(
+        long_value.validate_shape(),
+        Err(InputError::TooLong {
+            field: "metadata.note".into(),
+            max: 1024
+        })
+    );
+    let long_object = installation(
+        json!({"blob": {"text": "x".repeat(MAX_METADATA_VALUE_CHARS)}}),
+        "t".into(),
+    );
+    assert!(long_object.validate_shape().is_err());
+    let many: serde_json::Map<String, serde_json::Value> = (0..=MAX_METADATA_PROPERTIES)
+        .map(|n| (format!("k{n}"), json!(n)))
+        .collect();
+    let too_many = installation(serde_json::Value::Object(many), "t".into());
+    assert_eq!(
+        too_many.validate_shape(),
+        Err(InputError::TooMany {
+            field: "metadata".into(),
+            max: 32
+        })
+    );
+    let long_key = installation(json!({"k".repeat(65): 1}), "t".into());
+    assert!(long_key.validate_shape().is_err());
+    let long_secret = installation(json!({}), "x".repeat(MAX_SECRET_CHARS + 1));
+    assert_eq!(
+        long_secret.validate_shape(),
+        Err(InputError::TooLong {
+            field: "credentials.bot_token".into(),
+            max: 4096
+        })
     );
 }
 
@@ -208,9 +306,45 @@ fn bindings_default_to_a_deny_all_allowlist() {
         "installation_id": "ins_1", "agent_id": "a", "allowlist": [""]
     }))
     .unwrap();
-    assert_eq!(blank.validate().unwrap_err().status(), 422);
+    assert_eq!(blank.validate().unwrap_err().status(), 400);
     let entry: NewAllowlistEntry = body(json!({"sender_id": ""})).unwrap();
-    assert_eq!(entry.validate().unwrap_err().status(), 422);
+    assert_eq!(entry.validate().unwrap_err().status(), 400);
+}
+
+#[test]
+fn allowlists_and_selectors_are_bounded() {
+    let binding = |extra: serde_json::Value| -> NewBinding {
+        let mut request = json!({"installation_id": "ins_1", "agent_id": "agent_1"});
+        request
+            .as_object_mut()
+            .unwrap()
+            .extend(extra.as_object().unwrap().clone());
+        body(request).unwrap()
+    };
+    let long_entry = binding(json!({"allowlist": ["u".repeat(MAX_ID_CHARS + 1)]}));
+    assert_eq!(
+        long_entry.validate(),
+        Err(InputError::TooLong {
+            field: "allowlist entry".into(),
+            max: 256
+        }
+        .into())
+    );
+    let entries: Vec<String> = (0..=MAX_ALLOWLIST_ITEMS).map(|n| format!("U{n}")).collect();
+    assert_eq!(
+        binding(json!({ "allowlist": entries })).validate(),
+        Err(InputError::TooMany {
+            field: "allowlist".into(),
+            max: 1000
+        }
+        .into())
+    );
+    let selector = binding(json!({"selector": {"conversation": "c".repeat(257)}}));
+    assert_eq!(selector.validate().unwrap_err().status(), 400);
+    let long_agent = binding(json!({"agent_id": "a".repeat(257)}));
+    assert_eq!(long_agent.validate().unwrap_err().status(), 400);
+    let sender: NewAllowlistEntry = body(json!({"sender_id": "s".repeat(257)})).unwrap();
+    assert_eq!(sender.validate().unwrap_err().status(), 400);
 }
 
 #[test]
@@ -220,30 +354,99 @@ fn rollout_keys_are_star_or_a_provider() {
     assert_eq!(check_rollout_key("icq").unwrap_err().status(), 422);
     let change: FlagChange = body(json!({"stage": "canary", "canary_org_ids": ["org_1"]})).unwrap();
     assert_eq!(change.stage, Stage::Canary);
+    assert_eq!(change.validate(), Ok(()));
     assert!(body::<FlagChange>(json!({"stage": "maybe"})).is_err());
+    let long_reason: FlagChange =
+        body(json!({"stage": "on", "reason": "r".repeat(MAX_REASON_CHARS + 1)})).unwrap();
+    assert_eq!(long_reason.validate().unwrap_err().status(), 400);
+    let canaries: Vec<String> = (0..=MAX_ID_LIST_ITEMS)
+        .map(|n| format!("org_{n}"))
+        .collect();
+    let many: FlagChange = body(json!({"stage": "canary", "canary_org_ids": canaries})).unwrap();
+    assert_eq!(many.validate().unwrap_err().status(), 400);
 }
 
 #[test]
 fn pages_have_bounded_limits() {
+    let parse = |pairs: &[(&'static str, &'static str)]| {
+        ListQuery::parse(filters(Resource::Orgs), pairs.iter().copied())
+    };
+    assert_eq!(parse(&[]), Ok(ListQuery::default()));
     assert_eq!(
-        Page::from_query([]),
-        Ok(Page {
-            limit: DEFAULT_PAGE,
-            cursor: None
-        })
-    );
-    assert_eq!(
-        Page::from_query([("limit", "10"), ("cursor", "org_5"), ("other", "x")]),
-        Ok(Page {
-            limit: 10,
-            cursor: Some("org_5".into())
+        parse(&[("limit", "10"), ("cursor", "org_5")]),
+        Ok(ListQuery {
+            page: Page {
+                limit: 10,
+                cursor: Some("org_5".into())
+            },
+            filters: vec![]
         })
     );
     for bad in ["0", "201", "ten", "-1"] {
-        assert_eq!(
-            Page::from_query([("limit", bad)]).unwrap_err().status(),
-            400,
-            "{bad}"
+        assert_eq!(parse(&[("limit", bad)]).unwrap_err().status(), 400, "{bad}");
+    }
+}
+
+#[test]
+fn list_filters_take_only_values_an_object_can_have() {
+    let profiles = |pairs: &[(&'static str, &'static str)]| {
+        ListQuery::parse(filters(Resource::AppProfiles), pairs.iter().copied())
+    };
+    assert_eq!(
+        profiles(&[
+            ("status", "active"),
+            ("provider", "slack"),
+            ("kind", "byoa")
+        ])
+        .unwrap()
+        .filters,
+        vec![
+            ("status", "active".to_owned()),
+            ("provider", "slack".to_owned()),
+            ("kind", "byoa".to_owned())
+        ]
+    );
+    assert_eq!(
+        profiles(&[("status", "deleted")]),
+        Err(InputError::BadFilterValue {
+            name: "status",
+            value: "deleted".into(),
+            allowed: "active, revoked"
+        }
+        .into())
+    );
+    assert_eq!(
+        profiles(&[("provider", "myspace")]).unwrap_err().status(),
+        400
+    );
+    assert_eq!(profiles(&[("kind", "shared")]).unwrap_err().status(), 400);
+    assert_eq!(profiles(&[("org_id", "")]).unwrap_err().status(), 400);
+    assert_eq!(
+        profiles(&[("org", "org_1")]),
+        Err(InputError::UnknownParameter {
+            name: "org".into(),
+            allowed: "limit, cursor, status, provider, kind, org_id".into()
+        }
+        .into())
+    );
+}
+
+#[test]
+fn every_resource_filters_by_status() {
+    for resource in [
+        Resource::Principals,
+        Resource::Orgs,
+        Resource::AppProfiles,
+        Resource::Installations,
+        Resource::Bindings,
+    ] {
+        assert!(
+            ListQuery::parse(filters(resource), [("status", "revoked")]).is_ok(),
+            "{resource:?}"
+        );
+        assert!(
+            ListQuery::parse(filters(resource), [("status", "gone")]).is_err(),
+            "{resource:?}"
         );
     }
 }

@@ -5,6 +5,7 @@
 //! they never contain a secret, a signature or internal detail (those go to the log only).
 
 use crate::core::auth::AuthError;
+use crate::core::authority::AuthorityError;
 use crate::core::tenancy::TenancyError;
 use serde_json::{json, Value};
 
@@ -32,6 +33,15 @@ pub enum ApiError {
     /// Authentication failed (401) or the token lacks a scope (403).
     #[error(transparent)]
     Auth(#[from] AuthError),
+    /// The caller holds the endpoint's scope but may not do this to this target (403).
+    #[error(transparent)]
+    Authority(#[from] AuthorityError),
+    /// The request body is larger than the endpoint takes (413).
+    #[error("the request body is larger than {limit_bytes} bytes")]
+    PayloadTooLarge {
+        /// The limit.
+        limit_bytes: usize,
+    },
     /// Too many failed authentications from this client.
     #[error("too many failed authentication attempts; retry after {retry_after_seconds} s")]
     RateLimited {
@@ -74,6 +84,8 @@ impl ApiError {
             ApiError::NotFound { .. } => 404,
             ApiError::MethodNotAllowed { .. } => 405,
             ApiError::Auth(error) => error.status(),
+            ApiError::Authority(_) => 403,
+            ApiError::PayloadTooLarge { .. } => 413,
             ApiError::RateLimited { .. } => 429,
             ApiError::BadRequest { .. } => 400,
             ApiError::Tenancy(TenancyError::NoCredential { .. } | TenancyError::Revoked { .. }) => {
@@ -93,6 +105,8 @@ impl ApiError {
             ApiError::MethodNotAllowed { .. } => "method_not_allowed",
             ApiError::Auth(AuthError::MissingScope { .. }) => "forbidden",
             ApiError::Auth(_) => "unauthorized",
+            ApiError::Authority(_) => "forbidden",
+            ApiError::PayloadTooLarge { .. } => "payload_too_large",
             ApiError::RateLimited { .. } => "rate_limited",
             ApiError::BadRequest { .. } => "bad_request",
             ApiError::Tenancy(TenancyError::NoCredential { .. } | TenancyError::Revoked { .. }) => {
@@ -165,6 +179,25 @@ mod tests {
         assert_eq!(error.status(), 401);
         assert_eq!(error.code(), "unauthorized");
         assert!(error.body()["error"].get("missing_scope").is_none());
+    }
+
+    #[test]
+    fn authority_refusals_are_403_without_a_missing_scope() {
+        let error = ApiError::from(AuthorityError::UnrestrictedOnly {
+            action: "changing rollout flags",
+        });
+        assert_eq!((error.status(), error.code()), (403, "forbidden"));
+        assert!(error.body()["error"].get("missing_scope").is_none());
+    }
+
+    #[test]
+    fn an_oversized_body_is_413() {
+        let error = ApiError::PayloadTooLarge { limit_bytes: 65536 };
+        assert_eq!((error.status(), error.code()), (413, "payload_too_large"));
+        assert_eq!(
+            error.to_string(),
+            "the request body is larger than 65536 bytes"
+        );
     }
 
     #[test]

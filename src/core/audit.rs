@@ -10,9 +10,14 @@
 //! and the chain never forks.
 //!
 //! An entry's hash is SHA-256 over the JSON array
-//! `[seq, at, actor, action, target, detail, prev_hash]`, where `detail` is the detail object's
-//! JSON text with keys sorted (`serde_json`'s default map is ordered), as lower-case hex. The
-//! first entry's `prev_hash` is [`GENESIS_HASH`].
+//! `[seq, at, actor, action, target, detail, prev_hash]`, followed by `org_id` when the entry
+//! has one (entries written before `org_id` existed hash as they always did), where `detail` is
+//! the detail object's JSON text with keys sorted (`serde_json`'s default map is ordered), as
+//! lower-case hex. The first entry's `prev_hash` is [`GENESIS_HASH`].
+//!
+//! `org_id` names the org an event concerns, so a principal restricted to some orgs reads only
+//! their entries; events about no one org (principals, rollout flags, failed authentication)
+//! have none.
 
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
@@ -32,22 +37,31 @@ pub struct Event {
     pub target: String,
     /// Further facts. Never a secret.
     pub detail: Value,
+    /// The org it concerns, if one.
+    pub org_id: Option<String>,
 }
 
 impl Event {
-    /// An event with an empty detail object.
+    /// An event with an empty detail object, about no one org.
     pub fn new(actor: impl Into<String>, action: &str, target: impl Into<String>) -> Self {
         Event {
             actor: actor.into(),
             action: action.to_owned(),
             target: target.into(),
             detail: json!({}),
+            org_id: None,
         }
     }
 
     /// The same event with `detail`.
     pub fn with_detail(mut self, detail: Value) -> Self {
         self.detail = detail;
+        self
+    }
+
+    /// The same event, concerning org `org_id` (none when `None`).
+    pub fn for_org(mut self, org_id: Option<&str>) -> Self {
+        self.org_id = org_id.map(str::to_owned);
         self
     }
 }
@@ -71,6 +85,9 @@ pub struct Entry {
     pub prev_hash: String,
     /// This entry's hash.
     pub hash: String,
+    /// The org it concerns, if one.
+    #[serde(default)]
+    pub org_id: Option<String>,
 }
 
 /// The end of the chain an append builds on: the last entry's `seq` and `hash`, or `None` for an
@@ -92,6 +109,7 @@ pub fn next_entry(head: &Head, event: &Event, at: u64) -> Entry {
         detail: event.detail.to_string(),
         prev_hash,
         hash: String::new(),
+        org_id: event.org_id.clone(),
     };
     entry.hash = hash_of(&entry);
     entry
@@ -99,7 +117,7 @@ pub fn next_entry(head: &Head, event: &Event, at: u64) -> Entry {
 
 /// The hash an entry must carry, computed from its content and `prev_hash`.
 pub fn hash_of(entry: &Entry) -> String {
-    let canonical = json!([
+    let mut canonical = json!([
         entry.seq,
         entry.at,
         entry.actor,
@@ -108,6 +126,9 @@ pub fn hash_of(entry: &Entry) -> String {
         entry.detail,
         entry.prev_hash
     ]);
+    if let (Some(org_id), Value::Array(fields)) = (&entry.org_id, &mut canonical) {
+        fields.push(json!(org_id));
+    }
     hex(&Sha256::digest(canonical.to_string().as_bytes()))
 }
 
@@ -237,6 +258,34 @@ mod tests {
             }
         );
         assert_eq!(error.seq(), 4);
+    }
+
+    #[test]
+    fn an_entry_without_an_org_hashes_as_before_org_ids_existed() {
+        let entry = next_entry(&None, &Event::new("prn_root", "org.create", "org_1"), 1);
+        let legacy = json!([1, 1, "prn_root", "org.create", "org_1", "{}", GENESIS_HASH]);
+        assert_eq!(
+            entry.hash,
+            hex(&Sha256::digest(legacy.to_string().as_bytes()))
+        );
+    }
+
+    #[test]
+    fn the_org_is_part_of_the_hash() {
+        let event = Event::new("prn_root", "org.create", "org_1").for_org(Some("org_1"));
+        let mut entries = vec![next_entry(&None, &event, 1)];
+        assert_eq!(entries[0].org_id.as_deref(), Some("org_1"));
+        assert_eq!(verify(None, &entries), Ok(()));
+        entries[0].org_id = Some("org_2".into());
+        assert_eq!(
+            verify(None, &entries),
+            Err(ChainBreak::HashMismatch { seq: 1 })
+        );
+        entries[0].org_id = None;
+        assert_eq!(
+            verify(None, &entries),
+            Err(ChainBreak::HashMismatch { seq: 1 })
+        );
     }
 
     #[test]

@@ -20,6 +20,7 @@
 //! `jsonwebtoken` is built without a crypto backend: [`EDDSA_ONLY`] is its provider, so no other
 //! algorithm can even be attempted (and the Wasm carries no RSA or ECDSA code).
 
+use crate::core::authority::Restriction;
 use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine};
 use ed25519_dalek::VerifyingKey;
 use jsonwebtoken::crypto::{CryptoProvider, JwtVerifier, KeyUtils};
@@ -38,12 +39,18 @@ pub const MAX_LIFETIME_SECONDS: u64 = 3600;
 pub const LEEWAY_SECONDS: u64 = 60;
 
 /// One permission of the admin API.
+///
+/// A `…:write` scope includes its `…:read` ([`Scope::includes`]); `*` includes everything.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Scope {
-    /// Create, rotate and revoke service principals.
+    /// Create, read, rotate and revoke service principals.
     PrincipalsWrite,
+    /// Read orgs and app profiles.
+    ProfilesRead,
     /// Create, rotate and revoke orgs and app profiles.
     ProfilesWrite,
+    /// Read installations.
+    InstallationsRead,
     /// Create, rotate and revoke installations.
     InstallationsWrite,
     /// Create and revoke bindings and their allowlists; run binding sessions.
@@ -56,21 +63,35 @@ pub enum Scope {
     AuditRead,
     /// Mint install tokens.
     InstallTokensMint,
+    /// Send, edit and stream messages through an installation (the agent runtime's scope).
+    MessagesSend,
+    /// Read the delivery log.
+    DeliveriesRead,
+    /// Re-drive dead letters and replay deliveries.
+    DeliveriesWrite,
+    /// Read operational metrics.
+    MetricsRead,
     /// Root: every scope, including re-sealing under a new master key.
     All,
 }
 
 impl Scope {
     /// Every scope, in the order the API documents them.
-    pub const ALL: [Scope; 9] = [
+    pub const ALL: [Scope; 15] = [
         Scope::PrincipalsWrite,
+        Scope::ProfilesRead,
         Scope::ProfilesWrite,
+        Scope::InstallationsRead,
         Scope::InstallationsWrite,
         Scope::BindingsWrite,
         Scope::BindingsRead,
         Scope::RolloutWrite,
         Scope::AuditRead,
         Scope::InstallTokensMint,
+        Scope::MessagesSend,
+        Scope::DeliveriesRead,
+        Scope::DeliveriesWrite,
+        Scope::MetricsRead,
         Scope::All,
     ];
 
@@ -78,15 +99,34 @@ impl Scope {
     pub fn as_str(self) -> &'static str {
         match self {
             Scope::PrincipalsWrite => "principals:write",
+            Scope::ProfilesRead => "profiles:read",
             Scope::ProfilesWrite => "profiles:write",
+            Scope::InstallationsRead => "installations:read",
             Scope::InstallationsWrite => "installations:write",
             Scope::BindingsWrite => "bindings:write",
             Scope::BindingsRead => "bindings:read",
             Scope::RolloutWrite => "rollout:write",
             Scope::AuditRead => "audit:read",
             Scope::InstallTokensMint => "install-tokens:mint",
+            Scope::MessagesSend => "messages:send",
+            Scope::DeliveriesRead => "deliveries:read",
+            Scope::DeliveriesWrite => "deliveries:write",
+            Scope::MetricsRead => "metrics:read",
             Scope::All => "*",
         }
+    }
+
+    /// True when holding `self` allows `other`: the same scope, a `…:write` for its `…:read`,
+    /// or `*`.
+    pub fn includes(self, other: Scope) -> bool {
+        let read_of_write = matches!(
+            (self, other),
+            (Scope::ProfilesWrite, Scope::ProfilesRead)
+                | (Scope::InstallationsWrite, Scope::InstallationsRead)
+                | (Scope::BindingsWrite, Scope::BindingsRead)
+                | (Scope::DeliveriesWrite, Scope::DeliveriesRead)
+        );
+        self == other || self == Scope::All || read_of_write
     }
 
     /// Parses a scope name.
@@ -116,9 +156,9 @@ impl ScopeSet {
         text.split_whitespace().map(Scope::parse).collect()
     }
 
-    /// True when this set allows `scope` (`*` allows everything).
+    /// True when a scope of this set includes `scope` ([`Scope::includes`]).
     pub fn allows(&self, scope: Scope) -> bool {
-        self.0.contains(&Scope::All) || self.0.contains(&scope)
+        self.0.iter().any(|held| held.includes(scope))
     }
 
     /// The scopes of `requested` this set does not allow (empty when it covers them all).
@@ -181,15 +221,21 @@ pub struct Principal {
     pub active: bool,
     /// When it stops being valid, Unix seconds.
     pub expires_at: Option<u64>,
+    /// The orgs and agents it is limited to (from its row, never from a token).
+    pub restriction: Restriction,
 }
 
-/// A verified token: who called and what the token allows.
+/// A verified token: who called, what the token allows, and what its principal may reach.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Caller {
     /// The principal id.
     pub principal_id: String,
     /// The token's scopes (always within the principal's grant).
     pub scopes: ScopeSet,
+    /// The principal's restriction.
+    pub restriction: Restriction,
+    /// When the principal stops being valid, Unix seconds.
+    pub expires_at: Option<u64>,
 }
 
 impl Caller {
@@ -385,6 +431,8 @@ pub fn verify(token: &str, principal: &Principal, now: u64) -> Result<Caller, Au
     Ok(Caller {
         principal_id: principal.id.clone(),
         scopes,
+        restriction: principal.restriction.clone(),
+        expires_at: principal.expires_at,
     })
 }
 

@@ -3,7 +3,9 @@
 
 use super::{install_provider, AuthError, Claims, ScopeSet, AUDIENCE};
 use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine};
-use ed25519_dalek::pkcs8::{spki::der::pem::LineEnding, DecodePrivateKey, EncodePrivateKey};
+use ed25519_dalek::pkcs8::{
+    spki::der::pem::LineEnding, DecodePrivateKey, EncodePrivateKey, KeypairBytes,
+};
 use ed25519_dalek::SigningKey;
 use jsonwebtoken::crypto::JwtSigner;
 use jsonwebtoken::errors::ErrorKind;
@@ -35,9 +37,17 @@ impl JwtSigner for EdSigner {
 
 /// A new key pair from 32 random bytes: the private key as PKCS#8 PEM, the public key as
 /// base64url (what `POST /v1/principals` takes).
+///
+/// The PEM is plain PKCS#8 v1 (RFC 5208: the private key only, `-----BEGIN PRIVATE KEY-----`
+/// and nothing around it), which OpenSSL, Python's `cryptography`, Node and Go all read; the v2
+/// form with the public key inside (RFC 5958) is refused by OpenSSL 3.0 and `cryptography`.
 pub fn generate_key_pair(seed: [u8; 32]) -> (String, String) {
     let signing_key = SigningKey::from_bytes(&seed);
-    let pem = signing_key
+    let v1 = KeypairBytes {
+        secret_key: seed,
+        public_key: None,
+    };
+    let pem = v1
         .to_pkcs8_pem(LineEnding::LF)
         .expect("an Ed25519 key always encodes as PKCS#8")
         .to_string();
@@ -49,8 +59,8 @@ pub fn public_key_from_pem(pem: &str) -> Result<String, AuthError> {
     Ok(public_key_of(&signing_key_from_pem(pem)?))
 }
 
-/// Parses a PKCS#8 PEM Ed25519 private key. Text before the `-----BEGIN` line (a file's
-/// explanatory header) is ignored.
+/// Parses a PKCS#8 PEM Ed25519 private key, v1 or v2 (with the public key). Text before the
+/// `-----BEGIN` line (an explanatory header some older key files carry) is ignored.
 fn signing_key_from_pem(pem: &str) -> Result<SigningKey, AuthError> {
     let block = pem
         .find("-----BEGIN")

@@ -18,6 +18,7 @@ fn principal(seed_byte: u8, scopes: &str) -> (String, Principal) {
         scopes: ScopeSet::parse(scopes).unwrap(),
         active: true,
         expires_at: None,
+        restriction: Default::default(),
     };
     (pem, principal)
 }
@@ -83,6 +84,54 @@ fn root_allows_every_scope() {
     for scope in Scope::ALL {
         assert!(root.allows(scope), "{scope}");
     }
+}
+
+#[test]
+fn a_write_scope_includes_its_read_scope_and_nothing_else() {
+    let pairs = [
+        (Scope::ProfilesWrite, Scope::ProfilesRead),
+        (Scope::InstallationsWrite, Scope::InstallationsRead),
+        (Scope::BindingsWrite, Scope::BindingsRead),
+        (Scope::DeliveriesWrite, Scope::DeliveriesRead),
+    ];
+    for held in Scope::ALL {
+        for wanted in Scope::ALL {
+            let expected = held == wanted || held == Scope::All || pairs.contains(&(held, wanted));
+            assert_eq!(held.includes(wanted), expected, "{held} includes {wanted}?");
+        }
+    }
+    let writer = ScopeSet::parse("bindings:write").unwrap();
+    assert!(writer.allows(Scope::BindingsRead));
+    assert!(!ScopeSet::parse("bindings:read")
+        .unwrap()
+        .allows(Scope::BindingsWrite));
+}
+
+#[test]
+fn the_scopes_the_coming_endpoints_need_are_defined() {
+    for name in [
+        "profiles:read",
+        "installations:read",
+        "messages:send",
+        "deliveries:read",
+        "deliveries:write",
+        "metrics:read",
+    ] {
+        assert_eq!(Scope::parse(name).map(Scope::as_str), Ok(name));
+    }
+}
+
+#[test]
+fn a_caller_carries_its_principals_restriction_and_expiry() {
+    let (pem, mut principal) = principal(1, "*");
+    principal.expires_at = Some(NOW + 100);
+    principal.restriction = crate::core::authority::Restriction::from_columns(
+        Some(r#"["org_a"]"#),
+        Some(r#"["agent_a"]"#),
+    );
+    let caller = verify(&token(&pem, "*", NOW, 60), &principal, NOW).unwrap();
+    assert_eq!(caller.restriction, principal.restriction);
+    assert_eq!(caller.expires_at, Some(NOW + 100));
 }
 
 #[test]
@@ -402,6 +451,36 @@ fn key_pairs_round_trip_through_pem() {
         mint("not a key", "p", &ScopeSet::default(), NOW, 60),
         Err(AuthError::BadPrivateKey)
     );
+}
+
+#[test]
+fn generated_keys_are_plain_pkcs8_v1() {
+    use base64::engine::general_purpose::STANDARD;
+    let (pem, _) = generate_key_pair(seed(7));
+    let body: String = pem
+        .strip_prefix("-----BEGIN PRIVATE KEY-----\n")
+        .and_then(|rest| rest.strip_suffix("-----END PRIVATE KEY-----\n"))
+        .expect("one PRIVATE KEY block and nothing around it")
+        .lines()
+        .collect();
+    let der = STANDARD.decode(body).unwrap();
+    // RFC 8410 section 7: SEQUENCE { version 0, AlgorithmIdentifier { 1.3.101.112 },
+    // OCTET STRING { OCTET STRING seed } }: 48 bytes, no public key.
+    let prefix = [
+        0x30, 0x2e, 0x02, 0x01, 0x00, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x04, 0x22, 0x04,
+        0x20,
+    ];
+    assert_eq!(der.len(), 48);
+    assert_eq!(der[..16], prefix);
+    assert_eq!(der[16..], seed(7));
+}
+
+#[test]
+fn v2_keys_with_the_public_key_still_read() {
+    let v2 = SigningKey::from_bytes(&seed(7))
+        .to_pkcs8_pem(ed25519_dalek::pkcs8::spki::der::pem::LineEnding::LF)
+        .unwrap();
+    assert_eq!(public_key_from_pem(&v2), Ok(generate_key_pair(seed(7)).1));
 }
 
 #[test]

@@ -15,7 +15,10 @@
 //! Storage, alarms and live status (the edge's Durable Object), provider calls, and creating the
 //! installation and binding (the edge, with the rules of [`crate::core::tenancy`]).
 
-use crate::core::admin::{Secret, SenderPolicy};
+use crate::core::admin::{
+    check_list, check_selector, check_text, Secret, SenderPolicy, MAX_ALLOWLIST_ITEMS,
+    MAX_ID_CHARS, MAX_SECRET_CHARS,
+};
 use crate::core::api_error::ApiError;
 use crate::core::tenancy::{Provider, Selector};
 use serde::{Deserialize, Serialize};
@@ -205,10 +208,18 @@ impl NewSession {
             ("app_profile_id", &self.app_profile_id),
             ("binding.agent_id", &self.binding.agent_id),
         ] {
-            if value.trim().is_empty() {
-                return bad(format!("{field} must not be empty"));
-            }
+            check_text(field, value, MAX_ID_CHARS)?;
         }
+        if let Some(subject) = self.subject.as_deref().filter(|s| !s.trim().is_empty()) {
+            check_text("subject", subject, MAX_ID_CHARS)?;
+        }
+        check_selector("binding.selector", &self.binding.selector)?;
+        check_list(
+            "binding.allowlist",
+            self.binding.allowlist.iter(),
+            MAX_ALLOWLIST_ITEMS,
+            MAX_ID_CHARS,
+        )?;
         match (self.method, self.subject.as_deref().map(str::trim)) {
             (Method::Qr, None | Some("")) => return bad("a qr session needs a subject".into()),
             (Method::Token | Method::Oauth, Some(_)) => {
@@ -425,20 +436,19 @@ impl Credentials {
                 })
             }
         };
-        let empty = match &credentials {
-            Credentials::Telegram { bot_token } => bot_token.0.trim().is_empty(),
+        match &credentials {
+            Credentials::Telegram { bot_token } => {
+                check_text("bot_token", &bot_token.0, MAX_SECRET_CHARS)?
+            }
             Credentials::Whatsapp {
                 phone_number_id,
                 waba_id,
                 access_token,
-            } => [phone_number_id, waba_id, &access_token.0]
-                .iter()
-                .any(|value| value.trim().is_empty()),
-        };
-        if empty {
-            return Err(ApiError::BadRequest {
-                message: "credential fields must not be empty".into(),
-            });
+            } => {
+                check_text("phone_number_id", phone_number_id, MAX_ID_CHARS)?;
+                check_text("waba_id", waba_id, MAX_ID_CHARS)?;
+                check_text("access_token", &access_token.0, MAX_SECRET_CHARS)?;
+            }
         }
         Ok(credentials)
     }
@@ -541,7 +551,7 @@ fn qr_prompt(session: &Session) -> serde_json::Value {
         Provider::Whatsapp => "WhatsApp",
         _ => "Telegram",
     };
-    let link = session.deep_link.as_deref().unwrap_or_default();
+    let link = session.deep_link.as_deref();
     serde_json::json!({
         "method": "qr",
         "message": format!("Scan the code with the phone whose {app} you are linking, then send the message it opens."),
@@ -552,9 +562,42 @@ fn qr_prompt(session: &Session) -> serde_json::Value {
         ],
         "data": {
             "deep_link": link,
-            "qr_svg": crate::core::qr::svg(link).ok(),
+            "qr_svg": link.and_then(|link| crate::core::qr::svg(link).ok()),
         },
     })
+}
+
+/// The session as the API shows it, for `base_url` (the worker's public origin).
+/// `page_capability` is the binding page's signed capability; it is given only to callers who
+/// may act on the session (`bindings:write`). Without it every live capability is `null`: the
+/// `page_url`, a `qr` session's deep link (an unclaimed install token) and its QR code, and an
+/// `oauth` session's authorize URL (with its signed `state`); any of them would let a reader
+/// finish someone else's binding.
+pub fn view(
+    session: &Session,
+    base_url: &str,
+    page_capability: Option<&str>,
+) -> Result<serde_json::Value, serde_json::Error> {
+    let redacted;
+    let shown = if page_capability.is_some() {
+        session
+    } else {
+        redacted = Session {
+            deep_link: None,
+            authorize_url: None,
+            ..session.clone()
+        };
+        &redacted
+    };
+    let id = &session.id;
+    let mut view = serde_json::to_value(shown)?;
+    view["auth_prompt"] = auth_prompt(shown, base_url);
+    view["status_url"] = format!("{base_url}/v1/binding-sessions/{id}").into();
+    view["events_url"] = format!("{base_url}/v1/binding-sessions/{id}/events").into();
+    view["page_url"] = page_capability
+        .map(|capability| format!("{base_url}/bind/{id}?t={capability}"))
+        .into();
+    Ok(view)
 }
 
 #[cfg(test)]

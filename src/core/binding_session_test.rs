@@ -259,3 +259,60 @@ fn an_oauth_session_prompts_with_the_authorize_url_and_its_state() {
     assert_eq!(prompt["method"], "oauth");
     assert_eq!(prompt["data"]["authorize_url"], url);
 }
+
+fn qr_session() -> Session {
+    let mut qr = Session::start(
+        "bss_3".into(),
+        request(json!({"method": "qr", "subject": "u1"})),
+        "prn_a",
+        NOW,
+        300,
+    );
+    qr.deep_link = Some("https://t.me/acme_bot?start=TOKEN".into());
+    qr
+}
+
+#[test]
+fn a_writers_view_carries_the_live_capabilities() {
+    let view = view(&qr_session(), "https://e", Some("CAP")).unwrap();
+    assert_eq!(view["page_url"], "https://e/bind/bss_3?t=CAP");
+    assert_eq!(view["deep_link"], "https://t.me/acme_bot?start=TOKEN");
+    assert_eq!(
+        view["auth_prompt"]["data"]["deep_link"],
+        "https://t.me/acme_bot?start=TOKEN"
+    );
+    assert!(view["auth_prompt"]["data"]["qr_svg"].is_string());
+    assert_eq!(view["status_url"], "https://e/v1/binding-sessions/bss_3");
+    assert_eq!(
+        view["events_url"],
+        "https://e/v1/binding-sessions/bss_3/events"
+    );
+}
+
+#[test]
+fn a_readers_view_carries_no_capability() {
+    let qr = view(&qr_session(), "https://e", None).unwrap();
+    for pointer in [
+        "/page_url",
+        "/deep_link",
+        "/auth_prompt/data/deep_link",
+        "/auth_prompt/data/qr_svg",
+    ] {
+        assert_eq!(qr.pointer(pointer), Some(&json!(null)), "{pointer}");
+    }
+    assert!(!qr.to_string().contains("TOKEN"));
+    assert_eq!(qr["status"], "awaiting_channel_auth", "the rest is shown");
+
+    let mut oauth = Session::start(
+        "bss_4".into(),
+        request(json!({"provider": "slack", "method": "oauth"})),
+        "prn_a",
+        NOW,
+        300,
+    );
+    oauth.authorize_url = Some("https://slack.example/authorize?state=bss_4.SIGNED".into());
+    let oauth = view(&oauth, "https://e", None).unwrap();
+    assert_eq!(oauth["authorize_url"], json!(null));
+    assert_eq!(oauth["auth_prompt"]["data"]["authorize_url"], json!(null));
+    assert!(!oauth.to_string().contains("SIGNED"));
+}

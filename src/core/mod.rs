@@ -12,6 +12,7 @@ pub mod admin;
 pub mod api_error;
 pub mod audit;
 pub mod auth;
+pub mod authority;
 pub mod binding_page;
 pub mod binding_session;
 pub mod delivery;

@@ -78,12 +78,14 @@ impl Resource {
         }
     }
 
-    /// The scope that reads it: `bindings:read` for bindings; for the others, which have no
-    /// read scope of their own, the write scope.
+    /// The scope that reads it (each `…:write` includes its `…:read`); principals have no read
+    /// scope of their own and are read with `principals:write`.
     pub fn read_scope(self) -> Scope {
         match self {
+            Resource::Principals => Scope::PrincipalsWrite,
+            Resource::Orgs | Resource::AppProfiles => Scope::ProfilesRead,
+            Resource::Installations => Scope::InstallationsRead,
             Resource::Bindings => Scope::BindingsRead,
-            other => other.write_scope(),
         }
     }
 }
@@ -138,7 +140,13 @@ pub enum Admin {
 }
 
 impl Admin {
-    /// The scope a token needs for this endpoint.
+    /// True for what a principal may do to itself without the endpoint's scope: rotating its
+    /// own key (`principal_id` is the caller's).
+    pub fn is_self_service(&self, principal_id: &str) -> bool {
+        matches!(self, Admin::RotatePrincipalKey(id) if id == principal_id)
+    }
+
+    /// The scope a token needs for this endpoint (but see [`Admin::is_self_service`]).
     pub fn scope(&self) -> Scope {
         match self {
             Admin::Create(resource) | Admin::Revoke(resource, _) => resource.write_scope(),

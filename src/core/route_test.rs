@@ -171,7 +171,14 @@ fn every_endpoint_needs_the_documented_scope() {
     use Scope::*;
     let table = [
         (Admin::Create(Resource::Principals), PrincipalsWrite),
-        (Admin::List(Resource::Orgs), ProfilesWrite),
+        (Admin::List(Resource::Orgs), ProfilesRead),
+        (Admin::Get(Resource::AppProfiles, "a".into()), ProfilesRead),
+        (Admin::Create(Resource::Orgs), ProfilesWrite),
+        (Admin::List(Resource::Installations), InstallationsRead),
+        (
+            Admin::Get(Resource::Principals, "p".into()),
+            PrincipalsWrite,
+        ),
         (Admin::RotatePrincipalKey("p".into()), PrincipalsWrite),
         (Admin::RotateProfileSecrets("a".into()), ProfilesWrite),
         (
@@ -204,6 +211,14 @@ fn every_endpoint_needs_the_documented_scope() {
     for (endpoint, scope) in table {
         assert_eq!(endpoint.scope(), scope, "{endpoint:?}");
     }
+}
+
+#[test]
+fn only_rotating_ones_own_key_is_self_service() {
+    assert!(Admin::RotatePrincipalKey("prn_a".into()).is_self_service("prn_a"));
+    assert!(!Admin::RotatePrincipalKey("prn_b".into()).is_self_service("prn_a"));
+    assert!(!Admin::Revoke(Resource::Principals, "prn_a".into()).is_self_service("prn_a"));
+    assert!(!Admin::Get(Resource::Principals, "prn_a".into()).is_self_service("prn_a"));
 }
 
 #[test]

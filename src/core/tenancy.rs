@@ -171,12 +171,6 @@ pub enum TenancyError {
         /// The credential needed.
         name: String,
     },
-    /// A required text field is empty.
-    #[error("{field} must not be empty")]
-    EmptyField {
-        /// The field's name.
-        field: &'static str,
-    },
     /// Promoting a provider from canary to on without a reason.
     #[error("promoting {provider} from canary to on needs a reason")]
     ReasonRequired {

@@ -337,10 +337,6 @@ fn promoting_canary_to_on_needs_a_reason() {
 #[test]
 fn error_messages_name_what_to_fix() {
     assert_eq!(
-        TenancyError::EmptyField { field: "agent_id" }.to_string(),
-        "agent_id must not be empty"
-    );
-    assert_eq!(
         TenancyError::Revoked {
             what: "installation",
             id: "ins_1".into()

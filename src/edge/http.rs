@@ -8,18 +8,44 @@ use worker::{
     AbortController, Delay, Fetch, Headers, Method, Request, RequestInit, Response, Result,
 };
 
+/// The request's body, or `None` when it is larger than `limit` bytes: a declared
+/// `Content-Length` over the limit is refused before reading, and the stream is read chunk by
+/// chunk and given up as soon as it passes the limit, so no more than `limit` bytes are
+/// buffered.
+pub async fn read_limited(req: &mut Request, limit: usize) -> Result<Option<Vec<u8>>> {
+    use futures_util::StreamExt;
+    let declared = req
+        .headers()
+        .get("Content-Length")?
+        .and_then(|length| length.parse::<usize>().ok());
+    if declared.is_some_and(|length| length > limit) {
+        return Ok(None);
+    }
+    if req.inner().body().is_none() {
+        return Ok(Some(Vec::new()));
+    }
+    let mut stream = req.stream()?;
+    let mut body = Vec::new();
+    while let Some(chunk) = stream.next().await {
+        body.extend_from_slice(&chunk?);
+        if body.len() > limit {
+            return Ok(None);
+        }
+    }
+    Ok(Some(body))
+}
+
 /// A JSON response with `status`.
 pub fn json<T: Serialize>(status: u16, body: &T) -> Result<Response> {
     Ok(Response::from_json(body)?.with_status(status))
 }
 
-/// A 200 response whose body is already JSON text.
-pub fn raw_json(text: &str) -> Result<Response> {
-    let mut response = Response::ok(text)?;
-    response
-        .headers_mut()
-        .set("Content-Type", "application/json")?;
-    Ok(response)
+/// Marks a response that may carry a capability or tenant data (every admin API answer) as
+/// never to be stored by a cache nor leaked through a `Referer`.
+pub fn keep_private(response: &mut Response) -> Result<()> {
+    let headers = response.headers_mut();
+    headers.set("Cache-Control", "no-store")?;
+    headers.set("Referrer-Policy", "no-referrer")
 }
 
 /// The JSON response for an [`ApiError`], with the headers its status calls for.

@@ -58,8 +58,8 @@ async fn head(db: &D1Database) -> Result<Head, ApiError> {
 fn insert(db: &D1Database, entry: &Entry) -> Result<D1PreparedStatement, ApiError> {
     d1::statement(
         db,
-        "INSERT INTO audit_log (seq, at, actor, action, target, detail, prev_hash, hash) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+        "INSERT INTO audit_log (seq, at, actor, action, target, detail, prev_hash, hash, org_id) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
         &[
             entry.seq.into(),
             entry.at.into(),
@@ -69,6 +69,7 @@ fn insert(db: &D1Database, entry: &Entry) -> Result<D1PreparedStatement, ApiErro
             Arg::from(&entry.detail),
             Arg::from(&entry.prev_hash),
             Arg::from(&entry.hash),
+            Arg::from(entry.org_id.as_deref()),
         ],
     )
 }

@@ -36,7 +36,10 @@ fn start() {
 async fn fetch(req: Request, env: Env, ctx: Context) -> Result<Response> {
     let method = req.method().to_string();
     let path = req.path();
-    let outcome = match Route::resolve(&method, &path) {
+    let route = Route::resolve(&method, &path);
+    // The event stream's headers are the Durable Object's own (its response is immutable here).
+    let private = matches!(&route, Route::Admin(endpoint) if !matches!(endpoint, Admin::BindingSessionEvents(_)));
+    let outcome = match route {
         Route::Webhook { provider, id } => {
             return ingress::handle(req, &env, &ctx, provider, id).await
         }
@@ -50,7 +53,7 @@ async fn fetch(req: Request, env: Env, ctx: Context) -> Result<Response> {
         Route::BindPage { id } => return binding_session::page::page(&req, &env, &id).await,
         Route::BindEvents { id } => return binding_session::page::events(&req, &env, &id).await,
         Route::Healthz => health::handle(&env).await,
-        Route::OpenApi => http::raw_json(OPENAPI).map_err(|_| ApiError::Internal),
+        Route::OpenApi => openapi_document(&env).await,
         Route::Admin(endpoint) => admin::handle(req, &env, endpoint)
             .await
             .and_then(|(status, body)| http::json(status, &body).map_err(|_| ApiError::Internal)),
@@ -61,9 +64,19 @@ async fn fetch(req: Request, env: Env, ctx: Context) -> Result<Response> {
         }),
         Route::NotFound => Err(ApiError::NotFound { method, path }),
     };
-    outcome.or_else(|error| http::error_response(&error))
+    let mut response = outcome.or_else(|error| http::error_response(&error))?;
+    if private {
+        http::keep_private(&mut response)?;
+    }
+    Ok(response)
 }
 
-/// The admin API's OpenAPI document, compiled in from `schema/openapi.json` and served as is
-/// (`tests/openapi.rs` checks that it is valid JSON and matches the route table).
-const OPENAPI: &str = include_str!("../../schema/openapi.json");
+/// `schema/openapi.json`, served as is from the static assets (`[assets]` in wrangler.toml), so
+/// its ~260 KB are not compiled into the Wasm.
+async fn openapi_document(env: &Env) -> std::result::Result<Response, ApiError> {
+    env.assets("ASSETS")
+        .map_err(d1::internal)?
+        .fetch("https://assets.local/openapi.json", None)
+        .await
+        .map_err(d1::internal)
+}

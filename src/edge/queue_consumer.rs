@@ -89,7 +89,8 @@ async fn dead_letters(batch: MessageBatch<Value>, env: &Env) -> Result<()> {
                 "agent_id": envelope["agent_id"],
                 "provider": envelope["provider"],
                 "installation_id": envelope["installation_id"],
-            }));
+            }))
+            .for_org(envelope["org_id"].as_str());
         match ledger::record(&db, &event, runtime::now_seconds()).await {
             Ok(_) => message.ack(),
             Err(error) => {

@@ -354,6 +354,7 @@ fn token_verifies_against_the_registered_public_key() {
         scopes: ScopeSet::parse("*").unwrap(),
         active: true,
         expires_at: None,
+        restriction: Default::default(),
     };
     let caller = verify(token, &principal, now()).unwrap();
     assert_eq!(caller.principal_id, "ops");

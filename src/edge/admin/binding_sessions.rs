@@ -7,9 +7,11 @@
 use super::install_tokens::{self, Grant};
 use super::installations::kind_of;
 use super::profiles::provider_of;
-use super::{collection, Call, Reply};
+use super::{collection, reach, Call, Reply};
 use crate::core::admin::parse;
 use crate::core::api_error::ApiError;
+use crate::core::auth::{Caller, Scope};
+use crate::core::authority;
 use crate::core::binding_session::{
     oauth_state, slack_authorize_url, Method, NewSession, Session, State,
 };
@@ -26,15 +28,17 @@ use worker::{D1Database, Env, Response};
 
 /// Columns of a listed session.
 const COLUMNS: &str =
-    "id, org_id, app_profile_id, provider, method, status, created_by, created_at, expires_at, updated_at";
+    "id, org_id, app_profile_id, agent_id, provider, method, status, created_by, \
+                       created_at, expires_at, updated_at";
 
 /// `POST /v1/binding-sessions` → 201 with the session's view.
 pub async fn start(call: &Call<'_>) -> Result<Reply, ApiError> {
     let body: NewSession = parse(&call.body)?;
     let timeout = body.validate()?;
-    collection::find_active(call.db, Resource::Orgs, &body.org_id).await?;
+    collection::find_active(call, Resource::Orgs, &body.org_id).await?;
     let profile =
-        collection::find_active(call.db, Resource::AppProfiles, &body.app_profile_id).await?;
+        collection::find_active(call, Resource::AppProfiles, &body.app_profile_id).await?;
+    authority::require_agent(&call.caller, &body.binding.agent_id)?;
     let provider = provider_of(&profile)?;
     if provider != body.provider {
         return Err(ApiError::BadRequest {
@@ -146,7 +150,7 @@ async fn qr_link(call: &Call<'_>, session: &Session, ttl: u64) -> Result<String,
 }
 
 /// `GET /v1/binding-sessions`: newest first; `?status=active` for those that have not ended, or
-/// `?status=<state>`; `?limit=` 1–200 (default 50).
+/// `?status=<state>`; `?limit=` 1–200 (default 50). Only sessions within the caller's reach.
 pub async fn list(call: &Call<'_>) -> Result<Reply, ApiError> {
     let mut status = None;
     let mut limit: u32 = 50;
@@ -163,31 +167,40 @@ pub async fn list(call: &Call<'_>) -> Result<Reply, ApiError> {
             other => return Err(bad(&format!("unknown or bad query parameter {other:?}"))),
         }
     }
-    let filter = match status {
-        None => "1 = 1",
-        Some("active") => "status NOT IN ('completed', 'failed', 'expired', 'cancelled')",
-        Some(_) => "status = ?2",
-    };
-    let sql = format!(
-        "SELECT {COLUMNS} FROM binding_sessions WHERE {filter} ORDER BY created_at DESC, id LIMIT ?1"
-    );
     let mut args = vec![u64::from(limit).into()];
-    if let Some(state) = status.filter(|s| *s != "active") {
-        args.push(state.into());
-    }
+    let filter = match status {
+        None => "1 = 1".to_owned(),
+        Some("active") => "status NOT IN ('completed', 'failed', 'expired', 'cancelled')".into(),
+        Some(state) => {
+            args.push(state.into());
+            "status = ?2".into()
+        }
+    };
+    let reach = reach::owned(
+        "org_id",
+        Some("agent_id"),
+        &call.caller.restriction,
+        &mut args,
+    );
+    let sql = format!(
+        "SELECT {COLUMNS} FROM binding_sessions WHERE {filter}{reach} \
+         ORDER BY created_at DESC, id LIMIT ?1"
+    );
     let items = d1::rows(call.db, &sql, &args).await?;
     Ok((200, json!({ "items": items })))
 }
 
-/// `GET /v1/binding-sessions/{id}`
+/// `GET /v1/binding-sessions/{id}`: the live capabilities (`page_url`, the `qr` deep link, the
+/// Slack authorize URL) only for callers that may also act on the session (`bindings:write`).
 pub async fn get(call: &Call<'_>, id: &str) -> Result<Reply, ApiError> {
-    require(call.db, id).await?;
-    binding_session::call(call.env, id, &Command::View).await
+    require(call.db, &call.caller, id).await?;
+    let capabilities = call.caller.scopes.allows(Scope::BindingsWrite);
+    binding_session::call(call.env, id, &Command::View { capabilities }).await
 }
 
 /// `DELETE /v1/binding-sessions/{id}`: cancels it (409 once it has ended).
 pub async fn cancel(call: &Call<'_>, id: &str) -> Result<Reply, ApiError> {
-    require(call.db, id).await?;
+    require(call.db, &call.caller, id).await?;
     let by = call.caller.principal_id.clone();
     binding_session::call(call.env, id, &Command::Cancel { by }).await
 }
@@ -196,25 +209,32 @@ pub async fn cancel(call: &Call<'_>, id: &str) -> Result<Reply, ApiError> {
 /// failed.
 pub async fn credentials(call: &Call<'_>, id: &str) -> Result<Reply, ApiError> {
     let body: Value = parse(&call.body)?;
-    require(call.db, id).await?;
+    require(call.db, &call.caller, id).await?;
     let by = call.caller.principal_id.clone();
     binding_session::call(call.env, id, &Command::Credentials { by, body }).await
 }
 
-/// `GET /v1/binding-sessions/{id}/events`: the Durable Object's event stream.
-pub async fn events(db: &D1Database, env: &Env, id: &str) -> Result<Response, ApiError> {
-    require(db, id).await?;
-    binding_session::events(env, id).await.map_err(d1::internal)
+/// `GET /v1/binding-sessions/{id}/events`: the Durable Object's event stream, with the live
+/// capabilities only for `bindings:write` callers (as [`get`]).
+pub async fn events(
+    db: &D1Database,
+    env: &Env,
+    caller: &Caller,
+    id: &str,
+) -> Result<Response, ApiError> {
+    require(db, caller, id).await?;
+    let capabilities = caller.scopes.allows(Scope::BindingsWrite);
+    binding_session::events(env, id, capabilities)
+        .await
+        .map_err(d1::internal)
 }
 
-/// 404 unless session `id` exists.
-async fn require(db: &D1Database, id: &str) -> Result<(), ApiError> {
-    let found: Option<Value> = d1::first(
-        db,
-        "SELECT id FROM binding_sessions WHERE id = ?1",
-        &[id.into()],
-    )
-    .await?;
+/// 404 unless session `id` exists within the caller's reach.
+async fn require(db: &D1Database, caller: &Caller, id: &str) -> Result<(), ApiError> {
+    let mut args = vec![id.into()];
+    let reach = reach::owned("org_id", Some("agent_id"), &caller.restriction, &mut args);
+    let sql = format!("SELECT id FROM binding_sessions WHERE id = ?1{reach}");
+    let found: Option<Value> = d1::first(db, &sql, &args).await?;
     found.map(|_| ()).ok_or_else(|| ApiError::NoSuch {
         what: "binding session",
         id: id.to_owned(),

@@ -6,31 +6,38 @@ use super::profiles::provider_of;
 use super::{collection, Call, Reply};
 use crate::core::admin::{parse, NewAllowlistEntry, NewBinding, SenderPolicy};
 use crate::core::api_error::ApiError;
+use crate::core::authority;
 use crate::core::route::Resource;
 use crate::core::tenancy::{check_fallback, FallbackTarget, ProfileKind, Provider, Selector};
 use crate::edge::{d1, ledger, runtime};
 use serde_json::{json, Value};
 use worker::{D1Database, D1PreparedStatement};
 
-/// `POST /v1/bindings`
+/// `POST /v1/bindings`: on an installation and for an agent within the caller's reach.
 pub async fn create(call: &Call<'_>) -> Result<Reply, ApiError> {
     let body: NewBinding = parse(&call.body)?;
     body.validate()?;
-    let (kind, provider) = installation_profile(call.db, &body.installation_id, true).await?;
+    let installation =
+        collection::find_active(call, Resource::Installations, &body.installation_id).await?;
+    authority::require_agent(&call.caller, &body.agent_id)?;
+    let (kind, provider) = profile_of(call, &installation).await?;
     let fallback = match &body.fallback_installation_id {
-        Some(id) => Some(fallback_target(call.db, id).await?),
+        Some(id) => Some(fallback_target(call, id).await?),
         None => None,
     };
     check_fallback(kind, provider, fallback)?;
     let id = runtime::new_id("bnd");
-    let event = call.event("binding.create", &id).with_detail(json!({
-        "installation_id": body.installation_id,
-        "agent_id": body.agent_id,
-        "selector": body.selector,
-        "sender_policy": body.sender_policy.as_str(),
-        "allowlist": body.allowlist,
-        "fallback_installation_id": body.fallback_installation_id,
-    }));
+    let event = call
+        .event("binding.create", &id)
+        .with_detail(json!({
+            "installation_id": body.installation_id,
+            "agent_id": body.agent_id,
+            "selector": body.selector,
+            "sender_policy": body.sender_policy.as_str(),
+            "allowlist": body.allowlist,
+            "fallback_installation_id": body.fallback_installation_id,
+        }))
+        .for_org(installation["org_id"].as_str());
     let row = NewRow {
         id: &id,
         installation_id: &body.installation_id,
@@ -46,37 +53,22 @@ pub async fn create(call: &Call<'_>) -> Result<Reply, ApiError> {
         insert(call.db, &row, call.now)
     })
     .await?;
-    Ok((
-        201,
-        collection::view(call.db, Resource::Bindings, &id, call.now).await?,
-    ))
+    Ok((201, collection::view(call, Resource::Bindings, &id).await?))
 }
 
-/// The kind and provider of an installation's app profile; with `require_active`, a revoked
-/// installation is a conflict.
-async fn installation_profile(
-    db: &D1Database,
-    installation_id: &str,
-    require_active: bool,
+/// The kind and provider of an installation row's app profile.
+async fn profile_of(
+    call: &Call<'_>,
+    installation: &Value,
 ) -> Result<(ProfileKind, Provider), ApiError> {
-    let installation = if require_active {
-        collection::find_active(db, Resource::Installations, installation_id).await?
-    } else {
-        collection::find(
-            db,
-            collection::spec(Resource::Installations),
-            installation_id,
-        )
-        .await?
-    };
     let profile_id = installation["app_profile_id"].as_str().unwrap_or_default();
-    let profile = collection::find(db, collection::spec(Resource::AppProfiles), profile_id).await?;
+    let profile = collection::find(call, Resource::AppProfiles, profile_id).await?;
     Ok((kind_of(&profile), provider_of(&profile)?))
 }
 
-async fn fallback_target(db: &D1Database, id: &str) -> Result<FallbackTarget, ApiError> {
-    let installation = collection::find(db, collection::spec(Resource::Installations), id).await?;
-    let (kind, provider) = installation_profile(db, id, false).await?;
+async fn fallback_target(call: &Call<'_>, id: &str) -> Result<FallbackTarget, ApiError> {
+    let installation = collection::find(call, Resource::Installations, id).await?;
+    let (kind, provider) = profile_of(call, &installation).await?;
     Ok(FallbackTarget {
         provider,
         kind,
@@ -168,7 +160,7 @@ pub async fn allowlist_of(db: &D1Database, binding_id: &str) -> Result<Value, Ap
 
 /// `GET /v1/bindings/{id}/allowlist`
 pub async fn allowlist(call: &Call<'_>, id: &str) -> Result<Reply, ApiError> {
-    collection::find(call.db, collection::spec(Resource::Bindings), id).await?;
+    collection::find(call, Resource::Bindings, id).await?;
     Ok((200, json!({ "items": allowlist_of(call.db, id).await? })))
 }
 
@@ -176,10 +168,11 @@ pub async fn allowlist(call: &Call<'_>, id: &str) -> Result<Reply, ApiError> {
 pub async fn allow(call: &Call<'_>, id: &str) -> Result<Reply, ApiError> {
     let body: NewAllowlistEntry = parse(&call.body)?;
     body.validate()?;
-    collection::find_active(call.db, Resource::Bindings, id).await?;
+    let binding = collection::find_active(call, Resource::Bindings, id).await?;
     let event = call
         .event("binding.allow", id)
-        .with_detail(json!({ "sender_id": body.sender_id }));
+        .with_detail(json!({ "sender_id": body.sender_id }))
+        .for_org(binding["org_id"].as_str());
     ledger::commit(call.db, &event, call.now, || {
         Ok(vec![insert_entry(
             call.db,
@@ -195,7 +188,7 @@ pub async fn allow(call: &Call<'_>, id: &str) -> Result<Reply, ApiError> {
 
 /// `DELETE /v1/bindings/{id}/allowlist/{sender_id}`
 pub async fn disallow(call: &Call<'_>, id: &str, sender: &str) -> Result<Reply, ApiError> {
-    collection::find(call.db, collection::spec(Resource::Bindings), id).await?;
+    let binding = collection::find(call, Resource::Bindings, id).await?;
     let listed: Option<Value> = d1::first(
         call.db,
         "SELECT sender_id FROM allowlist_entries WHERE binding_id = ?1 AND sender_id = ?2",
@@ -210,7 +203,8 @@ pub async fn disallow(call: &Call<'_>, id: &str, sender: &str) -> Result<Reply, 
     }
     let event = call
         .event("binding.disallow", id)
-        .with_detail(json!({ "sender_id": sender }));
+        .with_detail(json!({ "sender_id": sender }))
+        .for_org(binding["org_id"].as_str());
     ledger::commit(call.db, &event, call.now, || {
         Ok(vec![d1::statement(
             call.db,

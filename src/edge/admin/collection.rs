@@ -1,15 +1,18 @@
-//! What every admin collection shares: list (cursor-paginated, filtered), get, revoke.
+//! What every admin collection shares: list (cursor-paginated, filtered), get, revoke, always
+//! within the caller's reach ([`super::reach`]): what a restricted caller does not reach is not
+//! listed and answers 404.
 //!
-//! Each resource's [`Spec`] names its table, the columns it shows (never a secret: secrets live
-//! in the `secrets` table and are shown as metadata only) and the query filters it accepts.
+//! Each resource's [`Spec`] names its table and the columns it shows (never a secret: secrets
+//! live in the `secrets` table and are shown as metadata only); the filters a list takes are
+//! [`crate::core::admin::filters`].
 
-use super::{Call, Reply};
-use crate::core::admin::Page;
+use super::{reach, Call, Reply};
+use crate::core::admin::{filters, ListQuery};
 use crate::core::api_error::ApiError;
+use crate::core::authority::{self, AuthorityError};
 use crate::core::route::Resource;
 use crate::edge::d1::{self, Arg};
 use serde_json::{json, Value};
-use worker::D1Database;
 
 /// How one resource is stored and shown.
 pub struct Spec {
@@ -19,8 +22,6 @@ pub struct Spec {
     pub what: &'static str,
     /// The columns shown.
     pub columns: &'static str,
-    /// Query parameters that filter a list by the column of the same name.
-    pub filters: &'static [&'static str],
 }
 
 /// The spec of `resource`.
@@ -29,33 +30,31 @@ pub fn spec(resource: Resource) -> &'static Spec {
         Resource::Principals => &Spec {
             table: "principals",
             what: "principal",
-            columns: "id, name, public_key, scopes, status, expires_at, created_by, created_at, updated_at",
-            filters: &["status"],
+            columns: "id, name, public_key, scopes, org_ids, agent_ids, status, expires_at, created_by, \
+                      created_at, updated_at",
         },
         Resource::Orgs => &Spec {
             table: "orgs",
             what: "org",
             columns: "id, name, status, created_at, updated_at",
-            filters: &["status"],
         },
         Resource::AppProfiles => &Spec {
             table: "app_profiles",
             what: "app_profile",
             columns: "id, provider, kind, org_id, provider_app_id, name, status, created_at, updated_at",
-            filters: &["status", "provider", "kind", "org_id"],
         },
         Resource::Installations => &Spec {
             table: "installations",
             what: "installation",
             columns: "id, app_profile_id, org_id, tenant_key, metadata, status, created_at, updated_at",
-            filters: &["status", "app_profile_id", "org_id"],
         },
         Resource::Bindings => &Spec {
             table: "bindings",
             what: "binding",
-            columns: "id, installation_id, agent_id, conversation_id, peer_id, team_id, priority, \
-                      sender_policy, fallback_installation_id, status, created_by, created_at, updated_at",
-            filters: &["status", "installation_id", "agent_id"],
+            columns: "id, installation_id, \
+                      (SELECT org_id FROM installations WHERE id = bindings.installation_id) AS org_id, \
+                      agent_id, conversation_id, peer_id, team_id, priority, sender_policy, \
+                      fallback_installation_id, status, created_by, created_at, updated_at",
         },
     }
 }
@@ -63,20 +62,24 @@ pub fn spec(resource: Resource) -> &'static Spec {
 /// `GET /v1/<resource>?limit=&cursor=&<filter>=`: rows ordered by id, `next_cursor` when more.
 pub async fn list(call: &Call<'_>, resource: Resource) -> Result<Reply, ApiError> {
     let spec = spec(resource);
-    let page = Page::from_query(call.query_pairs())?;
+    let query = ListQuery::parse(filters(resource), call.query_pairs())?;
     let mut sql = format!("SELECT {} FROM {} WHERE id > ?1", spec.columns, spec.table);
-    let mut args: Vec<Arg> = vec![page.cursor.clone().unwrap_or_default().into()];
-    for (name, value) in call.query_pairs() {
-        if spec.filters.contains(&name) {
-            args.push(value.into());
-            sql.push_str(&format!(" AND {name} = ?{}", args.len()));
-        }
+    let mut args: Vec<Arg> = vec![query.page.cursor.clone().unwrap_or_default().into()];
+    for (column, value) in query.filters {
+        args.push(value.into());
+        sql.push_str(&format!(" AND {column} = ?{}", args.len()));
     }
-    args.push(i64::from(page.limit + 1).into());
+    sql.push_str(&reach::condition(
+        resource,
+        &call.caller.restriction,
+        &mut args,
+    ));
+    args.push(i64::from(query.page.limit + 1).into());
     sql.push_str(&format!(" ORDER BY id LIMIT ?{}", args.len()));
     let mut items = d1::rows(call.db, &sql, &args).await?;
-    let next_cursor = if items.len() > page.limit as usize {
-        items.truncate(page.limit as usize);
+    let limit = query.page.limit as usize;
+    let next_cursor = if items.len() > limit {
+        items.truncate(limit);
         items
             .last()
             .and_then(|row| row["id"].as_str())
@@ -90,35 +93,36 @@ pub async fn list(call: &Call<'_>, resource: Resource) -> Result<Reply, ApiError
 
 /// `GET /v1/<resource>/{id}`, with secret metadata and allowlists where the resource has them.
 pub async fn get(call: &Call<'_>, resource: Resource, id: &str) -> Result<Reply, ApiError> {
-    Ok((200, view(call.db, resource, id, call.now).await?))
+    Ok((200, view(call, resource, id).await?))
 }
 
 /// The full JSON view of one object, or 404.
-pub async fn view(
-    db: &D1Database,
-    resource: Resource,
-    id: &str,
-    now: u64,
-) -> Result<Value, ApiError> {
-    let spec = spec(resource);
-    let row = find(db, spec, id).await?;
+pub async fn view(call: &Call<'_>, resource: Resource, id: &str) -> Result<Value, ApiError> {
+    let row = find(call, resource, id).await?;
     let mut view = shape(resource, row);
     match resource {
         Resource::AppProfiles | Resource::Installations => {
-            view["secrets"] = Value::Array(crate::edge::secrets::metadata(db, id, now).await?);
+            view["secrets"] =
+                Value::Array(crate::edge::secrets::metadata(call.db, id, call.now).await?);
         }
         Resource::Bindings => {
-            view["allowlist"] = super::bindings::allowlist_of(db, id).await?;
+            view["allowlist"] = super::bindings::allowlist_of(call.db, id).await?;
         }
         Resource::Principals | Resource::Orgs => {}
     }
     Ok(view)
 }
 
-/// The row with `id`, or 404 naming it.
-pub async fn find(db: &D1Database, spec: &Spec, id: &str) -> Result<Value, ApiError> {
-    let sql = format!("SELECT {} FROM {} WHERE id = ?1", spec.columns, spec.table);
-    d1::first::<Value>(db, &sql, &[id.into()])
+/// The row with `id` within the caller's reach, or 404 naming it.
+pub async fn find(call: &Call<'_>, resource: Resource, id: &str) -> Result<Value, ApiError> {
+    let spec = spec(resource);
+    let mut args: Vec<Arg> = vec![id.into()];
+    let reach = reach::condition(resource, &call.caller.restriction, &mut args);
+    let sql = format!(
+        "SELECT {} FROM {} WHERE id = ?1{reach}",
+        spec.columns, spec.table
+    );
+    d1::first::<Value>(call.db, &sql, &args)
         .await?
         .ok_or_else(|| ApiError::NoSuch {
             what: spec.what,
@@ -126,13 +130,12 @@ pub async fn find(db: &D1Database, spec: &Spec, id: &str) -> Result<Value, ApiEr
         })
 }
 
-/// The row with `id`, or 404; 409 when it is revoked.
-pub async fn find_active(db: &D1Database, resource: Resource, id: &str) -> Result<Value, ApiError> {
-    let spec = spec(resource);
-    let row = find(db, spec, id).await?;
+/// The row with `id` within the caller's reach, or 404; 409 when it is revoked.
+pub async fn find_active(call: &Call<'_>, resource: Resource, id: &str) -> Result<Value, ApiError> {
+    let row = find(call, resource, id).await?;
     if row["status"] != "active" {
         return Err(crate::core::tenancy::TenancyError::Revoked {
-            what: spec.what,
+            what: spec(resource).what,
             id: id.to_owned(),
         }
         .into());
@@ -140,15 +143,52 @@ pub async fn find_active(db: &D1Database, resource: Resource, id: &str) -> Resul
     Ok(row)
 }
 
+/// The org an object's audit entries concern (an org's own id; none for principals and platform
+/// profiles).
+pub fn org_of(resource: Resource, row: &Value) -> Option<&str> {
+    match resource {
+        Resource::Orgs => row["id"].as_str(),
+        Resource::Principals => None,
+        Resource::AppProfiles | Resource::Installations | Resource::Bindings => {
+            row["org_id"].as_str()
+        }
+    }
+}
+
+/// Refuses a change to a platform-owned app profile by a restricted caller (it may read them).
+pub fn check_profile_change(call: &Call<'_>, profile: &Value) -> Result<(), AuthorityError> {
+    if profile["org_id"].is_null() {
+        authority::require_unrestricted(&call.caller, "changing a platform app profile")?;
+    }
+    Ok(())
+}
+
 /// `POST /v1/<resource>/{id}/revoke`: status → revoked, audited. Revoking twice is a conflict.
+/// (Principals have their own rules: [`super::principals::revoke`].)
 pub async fn revoke(call: &Call<'_>, resource: Resource, id: &str) -> Result<Reply, ApiError> {
+    let row = find_active(call, resource, id).await?;
+    if resource == Resource::AppProfiles {
+        check_profile_change(call, &row)?;
+    }
+    mark_revoked(call, resource, id, org_of(resource, &row)).await?;
+    Ok((200, view(call, resource, id).await?))
+}
+
+/// Sets `id`'s status to revoked with its `<what>.revoke` audit entry.
+pub async fn mark_revoked(
+    call: &Call<'_>,
+    resource: Resource,
+    id: &str,
+    org_id: Option<&str>,
+) -> Result<(), ApiError> {
     let spec = spec(resource);
-    find_active(call.db, resource, id).await?;
     let sql = format!(
         "UPDATE {} SET status = 'revoked', updated_at = ?2 WHERE id = ?1 AND status = 'active'",
         spec.table
     );
-    let event = call.event(&format!("{}.revoke", spec.what), id);
+    let event = call
+        .event(&format!("{}.revoke", spec.what), id)
+        .for_org(org_id);
     super::ledger::commit(call.db, &event, call.now, || {
         Ok(vec![d1::statement(
             call.db,
@@ -157,7 +197,7 @@ pub async fn revoke(call: &Call<'_>, resource: Resource, id: &str) -> Result<Rep
         )?])
     })
     .await?;
-    Ok((200, view(call.db, resource, id, call.now).await?))
+    Ok(())
 }
 
 /// Turns stored columns into the API's shape: scopes as a list, metadata as an object, a
@@ -172,6 +212,11 @@ pub fn shape(resource: Resource, mut row: Value) -> Value {
                 .map(|scope| json!(scope))
                 .collect();
             row["scopes"] = Value::Array(scopes);
+            for column in ["org_ids", "agent_ids"] {
+                row[column] = row[column].as_str().map_or(Value::Null, |ids| {
+                    serde_json::from_str(ids).unwrap_or(json!([]))
+                });
+            }
         }
         Resource::Installations => {
             let metadata = row["metadata"].as_str().unwrap_or("{}");

@@ -4,6 +4,7 @@
 use super::{collection, Call, Reply};
 use crate::core::admin::{parse, NewInstallToken};
 use crate::core::api_error::ApiError;
+use crate::core::authority;
 use crate::core::install_token::{self, deep_link, Minted, TEXT_PREFIX};
 use crate::core::route::Resource;
 use crate::core::tenancy::Provider;
@@ -15,7 +16,8 @@ use serde_json::{json, Value};
 pub async fn mint(call: &Call<'_>) -> Result<Reply, ApiError> {
     let body: NewInstallToken = parse(&call.body)?;
     let ttl = body.validate()?;
-    collection::find_active(call.db, Resource::Orgs, &body.org_id).await?;
+    collection::find_active(call, Resource::Orgs, &body.org_id).await?;
+    authority::require_agent(&call.caller, &body.agent_id)?;
     let grant = Grant {
         org_id: &body.org_id,
         agent_id: &body.agent_id,
@@ -71,7 +73,8 @@ pub async fn create(call: &Call<'_>, grant: &Grant<'_>) -> Result<(Minted, u64),
             "provider": provider,
             "expires_at": expires_at,
             "binding_session_id": grant.binding_session_id,
-        }));
+        }))
+        .for_org(Some(grant.org_id));
     ledger::commit(call.db, &event, call.now, || {
         Ok(vec![d1::statement(
             call.db,

@@ -1,7 +1,7 @@
 //! `/v1/installations`: create, rotate credentials. (List, get and revoke are in
 //! [`super::collection`].)
 
-use super::profiles::{provider_of, rotate_secrets};
+use super::profiles::{provider_of, rotate_secrets, Rotation};
 use super::{collection, Call, Reply};
 use crate::core::admin::{parse, NewInstallation, Secrets};
 use crate::core::api_error::ApiError;
@@ -17,21 +17,25 @@ use worker::{D1Database, D1PreparedStatement};
 /// that profile's own org.
 pub async fn create(call: &Call<'_>) -> Result<Reply, ApiError> {
     let body: NewInstallation = parse(&call.body)?;
+    body.validate_shape()?;
     let profile =
-        collection::find_active(call.db, Resource::AppProfiles, &body.app_profile_id).await?;
+        collection::find_active(call, Resource::AppProfiles, &body.app_profile_id).await?;
     let provider = provider_of(&profile)?;
-    body.validate(provider)?;
-    collection::find_active(call.db, Resource::Orgs, &body.org_id).await?;
+    body.check_credentials(provider)?;
+    collection::find_active(call, Resource::Orgs, &body.org_id).await?;
     check_installation_org(kind_of(&profile), profile["org_id"].as_str(), &body.org_id)?;
     let ring = secrets::key_ring(call.env)?;
     let id = runtime::new_id("ins");
     let metadata = Value::Object(body.metadata.clone().unwrap_or_default()).to_string();
-    let event = call.event("installation.create", &id).with_detail(json!({
-        "app_profile_id": body.app_profile_id,
-        "org_id": body.org_id,
-        "tenant_key": body.tenant_key,
-        "credentials": body.credentials.keys().collect::<Vec<_>>(),
-    }));
+    let event = call
+        .event("installation.create", &id)
+        .with_detail(json!({
+            "app_profile_id": body.app_profile_id,
+            "org_id": body.org_id,
+            "tenant_key": body.tenant_key,
+            "credentials": body.credentials.keys().collect::<Vec<_>>(),
+        }))
+        .for_org(Some(&body.org_id));
     let row = NewRow {
         id: &id,
         app_profile_id: &body.app_profile_id,
@@ -46,7 +50,7 @@ pub async fn create(call: &Call<'_>) -> Result<Reply, ApiError> {
     .await?;
     Ok((
         201,
-        collection::view(call.db, Resource::Installations, &id, call.now).await?,
+        collection::view(call, Resource::Installations, &id).await?,
     ))
 }
 
@@ -96,25 +100,23 @@ pub fn insert(
 
 /// `POST /v1/installations/{id}/rotate`
 pub async fn rotate(call: &Call<'_>, id: &str) -> Result<Reply, ApiError> {
-    let installation = collection::find_active(call.db, Resource::Installations, id).await?;
+    let installation = collection::find_active(call, Resource::Installations, id).await?;
     let profile_id = installation["app_profile_id"].as_str().unwrap_or_default();
-    let profile =
-        collection::find(call.db, collection::spec(Resource::AppProfiles), profile_id).await?;
+    let profile = collection::find(call, Resource::AppProfiles, profile_id).await?;
     let owner = Owner {
         table: "installations",
         id,
     };
-    rotate_secrets(
-        call,
-        owner,
-        provider_of(&profile)?,
-        SecretOwner::Installation,
-        "installation.rotate",
-    )
-    .await?;
+    let rotation = Rotation {
+        provider: provider_of(&profile)?,
+        kind: SecretOwner::Installation,
+        action: "installation.rotate",
+        org_id: installation["org_id"].as_str(),
+    };
+    rotate_secrets(call, owner, &rotation).await?;
     Ok((
         200,
-        collection::view(call.db, Resource::Installations, id, call.now).await?,
+        collection::view(call, Resource::Installations, id).await?,
     ))
 }
 

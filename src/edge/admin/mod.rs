@@ -1,10 +1,17 @@
 //! The admin API (`/v1/…`): authentication, rate limiting of failures, and dispatch.
 //!
 //! Every endpoint authenticates the bearer token against its principal in D1
-//! ([`crate::core::auth::verify`]) and checks the endpoint's scope. A failure is counted against
-//! the client IP in the `ADMIN_AUTH_LIMIT` rate limiter and audited; past the limit the answer is
-//! 429 with `Retry-After` and nothing more is written for that client. Valid tokens are never
-//! limited.
+//! ([`crate::core::auth::verify`]) and checks the endpoint's scope (except what a principal may
+//! do to itself: [`Admin::is_self_service`]); each handler then checks what the caller may do to
+//! its target ([`crate::core::authority`], with [`reach`] keeping queries to the caller's orgs
+//! and agents).
+//!
+//! A failed authentication (401) is counted against the client IP in the `ADMIN_AUTH_LIMIT` rate
+//! limiter and audited (`auth.failed`); past the limit the answer is 429 with `Retry-After` and
+//! nothing more is written for that client. A valid token refused for its scope or target (403)
+//! is audited (`auth.forbidden`, by the principal) but never counted: a well-behaved client
+//! cannot lock itself out. Bodies over [`MAX_BODY_BYTES`] are refused with 413 before they are
+//! buffered.
 
 mod audit;
 mod binding_sessions;
@@ -15,12 +22,15 @@ pub(crate) mod installations;
 mod orgs;
 mod principals;
 mod profiles;
+mod reach;
 mod rollout;
 
-use super::{d1, ledger, runtime};
+use super::{d1, http, ledger, runtime};
+use crate::core::admin::MAX_BODY_BYTES;
 use crate::core::api_error::ApiError;
 use crate::core::audit::Event;
-use crate::core::auth::{self, AuthError, Caller, Principal, Scope, ScopeSet};
+use crate::core::auth::{self, AuthError, Caller, Principal, ScopeSet};
+use crate::core::authority::Restriction;
 use crate::core::route::{Admin, Resource};
 use serde_json::{json, Value};
 use worker::{D1Database, Env, Request, Response};
@@ -64,17 +74,29 @@ pub type Reply = (u16, Value);
 pub async fn handle(mut req: Request, env: &Env, endpoint: Admin) -> Result<Reply, ApiError> {
     let db = env.d1("DB").map_err(d1::internal)?;
     let now = runtime::now_seconds();
-    let caller = authenticate(&req, env, &db, now, endpoint.scope()).await?;
+    let caller = authenticate(&req, env, &db, now).await?;
     let url = req.url().map_err(d1::internal)?;
+    let body = http::read_limited(&mut req, MAX_BODY_BYTES)
+        .await
+        .map_err(d1::internal)?
+        .ok_or(ApiError::PayloadTooLarge {
+            limit_bytes: MAX_BODY_BYTES,
+        })?;
     let call = Call {
         db: &db,
         env,
         caller,
         now,
-        body: req.bytes().await.map_err(d1::internal)?,
+        body,
         query: url.query_pairs().into_owned().collect(),
     };
-    let reply = dispatch(&call, endpoint).await;
+    let reply = match authorise(&call.caller, &endpoint) {
+        Ok(()) => dispatch(&call, endpoint).await,
+        Err(error) => Err(error),
+    };
+    if let Err(error) = &reply {
+        audit_forbidden(&call, &req, error).await?;
+    }
     // This isolate's webhook path sees the change at once; others within the cache's TTL.
     super::ingress::forget_cached();
     reply
@@ -85,15 +107,41 @@ pub async fn handle(mut req: Request, env: &Env, endpoint: Admin) -> Result<Repl
 pub async fn stream_events(req: Request, env: &Env, id: &str) -> Result<Response, ApiError> {
     let db = env.d1("DB").map_err(d1::internal)?;
     let now = runtime::now_seconds();
-    authenticate(
-        &req,
-        env,
-        &db,
-        now,
-        Admin::BindingSessionEvents(String::new()).scope(),
+    let caller = authenticate(&req, env, &db, now).await?;
+    let endpoint = Admin::BindingSessionEvents(id.to_owned());
+    if let Err(error) = authorise(&caller, &endpoint) {
+        let event = forbidden_event(&caller.principal_id, &req, &error);
+        ledger::record(&db, &event, now).await?;
+        return Err(error);
+    }
+    binding_sessions::events(&db, env, &caller, id).await
+}
+
+/// The endpoint's scope, unless it is something the caller may do to itself.
+fn authorise(caller: &Caller, endpoint: &Admin) -> Result<(), ApiError> {
+    if endpoint.is_self_service(&caller.principal_id) {
+        return Ok(());
+    }
+    Ok(caller.require(endpoint.scope())?)
+}
+
+/// Audits a 403 (a valid token refused for its scope or its target) by the principal.
+async fn audit_forbidden(call: &Call<'_>, req: &Request, error: &ApiError) -> Result<(), ApiError> {
+    if error.status() != 403 {
+        return Ok(());
+    }
+    let event = forbidden_event(&call.caller.principal_id, req, error);
+    ledger::record(call.db, &event, call.now).await?;
+    Ok(())
+}
+
+fn forbidden_event(principal_id: &str, req: &Request, error: &ApiError) -> Event {
+    Event::new(
+        principal_id,
+        "auth.forbidden",
+        format!("{} {}", req.method(), req.path()),
     )
-    .await?;
-    binding_sessions::events(&db, env, id).await
+    .with_detail(json!({ "reason": error.to_string() }))
 }
 
 async fn dispatch(call: &Call<'_>, endpoint: Admin) -> Result<Reply, ApiError> {
@@ -107,6 +155,7 @@ async fn dispatch(call: &Call<'_>, endpoint: Admin) -> Result<Reply, ApiError> {
         },
         Admin::List(resource) => collection::list(call, resource).await,
         Admin::Get(resource, id) => collection::get(call, resource, &id).await,
+        Admin::Revoke(Resource::Principals, id) => principals::revoke(call, &id).await,
         Admin::Revoke(resource, id) => collection::revoke(call, resource, &id).await,
         Admin::RotatePrincipalKey(id) => principals::rotate(call, &id).await,
         Admin::RotateProfileSecrets(id) => profiles::rotate(call, &id).await,
@@ -125,26 +174,25 @@ async fn dispatch(call: &Call<'_>, endpoint: Admin) -> Result<Reply, ApiError> {
         Admin::GetBindingSession(id) => binding_sessions::get(call, &id).await,
         Admin::CancelBindingSession(id) => binding_sessions::cancel(call, &id).await,
         Admin::BindingSessionCredentials(id) => binding_sessions::credentials(call, &id).await,
-        Admin::BindingSessionEvents(_) => unreachable!("edge::fetch streams events itself"),
+        // `edge::fetch` routes this one to `stream_events`, which answers with a stream.
+        Admin::BindingSessionEvents(id) => Err(ApiError::NotFound {
+            method: "GET".into(),
+            path: format!("/v1/binding-sessions/{id}/events"),
+        }),
     }
 }
 
-/// Verifies the token and the scope; on failure audits it and applies the rate limit.
+/// Verifies the token; on failure (401) applies the rate limit and audits it.
 async fn authenticate(
     req: &Request,
     env: &Env,
     db: &D1Database,
     now: u64,
-    scope: Scope,
 ) -> Result<Caller, ApiError> {
-    let outcome = match verify(req, db, now).await {
-        Ok(caller) => caller.require(scope).map(|()| caller),
-        Err(ApiError::Auth(error)) => Err(error),
-        Err(other) => return Err(other),
-    };
-    let error = match outcome {
+    let error = match verify(req, db, now).await {
         Ok(caller) => return Ok(caller),
-        Err(error) => error,
+        Err(ApiError::Auth(error)) => error,
+        Err(other) => return Err(other),
     };
     let client = client_ip(req);
     if !within_rate_limit(env, &client).await {
@@ -152,12 +200,7 @@ async fn authenticate(
             retry_after_seconds: RATE_LIMIT_PERIOD_SECONDS,
         });
     }
-    let action = if error.status() == 403 {
-        "auth.forbidden"
-    } else {
-        "auth.failed"
-    };
-    let event = Event::new("anonymous", action, format!("ip:{client}"))
+    let event = Event::new("anonymous", "auth.failed", format!("ip:{client}"))
         .with_detail(json!({ "reason": error.to_string() }));
     ledger::record(db, &event, now).await?;
     Err(error.into())
@@ -182,10 +225,13 @@ async fn load_principal(db: &D1Database, id: &str) -> Result<Option<Principal>, 
         scopes: String,
         status: String,
         expires_at: Option<u64>,
+        org_ids: Option<String>,
+        agent_ids: Option<String>,
     }
     let row: Option<Row> = d1::first(
         db,
-        "SELECT id, public_key, scopes, status, expires_at FROM principals WHERE id = ?1",
+        "SELECT id, public_key, scopes, status, expires_at, org_ids, agent_ids \
+         FROM principals WHERE id = ?1",
         &[id.into()],
     )
     .await?;
@@ -196,6 +242,7 @@ async fn load_principal(db: &D1Database, id: &str) -> Result<Option<Principal>, 
         scopes: ScopeSet::parse(&row.scopes).unwrap_or_default(),
         active: row.status == "active",
         expires_at: row.expires_at,
+        restriction: Restriction::from_columns(row.org_ids.as_deref(), row.agent_ids.as_deref()),
     }))
 }
 

@@ -1,31 +1,54 @@
-//! `/v1/principals`: create, rotate key. (List, get and revoke are in [`super::collection`].)
+//! `/v1/principals`: create, rotate key, revoke. (List and get are in [`super::collection`].)
+//!
+//! Who may do what to which principal is [`crate::core::authority`]: the caller's token must
+//! hold every scope the target holds and the target must be within the caller's restriction;
+//! anyone may rotate their own key.
 
 use super::{collection, Call, Reply};
 use crate::core::admin::{parse, NewPrincipal, RotateKey};
 use crate::core::api_error::ApiError;
+use crate::core::auth::{Scope, ScopeSet};
+use crate::core::authority::{self, Grant, PrincipalChange, Restriction};
 use crate::core::route::Resource;
 use crate::edge::{d1, ledger, runtime};
-use serde_json::json;
+use serde_json::{json, Value};
 
-/// `POST /v1/principals`: the caller can only grant scopes its own token holds.
+/// `POST /v1/principals`: at most the caller's scopes, reach and lifetime.
 pub async fn create(call: &Call<'_>) -> Result<Reply, ApiError> {
     let body: NewPrincipal = parse(&call.body)?;
-    let scopes = body.validate(&call.caller.scopes, call.now)?;
+    let request = body.validate(call.now)?;
+    let (grant, expires_at) = authority::new_principal_terms(
+        &call.caller,
+        request.scopes,
+        request.org_ids,
+        request.agent_ids,
+        body.expires_at,
+    )?;
+    let (org_ids, agent_ids) = grant.restriction.to_columns();
+    if let Some(orgs) = &org_ids {
+        require_orgs(call, orgs).await?;
+    }
     let id = runtime::new_id("prn");
-    let event = call
-        .event("principal.create", &id)
-        .with_detail(json!({ "name": body.name, "scopes": scopes.to_string() }));
+    let event = call.event("principal.create", &id).with_detail(json!({
+        "name": body.name,
+        "scopes": grant.scopes.to_string(),
+        "org_ids": grant.restriction.org_ids,
+        "agent_ids": grant.restriction.agent_ids,
+        "expires_at": expires_at,
+    }));
     ledger::commit(call.db, &event, call.now, || {
         Ok(vec![d1::statement(
             call.db,
-            "INSERT INTO principals (id, name, public_key, scopes, expires_at, created_by, created_at, updated_at) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7)",
+            "INSERT INTO principals (id, name, public_key, scopes, org_ids, agent_ids, expires_at, \
+             created_by, created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9)",
             &[
                 (&id).into(),
                 (&body.name).into(),
                 (&body.public_key).into(),
-                scopes.to_string().into(),
-                body.expires_at.into(),
+                grant.scopes.to_string().into(),
+                org_ids.as_deref().into(),
+                agent_ids.as_deref().into(),
+                expires_at.into(),
                 (&call.caller.principal_id).into(),
                 call.now.into(),
             ],
@@ -34,15 +57,33 @@ pub async fn create(call: &Call<'_>) -> Result<Reply, ApiError> {
     .await?;
     Ok((
         201,
-        collection::view(call.db, Resource::Principals, &id, call.now).await?,
+        collection::view(call, Resource::Principals, &id).await?,
     ))
+}
+
+/// 404 naming the first org of `org_ids` (a JSON array) that does not exist.
+async fn require_orgs(call: &Call<'_>, org_ids: &str) -> Result<(), ApiError> {
+    let missing: Option<Value> = d1::first(
+        call.db,
+        "SELECT value AS id FROM json_each(?1) WHERE value NOT IN (SELECT id FROM orgs) LIMIT 1",
+        &[org_ids.into()],
+    )
+    .await?;
+    match missing {
+        Some(row) => Err(ApiError::NoSuch {
+            what: "org",
+            id: row["id"].as_str().unwrap_or_default().to_owned(),
+        }),
+        None => Ok(()),
+    }
 }
 
 /// `POST /v1/principals/{id}/rotate`: replaces the public key; tokens of the old key stop working.
 pub async fn rotate(call: &Call<'_>, id: &str) -> Result<Reply, ApiError> {
     let body: RotateKey = parse(&call.body)?;
     body.validate()?;
-    collection::find_active(call.db, Resource::Principals, id).await?;
+    let target = target(call, id).await?;
+    authority::check_principal_change(&call.caller, id, &target, PrincipalChange::RotateKey)?;
     let event = call.event("principal.rotate", id);
     ledger::commit(call.db, &event, call.now, || {
         Ok(vec![d1::statement(
@@ -52,8 +93,24 @@ pub async fn rotate(call: &Call<'_>, id: &str) -> Result<Reply, ApiError> {
         )?])
     })
     .await?;
-    Ok((
-        200,
-        collection::view(call.db, Resource::Principals, id, call.now).await?,
-    ))
+    Ok((200, collection::view(call, Resource::Principals, id).await?))
+}
+
+/// `POST /v1/principals/{id}/revoke`: its tokens stop working at once.
+pub async fn revoke(call: &Call<'_>, id: &str) -> Result<Reply, ApiError> {
+    let target = target(call, id).await?;
+    authority::check_principal_change(&call.caller, id, &target, PrincipalChange::Revoke)?;
+    collection::mark_revoked(call, Resource::Principals, id, None).await?;
+    Ok((200, collection::view(call, Resource::Principals, id).await?))
+}
+
+/// What active principal `id` holds (404 when out of the caller's reach, 409 when revoked).
+async fn target(call: &Call<'_>, id: &str) -> Result<Grant, ApiError> {
+    let row = collection::find_active(call, Resource::Principals, id).await?;
+    Ok(Grant {
+        // A stored grant that does not parse holds everything: only `*` may change it.
+        scopes: ScopeSet::parse(row["scopes"].as_str().unwrap_or_default())
+            .unwrap_or_else(|_| [Scope::All].into_iter().collect()),
+        restriction: Restriction::from_columns(row["org_ids"].as_str(), row["agent_ids"].as_str()),
+    })
 }

@@ -4,6 +4,7 @@
 use super::{collection, Call, Reply};
 use crate::core::admin::{parse, NewAppProfile, RotateSecrets};
 use crate::core::api_error::ApiError;
+use crate::core::authority;
 use crate::core::route::Resource;
 use crate::core::tenancy::{Provider, SecretOwner};
 use crate::edge::secrets::{self, Owner};
@@ -14,8 +15,11 @@ use serde_json::{json, Value};
 pub async fn create(call: &Call<'_>) -> Result<Reply, ApiError> {
     let body: NewAppProfile = parse(&call.body)?;
     body.validate()?;
-    if let Some(org_id) = &body.org_id {
-        collection::find_active(call.db, Resource::Orgs, org_id).await?;
+    match &body.org_id {
+        Some(org_id) => {
+            collection::find_active(call, Resource::Orgs, org_id).await?;
+        }
+        None => authority::require_unrestricted(&call.caller, "creating a platform app profile")?,
     }
     let ring = secrets::key_ring(call.env)?;
     let id = runtime::new_id("app");
@@ -23,12 +27,15 @@ pub async fn create(call: &Call<'_>) -> Result<Reply, ApiError> {
         table: "app_profiles",
         id: &id,
     };
-    let event = call.event("app_profile.create", &id).with_detail(json!({
-        "provider": body.provider.as_str(),
-        "kind": body.kind.as_str(),
-        "org_id": body.org_id,
-        "secrets": body.secrets.keys().collect::<Vec<_>>(),
-    }));
+    let event = call
+        .event("app_profile.create", &id)
+        .with_detail(json!({
+            "provider": body.provider.as_str(),
+            "kind": body.kind.as_str(),
+            "org_id": body.org_id,
+            "secrets": body.secrets.keys().collect::<Vec<_>>(),
+        }))
+        .for_org(body.org_id.as_deref());
     ledger::commit(call.db, &event, call.now, || {
         let mut statements = vec![d1::statement(
             call.db,
@@ -50,48 +57,66 @@ pub async fn create(call: &Call<'_>) -> Result<Reply, ApiError> {
     .await?;
     Ok((
         201,
-        collection::view(call.db, Resource::AppProfiles, &id, call.now).await?,
+        collection::view(call, Resource::AppProfiles, &id).await?,
     ))
 }
 
-/// `POST /v1/app-profiles/{id}/rotate`
+/// `POST /v1/app-profiles/{id}/rotate` (a platform profile only by an unrestricted caller)
 pub async fn rotate(call: &Call<'_>, id: &str) -> Result<Reply, ApiError> {
-    let row = collection::find_active(call.db, Resource::AppProfiles, id).await?;
-    let provider = provider_of(&row)?;
+    let row = collection::find_active(call, Resource::AppProfiles, id).await?;
+    collection::check_profile_change(call, &row)?;
     let owner = Owner {
         table: "app_profiles",
         id,
     };
-    rotate_secrets(
-        call,
-        owner,
-        provider,
-        SecretOwner::Profile,
-        "app_profile.rotate",
-    )
-    .await?;
+    let rotation = Rotation {
+        provider: provider_of(&row)?,
+        kind: SecretOwner::Profile,
+        action: "app_profile.rotate",
+        org_id: row["org_id"].as_str(),
+    };
+    rotate_secrets(call, owner, &rotation).await?;
     Ok((
         200,
-        collection::view(call.db, Resource::AppProfiles, id, call.now).await?,
+        collection::view(call, Resource::AppProfiles, id).await?,
     ))
+}
+
+/// What a secret rotation replaces and how it is audited.
+pub struct Rotation<'a> {
+    /// The provider, whose secret names apply.
+    pub provider: Provider,
+    /// Profile secrets or installation credentials.
+    pub kind: SecretOwner,
+    /// The audit action.
+    pub action: &'a str,
+    /// The org the owner belongs to, if any.
+    pub org_id: Option<&'a str>,
 }
 
 /// Replaces secrets of `owner`: each replaced value keeps verifying until the grace period ends.
 pub async fn rotate_secrets(
     call: &Call<'_>,
     owner: Owner<'_>,
-    provider: Provider,
-    kind: SecretOwner,
-    action: &str,
+    rotation: &Rotation<'_>,
 ) -> Result<(), ApiError> {
+    let Rotation {
+        provider,
+        kind,
+        action,
+        org_id,
+    } = *rotation;
     let body: RotateSecrets = parse(&call.body)?;
     let grace = body.validate(provider, kind)?;
     let ring = secrets::key_ring(call.env)?;
     let until = call.now + grace;
-    let event = call.event(action, owner.id).with_detail(json!({
-        "secrets": body.secrets.keys().collect::<Vec<_>>(),
-        "grace_seconds": grace,
-    }));
+    let event = call
+        .event(action, owner.id)
+        .with_detail(json!({
+            "secrets": body.secrets.keys().collect::<Vec<_>>(),
+            "grace_seconds": grace,
+        }))
+        .for_org(org_id);
     ledger::commit(call.db, &event, call.now, || {
         let mut statements = Vec::new();
         for (name, value) in &body.secrets {
@@ -114,6 +139,7 @@ pub fn provider_of(row: &Value) -> Result<Provider, ApiError> {
 /// `POST /v1/master-key/rotate`: re-seals every secret under the current master key, so the
 /// previous key can then be removed from `MASTER_KEYS`.
 pub async fn reseal_all(call: &Call<'_>) -> Result<Reply, ApiError> {
+    authority::require_unrestricted(&call.caller, "rotating the master key")?;
     let ring = secrets::key_ring(call.env)?;
     let counts = secrets::reseal_all(call.db, &ring).await?;
     let detail = json!({

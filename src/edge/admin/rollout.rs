@@ -3,6 +3,7 @@
 use super::{Call, Reply};
 use crate::core::admin::{check_rollout_key, parse, FlagChange};
 use crate::core::api_error::ApiError;
+use crate::core::authority;
 use crate::core::tenancy::{check_flag_change, Stage};
 use crate::edge::{d1, ledger};
 use serde_json::{json, Value};
@@ -11,6 +12,7 @@ const COLUMNS: &str = "key, stage, canary_org_ids, reason, updated_by, updated_a
 
 /// `GET /v1/rollout`: every flag that was set (a provider without one is `on`).
 pub async fn list(call: &Call<'_>) -> Result<Reply, ApiError> {
+    authority::require_unrestricted(&call.caller, "reading rollout flags")?;
     let sql = format!("SELECT {COLUMNS} FROM rollout_flags ORDER BY key");
     let items: Vec<Value> = d1::rows(call.db, &sql, &[])
         .await?
@@ -22,8 +24,10 @@ pub async fn list(call: &Call<'_>) -> Result<Reply, ApiError> {
 
 /// `PUT /v1/rollout/{key}`: records who and why; promoting canary → on needs a reason.
 pub async fn set(call: &Call<'_>, key: &str) -> Result<Reply, ApiError> {
+    authority::require_unrestricted(&call.caller, "changing rollout flags")?;
     check_rollout_key(key)?;
     let body: FlagChange = parse(&call.body)?;
+    body.validate()?;
     let current = current_stage(call, key).await?;
     check_flag_change(key, current, body.stage, body.reason.as_deref())?;
     let canary = serde_json::to_string(&body.canary_org_ids).map_err(d1::internal)?;

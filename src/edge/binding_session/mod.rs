@@ -22,7 +22,7 @@ mod token;
 
 use crate::core::api_error::ApiError;
 use crate::core::audit::Event;
-use crate::core::binding_session::{auth_prompt, Method as BindMethod, Outcome, Session, State};
+use crate::core::binding_session::{self, Method as BindMethod, Outcome, Session, State};
 use crate::core::signed_link::{self, Purpose};
 use crate::edge::secrets::key_ring;
 use crate::edge::{d1, ledger, runtime};
@@ -55,8 +55,12 @@ pub enum Command {
         /// The session, as [`Session::start`] made it.
         session: Session,
     },
-    /// The session's view.
-    View,
+    /// The session's view; its live capabilities only with `capabilities`
+    /// ([`crate::core::binding_session::view`]).
+    View {
+        /// Whether the caller may see `page_url`, the deep link and the authorize URL.
+        capabilities: bool,
+    },
     /// Cancel it, by `by`.
     Cancel {
         /// The principal.
@@ -109,11 +113,21 @@ pub async fn call(
     Ok((response.status_code(), value))
 }
 
-/// Opens session `id`'s live status stream (Server-Sent Events).
-pub async fn events(env: &Env, id: &str) -> Result<Response> {
+/// Opens session `id`'s live status stream (Server-Sent Events); each view carries the live
+/// capabilities only with `capabilities`.
+pub async fn events(env: &Env, id: &str, capabilities: bool) -> Result<Response> {
     let stub = env.durable_object("BINDING_SESSIONS")?.get_by_name(id)?;
-    stub.fetch_with_str("https://session/events").await
+    let path = if capabilities {
+        EVENTS_WITH_CAPABILITIES
+    } else {
+        EVENTS
+    };
+    stub.fetch_with_str(&format!("https://session{path}")).await
 }
+
+/// The object's event stream without capabilities, and with them.
+const EVENTS: &str = "/events";
+const EVENTS_WITH_CAPABILITIES: &str = "/events/capabilities";
 
 #[durable_object]
 pub struct BindingSession {
@@ -124,7 +138,7 @@ pub struct BindingSession {
     /// True while a provider check is in flight.
     busy: Cell<bool>,
     /// Open live-status streams.
-    listeners: RefCell<Vec<UnboundedSender<Result<Vec<u8>>>>>,
+    listeners: RefCell<Vec<Listener>>,
 }
 
 impl DurableObject for BindingSession {
@@ -141,7 +155,8 @@ impl DurableObject for BindingSession {
     async fn fetch(&self, mut req: Request) -> Result<Response> {
         match req.path().as_str() {
             PING_PATH => Response::ok("pong"),
-            "/events" => self.stream().await,
+            EVENTS => self.stream(false).await,
+            EVENTS_WITH_CAPABILITIES => self.stream(true).await,
             "/command" => {
                 let command: Command = req.json().await?;
                 let (status, body) = match self.run(command).await {
@@ -179,9 +194,9 @@ impl BindingSession {
     async fn run(&self, command: Command) -> std::result::Result<Value, ApiError> {
         match command {
             Command::Start { session } => self.start(session).await,
-            Command::View => {
+            Command::View { capabilities } => {
                 self.load().await.map_err(d1::internal)?;
-                self.view()
+                self.view(capabilities)
             }
             Command::Cancel { by } => {
                 self.load().await.map_err(d1::internal)?;
@@ -191,22 +206,22 @@ impl BindingSession {
                 let now = runtime::now_seconds();
                 self.change(|session| session.advance(State::Cancelled, now, &by))
                     .await?;
-                self.view()
+                self.view(true)
             }
             Command::Claimed { by, outcome } => {
                 self.load().await.map_err(d1::internal)?;
                 self.claimed(&by, outcome).await?;
-                self.view()
+                self.view(true)
             }
             Command::OauthCode { code, error } => {
                 self.load().await.map_err(d1::internal)?;
                 oauth::exchange(self, code, error).await?;
-                self.view()
+                self.view(true)
             }
             Command::Credentials { by, body } => {
                 self.load().await.map_err(d1::internal)?;
                 token::authenticate(self, &by, &body).await?;
-                self.view()
+                self.view(true)
             }
         }
     }
@@ -232,7 +247,7 @@ impl BindingSession {
             .map_err(d1::internal)?;
         self.session.replace(Some(session));
         self.save(0, &|| Ok(Vec::new())).await?;
-        self.view()
+        self.view(true)
     }
 
     /// Completes a `qr` session: the claim already linked the sender on the binding, so there is
@@ -359,7 +374,8 @@ impl BindingSession {
                 "org_id": session.org_id,
                 "failure": session.failure.as_ref().filter(|_| index == last),
                 "outcome": session.outcome.as_ref().filter(|_| index == last),
-            }));
+            }))
+            .for_org(Some(&session.org_id));
             ledger::commit(&db, &event, transition.at, || {
                 let mut statements = vec![mirror(&db, &session)?];
                 if index == last {
@@ -381,8 +397,9 @@ impl BindingSession {
         Ok(())
     }
 
-    /// The session as the API shows it.
-    fn view(&self) -> std::result::Result<Value, ApiError> {
+    /// The session as the API shows it; with `capabilities`, including its live capabilities
+    /// (for callers that may act on it).
+    fn view(&self, capabilities: bool) -> std::result::Result<Value, ApiError> {
         let slot = self.session.borrow();
         let session = slot.as_ref().ok_or_else(no_such)?;
         let base = self
@@ -390,39 +407,55 @@ impl BindingSession {
             .var("PUBLIC_BASE_URL")
             .map(|v| v.to_string())
             .unwrap_or_default();
-        let base = base.trim_end_matches('/');
-        let capability = signed_link::sign(
-            &key_ring(&self.env)?,
-            Purpose::BindingPage,
-            &session.id,
-            session.expires_at,
-        );
-        let mut view = serde_json::to_value(session).map_err(d1::internal)?;
-        view["auth_prompt"] = auth_prompt(session, base);
-        view["status_url"] = json!(format!("{base}/v1/binding-sessions/{}", session.id));
-        view["events_url"] = json!(format!("{base}/v1/binding-sessions/{}/events", session.id));
-        view["page_url"] = json!(format!("{base}/bind/{}?t={capability}", session.id));
-        Ok(view)
+        let page_capability = if capabilities {
+            Some(signed_link::sign(
+                &key_ring(&self.env)?,
+                Purpose::BindingPage,
+                &session.id,
+                session.expires_at,
+            ))
+        } else {
+            None
+        };
+        binding_session::view(
+            session,
+            base.trim_end_matches('/'),
+            page_capability.as_deref(),
+        )
+        .map_err(d1::internal)
     }
 
     /// Sends the current view to every listener; closes the streams once the session ended.
     fn announce(&self) {
-        let Ok(view) = self.view() else { return };
-        let event = format!("event: status\ndata: {view}\n\n").into_bytes();
-        let ended = view["status"]
+        if self.listeners.borrow().is_empty() {
+            return;
+        }
+        let (Ok(full), Ok(redacted)) = (self.view(true), self.view(false)) else {
+            return;
+        };
+        let ended = full["status"]
             .as_str()
             .and_then(State::parse)
             .is_some_and(State::has_ended);
+        let event = |view: &Value| format!("event: status\ndata: {view}\n\n").into_bytes();
+        let (full, redacted) = (event(&full), event(&redacted));
         let mut listeners = self.listeners.borrow_mut();
-        listeners.retain(|listener| listener.unbounded_send(Ok(event.clone())).is_ok());
+        listeners.retain(|listener| {
+            let event = if listener.capabilities {
+                &full
+            } else {
+                &redacted
+            };
+            listener.sender.unbounded_send(Ok(event.clone())).is_ok()
+        });
         if ended {
             listeners.clear();
         }
     }
 
-    async fn stream(&self) -> Result<Response> {
+    async fn stream(&self, capabilities: bool) -> Result<Response> {
         self.load().await?;
-        let view = match self.view() {
+        let view = match self.view(capabilities) {
             Ok(view) => view,
             Err(error) => {
                 return Ok(Response::from_json(&error.body())?.with_status(error.status()))
@@ -436,12 +469,16 @@ impl BindingSession {
             .and_then(State::parse)
             .is_some_and(State::has_ended);
         if !ended {
-            self.listeners.borrow_mut().push(sender);
+            self.listeners.borrow_mut().push(Listener {
+                capabilities,
+                sender,
+            });
         }
         let mut response = Response::from_stream(receiver)?;
         let headers = response.headers_mut();
         headers.set("Content-Type", "text/event-stream")?;
         headers.set("Cache-Control", "no-store")?;
+        headers.set("Referrer-Policy", "no-referrer")?;
         Ok(response)
     }
 
@@ -449,6 +486,14 @@ impl BindingSession {
     fn snapshot(&self) -> std::result::Result<Session, ApiError> {
         self.session.borrow().clone().ok_or_else(no_such)
     }
+}
+
+/// One open live-status stream.
+struct Listener {
+    /// Whether it sees the live capabilities (`page_url`, deep link, authorize URL).
+    capabilities: bool,
+    /// Where its events go.
+    sender: UnboundedSender<Result<Vec<u8>>>,
 }
 
 /// A provider check in flight; dropping it ends it.
@@ -469,7 +514,8 @@ fn mirror(
     d1::statement(
         db,
         "INSERT INTO binding_sessions (id, org_id, app_profile_id, provider, method, status, \
-         created_by, created_at, expires_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10) \
+         created_by, created_at, expires_at, updated_at, agent_id) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11) \
          ON CONFLICT (id) DO UPDATE SET status = excluded.status, updated_at = excluded.updated_at",
         &[
             (&session.id).into(),
@@ -482,6 +528,7 @@ fn mirror(
             session.created_at.into(),
             session.expires_at.into(),
             updated_at.into(),
+            (&session.binding.agent_id).into(),
         ],
     )
 }

@@ -37,7 +37,7 @@ pub async fn events(req: &Request, env: &Env, id: &str) -> Result<Response> {
     if authorised(req, env, id)?.is_none() {
         return refused();
     }
-    super::events(env, id).await
+    super::events(env, id, true).await
 }
 
 /// The link's capability when it is valid for session `id` now.

@@ -197,7 +197,8 @@ async fn link(
         "agent_id": grant.agent_id,
         "binding_id": binding_id,
         "binding_created": existing.is_none(),
-    }));
+    }))
+    .for_org(Some(&grant.org_id));
     ledger::commit(&call.db, &event, call.now, statements)
         .await
         .map_err(api)?;

@@ -29,7 +29,7 @@ use crate::core::ingress::{
 };
 use crate::core::install_token::claimed_token;
 use crate::core::tenancy::{admit, resolve_binding, Admission, Provider, RouteKeys, SecretOwner};
-use crate::edge::{d1, runtime};
+use crate::edge::{d1, http, runtime};
 use directory::{Installation, Profile};
 use std::rc::Rc;
 use worker::{
@@ -164,9 +164,9 @@ pub async fn whatsapp_subscribe(
     ctx: &Context,
     app_profile_id: String,
 ) -> Result<Response> {
-    let raw = read(req, 0)
-        .await?
-        .unwrap_or_else(|| unreachable!("GET has no body"));
+    let Some(raw) = read(req, 0).await? else {
+        return Response::error("payload too large", 413);
+    };
     let call = Call {
         env,
         ctx,
@@ -519,14 +519,8 @@ mod dedupe {
 }
 
 /// Reads method, headers, query and at most `limit` body bytes; `None` when the body is larger.
+/// A `GET` has no body: whatever it declares is not read.
 async fn read(mut req: Request, limit: usize) -> Result<Option<Raw>> {
-    let declared = req
-        .headers()
-        .get("Content-Length")?
-        .and_then(|length| length.parse::<usize>().ok());
-    if declared.is_some_and(|length| length > limit) {
-        return Ok(None);
-    }
     let url = req.url()?;
     let headers = req.headers().entries().collect();
     let client = req
@@ -537,7 +531,7 @@ async fn read(mut req: Request, limit: usize) -> Result<Option<Raw>> {
     let body = if method == "GET" {
         Vec::new()
     } else {
-        match read_body(&mut req, limit).await? {
+        match http::read_limited(&mut req, limit).await? {
             Some(body) => body,
             None => return Ok(None),
         }
@@ -549,20 +543,6 @@ async fn read(mut req: Request, limit: usize) -> Result<Option<Raw>> {
         body,
         client,
     }))
-}
-
-/// The body, chunk by chunk, giving up as soon as it passes `limit`.
-async fn read_body(req: &mut Request, limit: usize) -> Result<Option<Vec<u8>>> {
-    use futures_util::StreamExt;
-    let mut stream = req.stream()?;
-    let mut body = Vec::new();
-    while let Some(chunk) = stream.next().await {
-        body.extend_from_slice(&chunk?);
-        if body.len() > limit {
-            return Ok(None);
-        }
-    }
-    Ok(Some(body))
 }
 
 fn respond(reply: &Reply) -> Result<Response> {

@@ -44,6 +44,11 @@ pub type Ids = BTreeMap<String, String>;
 
 /// Loads the dataset into the worker at `base_url`. Returns the ids by ref, or what failed.
 pub fn load(base_url: &str) -> Result<Ids, String> {
+    load_checked(base_url, &|_, _, _| {})
+}
+
+/// [`load`], passing every request (method, path, body) to `check` before it is sent.
+pub fn load_checked(base_url: &str, check: &dyn Fn(&str, &str, &Value)) -> Result<Ids, String> {
     let dataset = dataset();
     let token = root_token("*");
     let mut ids = Ids::new();
@@ -64,6 +69,7 @@ pub fn load(base_url: &str) -> Result<Ids, String> {
     for (section, path, refs) in steps {
         for item in dataset[section].as_array().into_iter().flatten() {
             let (reference, body) = request_body(item, refs, &ids)?;
+            check("POST", path, &body);
             let id = create(base_url, path, &token, &body)?;
             if let Some(reference) = reference {
                 ids.insert(reference, id);

@@ -180,10 +180,11 @@ fn rotating_a_principal_key_retires_the_old_key(env: &Env) -> Result<(), Failed>
         200
     );
     let (new_pem, new_key) = generate_key_pair([22; 32]);
+    // The rotating token must hold every scope the target holds.
     let rotated = env.admin(
         "POST",
         &format!("/v1/principals/{id}/rotate"),
-        "principals:write",
+        "principals:write audit:read",
         Some(json!({"public_key": new_key})),
     );
     assert_eq!(rotated.status, 200, "{}", rotated.body);
@@ -213,7 +214,7 @@ fn a_revoked_principal_is_refused(env: &Env) -> Result<(), Failed> {
     let revoked = env.admin(
         "POST",
         &format!("/v1/principals/{id}/revoke"),
-        "principals:write",
+        "principals:write audit:read",
         None,
     );
     assert_eq!(revoked.status, 200);
@@ -231,7 +232,7 @@ fn a_revoked_principal_is_refused(env: &Env) -> Result<(), Failed> {
     let again = env.admin(
         "POST",
         &format!("/v1/principals/{id}/revoke"),
-        "principals:write",
+        "principals:write audit:read",
         None,
     );
     assert_eq!(again.status, 409);

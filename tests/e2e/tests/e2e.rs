@@ -12,6 +12,7 @@ macro_rules! tests {
 }
 
 mod admin;
+mod authority;
 mod health;
 mod ingress;
 mod install;
@@ -49,15 +50,36 @@ impl Env {
             .unwrap_or_else(|| panic!("no seeded {reference}"))
     }
 
-    /// Calls the admin API as root with a token limited to `scope`; the reply is checked against
-    /// the OpenAPI document.
+    /// Calls the admin API as root with a token limited to `scope`; the body and the reply are
+    /// checked against the OpenAPI document.
     pub fn admin(&self, method: &str, path: &str, scope: &str, body: Option<Value>) -> Reply {
         self.call(method, path, &seed::root_token(scope), body, &[])
     }
 
-    /// Calls the admin API with `token` and extra `headers`; the reply is checked against the
-    /// OpenAPI document.
+    /// Like [`Env::admin`] for a body that breaks the contract on purpose.
+    pub fn admin_invalid(&self, method: &str, path: &str, scope: &str, body: Value) -> Reply {
+        self.call_unchecked(method, path, &seed::root_token(scope), Some(body), &[])
+    }
+
+    /// Calls the admin API with `token` and extra `headers`; the body and the reply are checked
+    /// against the OpenAPI document.
     pub fn call(
+        &self,
+        method: &str,
+        path: &str,
+        token: &str,
+        body: Option<Value>,
+        headers: &[(&str, &str)],
+    ) -> Reply {
+        if let Some(body) = &body {
+            openapi::assert_request_conforms(method, path, body);
+        }
+        self.call_unchecked(method, path, token, body, headers)
+    }
+
+    /// Like [`Env::call`] for a body that breaks the contract on purpose: only the reply is
+    /// checked against the OpenAPI document.
+    pub fn call_unchecked(
         &self,
         method: &str,
         path: &str,
@@ -94,6 +116,7 @@ fn tests() -> Vec<(&'static str, Test)> {
         health::TESTS,
         routing::TESTS,
         admin::TESTS,
+        authority::TESTS,
         tenancy::TESTS,
         ingress::TESTS,
         queue::TESTS,
@@ -139,7 +162,9 @@ fn start() -> Result<Env, Box<dyn std::error::Error>> {
         ("GRAPH_API_BASE_URL", providers.url("/graph")),
         ("SLACK_API_BASE_URL", providers.url("/slack")),
     ])?;
-    let seed = seed::load(&worker.url(""))?;
+    let seed = seed::load_checked(&worker.url(""), &|method, path, body| {
+        openapi::assert_request_conforms(method, path, body)
+    })?;
     Ok(Env {
         worker,
         runtime,

@@ -85,14 +85,12 @@ fn an_install_token_is_minted_with_deep_links(env: &Env) -> Result<(), Failed> {
     let telegram_only = mint(env, "user-links", json!({"provider": "telegram"}));
     assert_eq!(telegram_only["links"]["whatsapp"], Value::Null);
 
-    let too_long = env.admin(
+    let too_long = env.admin_invalid(
         "POST",
         "/v1/install-tokens",
         "install-tokens:mint",
-        Some(
-            json!({"org_id": env.id("acme"), "agent_id": AGENT, "subject": "u",
-                    "ttl_seconds": 3601}),
-        ),
+        json!({"org_id": env.id("acme"), "agent_id": AGENT, "subject": "u",
+                "ttl_seconds": 3601}),
     );
     assert_eq!(too_long.status, 400, "{}", too_long.body);
     let no_org = env.admin(

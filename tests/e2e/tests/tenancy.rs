@@ -65,25 +65,18 @@ fn new_slack_installation(env: &Env, profile: &str, org: &str, team: &str) -> St
 }
 
 fn invalid_bodies_are_refused_with_what_to_fix(env: &Env) -> Result<(), Failed> {
-    let typo = env.admin(
-        "POST",
-        "/v1/orgs",
-        "profiles:write",
-        Some(json!({"nmae": "x"})),
-    );
+    let typo = env.admin_invalid("POST", "/v1/orgs", "profiles:write", json!({"nmae": "x"}));
     assert_eq!(typo.status, 400);
     assert!(typo.json()["error"]["message"]
         .as_str()
         .unwrap()
         .contains("nmae"));
-    let missing = env.admin(
+    let missing = env.admin_invalid(
         "POST",
         "/v1/app-profiles",
         "profiles:write",
-        Some(
-            json!({"provider": "whatsapp", "kind": "platform", "provider_app_id": "1",
-                    "name": "n", "secrets": {"app_secret": "s"}}),
-        ),
+        json!({"provider": "whatsapp", "kind": "platform", "provider_app_id": "1",
+                "name": "n", "secrets": {"app_secret": "s"}}),
     );
     assert_eq!(missing.status, 422);
     assert_eq!(
