@@ -72,7 +72,7 @@ CREATE INDEX bindings_installation ON bindings (installation_id) WHERE status = 
 CREATE TABLE dedupe_keys (
   key        TEXT    PRIMARY KEY,
   expires_at INTEGER NOT NULL
-) STRICT;
+, committed INTEGER NOT NULL DEFAULT 1) STRICT;
 
 CREATE INDEX dedupe_keys_expires_at ON dedupe_keys (expires_at);
 
@@ -158,6 +158,16 @@ CREATE TABLE secrets (
 ) STRICT;
 
 CREATE INDEX secrets_owner ON secrets (owner_id, name);
+
+CREATE TABLE tenant_claims (
+  app_profile_id TEXT    NOT NULL,
+  tenant_key     TEXT    NOT NULL,
+  session_id     TEXT    NOT NULL,
+  expires_at     INTEGER NOT NULL,
+  PRIMARY KEY (app_profile_id, tenant_key)
+) STRICT;
+
+CREATE INDEX tenant_claims_session ON tenant_claims (session_id);
 
 CREATE TABLE webhook_rejections (
   source     TEXT    NOT NULL, -- "<provider>:<path id> ip:<client ip>"

@@ -16,7 +16,8 @@ use crate::core::api_error::ApiError;
 use crate::core::auth::{decode_public_key, AuthError, ScopeSet};
 use crate::core::route::Resource;
 use crate::core::tenancy::{
-    check_profile_owner, check_secret_names, ProfileKind, Provider, SecretOwner, Selector, Stage,
+    check_form, check_profile_owner, check_secret_names, ProfileKind, Provider, SecretOwner,
+    Selector, Stage,
 };
 use serde::{de::DeserializeOwned, Deserialize};
 use std::collections::{BTreeMap, BTreeSet};
@@ -383,6 +384,13 @@ impl NewInstallation {
     /// Checks the credentials against what an installation of `provider` holds (after
     /// [`NewInstallation::validate_shape`], once the app profile is known).
     pub fn check_credentials(&self, provider: Provider) -> Result<(), ApiError> {
+        if provider == Provider::Whatsapp {
+            check_form(provider, "phone_number_id", &self.tenant_key)?;
+            let waba_id = self.metadata.as_ref().and_then(|m| m.get("waba_id"));
+            if let Some(waba_id) = waba_id {
+                check_form(provider, "waba_id", waba_id.as_str().unwrap_or_default())?;
+            }
+        }
         check_secret_names(
             provider,
             SecretOwner::Installation,

@@ -88,9 +88,11 @@ impl ApiError {
             ApiError::PayloadTooLarge { .. } => 413,
             ApiError::RateLimited { .. } => 429,
             ApiError::BadRequest { .. } => 400,
-            ApiError::Tenancy(TenancyError::NoCredential { .. } | TenancyError::Revoked { .. }) => {
-                409
-            }
+            ApiError::Tenancy(
+                TenancyError::NoCredential { .. }
+                | TenancyError::Revoked { .. }
+                | TenancyError::OwnerRevoked,
+            ) => 409,
             ApiError::Tenancy(_) => 422,
             ApiError::NoSuch { .. } => 404,
             ApiError::Conflict { .. } => 409,
@@ -109,9 +111,11 @@ impl ApiError {
             ApiError::PayloadTooLarge { .. } => "payload_too_large",
             ApiError::RateLimited { .. } => "rate_limited",
             ApiError::BadRequest { .. } => "bad_request",
-            ApiError::Tenancy(TenancyError::NoCredential { .. } | TenancyError::Revoked { .. }) => {
-                "conflict"
-            }
+            ApiError::Tenancy(
+                TenancyError::NoCredential { .. }
+                | TenancyError::Revoked { .. }
+                | TenancyError::OwnerRevoked,
+            ) => "conflict",
             ApiError::Tenancy(_) => "invalid",
             ApiError::NoSuch { .. } => "not_found",
             ApiError::Conflict { .. } => "conflict",
@@ -228,6 +232,7 @@ mod tests {
             id: "org_1".into(),
         };
         assert_eq!(ApiError::from(revoked).status(), 409);
+        assert_eq!(ApiError::from(TenancyError::OwnerRevoked).status(), 409);
         let no_credential = TenancyError::NoCredential {
             installation_id: "ins_1".into(),
             name: "bot_token".into(),

@@ -11,22 +11,20 @@
 //! Looking principals up (the edge reads D1), rate limiting failed attempts (the edge's
 //! rate-limit binding) and auditing them (the audit ledger).
 //!
-//! A token's header has `alg: EdDSA` and `kid` = principal id; its claims are `iss` (= principal
-//! id), `aud` (= [`AUDIENCE`]), `iat`, `exp` (at most [`MAX_LIFETIME_SECONDS`] after `iat`),
-//! optional `nbf`, and `scope` (space-separated). Times are checked with [`LEEWAY_SECONDS`] of
-//! leeway. `jsonwebtoken` checks the algorithm, signature and audience; its own clock checks are
-//! off because the core never reads a clock (on wasm32 that clock is not ours to control).
+//! A token is a compact JWS (RFC 7515) signed with EdDSA (RFC 8037, Ed25519): its header has
+//! `alg: EdDSA` and `kid` = principal id; its claims are `iss` (= principal id), `aud`
+//! (= [`AUDIENCE`]), `iat`, `exp` (at most [`MAX_LIFETIME_SECONDS`] after `iat`), optional
+//! `nbf`, and `scope` (space-separated). Times are checked with [`LEEWAY_SECONDS`] of leeway
+//! against the `now` given.
 //!
-//! `jsonwebtoken` is built without a crypto backend: [`EDDSA_ONLY`] is its provider, so no other
-//! algorithm can even be attempted (and the Wasm carries no RSA or ECDSA code).
+//! Verification is written out here rather than taken from a JWT library: EdDSA is the only
+//! algorithm there is, so no other can even be attempted (no algorithm confusion), and the Wasm
+//! carries no JWT machinery. The tests check it against `jsonwebtoken` as an independent
+//! implementation.
 
 use crate::core::authority::Restriction;
 use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine};
 use ed25519_dalek::VerifyingKey;
-use jsonwebtoken::crypto::{CryptoProvider, JwtVerifier, KeyUtils};
-use jsonwebtoken::errors::ErrorKind;
-use jsonwebtoken::signature::{Error as SignatureError, Verifier};
-use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
 use std::fmt;
@@ -329,66 +327,55 @@ impl AuthError {
     }
 }
 
-/// `jsonwebtoken`'s crypto provider: Ed25519 and nothing else.
-pub static EDDSA_ONLY: CryptoProvider = CryptoProvider {
-    signer_factory: |algorithm, key| {
-        if *algorithm != Algorithm::EdDSA {
-            return Err(ErrorKind::InvalidAlgorithm.into());
-        }
-        signer(key)
-    },
-    verifier_factory: |algorithm, key| {
-        if *algorithm != Algorithm::EdDSA {
-            return Err(ErrorKind::InvalidAlgorithm.into());
-        }
-        let bytes: [u8; 32] = key
-            .try_get_as_bytes()?
-            .try_into()
-            .map_err(|_| jsonwebtoken::errors::Error::from(ErrorKind::InvalidEddsaKey))?;
-        let verifying_key = VerifyingKey::from_bytes(&bytes)
-            .map_err(|_| jsonwebtoken::errors::Error::from(ErrorKind::InvalidEddsaKey))?;
-        Ok(Box::new(EdVerifier(verifying_key)))
-    },
-    key_utils: KeyUtils::new_unimplemented(),
-};
-
 // Signing (keys, PEM files, minting) is for the CLI and tests; the worker only verifies, so the
 // Wasm carries no PKCS#8 or PEM code.
 #[cfg(not(target_arch = "wasm32"))]
 #[path = "auth_signing.rs"]
 mod signing;
 #[cfg(not(target_arch = "wasm32"))]
-use signing::signer;
-#[cfg(not(target_arch = "wasm32"))]
 pub use signing::{generate_key_pair, mint, public_key_from_pem};
 
-/// The worker never signs.
-#[cfg(target_arch = "wasm32")]
-fn signer(
-    _key: &jsonwebtoken::EncodingKey,
-) -> jsonwebtoken::errors::Result<Box<dyn jsonwebtoken::crypto::JwtSigner>> {
-    Err(ErrorKind::InvalidAlgorithm.into())
+/// A token's JOSE header: what is read before any key is known.
+#[derive(Deserialize)]
+struct Header {
+    alg: String,
+    #[serde(default)]
+    kid: Option<String>,
 }
 
-/// Installs [`EDDSA_ONLY`] as `jsonwebtoken`'s provider (once per process or isolate).
-pub(crate) fn install_provider() {
-    // Err means it is installed already, which is the goal.
-    let _ = EDDSA_ONLY.install_default();
+/// A compact JWS split into its three parts, checked to be base64url (no padding).
+struct Compact<'a> {
+    /// `header.payload`, the signed bytes.
+    signing_input: &'a str,
+    header: Vec<u8>,
+    payload: Vec<u8>,
+    signature: Vec<u8>,
 }
 
-struct EdVerifier(VerifyingKey);
-
-impl Verifier<Vec<u8>> for EdVerifier {
-    fn verify(&self, message: &[u8], signature: &Vec<u8>) -> Result<(), SignatureError> {
-        let signature = ed25519_dalek::Signature::from_slice(signature)?;
-        // Strict: refuses non-canonical and small-order encodings (no signature malleability).
-        self.0.verify_strict(message, &signature)
+impl<'a> Compact<'a> {
+    fn split(token: &'a str) -> Result<Compact<'a>, AuthError> {
+        let (signing_input, signature) = token.rsplit_once('.').ok_or(AuthError::Malformed)?;
+        let (header, payload) = signing_input.split_once('.').ok_or(AuthError::Malformed)?;
+        let decode = |part: &str| {
+            URL_SAFE_NO_PAD
+                .decode(part)
+                .map_err(|_| AuthError::Malformed)
+        };
+        Ok(Compact {
+            signing_input,
+            header: decode(header)?,
+            payload: decode(payload)?,
+            signature: decode(signature)?,
+        })
     }
-}
 
-impl JwtVerifier for EdVerifier {
-    fn algorithm(&self) -> Algorithm {
-        Algorithm::EdDSA
+    fn header(&self) -> Result<Header, AuthError> {
+        let header: Header =
+            serde_json::from_slice(&self.header).map_err(|_| AuthError::Malformed)?;
+        if header.alg != "EdDSA" {
+            return Err(AuthError::AlgorithmNotAllowed);
+        }
+        Ok(header)
     }
 }
 
@@ -406,19 +393,19 @@ pub fn bearer_token(header: Option<&str>) -> Result<&str, AuthError> {
 /// The principal id a token names (its header's `kid`), after checking the algorithm. Reads the
 /// header only; nothing is trusted until [`verify`] succeeds.
 pub fn key_id(token: &str) -> Result<String, AuthError> {
-    let header = jsonwebtoken::decode_header(token).map_err(|_| AuthError::Malformed)?;
-    if header.alg != Algorithm::EdDSA {
-        return Err(AuthError::AlgorithmNotAllowed);
-    }
-    header.kid.ok_or(AuthError::MissingKeyId)
+    Compact::split(token)?
+        .header()?
+        .kid
+        .ok_or(AuthError::MissingKeyId)
 }
 
 /// Verifies `token` against `principal` (the one its `kid` names) at time `now` (Unix seconds).
 pub fn verify(token: &str, principal: &Principal, now: u64) -> Result<Caller, AuthError> {
-    if key_id(token)? != principal.id {
+    let compact = Compact::split(token)?;
+    if compact.header()?.kid.ok_or(AuthError::MissingKeyId)? != principal.id {
         return Err(AuthError::BadSignature);
     }
-    let claims = verified_claims(token, &principal.public_key)?;
+    let claims = verified_claims(&compact, &principal.public_key)?;
     check_principal(principal, now)?;
     check_claims(&claims, &principal.id, now)?;
     let scopes = ScopeSet::parse(&claims.scope)?;
@@ -436,26 +423,23 @@ pub fn verify(token: &str, principal: &Principal, now: u64) -> Result<Caller, Au
     })
 }
 
-/// Checks the signature (EdDSA only) and the audience, and returns the claims.
-fn verified_claims(token: &str, public_key: &str) -> Result<Claims, AuthError> {
-    install_provider();
-    let key = DecodingKey::from_ed_der(&decode_public_key(public_key)?.to_bytes());
-    let mut validation = Validation::new(Algorithm::EdDSA);
-    validation.validate_exp = false;
-    validation.validate_nbf = false;
-    validation.set_audience(&[AUDIENCE]);
-    validation.set_required_spec_claims(&["iss", "aud", "exp", "iat"]);
-    jsonwebtoken::decode::<Claims>(token, &key, &validation)
-        .map(|data| data.claims)
-        .map_err(|error| match error.kind() {
-            jsonwebtoken::errors::ErrorKind::InvalidAudience => AuthError::BadClaim {
-                claim: "aud",
-                why: "must be channel-edge",
-            },
-            jsonwebtoken::errors::ErrorKind::MissingRequiredClaim(_)
-            | jsonwebtoken::errors::ErrorKind::Json(_) => AuthError::Malformed,
-            _ => AuthError::BadSignature,
-        })
+/// Checks the Ed25519 signature (strict: no malleable or small-order encodings) and the
+/// audience, and returns the claims.
+fn verified_claims(compact: &Compact<'_>, public_key: &str) -> Result<Claims, AuthError> {
+    let key = decode_public_key(public_key)?;
+    let signature = ed25519_dalek::Signature::from_slice(&compact.signature)
+        .map_err(|_| AuthError::BadSignature)?;
+    key.verify_strict(compact.signing_input.as_bytes(), &signature)
+        .map_err(|_| AuthError::BadSignature)?;
+    let claims: Claims =
+        serde_json::from_slice(&compact.payload).map_err(|_| AuthError::Malformed)?;
+    if claims.aud != AUDIENCE {
+        return Err(AuthError::BadClaim {
+            claim: "aud",
+            why: "must be channel-edge",
+        });
+    }
+    Ok(claims)
 }
 
 fn check_principal(principal: &Principal, now: u64) -> Result<(), AuthError> {

@@ -1,39 +1,12 @@
 //! Signing: key pairs, PEM key files and minting tokens, for the admin CLI and the tests.
 //! Native only; the worker verifies but never signs.
 
-use super::{install_provider, AuthError, Claims, ScopeSet, AUDIENCE};
+use super::{AuthError, Claims, ScopeSet, AUDIENCE};
 use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine};
 use ed25519_dalek::pkcs8::{
     spki::der::pem::LineEnding, DecodePrivateKey, EncodePrivateKey, KeypairBytes,
 };
-use ed25519_dalek::SigningKey;
-use jsonwebtoken::crypto::JwtSigner;
-use jsonwebtoken::errors::ErrorKind;
-use jsonwebtoken::signature::{Error as SignatureError, Signer};
-use jsonwebtoken::{Algorithm, EncodingKey, Header};
-
-/// The provider's signer for an Ed25519 PKCS#8 DER key.
-pub(super) fn signer(key: &EncodingKey) -> jsonwebtoken::errors::Result<Box<dyn JwtSigner>> {
-    let signing_key = SigningKey::from_pkcs8_der(key.as_bytes())
-        .map_err(|_| jsonwebtoken::errors::Error::from(ErrorKind::InvalidEddsaKey))?;
-    Ok(Box::new(EdSigner(signing_key)))
-}
-
-struct EdSigner(SigningKey);
-
-impl Signer<Vec<u8>> for EdSigner {
-    fn try_sign(&self, message: &[u8]) -> Result<Vec<u8>, SignatureError> {
-        Ok(ed25519_dalek::Signer::sign(&self.0, message)
-            .to_bytes()
-            .to_vec())
-    }
-}
-
-impl JwtSigner for EdSigner {
-    fn algorithm(&self) -> Algorithm {
-        Algorithm::EdDSA
-    }
-}
+use ed25519_dalek::{Signer, SigningKey};
 
 /// A new key pair from 32 random bytes: the private key as PKCS#8 PEM, the public key as
 /// base64url (what `POST /v1/principals` takes).
@@ -73,7 +46,8 @@ fn public_key_of(signing_key: &SigningKey) -> String {
     URL_SAFE_NO_PAD.encode(signing_key.verifying_key().as_bytes())
 }
 
-/// Signs a token for `principal_id` with `scopes`, issued at `iat`, valid for `lifetime_seconds`.
+/// Signs a token for `principal_id` with `scopes`, issued at `iat`, valid for `lifetime_seconds`:
+/// a compact JWS with header `{"alg":"EdDSA","typ":"JWT","kid":…}`.
 pub fn mint(
     private_key_pem: &str,
     principal_id: &str,
@@ -82,12 +56,7 @@ pub fn mint(
     lifetime_seconds: u64,
 ) -> Result<String, AuthError> {
     let signing_key = signing_key_from_pem(private_key_pem)?;
-    let der = signing_key
-        .to_pkcs8_der()
-        .map_err(|_| AuthError::BadPrivateKey)?;
-    install_provider();
-    let mut header = Header::new(Algorithm::EdDSA);
-    header.kid = Some(principal_id.to_owned());
+    let header = serde_json::json!({"alg": "EdDSA", "typ": "JWT", "kid": principal_id});
     let claims = Claims {
         iss: principal_id.to_owned(),
         aud: AUDIENCE.to_owned(),
@@ -96,6 +65,15 @@ pub fn mint(
         nbf: None,
         scope: scopes.to_string(),
     };
-    jsonwebtoken::encode(&header, &claims, &EncodingKey::from_ed_der(der.as_bytes()))
-        .map_err(|_| AuthError::BadPrivateKey)
+    let claims = serde_json::to_vec(&claims).map_err(|_| AuthError::Malformed)?;
+    let signing_input = format!(
+        "{}.{}",
+        URL_SAFE_NO_PAD.encode(header.to_string()),
+        URL_SAFE_NO_PAD.encode(claims)
+    );
+    let signature = signing_key.sign(signing_input.as_bytes());
+    Ok(format!(
+        "{signing_input}.{}",
+        URL_SAFE_NO_PAD.encode(signature.to_bytes())
+    ))
 }

@@ -20,7 +20,7 @@ use crate::core::admin::{
     MAX_ID_CHARS, MAX_SECRET_CHARS,
 };
 use crate::core::api_error::ApiError;
-use crate::core::tenancy::{Provider, Selector};
+use crate::core::tenancy::{check_form, Provider, Selector};
 use serde::{Deserialize, Serialize};
 
 /// Timeout when the request names none.
@@ -436,19 +436,26 @@ impl Credentials {
                 })
             }
         };
-        match &credentials {
+        let fields: Vec<(&str, &str, usize)> = match &credentials {
             Credentials::Telegram { bot_token } => {
-                check_text("bot_token", &bot_token.0, MAX_SECRET_CHARS)?
+                vec![("bot_token", &bot_token.0, MAX_SECRET_CHARS)]
             }
             Credentials::Whatsapp {
                 phone_number_id,
                 waba_id,
                 access_token,
-            } => {
-                check_text("phone_number_id", phone_number_id, MAX_ID_CHARS)?;
-                check_text("waba_id", waba_id, MAX_ID_CHARS)?;
-                check_text("access_token", &access_token.0, MAX_SECRET_CHARS)?;
-            }
+            } => vec![
+                ("phone_number_id", phone_number_id, MAX_ID_CHARS),
+                ("waba_id", waba_id, MAX_ID_CHARS),
+                ("access_token", &access_token.0, MAX_SECRET_CHARS),
+            ],
+        };
+        for (field, value, max) in fields {
+            check_text(field, value, max)?;
+            // Checked before any provider call: a mistyped token fails here, not the session.
+            check_form(provider, field, value).map_err(|error| ApiError::BadRequest {
+                message: error.to_string(),
+            })?;
         }
         Ok(credentials)
     }

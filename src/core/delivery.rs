@@ -3,13 +3,61 @@
 //!
 //! # What's in scope
 //! The signed headers (`webhook-id` = envelope id, `webhook-timestamp`, `webhook-signature`
-//! made with [`crate::core::ingress::standard::sign`] and the `AGENT_RUNTIME_SECRET`), and how
-//! long to wait before the next attempt.
+//! made with [`crate::core::ingress::standard::sign`] and the `AGENT_RUNTIME_SECRET`), how
+//! long to wait before the next attempt, and whether an envelope queued earlier may still be
+//! delivered ([`still_deliverable`]): revocations and kill switches reach queued deliveries too.
 //!
 //! # What's out of scope
 //! The HTTP call, the queue and the dead-letter queue (the edge's queue consumer).
 
 use crate::core::ingress::{standard, Rejection};
+use crate::core::tenancy::Admission;
+
+/// Why an envelope queued earlier is dropped instead of delivered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, thiserror::Error)]
+pub enum Stale {
+    /// Its installation, or the installation's org or app profile, was revoked since.
+    #[error("installation_revoked")]
+    InstallationRevoked,
+    /// Its binding was revoked since.
+    #[error("binding_revoked")]
+    BindingRevoked,
+    /// Its provider, or everything, was switched off since.
+    #[error("switched_off")]
+    SwitchedOff,
+}
+
+impl Stale {
+    /// The reason's code (in audit entries).
+    pub fn code(self) -> &'static str {
+        match self {
+            Stale::InstallationRevoked => "installation_revoked",
+            Stale::BindingRevoked => "binding_revoked",
+            Stale::SwitchedOff => "switched_off",
+        }
+    }
+}
+
+/// Whether an envelope may still be delivered, given what holds now: its installation is live
+/// (active, with its org and app profile), its binding is among the installation's active ones,
+/// and the rollout flags' admission for its org. A canary that leaves the org out does not stop
+/// what was already accepted; only `off` does.
+pub fn still_deliverable(
+    installation_live: bool,
+    binding_active: bool,
+    admission: Admission,
+) -> Result<(), Stale> {
+    if !installation_live {
+        return Err(Stale::InstallationRevoked);
+    }
+    if !binding_active {
+        return Err(Stale::BindingRevoked);
+    }
+    match admission {
+        Admission::GloballyOff | Admission::ProviderOff => Err(Stale::SwitchedOff),
+        Admission::Admitted | Admission::NotInCanary => Ok(()),
+    }
+}
 
 /// Longest wait between two attempts.
 pub const MAX_BACKOFF_SECONDS: u64 = 300;
@@ -64,6 +112,36 @@ mod tests {
             Ok(())
         );
         assert_eq!(headers[0], ("webhook-id".into(), "env_1".into()));
+    }
+
+    #[test]
+    fn revocations_and_kill_switches_stop_queued_deliveries() {
+        use Admission::*;
+        assert_eq!(still_deliverable(true, true, Admitted), Ok(()));
+        assert_eq!(still_deliverable(true, true, NotInCanary), Ok(()));
+        assert_eq!(
+            still_deliverable(false, true, Admitted),
+            Err(Stale::InstallationRevoked)
+        );
+        assert_eq!(
+            still_deliverable(false, false, GloballyOff),
+            Err(Stale::InstallationRevoked),
+            "the owner's revocation is named first"
+        );
+        assert_eq!(
+            still_deliverable(true, false, Admitted),
+            Err(Stale::BindingRevoked)
+        );
+        for off in [GloballyOff, ProviderOff] {
+            assert_eq!(still_deliverable(true, true, off), Err(Stale::SwitchedOff));
+        }
+        for stale in [
+            Stale::InstallationRevoked,
+            Stale::BindingRevoked,
+            Stale::SwitchedOff,
+        ] {
+            assert_eq!(stale.to_string(), stale.code());
+        }
     }
 
     #[test]

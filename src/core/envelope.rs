@@ -176,6 +176,18 @@ pub fn envelope_id(provider: Provider, installation_id: &str, provider_event_id:
     format!("env_{hex}")
 }
 
+/// The dedupe keys of `envelope` ([`crate::core::dedupe`]): its provider event id, and the
+/// event's semantic key (Slack team + channel + `ts`, Telegram chat + message) where it has one,
+/// both scoped to the provider and installation.
+pub fn dedupe_keys(envelope: &Envelope, semantic_key: Option<&str>) -> Vec<String> {
+    let scope = format!("{}:{}", envelope.provider, envelope.installation_id);
+    let mut keys = vec![format!("{scope}:event:{}", envelope.provider_event_id)];
+    if let Some(semantic) = semantic_key {
+        keys.push(format!("{scope}:content:{semantic}"));
+    }
+    keys
+}
+
 /// The session key: `provider:installation:agent:conversation[:thread]`, or the sender in place
 /// of the conversation when there is none.
 pub fn session_key(provider: Provider, routing: &Routing, event: &Event) -> String {

@@ -2,7 +2,9 @@
 //!
 //! The edge layer probes each binding (D1 with `SELECT 1`, the queue producer with a probe
 //! message, the Durable Object namespace with a ping to one fixed object) and hands the outcomes
-//! here; this module decides the overall status and the JSON shape.
+//! here; this module decides the overall status and the JSON shape: the whole report (version
+//! and each binding's check, with its runtime error) for a caller with a valid admin token, and
+//! only the overall status ([`HealthReport::summary`]) for everyone else.
 
 use serde::Serialize;
 
@@ -73,6 +75,13 @@ pub struct HealthReport {
     pub checks: Checks,
 }
 
+/// The body of `GET /healthz` for a caller without a valid admin token.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Summary {
+    /// `ok` or `degraded`.
+    pub status: &'static str,
+}
+
 impl HealthReport {
     /// Builds the report for `version` from the binding checks.
     pub fn new(version: &'static str, checks: Checks) -> Self {
@@ -83,6 +92,13 @@ impl HealthReport {
             status: if all_healthy { "ok" } else { "degraded" },
             version,
             checks,
+        }
+    }
+
+    /// What a caller without a valid admin token sees: the overall status alone.
+    pub fn summary(&self) -> Summary {
+        Summary {
+            status: self.status,
         }
     }
 
@@ -138,6 +154,22 @@ mod tests {
         assert_eq!(
             serde_json::to_value(&report.checks.queue).unwrap(),
             json!({"bound": false, "reachable": false, "error": "no INBOUND"})
+        );
+    }
+
+    #[test]
+    fn the_summary_shows_the_status_and_nothing_else() {
+        let report = HealthReport::new(
+            "1.2.3",
+            checks(
+                Check::ok(),
+                Check::unreachable("D1_ERROR: internal"),
+                Check::ok(),
+            ),
+        );
+        assert_eq!(
+            serde_json::to_value(report.summary()).unwrap(),
+            json!({"status": "degraded"})
         );
     }
 

@@ -14,9 +14,41 @@ pub fn new_id(prefix: &str, random: [u8; 16]) -> String {
     id
 }
 
+/// True when `id` is `prefix`, `_` and 32 lower-case hex digits: what [`new_id`] makes. Lets the
+/// edge refuse a malformed id before any storage is read.
+pub fn is_well_formed(prefix: &str, id: &str) -> bool {
+    id.strip_prefix(prefix)
+        .and_then(|rest| rest.strip_prefix('_'))
+        .is_some_and(|hex| {
+            hex.len() == 32
+                && hex
+                    .bytes()
+                    .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+        })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_what_new_id_makes_is_well_formed() {
+        assert!(is_well_formed("ins", &new_id("ins", [0x9c; 16])));
+        for bad in [
+            "ins_",
+            "app_00000000000000000000000000000000",
+            "ins_0000000000000000000000000000000",
+            "ins_000000000000000000000000000000000",
+            "ins_0000000000000000000000000000000G",
+            "ins_0000000000000000000000000000000A",
+            "ins-00000000000000000000000000000000",
+            "insx00000000000000000000000000000000",
+            "ins_+0000000000000000000000000000000",
+            "",
+        ] {
+            assert!(!is_well_formed("ins", bad), "{bad}");
+        }
+    }
 
     #[test]
     fn ids_are_prefixed_hex() {

@@ -60,6 +60,16 @@ impl Provider {
             })
     }
 
+    /// The id prefix of what a webhook path names for this provider: an installation (`ins`:
+    /// Telegram and Standard Webhooks, one URL per bot or source) or an app profile (`app`: the
+    /// others, one URL per app, the installation found from the payload).
+    pub fn path_id_prefix(self) -> &'static str {
+        match self {
+            Provider::Telegram | Provider::Standard => "ins",
+            Provider::Slack | Provider::Whatsapp | Provider::Discord => "app",
+        }
+    }
+
     /// Secrets an app profile of this provider holds: `(name, required)`.
     pub fn profile_secrets(self) -> &'static [(&'static str, bool)] {
         match self {
@@ -159,7 +169,7 @@ pub enum TenancyError {
     #[error("a binding on a byoa installation cannot fall back to platform credentials")]
     ByoaNeverFallsBack,
     /// A fallback installation that is not under a platform profile of the same provider.
-    #[error("fallback_installation_id must be an active installation of a platform app profile of the same provider")]
+    #[error("fallback_installation_id must be an active installation of a platform app profile of the same provider, in the same org")]
     BadFallback,
     /// The binding's own installation has no credential and it names no fallback (409).
     #[error(
@@ -177,6 +187,17 @@ pub enum TenancyError {
         /// The provider (or `*`).
         provider: String,
     },
+    /// A value that goes into a provider URL is not of the provider's form.
+    #[error("{field} is not valid: expected {expected}")]
+    MalformedValue {
+        /// The field.
+        field: String,
+        /// The form expected.
+        expected: &'static str,
+    },
+    /// An installation's org or app profile was revoked while it was being made (409).
+    #[error("the org or app profile was revoked")]
+    OwnerRevoked,
     /// Something referenced is revoked (409).
     #[error("{what} {id} is revoked")]
     Revoked {
@@ -269,6 +290,7 @@ pub fn check_secret_names<'a>(
                 name: name.to_owned(),
             });
         }
+        check_form(provider, name, value)?;
         seen.push(name);
     }
     match allowed
@@ -284,6 +306,36 @@ pub fn check_secret_names<'a>(
     }
 }
 
+/// Checks the form of a value that goes into a provider API URL's path (a Telegram bot token,
+/// WhatsApp phone number and WABA ids), so it cannot reach another path or host; other fields
+/// have no form to check.
+pub fn check_form(provider: Provider, field: &str, value: &str) -> Result<(), TenancyError> {
+    let token_char = |c: char| c.is_ascii_alphanumeric() || c == '_' || c == '-';
+    let digits = |text: &str, max: usize| {
+        !text.is_empty() && text.len() <= max && text.bytes().all(|b| b.is_ascii_digit())
+    };
+    let (ok, expected) = match (provider, field) {
+        (Provider::Telegram, "bot_token") => (
+            value.split_once(':').is_some_and(|(bot, secret)| {
+                digits(bot, 20) && !secret.is_empty() && secret.chars().all(token_char)
+            }),
+            "<bot id>:<secret>, as @BotFather gives it (digits, a colon, letters, digits, _ and -)",
+        ),
+        (Provider::Whatsapp, "phone_number_id" | "waba_id") => {
+            (digits(value, 32), "the numeric id Meta shows for it")
+        }
+        _ => (true, ""),
+    };
+    if ok {
+        Ok(())
+    } else {
+        Err(TenancyError::MalformedValue {
+            field: field.to_owned(),
+            expected,
+        })
+    }
+}
+
 /// What a binding's fallback installation is, for [`check_fallback`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct FallbackTarget {
@@ -293,10 +345,13 @@ pub struct FallbackTarget {
     pub kind: ProfileKind,
     /// Whether the installation is active.
     pub active: bool,
+    /// Whether it belongs to the same org as the binding's installation.
+    pub same_org: bool,
 }
 
 /// Checks a binding's explicit platform fallback: never for a BYOA installation; only to an
-/// active installation of a platform profile of the same provider.
+/// active installation of a platform profile of the same provider, in the same org (another
+/// org's credentials are never borrowed).
 pub fn check_fallback(
     own_kind: ProfileKind,
     own_provider: Provider,
@@ -311,6 +366,7 @@ pub fn check_fallback(
     if fallback.kind != ProfileKind::Platform
         || fallback.provider != own_provider
         || !fallback.active
+        || !fallback.same_org
     {
         return Err(TenancyError::BadFallback);
     }

@@ -111,6 +111,7 @@ fn target(provider: Provider, kind: ProfileKind, active: bool) -> Option<Fallbac
         provider,
         kind,
         active,
+        same_org: true,
     })
 }
 
@@ -145,6 +146,10 @@ fn a_fallback_must_be_an_active_platform_installation_of_the_same_provider() {
         target(Provider::Slack, ProfileKind::Byoa, true),
         target(Provider::Discord, ProfileKind::Platform, true),
         target(Provider::Slack, ProfileKind::Platform, false),
+        target(Provider::Slack, ProfileKind::Platform, true).map(|other_org| FallbackTarget {
+            same_org: false,
+            ..other_org
+        }),
     ] {
         assert_eq!(
             check_fallback(own.0, own.1, bad),
@@ -152,6 +157,62 @@ fn a_fallback_must_be_an_active_platform_installation_of_the_same_provider() {
             "{bad:?}"
         );
     }
+}
+
+#[test]
+fn values_that_reach_provider_urls_have_the_providers_form() {
+    for good in [
+        "123456:ABC-DEF1234ghIkl-zyx57W2v1u123ew11",
+        "7000000001:dev_token",
+    ] {
+        assert_eq!(
+            check_form(Provider::Telegram, "bot_token", good),
+            Ok(()),
+            "{good}"
+        );
+    }
+    for bad in [
+        "123:abc/../../setWebhook?url=evil",
+        "abc:def",
+        "123456",
+        "123456:",
+        "123:a b",
+        "123:a%2F",
+        "123456789012345678901:x",
+    ] {
+        assert_eq!(
+            check_form(Provider::Telegram, "bot_token", bad),
+            Err(TenancyError::MalformedValue {
+                field: "bot_token".into(),
+                expected: "<bot id>:<secret>, as @BotFather gives it (digits, a colon, letters, digits, _ and -)"
+            }),
+            "{bad}"
+        );
+    }
+    assert_eq!(
+        check_form(Provider::Whatsapp, "phone_number_id", "110000000000001"),
+        Ok(())
+    );
+    for bad in ["", "12/34", "123?fields=x", "1e5", &"1".repeat(33)] {
+        assert!(
+            check_form(Provider::Whatsapp, "waba_id", bad).is_err(),
+            "{bad}"
+        );
+    }
+    assert_eq!(
+        check_form(Provider::Slack, "bot_token", "xoxb-anything/at all"),
+        Ok(())
+    );
+    assert_eq!(
+        check_secret_names(
+            Provider::Telegram,
+            SecretOwner::Installation,
+            [("bot_token", "not a token"), ("secret_token", "s")],
+            true
+        )
+        .map_err(|e| e.to_string()),
+        Err("bot_token is not valid: expected <bot id>:<secret>, as @BotFather gives it (digits, a colon, letters, digits, _ and -)".into())
+    );
 }
 
 #[test]

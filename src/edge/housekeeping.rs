@@ -9,6 +9,7 @@ const DELETIONS: &[&str] = &[
     "DELETE FROM secrets WHERE expires_at <= ?1",
     "DELETE FROM webhook_rejections WHERE expires_at <= ?1",
     "DELETE FROM install_tokens WHERE expires_at <= ?1 AND claimed_at IS NULL",
+    "DELETE FROM tenant_claims WHERE expires_at <= ?1",
 ];
 
 #[event(scheduled)]

@@ -9,6 +9,7 @@
 use super::d1::{self, Arg};
 use crate::core::api_error::ApiError;
 use crate::core::audit::{next_entry, Entry, Event, Head};
+use crate::core::tenancy::TenancyError;
 use worker::{D1Database, D1PreparedStatement};
 
 /// How often an append is retried after losing a race for the head.
@@ -74,13 +75,17 @@ fn insert(db: &D1Database, entry: &Entry) -> Result<D1PreparedStatement, ApiErro
     )
 }
 
-/// A failed change: a uniqueness violation is the caller's conflict, anything else is ours.
+/// A failed change: a uniqueness violation is the caller's conflict, an installation whose org or
+/// app profile was revoked meanwhile is [`TenancyError::OwnerRevoked`], anything else is ours.
 fn change_error(error: worker::Error) -> ApiError {
     let message = error.to_string();
     if message.contains("UNIQUE constraint failed") {
         return ApiError::Conflict {
             message: "an active object with the same key already exists".into(),
         };
+    }
+    if message.contains("NOT NULL constraint failed: installations.") {
+        return TenancyError::OwnerRevoked.into();
     }
     d1::internal(message)
 }

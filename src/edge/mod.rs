@@ -18,6 +18,7 @@ mod http;
 mod ingress;
 mod ledger;
 mod queue_consumer;
+mod rate_limit;
 mod runtime;
 mod secrets;
 
@@ -52,7 +53,7 @@ async fn fetch(req: Request, env: Env, ctx: Context) -> Result<Response> {
         }
         Route::BindPage { id } => return binding_session::page::page(&req, &env, &id).await,
         Route::BindEvents { id } => return binding_session::page::events(&req, &env, &id).await,
-        Route::Healthz => health::handle(&env).await,
+        Route::Healthz => health::handle(&req, &env).await,
         Route::OpenApi => openapi_document(&env).await,
         Route::Admin(endpoint) => admin::handle(req, &env, endpoint)
             .await

@@ -5,12 +5,22 @@
 //! no answer within [`TIMEOUT`], retries it with backoff. After the queue's `max_retries` it moves
 //! to `agent-inbound-dlq`, whose consumer writes an audit entry and acknowledges it. Health probes
 //! from `/healthz` are acknowledged and never delivered.
+//!
+//! Before delivering a batch, its installations, bindings and the rollout flags are read again
+//! (one D1 round trip per batch, no secret opened): an envelope whose installation, org, app
+//! profile or binding was revoked, or whose provider was switched off, since it was queued is
+//! dropped, with one `delivery.dropped` audit entry per installation and reason in the batch.
 
+use super::d1::{self, Arg};
+use super::ingress::directory;
 use super::{http, ledger, runtime};
+use crate::core::api_error::ApiError;
 use crate::core::audit::Event;
-use crate::core::delivery::{backoff_seconds, signed_headers};
+use crate::core::delivery::{backoff_seconds, signed_headers, still_deliverable, Stale};
 use crate::core::queue_message::HealthProbe;
+use crate::core::tenancy::admit;
 use serde_json::{json, Value};
+use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::time::Duration;
 use worker::{
     event, Context, Env, Message, MessageBatch, MessageExt, Method, QueueRetryOptionsBuilder,
@@ -29,9 +39,33 @@ async fn consume(batch: MessageBatch<Value>, env: Env, _ctx: Context) -> Result<
     }
     let url = env.var("AGENT_RUNTIME_URL")?.to_string();
     let secret = env.secret("AGENT_RUNTIME_SECRET")?.to_string();
-    for message in batch.messages()? {
+    let db = env.d1("DB")?;
+    let now = runtime::now_seconds();
+    let messages = batch.messages()?;
+    let live = match Live::read(&db, &messages).await {
+        Ok(live) => live,
+        Err(error) => {
+            for message in &messages {
+                retry(
+                    message,
+                    &format!("could not check its installation: {error}"),
+                );
+            }
+            return Ok(());
+        }
+    };
+    let mut dropped: BTreeMap<(String, Stale), Vec<Message<Value>>> = BTreeMap::new();
+    for message in messages {
         if serde_json::from_value::<HealthProbe>(message.body().clone()).is_ok() {
             message.ack();
+            continue;
+        }
+        if let Err(stale) = live.admits(message.body()) {
+            let installation = text(message.body(), "installation_id").to_owned();
+            dropped
+                .entry((installation, stale))
+                .or_default()
+                .push(message);
             continue;
         }
         match deliver(&url, &secret, message.body()).await {
@@ -39,7 +73,101 @@ async fn consume(batch: MessageBatch<Value>, env: Env, _ctx: Context) -> Result<
             Err(reason) => retry(&message, &reason),
         }
     }
+    for ((installation, stale), messages) in dropped {
+        audit_dropped(&db, &installation, stale, &messages, now).await;
+    }
     Ok(())
+}
+
+/// What holds now for a batch's envelopes: which of their installations are live, which of their
+/// bindings are active, and the rollout flags.
+struct Live {
+    installations: HashSet<String>,
+    bindings: HashSet<String>,
+    flags: directory::Flags,
+}
+
+impl Live {
+    async fn read(
+        db: &worker::D1Database,
+        messages: &[Message<Value>],
+    ) -> std::result::Result<Live, ApiError> {
+        let ids = |field: &str| {
+            let ids: BTreeSet<&str> = messages.iter().map(|m| text(m.body(), field)).collect();
+            Arg::from(json!(ids).to_string())
+        };
+        let live = directory::live_installation("id IN (SELECT value FROM json_each(?1))");
+        let statements = vec![
+            d1::statement(
+                db,
+                &format!("SELECT id FROM installations WHERE {live}"),
+                &[ids("installation_id")],
+            )?,
+            d1::statement(
+                db,
+                "SELECT id FROM bindings WHERE status = 'active' \
+                 AND id IN (SELECT value FROM json_each(?1))",
+                &[ids("binding_id")],
+            )?,
+            directory::flags_statement(db)?,
+        ];
+        let results = db.batch(statements).await.map_err(d1::internal)?;
+        let [installations, bindings, flags] = results.as_slice() else {
+            return Err(d1::internal("delivery check: expected three results"));
+        };
+        let set = |result: &worker::D1Result| -> std::result::Result<HashSet<String>, ApiError> {
+            let rows: Vec<Value> = result.results().map_err(d1::internal)?;
+            Ok(rows.iter().map(|row| text(row, "id").to_owned()).collect())
+        };
+        Ok(Live {
+            installations: set(installations)?,
+            bindings: set(bindings)?,
+            flags: directory::flags_of(flags)?,
+        })
+    }
+
+    /// Whether `envelope` may still be delivered.
+    fn admits(&self, envelope: &Value) -> std::result::Result<(), Stale> {
+        let provider = text(envelope, "provider");
+        let flags = (self.flags.get("*"), self.flags.get(provider));
+        still_deliverable(
+            self.installations
+                .contains(text(envelope, "installation_id")),
+            self.bindings.contains(text(envelope, "binding_id")),
+            admit(flags.0, flags.1, text(envelope, "org_id")),
+        )
+    }
+}
+
+/// One audit entry for the `messages` of one installation dropped for one reason, then each is
+/// acknowledged (or retried, to be dropped again, if the entry could not be written).
+async fn audit_dropped(
+    db: &worker::D1Database,
+    installation: &str,
+    stale: Stale,
+    messages: &[Message<Value>],
+    now: u64,
+) {
+    let ids: Vec<&str> = messages.iter().map(|m| envelope_id(m.body())).collect();
+    let org = messages.first().map(|m| text(m.body(), "org_id"));
+    let event = Event::new("system", "delivery.dropped", installation)
+        .with_detail(json!({ "reason": stale.code(), "count": ids.len(), "envelope_ids": ids }))
+        .for_org(org);
+    let recorded = ledger::record(db, &event, now).await;
+    for message in messages {
+        match &recorded {
+            Ok(_) => message.ack(),
+            Err(error) => retry(
+                message,
+                &format!("dropped ({stale}) but not audited: {error}"),
+            ),
+        }
+    }
+}
+
+/// A text field of an envelope ("" when absent).
+fn text<'a>(envelope: &'a Value, field: &str) -> &'a str {
+    envelope[field].as_str().unwrap_or_default()
 }
 
 fn retry(message: &Message<Value>, reason: &str) {

@@ -4,7 +4,12 @@ use crate::core::ids;
 
 /// Now, in Unix seconds, from the Workers clock.
 pub fn now_seconds() -> u64 {
-    worker::Date::now().as_millis() / 1000
+    now_millis() / 1000
+}
+
+/// Now, in Unix milliseconds, from the Workers clock.
+pub fn now_millis() -> u64 {
+    worker::Date::now().as_millis()
 }
 
 /// `N` random bytes from `crypto.getRandomValues`.

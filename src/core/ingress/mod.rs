@@ -112,12 +112,24 @@ impl Rejection {
 
 /// Decodes lower- or upper-case hex; `None` for odd length or a non-hex digit.
 pub(crate) fn decode_hex(text: &str) -> Option<Vec<u8>> {
-    if text.len() % 2 != 0 {
+    fn digit(byte: u8) -> Option<u8> {
+        match byte {
+            b'0'..=b'9' => Some(byte - b'0'),
+            b'a'..=b'f' => Some(byte - b'a' + 10),
+            b'A'..=b'F' => Some(byte - b'A' + 10),
+            _ => None,
+        }
+    }
+    let bytes = text.as_bytes();
+    if bytes.len() % 2 != 0 {
         return None;
     }
-    (0..text.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(text.get(i..i + 2)?, 16).ok())
+    bytes
+        .chunks_exact(2)
+        .map(|pair| match pair {
+            [high, low] => Some(digit(*high)? << 4 | digit(*low)?),
+            _ => None,
+        })
         .collect()
 }
 
@@ -319,6 +331,10 @@ mod tests {
         assert_eq!(decode_hex("abc"), None);
         assert_eq!(decode_hex("zz"), None);
         assert_eq!(decode_hex("é1"), None);
+        // `u8::from_str_radix` takes a leading sign; a signature must be hex digits only.
+        assert_eq!(decode_hex("+f"), None);
+        assert_eq!(decode_hex("+f+f"), None);
+        assert_eq!(decode_hex("-1"), None);
     }
 
     #[test]

@@ -315,9 +315,11 @@ fn named_channel_type(name: Option<&str>) -> ConversationType {
     }
 }
 
-/// Enterprise then team, skipping absent and empty ones.
+/// Team then enterprise, skipping absent and empty ones. The workspace's own installation wins:
+/// tried the other way, an org-wide (enterprise-keyed) installation of another org in the same
+/// Enterprise Grid would capture the events of a workspace installed on its own.
 fn tenant_keys(enterprise: Option<&str>, team: Option<&str>) -> Vec<String> {
-    [enterprise, team]
+    [team, enterprise]
         .into_iter()
         .flatten()
         .filter(|key| !key.is_empty())

@@ -442,7 +442,7 @@ fn enterprise_payload_names_the_enterprise_first() {
     // Fixture: an org-wide (Enterprise Grid) install's app_mention, built from the Events API
     // envelope fields and the app_mention docs example.
     let event = single_event(ENTERPRISE);
-    assert_eq!(event.tenant_keys, vec!["E123ABC456", "T123ABC456"]);
+    assert_eq!(event.tenant_keys, vec!["T123ABC456", "E123ABC456"]);
     assert_eq!(event.team_id.as_deref(), Some("T123ABC456"));
     assert_eq!(event.kind, Kind::Message);
     let conversation = event.conversation.unwrap();
@@ -460,7 +460,7 @@ fn enterprise_id_falls_back_to_the_first_authorization() {
     let mut payload: Value = serde_json::from_slice(ENTERPRISE).unwrap();
     payload.as_object_mut().unwrap().remove("enterprise_id");
     let event = single_event(payload.to_string().as_bytes());
-    assert_eq!(event.tenant_keys, vec!["E123ABC456", "T123ABC456"]);
+    assert_eq!(event.tenant_keys, vec!["T123ABC456", "E123ABC456"]);
 }
 
 #[test]
@@ -561,7 +561,7 @@ fn slash_command_text_enterprise_and_app_are_read() {
         &user_id=U1&channel_id=D1&channel_name=directmessage&trigger_id=1.2.3";
     let event = single_event(body.as_bytes());
     assert_eq!(event.text.as_deref(), Some("/deploy  prod now"));
-    assert_eq!(event.tenant_keys, vec!["E1", "T1"]);
+    assert_eq!(event.tenant_keys, vec!["T1", "E1"]);
     assert_eq!(event.app_id.as_deref(), Some("A1"));
     assert_eq!(event.conversation.unwrap().kind, ConversationType::Dm);
     assert!(event.reply_context.is_empty());
@@ -613,7 +613,7 @@ fn interaction_without_trigger_id_uses_message_ts_and_user() {
         "CBR2V3XEX",
         "from container.channel_id"
     );
-    assert_eq!(event.tenant_keys, vec!["E9", "T9TK3CUKW"]);
+    assert_eq!(event.tenant_keys, vec!["T9TK3CUKW", "E9"]);
 }
 
 #[test]

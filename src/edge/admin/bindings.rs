@@ -22,7 +22,7 @@ pub async fn create(call: &Call<'_>) -> Result<Reply, ApiError> {
     authority::require_agent(&call.caller, &body.agent_id)?;
     let (kind, provider) = profile_of(call, &installation).await?;
     let fallback = match &body.fallback_installation_id {
-        Some(id) => Some(fallback_target(call, id).await?),
+        Some(id) => Some(fallback_target(call, id, &installation).await?),
         None => None,
     };
     check_fallback(kind, provider, fallback)?;
@@ -66,13 +66,19 @@ async fn profile_of(
     Ok((kind_of(&profile), provider_of(&profile)?))
 }
 
-async fn fallback_target(call: &Call<'_>, id: &str) -> Result<FallbackTarget, ApiError> {
+/// What fallback installation `id` is, for a binding on installation `own`.
+async fn fallback_target(
+    call: &Call<'_>,
+    id: &str,
+    own: &Value,
+) -> Result<FallbackTarget, ApiError> {
     let installation = collection::find(call, Resource::Installations, id).await?;
     let (kind, provider) = profile_of(call, &installation).await?;
     Ok(FallbackTarget {
         provider,
         kind,
         active: installation["status"] == "active",
+        same_org: installation["org_id"] == own["org_id"],
     })
 }
 

@@ -77,10 +77,14 @@ pub fn insert(
     row: &NewRow<'_>,
     now: u64,
 ) -> Result<Vec<D1PreparedStatement>, ApiError> {
+    // The org and app profile are read again in this same transaction: when either was revoked
+    // since it was checked, its subquery is NULL and the NOT NULL column fails the whole batch
+    // (`ledger` reports it as `TenancyError::OwnerRevoked`).
     let mut statements = vec![d1::statement(
         db,
         "INSERT INTO installations (id, app_profile_id, org_id, tenant_key, metadata, created_at, updated_at) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6)",
+         VALUES (?1, (SELECT id FROM app_profiles WHERE id = ?2 AND status = 'active'), \
+         (SELECT id FROM orgs WHERE id = ?3 AND status = 'active'), ?4, ?5, ?6, ?6)",
         &[
             row.id.into(),
             row.app_profile_id.into(),

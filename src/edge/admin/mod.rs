@@ -25,7 +25,7 @@ mod profiles;
 mod reach;
 mod rollout;
 
-use super::{d1, http, ledger, runtime};
+use super::{d1, http, ledger, rate_limit, runtime};
 use crate::core::admin::MAX_BODY_BYTES;
 use crate::core::api_error::ApiError;
 use crate::core::audit::Event;
@@ -182,6 +182,13 @@ async fn dispatch(call: &Call<'_>, endpoint: Admin) -> Result<Reply, ApiError> {
     }
 }
 
+/// True when the request carries a valid admin token (any scope). Nothing is audited or counted:
+/// for endpoints that only show more to an admin (`/healthz`).
+pub async fn is_authenticated(req: &Request, env: &Env) -> bool {
+    let Ok(db) = env.d1("DB") else { return false };
+    verify(req, &db, runtime::now_seconds()).await.is_ok()
+}
+
 /// Verifies the token; on failure (401) applies the rate limit and audits it.
 async fn authenticate(
     req: &Request,
@@ -195,7 +202,7 @@ async fn authenticate(
         Err(other) => return Err(other),
     };
     let client = client_ip(req);
-    if !within_rate_limit(env, &client).await {
+    if !rate_limit::allows(env, "ADMIN_AUTH_LIMIT", &client).await {
         return Err(ApiError::RateLimited {
             retry_after_seconds: RATE_LIMIT_PERIOD_SECONDS,
         });
@@ -244,25 +251,6 @@ async fn load_principal(db: &D1Database, id: &str) -> Result<Option<Principal>, 
         expires_at: row.expires_at,
         restriction: Restriction::from_columns(row.org_ids.as_deref(), row.agent_ids.as_deref()),
     }))
-}
-
-/// False once this client has failed too often. A missing or failing limiter does not lock
-/// everyone out; it is logged.
-async fn within_rate_limit(env: &Env, client: &str) -> bool {
-    let limiter = match env.rate_limiter("ADMIN_AUTH_LIMIT") {
-        Ok(limiter) => limiter,
-        Err(error) => {
-            worker::console_error!("ADMIN_AUTH_LIMIT binding missing: {error}");
-            return true;
-        }
-    };
-    match limiter.limit(client.to_owned()).await {
-        Ok(outcome) => outcome.success,
-        Err(error) => {
-            worker::console_error!("ADMIN_AUTH_LIMIT: {error}");
-            true
-        }
-    }
 }
 
 /// The client's IP as Cloudflare reports it.

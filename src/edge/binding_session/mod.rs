@@ -24,6 +24,7 @@ use crate::core::api_error::ApiError;
 use crate::core::audit::Event;
 use crate::core::binding_session::{self, Method as BindMethod, Outcome, Session, State};
 use crate::core::signed_link::{self, Purpose};
+use crate::core::tenancy::TenancyError;
 use crate::edge::secrets::key_ring;
 use crate::edge::{d1, ledger, runtime};
 use futures_channel::mpsc::{unbounded, UnboundedSender};
@@ -346,7 +347,10 @@ impl BindingSession {
             Err(error) => {
                 let reason = match error {
                     ApiError::Conflict { .. } => "the channel is already installed".to_owned(),
-                    _ => "the installation could not be saved; try again".to_owned(),
+                    ApiError::Tenancy(TenancyError::OwnerRevoked) => {
+                        "the org or app profile was revoked; nothing was installed".to_owned()
+                    }
+                    _ => "the installation could not be saved; start a new session".to_owned(),
                 };
                 self.session.replace(Some(previous));
                 self.change(|session| session.fail(&reason, now, "system"))
@@ -380,8 +384,8 @@ impl BindingSession {
                 let mut statements = vec![mirror(&db, &session)?];
                 if index == last {
                     statements.extend(extra()?);
-                    if session.method == BindMethod::Qr && transition.to.has_ended() {
-                        statements.push(retire_token(&db, &session, transition.at)?);
+                    if transition.to.has_ended() {
+                        statements.extend(release(&db, &session, transition.at)?);
                     }
                 }
                 Ok(statements)
@@ -533,19 +537,28 @@ fn mirror(
     )
 }
 
-/// Ends a `qr` session's unclaimed install token with the session, so it cannot be claimed
-/// after the session failed, expired or was cancelled.
-fn retire_token(
+/// What an ended session lets go of: the channel it claimed ([`token::claim_channel`]) and, for a
+/// `qr` session, its unclaimed install token, so it cannot be claimed after the session failed,
+/// expired or was cancelled.
+fn release(
     db: &worker::D1Database,
     session: &Session,
     now: u64,
-) -> std::result::Result<worker::D1PreparedStatement, ApiError> {
-    d1::statement(
+) -> std::result::Result<Vec<worker::D1PreparedStatement>, ApiError> {
+    let mut statements = vec![d1::statement(
         db,
-        "UPDATE install_tokens SET expires_at = MIN(expires_at, ?2) \
-         WHERE binding_session_id = ?1 AND claim_event IS NULL",
-        &[(&session.id).into(), now.into()],
-    )
+        "DELETE FROM tenant_claims WHERE session_id = ?1",
+        &[(&session.id).into()],
+    )?];
+    if session.method == BindMethod::Qr {
+        statements.push(d1::statement(
+            db,
+            "UPDATE install_tokens SET expires_at = MIN(expires_at, ?2) \
+             WHERE binding_session_id = ?1 AND claim_event IS NULL",
+            &[(&session.id).into(), now.into()],
+        )?);
+    }
+    Ok(statements)
 }
 
 fn no_such() -> ApiError {

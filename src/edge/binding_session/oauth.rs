@@ -11,7 +11,7 @@
 //!
 //! The callback answers with a small HTML page saying how it went.
 
-use super::token::{already_installed, base_url, call, fail, finish, quote, Channel};
+use super::token::{base_url, call, claim_channel, fail, finish, quote, Channel};
 use super::{BindingSession, Command};
 use crate::core::admin::{Secret, Secrets};
 use crate::core::api_error::ApiError;
@@ -78,7 +78,15 @@ fn refuse(
         .get("CF-Connecting-IP")?
         .unwrap_or_else(|| "unknown".into());
     let source = format!("slack:oauth-callback ip:{ip}");
-    rejections::record_later(ctx, env, Provider::Slack, source, reason, now);
+    rejections::record_later(
+        ctx,
+        env,
+        Provider::Slack,
+        source,
+        (reason, 1),
+        rejections::Audit::FirstPerMinute,
+        now,
+    );
     page(
         400,
         "This sign-in link is not valid, was already used, or has expired. Start a new binding session.",
@@ -143,7 +151,7 @@ pub async fn exchange(
         Ok(channel) => channel,
         Err(reason) => return fail(object, &reason, "slack").await,
     };
-    if let Some(reason) = already_installed(env, &session, &channel.tenant_key).await? {
+    if let Some(reason) = claim_channel(env, &session, &channel.tenant_key).await? {
         return fail(object, &reason, "slack").await;
     }
     let now = runtime::now_seconds();

@@ -54,8 +54,9 @@ pub async fn authenticate(object: &BindingSession, by: &str, body: &Value) -> Re
     let _checking = object.begin_check(by).await?;
     let env = &object.env;
     let provider = session.provider.as_str();
+    // The channel is claimed before anything changes at the provider (`connect`).
     let checked = match check(env, &credentials).await {
-        Ok(channel) => already_installed(env, &session, &channel.tenant_key)
+        Ok(channel) => claim_channel(env, &session, &channel.tenant_key)
             .await?
             .map_or(Ok(channel), Err),
         Err(reason) => Err(reason),
@@ -129,14 +130,39 @@ pub(super) async fn fail(object: &BindingSession, reason: &str, by: &str) -> Res
     object.change(|s| s.fail(reason, now, by)).await
 }
 
-/// The plain-words reason when the session's app profile already has an active installation
-/// for this tenant (binding it again would take over its webhook).
-pub(super) async fn already_installed(
+/// Claims the channel (`tenant_key` under the session's app profile) for this session until it
+/// ends; the plain-words reason when it cannot: the app profile already has an active
+/// installation for it (binding it again would take over its webhook), or another session is
+/// binding it right now. Made before anything changes at the provider, so a session that cannot
+/// win changes nothing there.
+pub(super) async fn claim_channel(
     env: &Env,
     session: &Session,
     tenant_key: &str,
 ) -> Result<Option<String>, ApiError> {
     let db = env.d1("DB").map_err(d1::internal)?;
+    let now = runtime::now_seconds();
+    let claimed: Option<Value> = d1::first(
+        &db,
+        "INSERT INTO tenant_claims (app_profile_id, tenant_key, session_id, expires_at) \
+         SELECT ?1, ?2, ?3, ?4 WHERE NOT EXISTS (SELECT 1 FROM installations \
+           WHERE app_profile_id = ?1 AND tenant_key = ?2 AND status = 'active') \
+         ON CONFLICT (app_profile_id, tenant_key) DO UPDATE \
+           SET session_id = excluded.session_id, expires_at = excluded.expires_at \
+           WHERE tenant_claims.expires_at <= ?5 OR tenant_claims.session_id = excluded.session_id \
+         RETURNING session_id",
+        &[
+            (&session.app_profile_id).into(),
+            tenant_key.into(),
+            (&session.id).into(),
+            session.expires_at.into(),
+            now.into(),
+        ],
+    )
+    .await?;
+    if claimed.is_some() {
+        return Ok(None);
+    }
     let existing: Option<Value> = d1::first(
         &db,
         "SELECT id FROM installations WHERE app_profile_id = ?1 AND tenant_key = ?2 \
@@ -144,12 +170,15 @@ pub(super) async fn already_installed(
         &[(&session.app_profile_id).into(), tenant_key.into()],
     )
     .await?;
-    Ok(existing.map(|row| {
-        format!(
+    Ok(Some(match existing {
+        Some(row) => format!(
             "this channel is already installed as {} under this app profile; revoke that \
-             installation first",
+             installation first, then start a new session",
             row["id"].as_str().unwrap_or("another installation")
-        )
+        ),
+        None => "another binding session is binding this channel right now; start a new \
+                 session once it has ended"
+            .to_owned(),
     }))
 }
 

@@ -27,6 +27,7 @@ use super::{api, Call, Routed};
 use crate::core::audit::Event as AuditEvent;
 use crate::core::binding_session::Outcome;
 use crate::core::envelope::{self, Install, Routing};
+use crate::core::expiring::ExpiringMap;
 use crate::core::ingress::Event;
 use crate::core::install_token::{
     self, claim_binding_id, Claimant, Decision, Grant, Refusal, Verified,
@@ -34,8 +35,9 @@ use crate::core::install_token::{
 use crate::core::tenancy::{resolve_binding, RouteKeys};
 use crate::edge::binding_session::{self, Command};
 use crate::edge::secrets::key_ring;
-use crate::edge::{d1, ledger};
+use crate::edge::{d1, ledger, rate_limit};
 use serde_json::json;
+use std::cell::RefCell;
 use worker::{D1PreparedStatement, Result};
 
 /// A claim message, with where it arrived.
@@ -59,7 +61,7 @@ pub async fn handle(call: &Call<'_>, claim: &Claim<'_>) -> Result<Routed> {
     };
     let token = match install_token::authenticate(&key_ring(call.env).map_err(api)?, claim.token) {
         Ok(token) => token,
-        Err(error) => return Ok(rejected(call, claim, None, error.reason())),
+        Err(error) => return Ok(rejected(call, claim, None, error.reason()).await),
     };
     let grant: Option<Grant> = d1::first(
         &call.db,
@@ -81,11 +83,11 @@ pub async fn handle(call: &Call<'_>, claim: &Claim<'_>) -> Result<Routed> {
     let decision = install_token::decide(&token, grant.as_ref(), &claimant, call.now);
     let (decision, grant) = match (decision, grant) {
         (Ok(decision), Some(grant)) => (decision, grant),
-        (Err(refusal), _) => return Ok(rejected(call, claim, Some(&token), refusal)),
+        (Err(refusal), _) => return Ok(rejected(call, claim, Some(&token), refusal).await),
         (Ok(_), None) => unreachable!("decide refuses a claim without a grant"),
     };
     if decision == Decision::Claim && !mark_claimed(call, &token, &claim_event, sender).await? {
-        return Ok(rejected(call, claim, Some(&token), Refusal::Used));
+        return Ok(rejected(call, claim, Some(&token), Refusal::Used).await);
     }
     let binding_id = link(call, claim, &token, &grant, sender, decision).await?;
     super::forget_cached();
@@ -275,8 +277,10 @@ fn allow(
 }
 
 /// A refused claim: audited, and queued as `install_rejected` to the agent whose binding routes
-/// the conversation, if one does.
-fn rejected(
+/// the conversation, if one does, and only for the first refusal of this sender on this
+/// installation in a while ([`first_notice`]): a stranger repeating `install:x` must not make
+/// the agent receive (and perhaps answer) each one.
+async fn rejected(
     call: &Call<'_>,
     claim: &Claim<'_>,
     token: Option<&Verified>,
@@ -285,6 +289,11 @@ fn rejected(
     let Some(binding) = resolve_binding(&claim.installation.bindings, &claim.keys) else {
         return Routed::Dropped(refusal.audit_reason());
     };
+    let sender = claim.event.sender.as_ref().map_or("", |s| s.id.as_str());
+    if !first_notice(call, &claim.installation.id, sender).await {
+        call.count("install_rejected_repeat", 1);
+        return Routed::Ignored;
+    }
     call.audit(refusal.audit_reason());
     let routing = routing(claim, &binding.id, &binding.agent_id);
     Routed::Envelope(Box::new(envelope::build_install(
@@ -294,6 +303,32 @@ fn rejected(
         call.now,
         Install::rejected(token.map(|t| t.grant_id.as_str()), refusal),
     )))
+}
+
+/// How long a sender's refused claims on one installation reach the agent only once.
+const NOTICE_SECONDS: u64 = 600;
+
+thread_local! {
+    /// Senders whose refusal reached the agent recently, by `installation:sender`.
+    static NOTICED: RefCell<ExpiringMap<()>> = RefCell::new(ExpiringMap::new(4096));
+}
+
+/// True for the first refused claim of `sender` on `installation` in [`NOTICE_SECONDS`] within
+/// this isolate, and at most one a minute across isolates (the `INSTALL_REJECTION_LIMIT`
+/// binding, whose longest period is 60 s). No D1 write.
+async fn first_notice(call: &Call<'_>, installation: &str, sender: &str) -> bool {
+    let key = format!("{installation}:{sender}");
+    let now = call.now;
+    let seen = NOTICED.with(|noticed| noticed.borrow().get(&key, now).is_some());
+    if seen {
+        return false;
+    }
+    NOTICED.with(|noticed| {
+        noticed
+            .borrow_mut()
+            .insert(key.clone(), (), now + NOTICE_SECONDS, now)
+    });
+    rate_limit::allows(call.env, "INSTALL_REJECTION_LIMIT", &key).await
 }
 
 fn routing(claim: &Claim<'_>, binding_id: &str, agent_id: &str) -> Routing {

@@ -7,6 +7,7 @@
 //! from its own isolate at once. The master key ring is read only on a miss, to open secrets.
 
 use crate::core::api_error::ApiError;
+use crate::core::expiring::ExpiringMap;
 use crate::core::seal::{KeyRing, SealContext};
 use crate::core::tenancy::{Flag, Provider, Selector, Stage};
 use crate::edge::d1::{self, Arg};
@@ -21,6 +22,9 @@ use worker::{D1Database, Env};
 /// How long an entry is trusted. At most 60 s: the promise made for revocation, rotation and
 /// rollout changes.
 pub const TTL_SECONDS: u64 = 30;
+/// Most entries an isolate keeps, hits and misses alike, so requests to ever new ids cannot
+/// grow its memory: past it the entry closest to expiry makes room.
+pub const MAX_ENTRIES: usize = 2048;
 
 /// A secret value and the end of its validity (`None`: open-ended).
 #[derive(Debug, Clone)]
@@ -105,25 +109,19 @@ enum Entry {
 }
 
 thread_local! {
-    static CACHE: RefCell<HashMap<String, (u64, Rc<Entry>)>> = RefCell::new(HashMap::new());
+    static CACHE: RefCell<ExpiringMap<Rc<Entry>>> = RefCell::new(ExpiringMap::new(MAX_ENTRIES));
 }
 
 fn cached(key: &str, now: u64) -> Option<Rc<Entry>> {
-    CACHE.with(|cache| {
-        cache
-            .borrow()
-            .get(key)
-            .filter(|(expires, _)| *expires > now)
-            .map(|(_, entry)| entry.clone())
-    })
+    CACHE.with(|cache| cache.borrow().get(key, now))
 }
 
 fn remember(key: String, entry: Entry, now: u64) -> Rc<Entry> {
     let entry = Rc::new(entry);
     CACHE.with(|cache| {
-        let mut cache = cache.borrow_mut();
-        cache.retain(|_, (expires, _)| *expires > now);
-        cache.insert(key, (now + TTL_SECONDS, entry.clone()));
+        cache
+            .borrow_mut()
+            .insert(key, entry.clone(), now + TTL_SECONDS, now)
     });
     entry
 }
@@ -133,7 +131,8 @@ pub fn forget_all() {
     CACHE.with(|cache| cache.borrow_mut().clear());
 }
 
-/// The active app profile `id` and the rollout flags, or `None` for an unknown or revoked one.
+/// The live app profile `id` (active, its org active) and the rollout flags, or `None` for an
+/// unknown or revoked one.
 pub async fn profile(
     db: &D1Database,
     env: &Env,
@@ -158,7 +157,8 @@ pub async fn profile(
     }
 }
 
-/// The active installation named in a path (Telegram, Standard Webhooks).
+/// The live installation named in a path (Telegram, Standard Webhooks): active, with its org
+/// and app profile active.
 pub async fn installation(
     db: &D1Database,
     env: &Env,
@@ -170,7 +170,7 @@ pub async fn installation(
     cached_installation(db, env, key, filter, now).await
 }
 
-/// The active installation of `app_profile_id` with `tenant_key`.
+/// The live installation of `app_profile_id` with `tenant_key`.
 pub async fn installation_by_tenant(
     db: &D1Database,
     env: &Env,
@@ -231,31 +231,33 @@ struct FlagRow {
 
 const SECRET_COLUMNS: &str = "id, owner_table, owner_id, name, sealed, expires_at";
 
-async fn load_profile(
-    db: &D1Database,
-    ring: &KeyRing,
-    id: &str,
-) -> Result<(Option<Profile>, Flags), ApiError> {
-    let args = [Arg::from(id)];
-    let statements = vec![
-        d1::statement(
-            db,
-            "SELECT id, provider, provider_app_id FROM app_profiles WHERE id = ?1 AND status = 'active'",
-            &args,
-        )?,
-        d1::statement(
-            db,
-            &format!("SELECT {SECRET_COLUMNS} FROM secrets WHERE owner_id = ?1 AND owner_table = 'app_profiles'"),
-            &args,
-        )?,
-        d1::statement(db, "SELECT key, stage, canary_org_ids FROM rollout_flags", &[])?,
-    ];
-    let results = db.batch(statements).await.map_err(d1::internal)?;
-    let [profiles, secrets, flags] = results.as_slice() else {
-        return Err(d1::internal("profile batch: expected three results"));
-    };
-    let flags: Vec<FlagRow> = flags.results().map_err(d1::internal)?;
-    let flags = flags
+/// An app profile that may carry traffic: active, and (BYOA) its org active.
+const LIVE_PROFILE: &str = "status = 'active' AND \
+     (org_id IS NULL OR org_id IN (SELECT id FROM orgs WHERE status = 'active'))";
+
+/// An installation that may carry traffic: active, its org active and its app profile live.
+/// Revoking any owner takes its installations out of every lookup (within [`TTL_SECONDS`]).
+pub fn live_installation(filter: &str) -> String {
+    format!(
+        "{filter} AND status = 'active' \
+         AND org_id IN (SELECT id FROM orgs WHERE status = 'active') \
+         AND app_profile_id IN (SELECT id FROM app_profiles WHERE {LIVE_PROFILE})"
+    )
+}
+
+/// The statement that reads every rollout flag (for a batch; read it with [`flags_of`]).
+pub fn flags_statement(db: &D1Database) -> Result<worker::D1PreparedStatement, ApiError> {
+    d1::statement(
+        db,
+        "SELECT key, stage, canary_org_ids FROM rollout_flags",
+        &[],
+    )
+}
+
+/// The flags [`flags_statement`] read.
+pub fn flags_of(result: &worker::D1Result) -> Result<Flags, ApiError> {
+    let rows: Vec<FlagRow> = result.results().map_err(d1::internal)?;
+    Ok(rows
         .into_iter()
         .map(|row| {
             let canary = serde_json::from_str(&row.canary_org_ids).unwrap_or_default();
@@ -267,7 +269,33 @@ async fn load_profile(
                 },
             )
         })
-        .collect();
+        .collect())
+}
+
+async fn load_profile(
+    db: &D1Database,
+    ring: &KeyRing,
+    id: &str,
+) -> Result<(Option<Profile>, Flags), ApiError> {
+    let args = [Arg::from(id)];
+    let statements = vec![
+        d1::statement(
+            db,
+            &format!("SELECT id, provider, provider_app_id FROM app_profiles WHERE id = ?1 AND {LIVE_PROFILE}"),
+            &args,
+        )?,
+        d1::statement(
+            db,
+            &format!("SELECT {SECRET_COLUMNS} FROM secrets WHERE owner_id = ?1 AND owner_table = 'app_profiles'"),
+            &args,
+        )?,
+        flags_statement(db)?,
+    ];
+    let results = db.batch(statements).await.map_err(d1::internal)?;
+    let [profiles, secrets, flags] = results.as_slice() else {
+        return Err(d1::internal("profile batch: expected three results"));
+    };
+    let flags = flags_of(flags)?;
     let Some(row) = profiles
         .results::<ProfileRow>()
         .map_err(d1::internal)?
@@ -308,12 +336,12 @@ async fn load_installation(
     ring: &KeyRing,
     (filter, args): (&str, Vec<Arg>),
 ) -> Result<Option<Installation>, ApiError> {
-    let installation =
-        format!("(SELECT id FROM installations WHERE {filter} AND status = 'active')");
+    let live = live_installation(filter);
+    let installation = format!("(SELECT id FROM installations WHERE {live})");
     let statements = vec![
         d1::statement(
             db,
-            &format!("SELECT id, app_profile_id, org_id FROM installations WHERE {filter} AND status = 'active'"),
+            &format!("SELECT id, app_profile_id, org_id FROM installations WHERE {live}"),
             &args,
         )?,
         d1::statement(

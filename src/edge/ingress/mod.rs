@@ -19,27 +19,30 @@
 //! ([`rejections`]), aggregated per source, reason and minute.
 
 mod claims;
+mod dedupe;
 pub(crate) mod directory;
 pub(crate) mod rejections;
 
+use crate::core::dedupe::{
+    self as dedupe_rules, dedupe_window_seconds, DedupeStore, Item, Outcome,
+};
 use crate::core::envelope::{self, Envelope, Routing};
+use crate::core::ids;
 use crate::core::ingress::{
     discord::Discord, slack::Slack, standard::Standard, telegram::Telegram, whatsapp::WhatsApp,
     Ack, Event, Parsed, Provider as Scheme, Reply, Request as Inbound,
 };
 use crate::core::install_token::claimed_token;
 use crate::core::tenancy::{admit, resolve_binding, Admission, Provider, RouteKeys, SecretOwner};
-use crate::edge::{d1, http, runtime};
+use crate::edge::{http, runtime};
+use dedupe::{D1Keys, InboundQueue};
 use directory::{Installation, Profile};
+use rejections::Audit;
 use std::rc::Rc;
-use worker::{
-    Context, D1Database, Env, QueueContentType, RawMessageBuilder, Request, Response, Result,
-};
+use worker::{Context, D1Database, Env, Request, Response, Result};
 
 pub use directory::forget_all as forget_cached;
 
-/// Dedupe keys outlive every provider's retry span (Telegram retries for about a day).
-const DEDUPE_SECONDS: u64 = 26 * 3600;
 /// What a provider is told to wait after a 503.
 const RETRY_AFTER_SECONDS: &str = "60";
 
@@ -97,20 +100,57 @@ struct Call<'a> {
 }
 
 impl Call<'_> {
-    /// Audits a rejected request or dropped event, after the response.
+    /// Where a request came from: the provider, the path's id when it names something known,
+    /// and the client address.
+    fn source(&self, known_id: bool) -> String {
+        let provider = self.provider.as_str();
+        let client = &self.raw.client;
+        if known_id {
+            format!("{provider}:{} ip:{client}", self.path_id)
+        } else {
+            format!("{provider} ip:{client}")
+        }
+    }
+
+    /// Counts (and, first per minute, audits) a dropped event or a rejected request for a known
+    /// id, after the response.
     fn audit(&self, reason: &'static str) {
-        let source = format!(
-            "{}:{} ip:{}",
-            self.provider.as_str(),
-            self.path_id,
-            self.raw.client
+        self.record(self.source(true), reason, 1, Audit::FirstPerMinute);
+    }
+
+    /// Counts `count` events of `reason` that are not worth an audit entry (duplicates).
+    fn count(&self, reason: &'static str, count: u64) {
+        self.record(self.source(true), reason, count, Audit::Never);
+    }
+
+    fn record(&self, source: String, reason: &'static str, count: u64, audit: Audit) {
+        let (provider, now) = (self.provider, self.now);
+        rejections::record_later(
+            self.ctx,
+            self.env,
+            provider,
+            source,
+            (reason, count),
+            audit,
+            now,
         );
-        rejections::record_later(self.ctx, self.env, self.provider, source, reason, self.now);
     }
 
     /// A rejection: answered now (the body names only the reason's code), audited after.
     fn reject(&self, status: u16, reason: &'static str) -> Result<Response> {
         self.audit(reason);
+        Self::rejection(status, reason)
+    }
+
+    /// A request to an unknown, revoked or malformed id: 404, counted (and audited once a
+    /// minute) per provider and client address, not per id.
+    fn reject_unknown(&self) -> Result<Response> {
+        let reason = "unknown_or_revoked";
+        self.record(self.source(false), reason, 1, Audit::FirstPerMinute);
+        Self::rejection(404, reason)
+    }
+
+    fn rejection(status: u16, reason: &'static str) -> Result<Response> {
         let body = serde_json::json!({ "error": { "code": reason } });
         Ok(Response::from_json(&body)?.with_status(status))
     }
@@ -147,6 +187,9 @@ pub async fn handle(
         now: runtime::now_seconds(),
         config,
     };
+    if !ids::is_well_formed(provider.path_id_prefix(), &call.path_id) {
+        return call.reject_unknown();
+    }
     match provider {
         Provider::Slack => pipeline::<Slack>(&call).await,
         Provider::Telegram => pipeline::<Telegram>(&call).await,
@@ -177,11 +220,14 @@ pub async fn whatsapp_subscribe(
         now: runtime::now_seconds(),
         config: Config::from_env(env),
     };
+    if !ids::is_well_formed(Provider::Whatsapp.path_id_prefix(), &call.path_id) {
+        return call.reject_unknown();
+    }
     let (profile, _) = directory::profile(&call.db, env, &call.path_id, call.now)
         .await
         .map_err(api)?;
     let Some(profile) = profile.filter(|p| p.provider == Provider::Whatsapp) else {
-        return call.reject(404, "unknown_app_profile");
+        return call.reject_unknown();
     };
     let tokens = directory::valid(&profile.secrets, "verify_token", call.now);
     match crate::core::ingress::whatsapp::subscribe(&call.raw.inbound(), &tokens) {
@@ -201,7 +247,7 @@ enum Target {
 async fn pipeline<P: Scheme>(call: &Call<'_>) -> Result<Response> {
     // 2. Look up what the path names; 3. rollout switches.
     let Some((target, flags)) = lookup(call).await? else {
-        return call.reject(404, "unknown_or_revoked");
+        return call.reject_unknown();
     };
     if switched_off(&flags, call.provider) {
         return call.unavailable();
@@ -236,6 +282,7 @@ async fn pipeline<P: Scheme>(call: &Call<'_>) -> Result<Response> {
         match route(call, &target, &flags, event).await? {
             Routed::Envelope(envelope) => envelopes.push((envelope, event.semantic_key.clone())),
             Routed::Dropped(reason) => call.audit(reason),
+            Routed::Ignored => {}
             Routed::NotYet => return call.unavailable(),
         }
     }
@@ -252,13 +299,15 @@ enum Routed {
     Envelope(Box<Envelope>),
     /// Dropped on purpose (audited with this reason), still acknowledged.
     Dropped(&'static str),
+    /// Dropped and already counted (not audited), still acknowledged.
+    Ignored,
     /// The org is outside a canary: answer 503 so the provider retries later.
     NotYet,
 }
 
 async fn lookup(call: &Call<'_>) -> Result<Option<(Target, Rc<directory::Flags>)>> {
     let db = &call.db;
-    let by_installation = matches!(call.provider, Provider::Telegram | Provider::Standard);
+    let by_installation = call.provider.path_id_prefix() == "ins";
     let (target, flags) = if by_installation {
         let Some(installation) = directory::installation(db, call.env, &call.path_id, call.now)
             .await
@@ -338,6 +387,9 @@ async fn route(
     if event.sender.as_ref().is_some_and(|s| s.is_bot) {
         return Ok(Routed::Dropped("bot_sender"));
     }
+    if dedupe_rules::older_than_window(call.provider, event.occurred_at, call.now) {
+        return Ok(Routed::Dropped("older_than_dedupe_window"));
+    }
     // A claim is decided before the sender policy: the claimer is usually not yet allowed.
     if let Some(token) = event.text.as_deref().and_then(claimed_token) {
         let claim = claims::Claim {
@@ -392,129 +444,52 @@ async fn find_installation(
     Ok(None)
 }
 
-/// Deduplicates and queues. False when the queue refused (the provider must retry).
+/// Deduplicates and queues ([`crate::core::dedupe::accept`]). False when the provider must
+/// retry (503). The keys of what was accepted are committed after the response, and duplicate
+/// drops are counted then.
 async fn deliver(call: &Call<'_>, envelopes: &[(Box<Envelope>, Option<String>)]) -> Result<bool> {
     if envelopes.is_empty() {
         return Ok(true);
     }
-    let fresh = dedupe::claim(
-        &call.db,
-        call.provider,
-        envelopes,
-        call.now + DEDUPE_SECONDS,
-    )
-    .await?;
-    let sent = enqueue(call.env, &fresh).await;
-    if sent == fresh.len() {
-        return Ok(true);
-    }
-    // The envelopes not queued must not be taken for duplicates when the provider retries.
-    let unsent: Vec<String> = fresh[sent..]
+    let items: Vec<Item<&Envelope>> = envelopes
         .iter()
-        .flat_map(|(_, keys)| keys.iter().cloned())
+        .map(|(envelope, semantic)| Item {
+            item: envelope.as_ref(),
+            keys: envelope::dedupe_keys(envelope, semantic.as_deref()),
+        })
         .collect();
-    dedupe::release(&call.db, &unsent).await?;
-    Ok(false)
-}
-
-/// Sends `envelopes` to `INBOUND` in order and returns how many the queue accepted.
-async fn enqueue(env: &Env, envelopes: &[(&Envelope, Vec<String>)]) -> usize {
-    let queue = match env.queue("INBOUND") {
-        Ok(queue) => queue,
-        Err(error) => {
-            worker::console_error!("agent-inbound unavailable: {error}");
-            return 0;
-        }
-    };
-    for (sent, (envelope, _)) in envelopes.iter().enumerate() {
-        // Parsed by JSON.parse so the queue carries a plain JSON object (serde_wasm_bindgen would
-        // turn maps into JS Maps, which a consumer reads back as empty objects).
-        let message = worker::js_sys::JSON::parse(&envelope.to_queue_json()).map(|object| {
-            RawMessageBuilder::new(object).build_with_content_type(QueueContentType::Json)
-        });
-        let result = match message {
-            Ok(message) => queue.send_raw(message).await,
-            Err(error) => Err(error.into()),
-        };
-        if let Err(error) = result {
-            worker::console_error!("agent-inbound send failed for {}: {error}", envelope.id);
-            return sent;
-        }
-    }
-    envelopes.len()
-}
-
-mod dedupe {
-    //! Dedupe keys: the provider's event id and a semantic key per envelope, each claimed with
-    //! `INSERT … ON CONFLICT DO NOTHING RETURNING` in one batch; an envelope is new only when all
-    //! its keys were new.
-
-    use super::*;
-
-    fn keys(provider: Provider, envelope: &Envelope, semantic: Option<&str>) -> Vec<String> {
-        let scope = format!("{}:{}", provider.as_str(), envelope.installation_id);
-        let mut keys = vec![format!("{scope}:event:{}", envelope.provider_event_id)];
-        if let Some(semantic) = semantic {
-            keys.push(format!("{scope}:content:{semantic}"));
-        }
-        keys
-    }
-
-    /// The envelopes seen for the first time, each with the keys claimed for it.
-    pub async fn claim<'e>(
-        db: &D1Database,
-        provider: Provider,
-        envelopes: &'e [(Box<Envelope>, Option<String>)],
-        expires_at: u64,
-    ) -> Result<Vec<(&'e Envelope, Vec<String>)>> {
-        let per_envelope: Vec<Vec<String>> = envelopes
-            .iter()
-            .map(|(envelope, semantic)| keys(provider, envelope, semantic.as_deref()))
-            .collect();
-        let mut statements = Vec::new();
-        for key in per_envelope.iter().flatten() {
-            statements.push(
-                d1::statement(
-                    db,
-                    "INSERT INTO dedupe_keys (key, expires_at) VALUES (?1, ?2) \
-                     ON CONFLICT (key) DO NOTHING RETURNING key",
-                    &[key.into(), expires_at.into()],
-                )
-                .map_err(api)?,
-            );
-        }
-        let results = db.batch(statements).await?;
-        let mut claimed = results.iter().map(|result| {
-            result
-                .results::<serde_json::Value>()
-                .map(|rows| !rows.is_empty())
-                .unwrap_or(false)
-        });
-        let mut fresh = Vec::new();
-        for ((envelope, _), keys) in envelopes.iter().zip(per_envelope) {
-            let all_new = keys
-                .iter()
-                .map(|_| claimed.next().unwrap_or(false))
-                .fold(true, |a, b| a & b);
-            if all_new {
-                fresh.push((envelope.as_ref(), keys));
+    let window = dedupe_window_seconds(call.provider);
+    let outcome = dedupe_rules::accept(
+        &D1Keys(&call.db),
+        &InboundQueue::new(call.env),
+        &items,
+        call.now,
+        window,
+    )
+    .await;
+    match outcome {
+        Outcome::Accepted {
+            duplicates, commit, ..
+        } => {
+            let db = call.env.d1("DB")?;
+            let expires_at = call.now + window;
+            call.ctx.wait_until(async move {
+                if let Err(error) = D1Keys(&db).commit(&commit, expires_at).await {
+                    worker::console_error!("dedupe keys not committed (they lapse): {error}");
+                }
+            });
+            if duplicates > 0 {
+                call.count("duplicate", duplicates as u64);
             }
+            Ok(true)
         }
-        Ok(fresh)
-    }
-
-    /// Forgets keys claimed for an envelope that could not be queued, so the retry is not taken
-    /// for a duplicate.
-    pub async fn release(db: &D1Database, keys: &[String]) -> Result<()> {
-        let statements = keys
-            .iter()
-            .map(|key| {
-                d1::statement(db, "DELETE FROM dedupe_keys WHERE key = ?1", &[key.into()])
-                    .map_err(api)
-            })
-            .collect::<Result<Vec<_>>>()?;
-        db.batch(statements).await?;
-        Ok(())
+        Outcome::RetryLater { reason, queued } => {
+            worker::console_error!(
+                "{} webhook answered 503 after queueing {queued}: {reason}",
+                call.provider.as_str()
+            );
+            Ok(false)
+        }
     }
 }
 

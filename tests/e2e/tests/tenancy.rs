@@ -133,10 +133,11 @@ fn a_byoa_binding_never_falls_back_to_platform_credentials(env: &Env) -> Result<
         refused.json()["error"]["message"],
         "a binding on a byoa installation cannot fall back to platform credentials"
     );
-    // Explicit platform fallback on a platform installation is allowed.
+    // Explicit platform fallback on a platform installation is allowed, within its org only.
     let org = new_org(env, "Fallback org");
     let installation = new_slack_installation(env, env.id("slack_platform"), &org, "T-FALLBACK");
-    let binding = created(env.admin(
+    let own = new_slack_installation(env, env.id("slack_platform"), &org, "T-FALLBACK-OWN");
+    let other_org = env.admin(
         "POST",
         "/v1/bindings",
         "bindings:write",
@@ -144,11 +145,22 @@ fn a_byoa_binding_never_falls_back_to_platform_credentials(env: &Env) -> Result<
             json!({"installation_id": installation, "agent_id": "agent_x",
                     "fallback_installation_id": env.id("acme_slack")}),
         ),
-    ));
-    assert_eq!(
-        binding["fallback_installation_id"],
-        json!(env.id("acme_slack"))
     );
+    assert_eq!(
+        other_org.status, 422,
+        "another org's credentials: {}",
+        other_org.body
+    );
+    let binding = created(env.admin(
+        "POST",
+        "/v1/bindings",
+        "bindings:write",
+        Some(
+            json!({"installation_id": installation, "agent_id": "agent_x",
+                    "fallback_installation_id": own}),
+        ),
+    ));
+    assert_eq!(binding["fallback_installation_id"], json!(own));
     Ok(())
 }
 
