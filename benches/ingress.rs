@@ -106,6 +106,7 @@ fn pipeline<P: Scheme>(signed: &Signed, routing: &Routing) -> usize {
         .map(|event| {
             envelope::build(signed.provider, routing, event, signed.now)
                 .to_queue_json()
+                .unwrap()
                 .len()
         })
         .sum()

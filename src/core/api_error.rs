@@ -127,7 +127,7 @@ impl ApiError {
     pub fn body(&self) -> Value {
         let mut error = json!({ "code": self.code(), "message": self.to_string() });
         if let ApiError::Auth(AuthError::MissingScope { scope }) = self {
-            error["missing_scope"] = json!(scope.as_str());
+            crate::core::json::set(&mut error, "missing_scope", scope.as_str());
         }
         json!({ "error": error })
     }

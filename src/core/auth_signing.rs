@@ -2,10 +2,9 @@
 //! Native only; the worker verifies but never signs.
 
 use super::{AuthError, Claims, ScopeSet, AUDIENCE};
-use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine};
-use ed25519_dalek::pkcs8::{
-    spki::der::pem::LineEnding, DecodePrivateKey, EncodePrivateKey, KeypairBytes,
-};
+use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+use base64::Engine;
+use ed25519_dalek::pkcs8::DecodePrivateKey;
 use ed25519_dalek::{Signer, SigningKey};
 
 /// A new key pair from 32 random bytes: the private key as PKCS#8 PEM, the public key as
@@ -16,16 +15,20 @@ use ed25519_dalek::{Signer, SigningKey};
 /// form with the public key inside (RFC 5958) is refused by OpenSSL 3.0 and `cryptography`.
 pub fn generate_key_pair(seed: [u8; 32]) -> (String, String) {
     let signing_key = SigningKey::from_bytes(&seed);
-    let v1 = KeypairBytes {
-        secret_key: seed,
-        public_key: None,
-    };
-    let pem = v1
-        .to_pkcs8_pem(LineEnding::LF)
-        .expect("an Ed25519 key always encodes as PKCS#8")
-        .to_string();
+    let mut der = PKCS8_V1_PREFIX.to_vec();
+    der.extend_from_slice(&seed);
+    let pem = format!(
+        "-----BEGIN PRIVATE KEY-----\n{}\n-----END PRIVATE KEY-----\n",
+        STANDARD.encode(der)
+    );
     (pem, public_key_of(&signing_key))
 }
+
+/// RFC 8410 section 7: `SEQUENCE { INTEGER 0, SEQUENCE { OID 1.3.101.112 }, OCTET STRING {
+/// OCTET STRING (32 bytes) } }`, all but the 32 key bytes. The whole is 48 bytes, one PEM line.
+const PKCS8_V1_PREFIX: [u8; 16] = [
+    0x30, 0x2e, 0x02, 0x01, 0x00, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x04, 0x22, 0x04, 0x20,
+];
 
 /// The base64url public key of a PKCS#8 PEM private key.
 pub fn public_key_from_pem(pem: &str) -> Result<String, AuthError> {

@@ -49,8 +49,8 @@ pub fn html_escape(text: &str) -> String {
 
 /// `text` as a JavaScript string literal that cannot end the surrounding `<script>` element.
 fn script_string(text: &str) -> String {
-    serde_json::to_string(text)
-        .expect("a string always serialises")
+    serde_json::Value::from(text)
+        .to_string()
         .replace('<', "\\u003c")
 }
 

@@ -20,6 +20,7 @@ use crate::core::admin::{
     MAX_ID_CHARS, MAX_SECRET_CHARS,
 };
 use crate::core::api_error::ApiError;
+use crate::core::json::set;
 use crate::core::tenancy::{check_form, Provider, Selector};
 use serde::{Deserialize, Serialize};
 
@@ -325,7 +326,13 @@ impl Session {
     /// through `service_principal_auth` (the API authenticated the principal) and awaiting the
     /// channel.
     pub fn start(id: String, request: NewSession, principal: &str, now: u64, timeout: u64) -> Self {
-        let mut session = Session {
+        let step = |from, to| Transition {
+            from,
+            to,
+            at: now,
+            by: principal.to_owned(),
+        };
+        Session {
             id,
             provider: request.provider,
             method: request.method,
@@ -338,17 +345,14 @@ impl Session {
             created_by: principal.to_owned(),
             created_at: now,
             expires_at: now + timeout,
-            status: State::Pending,
-            history: Vec::new(),
+            status: State::AwaitingChannelAuth,
+            history: vec![
+                step(State::Pending, State::ServicePrincipalAuth),
+                step(State::ServicePrincipalAuth, State::AwaitingChannelAuth),
+            ],
             failure: None,
             outcome: None,
-        };
-        for next in [State::ServicePrincipalAuth, State::AwaitingChannelAuth] {
-            session
-                .advance(next, now, principal)
-                .expect("a new session may start");
         }
-        session
     }
 
     /// Moves to `next` at `now`, made by `by`; refuses a transition the table does not have.
@@ -598,12 +602,22 @@ pub fn view(
     };
     let id = &session.id;
     let mut view = serde_json::to_value(shown)?;
-    view["auth_prompt"] = auth_prompt(shown, base_url);
-    view["status_url"] = format!("{base_url}/v1/binding-sessions/{id}").into();
-    view["events_url"] = format!("{base_url}/v1/binding-sessions/{id}/events").into();
-    view["page_url"] = page_capability
-        .map(|capability| format!("{base_url}/bind/{id}?t={capability}"))
-        .into();
+    set(&mut view, "auth_prompt", auth_prompt(shown, base_url));
+    set(
+        &mut view,
+        "status_url",
+        format!("{base_url}/v1/binding-sessions/{id}"),
+    );
+    set(
+        &mut view,
+        "events_url",
+        format!("{base_url}/v1/binding-sessions/{id}/events"),
+    );
+    set(
+        &mut view,
+        "page_url",
+        page_capability.map(|capability| format!("{base_url}/bind/{id}?t={capability}")),
+    );
     Ok(view)
 }
 

@@ -172,7 +172,7 @@ pub fn envelope_id(provider: Provider, installation_id: &str, provider_event_id:
         hasher.update(part.as_bytes());
     }
     let digest = hasher.finalize();
-    let hex: String = digest[..16].iter().map(|b| format!("{b:02x}")).collect();
+    let hex: String = digest.iter().take(16).map(|b| format!("{b:02x}")).collect();
     format!("env_{hex}")
 }
 
@@ -263,26 +263,26 @@ impl Envelope {
     /// The JSON sent to the queue, at most [`MAX_QUEUE_BYTES`]: whole when it fits; else without
     /// `raw` (`raw_omitted: true`); and if that is still too large, with `text` cut short
     /// (`text_truncated: true`).
-    pub fn to_queue_json(&self) -> String {
-        let whole = to_json(self);
+    pub fn to_queue_json(&self) -> Result<String, serde_json::Error> {
+        let whole = serde_json::to_string(self)?;
         if whole.len() <= MAX_QUEUE_BYTES {
-            return whole;
+            return Ok(whole);
         }
         let mut trimmed = Envelope {
             raw: Value::Null,
             raw_omitted: true,
             ..self.clone()
         };
-        let json = to_json(&trimmed);
+        let json = serde_json::to_string(&trimmed)?;
         let excess = json.len().saturating_sub(MAX_QUEUE_BYTES);
         match trimmed.text.as_mut() {
             Some(text) if excess > 0 => {
                 shorten_json_string(text, excess);
                 trimmed.text_truncated = true;
-                to_json(&trimmed)
+                serde_json::to_string(&trimmed)
             }
             // Without text, only a provider's ids and names are left: far below the limit.
-            _ => json,
+            _ => Ok(json),
         }
     }
 }
@@ -308,10 +308,6 @@ fn json_len(c: char) -> usize {
         c if u32::from(c) < 0x20 => 6,
         c => c.len_utf8(),
     }
-}
-
-fn to_json(envelope: &Envelope) -> String {
-    serde_json::to_string(envelope).expect("an envelope always serialises")
 }
 
 #[cfg(test)]

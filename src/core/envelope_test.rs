@@ -55,7 +55,7 @@ fn assert_valid(json: &str) {
 #[test]
 fn a_built_envelope_matches_the_schema() {
     let envelope = build(Provider::Slack, &routing(), &event(None), 1_700_000_005);
-    assert_valid(&envelope.to_queue_json());
+    assert_valid(&envelope.to_queue_json().unwrap());
     assert_eq!(envelope.route.channel, "slack");
     assert_eq!(envelope.route.peer.as_deref(), Some("U1"));
     assert_eq!(envelope.kind, Kind::Event(ingress::Kind::Message));
@@ -69,7 +69,7 @@ fn an_envelope_without_sender_or_conversation_matches_the_schema() {
     bare.text = None;
     bare.occurred_at = None;
     let envelope = build(Provider::Standard, &routing(), &bare, 1);
-    assert_valid(&envelope.to_queue_json());
+    assert_valid(&envelope.to_queue_json().unwrap());
     assert_eq!(
         envelope.session_key,
         "standard:ins_1:agent_support:event:Ev0PV52K25"
@@ -123,13 +123,17 @@ fn a_dm_without_conversation_keys_the_session_by_peer() {
 fn an_oversized_payload_is_left_out_and_flagged() {
     let mut big = event(None);
     big.raw = json!({"blob": "x".repeat(MAX_QUEUE_BYTES)});
-    let json = build(Provider::Slack, &routing(), &big, 1).to_queue_json();
+    let json = build(Provider::Slack, &routing(), &big, 1)
+        .to_queue_json()
+        .unwrap();
     assert!(json.len() <= MAX_QUEUE_BYTES);
     assert_valid(&json);
     let parsed: Value = serde_json::from_str(&json).unwrap();
     assert_eq!(parsed["raw"], Value::Null);
     assert_eq!(parsed["raw_omitted"], true);
-    let small = build(Provider::Slack, &routing(), &event(None), 1).to_queue_json();
+    let small = build(Provider::Slack, &routing(), &event(None), 1)
+        .to_queue_json()
+        .unwrap();
     let parsed: Value = serde_json::from_str(&small).unwrap();
     assert_eq!(parsed["raw_omitted"], false);
     assert_eq!(parsed["raw"]["event"]["text"], "hello");
@@ -142,7 +146,9 @@ fn oversized_text_is_cut_at_a_character_boundary_and_flagged() {
         let mut big = event(None);
         big.text = Some(unit.repeat(MAX_QUEUE_BYTES));
         big.raw = json!({"text": big.text});
-        let json = build(Provider::Standard, &routing(), &big, 1).to_queue_json();
+        let json = build(Provider::Standard, &routing(), &big, 1)
+            .to_queue_json()
+            .unwrap();
         assert!(
             json.len() <= MAX_QUEUE_BYTES,
             "{unit:?}: {} bytes",
@@ -166,8 +172,12 @@ fn oversized_text_is_cut_at_a_character_boundary_and_flagged() {
 fn text_is_kept_whole_when_dropping_raw_is_enough() {
     let mut big = event(None);
     big.raw = json!({"blob": "x".repeat(MAX_QUEUE_BYTES)});
-    let parsed: Value =
-        serde_json::from_str(&build(Provider::Slack, &routing(), &big, 1).to_queue_json()).unwrap();
+    let parsed: Value = serde_json::from_str(
+        &build(Provider::Slack, &routing(), &big, 1)
+            .to_queue_json()
+            .unwrap(),
+    )
+    .unwrap();
     assert_eq!(parsed["text_truncated"], false);
     assert_eq!(parsed["text"], "hello");
 }
@@ -196,7 +206,7 @@ fn install_envelopes_carry_the_outcome_but_not_the_token() {
         (&claimed, "install_claimed"),
         (&rejected, "install_rejected"),
     ] {
-        let json = envelope.to_queue_json();
+        let json = envelope.to_queue_json().unwrap();
         assert_valid(&json);
         assert!(!json.contains("SECRET-TOKEN"), "{json}");
         let parsed: Value = serde_json::from_str(&json).unwrap();
@@ -207,12 +217,12 @@ fn install_envelopes_carry_the_outcome_but_not_the_token() {
             build(Provider::Telegram, &routing(), &claim, 1).id
         );
     }
-    let claimed: Value = serde_json::from_str(&claimed.to_queue_json()).unwrap();
+    let claimed: Value = serde_json::from_str(&claimed.to_queue_json().unwrap()).unwrap();
     assert_eq!(
         claimed["install"],
         json!({"grant_id": "ist_1", "subject": "user-1", "reason": null})
     );
-    let rejected: Value = serde_json::from_str(&rejected.to_queue_json()).unwrap();
+    let rejected: Value = serde_json::from_str(&rejected.to_queue_json().unwrap()).unwrap();
     assert_eq!(
         rejected["install"],
         json!({"grant_id": null, "subject": null, "reason": "used"})
@@ -222,7 +232,7 @@ fn install_envelopes_carry_the_outcome_but_not_the_token() {
 #[test]
 fn the_schema_refuses_an_install_kind_without_its_outcome() {
     let envelope = build(Provider::Telegram, &routing(), &event(None), 1);
-    let mut json: Value = serde_json::from_str(&envelope.to_queue_json()).unwrap();
+    let mut json: Value = serde_json::from_str(&envelope.to_queue_json().unwrap()).unwrap();
     json["kind"] = json!("install_claimed");
     assert!(!validator().is_valid(&json));
     json["kind"] = json!("message");

@@ -29,6 +29,7 @@
 //! other feature uses, so nothing else this service signs or seals can pass as a token. Tokens
 //! made under a previous master key stay valid while that key is in the ring.
 
+use crate::core::mac::hmac_sha256;
 use crate::core::seal::KeyRing;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
@@ -146,7 +147,7 @@ pub fn mint(
     bytes.extend_from_slice(&token_id);
     bytes.extend_from_slice(&expiry.to_be_bytes());
     let mac = mac(&mac_key, &bytes).finalize().into_bytes();
-    bytes.extend_from_slice(&mac[..MAC_LEN]);
+    bytes.extend(mac.iter().take(MAC_LEN));
     Ok(Minted {
         token: URL_SAFE_NO_PAD.encode(&bytes),
         grant_id: crate::core::ids::new_id("ist", token_id),
@@ -169,34 +170,35 @@ pub fn verify(ring: &KeyRing, token: &str, now: u64) -> Result<Verified, TokenEr
 /// message's own retry still completes after the token expired.
 pub fn authenticate(ring: &KeyRing, token: &str) -> Result<Verified, TokenError> {
     let bytes = decode(token)?;
-    let (signed, tag) = bytes.split_at(SIGNED_LEN);
-    if signed[0] != VERSION {
-        return Err(TokenError::UnknownVersion(signed[0]));
+    let (signed, tag) = bytes
+        .split_first_chunk::<SIGNED_LEN>()
+        .ok_or(TokenError::WrongLength)?;
+    let (&[version], fields) = signed
+        .split_first_chunk::<1>()
+        .ok_or(TokenError::WrongLength)?;
+    let (token_key_tag, fields) = fields
+        .split_first_chunk::<KEY_TAG_LEN>()
+        .ok_or(TokenError::WrongLength)?;
+    let (token_id, expiry) = fields
+        .split_first_chunk::<TOKEN_ID_LEN>()
+        .ok_or(TokenError::WrongLength)?;
+    let expiry: [u8; 4] = expiry.try_into().map_err(|_| TokenError::WrongLength)?;
+    if version != VERSION {
+        return Err(TokenError::UnknownVersion(version));
     }
-    let key_ids: Vec<&str> = ring
-        .ids()
-        .filter(|id| key_tag(id)[..] == signed[1..1 + KEY_TAG_LEN])
-        .collect();
-    if key_ids.is_empty() {
+    let mut keys = ring
+        .derive_all(MAC_KEY_INFO)
+        .filter(|(id, _)| key_tag(id) == *token_key_tag)
+        .peekable();
+    if keys.peek().is_none() {
         return Err(TokenError::UnknownKey);
     }
-    let authentic = key_ids.into_iter().any(|id| {
-        let key = ring
-            .derive(id, MAC_KEY_INFO)
-            .expect("the id was taken from the ring");
-        mac(&key, signed).verify_truncated_left(tag).is_ok()
-    });
+    let authentic = keys.any(|(_, key)| mac(&key, signed).verify_truncated_left(tag).is_ok());
     if !authentic {
         return Err(TokenError::BadMac);
     }
-    let token_id: [u8; TOKEN_ID_LEN] = signed[1 + KEY_TAG_LEN..1 + KEY_TAG_LEN + TOKEN_ID_LEN]
-        .try_into()
-        .expect("the slice has TOKEN_ID_LEN bytes");
-    let expiry: [u8; 4] = signed[SIGNED_LEN - 4..]
-        .try_into()
-        .expect("the slice has 4 bytes");
     Ok(Verified {
-        grant_id: crate::core::ids::new_id("ist", token_id),
+        grant_id: crate::core::ids::new_id("ist", *token_id),
         expires_at: u64::from(u32::from_be_bytes(expiry)),
     })
 }
@@ -226,13 +228,15 @@ fn key_tag(key_id: &str) -> [u8; KEY_TAG_LEN] {
         .chain_update(KEY_TAG_LABEL)
         .chain_update(key_id.as_bytes())
         .finalize();
-    digest[..KEY_TAG_LEN]
-        .try_into()
-        .expect("SHA-256 is longer than the tag")
+    let mut tag = [0u8; KEY_TAG_LEN];
+    for (byte, digest_byte) in tag.iter_mut().zip(digest) {
+        *byte = digest_byte;
+    }
+    tag
 }
 
 fn mac(key: &[u8; 32], signed: &[u8]) -> Hmac<Sha256> {
-    let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(key).expect("HMAC takes any key length");
+    let mut mac = hmac_sha256(key);
     mac.update(signed);
     mac
 }

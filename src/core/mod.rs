@@ -8,6 +8,20 @@
 //! Anything that needs the Workers runtime: HTTP objects, D1, Queues, Durable Objects, the clock
 //! and randomness. Those live in the `edge` module, which calls into this one.
 
+// No request input may panic: a panic resets the isolate and every request in flight on it.
+#![cfg_attr(
+    not(test),
+    deny(
+        clippy::unwrap_used,
+        clippy::expect_used,
+        clippy::panic,
+        clippy::unreachable,
+        clippy::indexing_slicing,
+        clippy::todo,
+        clippy::unimplemented
+    )
+)]
+
 pub mod admin;
 pub mod api_error;
 pub mod audit;
@@ -23,6 +37,8 @@ pub mod health;
 pub mod ids;
 pub mod ingress;
 pub mod install_token;
+pub mod json;
+pub mod mac;
 pub mod qr;
 pub mod queue_message;
 pub mod route;

@@ -189,7 +189,10 @@ macro_rules! entry {
 
 /// The captured segment at `index` (templates guarantee it exists).
 fn take(captures: &mut [String], index: usize) -> String {
-    std::mem::take(&mut captures[index])
+    captures
+        .get_mut(index)
+        .map(std::mem::take)
+        .unwrap_or_default()
 }
 
 macro_rules! resource_entries {
@@ -423,17 +426,17 @@ fn match_template(template: &str, path: &str) -> Option<Vec<String>> {
 
 /// Decodes `%XX` escapes in a path segment; `None` for a bad escape or a result that is not UTF-8.
 fn percent_decode(segment: &str) -> Option<String> {
-    let bytes = segment.as_bytes();
-    let mut decoded = Vec::with_capacity(bytes.len());
-    let mut index = 0;
-    while index < bytes.len() {
-        if bytes[index] == b'%' {
-            let hex = std::str::from_utf8(bytes.get(index + 1..index + 3)?).ok()?;
-            decoded.push(u8::from_str_radix(hex, 16).ok()?);
-            index += 3;
+    let mut bytes = segment.bytes();
+    let mut decoded = Vec::with_capacity(segment.len());
+    while let Some(byte) = bytes.next() {
+        if byte == b'%' {
+            let hex = [bytes.next()?, bytes.next()?];
+            if !hex.iter().all(u8::is_ascii_hexdigit) {
+                return None;
+            }
+            decoded.push(u8::from_str_radix(std::str::from_utf8(&hex).ok()?, 16).ok()?);
         } else {
-            decoded.push(bytes[index]);
-            index += 1;
+            decoded.push(byte);
         }
     }
     String::from_utf8(decoded).ok()

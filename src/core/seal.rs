@@ -24,14 +24,13 @@
 //! The AES key is not the master key itself but its HKDF sub-key for [`SEAL_KEY_INFO`], so a
 //! master key is only ever used as HKDF input and every use of it has its own label.
 
+use crate::core::mac::hkdf_sha256;
 use aes_gcm::aead::{Aead, KeyInit, Payload};
 use aes_gcm::{Aes256Gcm, Nonce};
 use base64::alphabet;
 use base64::engine::general_purpose::{GeneralPurpose, GeneralPurposeConfig, URL_SAFE_NO_PAD};
 use base64::engine::DecodePaddingMode;
 use base64::Engine;
-use hkdf::Hkdf;
-use sha2::Sha256;
 use std::fmt;
 
 /// The version tag of the sealed format, first part of every sealed value.
@@ -135,6 +134,9 @@ pub enum SealError {
     /// An opened value is not UTF-8 where a string was expected.
     #[error("opened value is not valid UTF-8")]
     NotUtf8,
+    /// A value (or a context field) is beyond what AES-GCM or the associated data can hold.
+    #[error("value is too large to seal")]
+    TooLarge,
 }
 
 /// One master key: its id and 32 key bytes. `Debug` prints the id only.
@@ -157,11 +159,7 @@ impl fmt::Debug for MasterKey {
 impl MasterKey {
     /// HKDF-SHA256 of this key (no salt) with `info` as the label, 32 bytes out.
     fn derive(&self, info: &[u8]) -> [u8; 32] {
-        let mut okm = [0u8; 32];
-        Hkdf::<Sha256>::new(None, &self.key)
-            .expand(info, &mut okm)
-            .expect("32 bytes is a valid HKDF-SHA256 output length");
-        okm
+        hkdf_sha256(&self.key, info)
     }
 
     /// The AES-256-GCM cipher that seals values under this key.
@@ -224,20 +222,21 @@ pub struct SealContext<'a> {
 }
 
 /// Appends `field` to `aad` as a 4-byte big-endian length and its bytes.
-fn push_field(aad: &mut Vec<u8>, field: &str) {
-    let len = u32::try_from(field.len()).expect("an AAD field is shorter than 4 GiB");
+fn push_field(aad: &mut Vec<u8>, field: &str) -> Result<(), SealError> {
+    let len = u32::try_from(field.len()).map_err(|_| SealError::TooLarge)?;
     aad.extend_from_slice(&len.to_be_bytes());
     aad.extend_from_slice(field.as_bytes());
+    Ok(())
 }
 
 impl SealContext<'_> {
     /// The associated data of a value in this context sealed under `key_id`.
-    fn aad(&self, key_id: &str) -> Vec<u8> {
+    fn aad(&self, key_id: &str) -> Result<Vec<u8>, SealError> {
         let mut aad = AAD_PREFIX.to_vec();
         for field in [self.table, self.row_id, self.purpose, VERSION, key_id] {
-            push_field(&mut aad, field);
+            push_field(&mut aad, field)?;
         }
-        aad
+        Ok(aad)
     }
 }
 
@@ -303,8 +302,11 @@ fn split_sealed(sealed: &str) -> Result<(&str, Vec<u8>), SealError> {
 /// One or more master keys, current (newest) first. `Debug` prints key ids only.
 #[derive(Debug, Clone)]
 pub struct KeyRing {
-    /// Never empty; ids are distinct.
-    keys: Vec<MasterKey>,
+    /// The key new values are sealed under.
+    current: MasterKey,
+    /// Older keys that still open what they sealed; ids are distinct from each other and from
+    /// the current key's.
+    older: Vec<MasterKey>,
 }
 
 impl KeyRing {
@@ -324,35 +326,46 @@ impl KeyRing {
             }
             keys.push(key);
         }
-        Ok(KeyRing { keys })
+        let mut keys = keys.into_iter();
+        let current = keys.next().ok_or(SealError::NoKeys)?;
+        Ok(KeyRing {
+            current,
+            older: keys.collect(),
+        })
     }
 
     /// The current key: the one new values are sealed under.
     pub fn current(&self) -> &MasterKey {
-        &self.keys[0]
+        &self.current
+    }
+
+    fn keys(&self) -> impl Iterator<Item = &MasterKey> + '_ {
+        std::iter::once(&self.current).chain(&self.older)
     }
 
     /// The key ids, current first.
     pub fn ids(&self) -> impl Iterator<Item = &str> + '_ {
-        self.keys.iter().map(|key| key.id.as_str())
+        self.keys().map(|key| key.id.as_str())
     }
 
     /// The key with `id`, or [`SealError::UnknownKey`].
     fn key(&self, id: &str) -> Result<&MasterKey, SealError> {
-        self.keys
-            .iter()
+        self.keys()
             .find(|key| key.id == id)
             .ok_or_else(|| SealError::UnknownKey { id: id.to_owned() })
     }
 
     /// Seals `plaintext` in `context` under the current key with `nonce`, which must be fresh
-    /// random bytes (never reuse a nonce with the same key).
-    ///
-    /// # Panics
-    /// If `plaintext` exceeds AES-GCM's limit (64 GiB) or a context field is 4 GiB or longer.
-    pub fn seal(&self, plaintext: &[u8], context: &SealContext<'_>, nonce: [u8; 12]) -> String {
+    /// random bytes (never reuse a nonce with the same key). [`SealError::TooLarge`] past
+    /// AES-GCM's limit (64 GiB) or for a context field of 4 GiB or more.
+    pub fn seal(
+        &self,
+        plaintext: &[u8],
+        context: &SealContext<'_>,
+        nonce: [u8; 12],
+    ) -> Result<String, SealError> {
         let key = self.current();
-        let aad = context.aad(&key.id);
+        let aad = context.aad(&key.id)?;
         let payload = Payload {
             msg: plaintext,
             aad: &aad,
@@ -360,10 +373,14 @@ impl KeyRing {
         let ciphertext = key
             .cipher()
             .encrypt(&Nonce::from(nonce), payload)
-            .expect("plaintext is within AES-GCM's length limit");
+            .map_err(|_| SealError::TooLarge)?;
         let mut sealed = nonce.to_vec();
         sealed.extend_from_slice(&ciphertext);
-        format!("{VERSION}.{}.{}", key.id, URL_SAFE_NO_PAD.encode(sealed))
+        Ok(format!(
+            "{VERSION}.{}.{}",
+            key.id,
+            URL_SAFE_NO_PAD.encode(sealed)
+        ))
     }
 
     /// Opens `sealed` in `context` with the key it names.
@@ -373,7 +390,7 @@ impl KeyRing {
         let (nonce, ciphertext) = payload
             .split_first_chunk::<NONCE_LEN>()
             .ok_or(SealError::TooShort)?;
-        let aad = context.aad(key_id);
+        let aad = context.aad(key_id)?;
         let payload = Payload {
             msg: ciphertext,
             aad: &aad,
@@ -401,7 +418,7 @@ impl KeyRing {
         if !opened.needs_reseal {
             return Ok(None);
         }
-        Ok(Some(self.seal(opened.as_bytes(), context, nonce)))
+        Ok(Some(self.seal(opened.as_bytes(), context, nonce)?))
     }
 
     /// A 32-byte key derived from master key `key_id` with HKDF-SHA256 (no salt), `info` as the
@@ -414,6 +431,15 @@ impl KeyRing {
     pub fn derive_current(&self, info: &[u8]) -> (&str, [u8; 32]) {
         let key = self.current();
         (&key.id, key.derive(info))
+    }
+
+    /// [`KeyRing::derive`] with every key, current first: each id and its derived key.
+    pub fn derive_all<'a>(
+        &'a self,
+        info: &'a [u8],
+    ) -> impl Iterator<Item = (&'a str, [u8; 32])> + 'a {
+        self.keys()
+            .map(move |key| (key.id.as_str(), key.derive(info)))
     }
 }
 

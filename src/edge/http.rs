@@ -35,6 +35,21 @@ pub async fn read_limited(req: &mut Request, limit: usize) -> Result<Option<Vec<
     Ok(Some(body))
 }
 
+/// A static HTML page (no script, no external resource) with `status`, under a policy that lets
+/// it load nothing, with `nosniff`, never cached and sending no `Referer`.
+pub fn static_page(status: u16, html: &str) -> Result<Response> {
+    let mut response = Response::from_html(html)?.with_status(status);
+    let headers = response.headers_mut();
+    headers.set(
+        "Content-Security-Policy",
+        "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'; \
+         frame-ancestors 'none'",
+    )?;
+    headers.set("X-Content-Type-Options", "nosniff")?;
+    keep_private(&mut response)?;
+    Ok(response)
+}
+
 /// A JSON response with `status`.
 pub fn json<T: Serialize>(status: u16, body: &T) -> Result<Response> {
     Ok(Response::from_json(body)?.with_status(status))

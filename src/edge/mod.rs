@@ -9,6 +9,20 @@
 //! Decisions. Every rule (routing, health status, error bodies) is made in [`crate::core`] so it
 //! can be tested natively; handlers here stay short.
 
+// No request input may panic: a panic resets the isolate and every request in flight on it.
+#![cfg_attr(
+    not(test),
+    deny(
+        clippy::unwrap_used,
+        clippy::expect_used,
+        clippy::panic,
+        clippy::unreachable,
+        clippy::indexing_slicing,
+        clippy::todo,
+        clippy::unimplemented
+    )
+)]
+
 mod admin;
 mod binding_session;
 mod d1;

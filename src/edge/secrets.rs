@@ -45,14 +45,16 @@ pub fn insert(
     value: &str,
     now: u64,
 ) -> Result<D1PreparedStatement, ApiError> {
-    let id = runtime::new_id("sec");
+    let id = runtime::new_id("sec")?;
     let purpose = purpose(owner.table, owner.id, name);
     let context = SealContext {
         table: "secrets",
         row_id: &id,
         purpose: &purpose,
     };
-    let sealed = ring.seal(value.as_bytes(), &context, runtime::random_bytes());
+    let sealed = ring
+        .seal(value.as_bytes(), &context, runtime::random_bytes()?)
+        .map_err(d1::internal)?;
     d1::statement(
         db,
         "INSERT INTO secrets (id, owner_table, owner_id, name, sealed, created_at) \
@@ -179,6 +181,6 @@ fn reseal_row(ring: &KeyRing, row: &SealedRow) -> Result<Option<String>, ApiErro
         row_id: &row.id,
         purpose: &purpose,
     };
-    ring.reseal(&row.sealed, &context, runtime::random_bytes())
+    ring.reseal(&row.sealed, &context, runtime::random_bytes()?)
         .map_err(|error| d1::internal(format!("secret {}: {error}", row.id)))
 }

@@ -29,6 +29,7 @@ use super::{
     check_timestamp, parse_timestamp, Ack, Conversation, ConversationType, Event, Kind, ParseError,
     Parsed, Provider, Rejection, Request, Sender,
 };
+use crate::core::mac::hmac_sha256;
 use crate::core::tenancy::SecretOwner;
 use base64::engine::general_purpose::{GeneralPurpose, GeneralPurposeConfig, STANDARD};
 use base64::engine::DecodePaddingMode;
@@ -123,8 +124,7 @@ fn key(secret: &str) -> Option<Vec<u8>> {
 
 /// HMAC-SHA256 keyed with `key` over `{id}.{timestamp}.{body}`, before finalising.
 fn mac(key: &[u8], id: &str, timestamp: &str, body: &[u8]) -> Hmac<Sha256> {
-    // HMAC takes keys of any length (long ones are hashed), so this never fails.
-    let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(key).expect("HMAC accepts any key length");
+    let mut mac = hmac_sha256(key);
     mac.update(id.as_bytes());
     mac.update(b".");
     mac.update(timestamp.as_bytes());

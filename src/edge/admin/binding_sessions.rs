@@ -16,6 +16,7 @@ use crate::core::binding_session::{
     oauth_state, slack_authorize_url, Method, NewSession, Session, State,
 };
 use crate::core::install_token::deep_link;
+use crate::core::json;
 use crate::core::route::Resource;
 use crate::core::signed_link::{self, Purpose};
 use crate::core::tenancy::{check_installation_org, Provider};
@@ -50,8 +51,12 @@ pub async fn start(call: &Call<'_>) -> Result<Reply, ApiError> {
             ),
         });
     }
-    check_installation_org(kind_of(&profile), profile["org_id"].as_str(), &body.org_id)?;
-    let id = runtime::new_id("bss");
+    check_installation_org(
+        kind_of(&profile),
+        json::at(&profile, "/org_id").as_str(),
+        &body.org_id,
+    )?;
+    let id = runtime::new_id("bss")?;
     let mut session = Session::start(
         id.clone(),
         body,

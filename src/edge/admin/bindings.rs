@@ -7,6 +7,7 @@ use super::{collection, Call, Reply};
 use crate::core::admin::{parse, NewAllowlistEntry, NewBinding, SenderPolicy};
 use crate::core::api_error::ApiError;
 use crate::core::authority;
+use crate::core::json;
 use crate::core::route::Resource;
 use crate::core::tenancy::{check_fallback, FallbackTarget, ProfileKind, Provider, Selector};
 use crate::edge::{d1, ledger, runtime};
@@ -26,7 +27,7 @@ pub async fn create(call: &Call<'_>) -> Result<Reply, ApiError> {
         None => None,
     };
     check_fallback(kind, provider, fallback)?;
-    let id = runtime::new_id("bnd");
+    let id = runtime::new_id("bnd")?;
     let event = call
         .event("binding.create", &id)
         .with_detail(json!({
@@ -37,7 +38,7 @@ pub async fn create(call: &Call<'_>) -> Result<Reply, ApiError> {
             "allowlist": body.allowlist,
             "fallback_installation_id": body.fallback_installation_id,
         }))
-        .for_org(installation["org_id"].as_str());
+        .for_org(json::at(&installation, "/org_id").as_str());
     let row = NewRow {
         id: &id,
         installation_id: &body.installation_id,
@@ -77,8 +78,8 @@ async fn fallback_target(
     Ok(FallbackTarget {
         provider,
         kind,
-        active: installation["status"] == "active",
-        same_org: installation["org_id"] == own["org_id"],
+        active: json::at(&installation, "/status") == "active",
+        same_org: json::at(&installation, "/org_id") == json::at(own, "/org_id"),
     })
 }
 
@@ -159,7 +160,7 @@ pub async fn allowlist_of(db: &D1Database, binding_id: &str) -> Result<Value, Ap
     .await?;
     Ok(Value::Array(
         rows.into_iter()
-            .map(|row| row["sender_id"].clone())
+            .map(|row| json::at(&row, "/sender_id").clone())
             .collect(),
     ))
 }
@@ -178,7 +179,7 @@ pub async fn allow(call: &Call<'_>, id: &str) -> Result<Reply, ApiError> {
     let event = call
         .event("binding.allow", id)
         .with_detail(json!({ "sender_id": body.sender_id }))
-        .for_org(binding["org_id"].as_str());
+        .for_org(json::at(&binding, "/org_id").as_str());
     ledger::commit(call.db, &event, call.now, || {
         Ok(vec![insert_entry(
             call.db,
@@ -210,7 +211,7 @@ pub async fn disallow(call: &Call<'_>, id: &str, sender: &str) -> Result<Reply, 
     let event = call
         .event("binding.disallow", id)
         .with_detail(json!({ "sender_id": sender }))
-        .for_org(binding["org_id"].as_str());
+        .for_org(json::at(&binding, "/org_id").as_str());
     ledger::commit(call.db, &event, call.now, || {
         Ok(vec![d1::statement(
             call.db,

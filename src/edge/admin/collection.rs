@@ -10,6 +10,7 @@ use super::{reach, Call, Reply};
 use crate::core::admin::{filters, ListQuery};
 use crate::core::api_error::ApiError;
 use crate::core::authority::{self, AuthorityError};
+use crate::core::json;
 use crate::core::route::Resource;
 use crate::edge::d1::{self, Arg};
 use serde_json::{json, Value};
@@ -102,11 +103,12 @@ pub async fn view(call: &Call<'_>, resource: Resource, id: &str) -> Result<Value
     let mut view = shape(resource, row);
     match resource {
         Resource::AppProfiles | Resource::Installations => {
-            view["secrets"] =
-                Value::Array(crate::edge::secrets::metadata(call.db, id, call.now).await?);
+            let secrets = crate::edge::secrets::metadata(call.db, id, call.now).await?;
+            json::set(&mut view, "secrets", secrets);
         }
         Resource::Bindings => {
-            view["allowlist"] = super::bindings::allowlist_of(call.db, id).await?;
+            let allowlist = super::bindings::allowlist_of(call.db, id).await?;
+            json::set(&mut view, "allowlist", allowlist);
         }
         Resource::Principals | Resource::Orgs => {}
     }
@@ -133,7 +135,7 @@ pub async fn find(call: &Call<'_>, resource: Resource, id: &str) -> Result<Value
 /// The row with `id` within the caller's reach, or 404; 409 when it is revoked.
 pub async fn find_active(call: &Call<'_>, resource: Resource, id: &str) -> Result<Value, ApiError> {
     let row = find(call, resource, id).await?;
-    if row["status"] != "active" {
+    if json::at(&row, "/status") != "active" {
         return Err(crate::core::tenancy::TenancyError::Revoked {
             what: spec(resource).what,
             id: id.to_owned(),
@@ -205,25 +207,31 @@ pub async fn mark_revoked(
 pub fn shape(resource: Resource, mut row: Value) -> Value {
     match resource {
         Resource::Principals => {
-            let scopes: Vec<Value> = row["scopes"]
+            let scopes: Vec<Value> = json::at(&row, "/scopes")
                 .as_str()
                 .unwrap_or_default()
                 .split_whitespace()
                 .map(|scope| json!(scope))
                 .collect();
-            row["scopes"] = Value::Array(scopes);
+            json::set(&mut row, "scopes", scopes);
             for column in ["org_ids", "agent_ids"] {
-                row[column] = row[column].as_str().map_or(Value::Null, |ids| {
-                    serde_json::from_str(ids).unwrap_or(json!([]))
-                });
+                let ids = json::at(&row, &format!("/{column}"))
+                    .as_str()
+                    .map_or(Value::Null, |ids| {
+                        serde_json::from_str(ids).unwrap_or(json!([]))
+                    });
+                json::set(&mut row, column, ids);
             }
         }
         Resource::Installations => {
-            let metadata = row["metadata"].as_str().unwrap_or("{}");
-            row["metadata"] = serde_json::from_str(metadata).unwrap_or_else(|_| json!({}));
+            let metadata = json::at(&row, "/metadata").as_str().unwrap_or("{}");
+            let metadata: Value = serde_json::from_str(metadata).unwrap_or_else(|_| json!({}));
+            json::set(&mut row, "metadata", metadata);
         }
         Resource::Bindings => {
-            let object = row.as_object_mut().expect("D1 rows are objects");
+            let Some(object) = row.as_object_mut() else {
+                return row;
+            };
             let mut selector = serde_json::Map::new();
             for (column, key) in [
                 ("conversation_id", "conversation"),

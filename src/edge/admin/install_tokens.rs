@@ -62,7 +62,7 @@ pub async fn create(call: &Call<'_>, grant: &Grant<'_>) -> Result<(Minted, u64),
     let ring = key_ring(call.env)?;
     let expires_at = call.now + grant.ttl;
     let minted =
-        install_token::mint(&ring, runtime::random_bytes(), expires_at).map_err(d1::internal)?;
+        install_token::mint(&ring, runtime::random_bytes()?, expires_at).map_err(d1::internal)?;
     let provider = grant.provider.map(Provider::as_str);
     let event = call
         .event("install_token.mint", &minted.grant_id)

@@ -5,6 +5,7 @@ use super::profiles::{provider_of, rotate_secrets, Rotation};
 use super::{collection, Call, Reply};
 use crate::core::admin::{parse, NewInstallation, Secrets};
 use crate::core::api_error::ApiError;
+use crate::core::json;
 use crate::core::route::Resource;
 use crate::core::seal::KeyRing;
 use crate::core::tenancy::{check_installation_org, ProfileKind, SecretOwner};
@@ -23,9 +24,13 @@ pub async fn create(call: &Call<'_>) -> Result<Reply, ApiError> {
     let provider = provider_of(&profile)?;
     body.check_credentials(provider)?;
     collection::find_active(call, Resource::Orgs, &body.org_id).await?;
-    check_installation_org(kind_of(&profile), profile["org_id"].as_str(), &body.org_id)?;
+    check_installation_org(
+        kind_of(&profile),
+        json::at(&profile, "/org_id").as_str(),
+        &body.org_id,
+    )?;
     let ring = secrets::key_ring(call.env)?;
-    let id = runtime::new_id("ins");
+    let id = runtime::new_id("ins")?;
     let metadata = Value::Object(body.metadata.clone().unwrap_or_default()).to_string();
     let event = call
         .event("installation.create", &id)
@@ -105,7 +110,9 @@ pub fn insert(
 /// `POST /v1/installations/{id}/rotate`
 pub async fn rotate(call: &Call<'_>, id: &str) -> Result<Reply, ApiError> {
     let installation = collection::find_active(call, Resource::Installations, id).await?;
-    let profile_id = installation["app_profile_id"].as_str().unwrap_or_default();
+    let profile_id = json::at(&installation, "/app_profile_id")
+        .as_str()
+        .unwrap_or_default();
     let profile = collection::find(call, Resource::AppProfiles, profile_id).await?;
     let owner = Owner {
         table: "installations",
@@ -115,7 +122,7 @@ pub async fn rotate(call: &Call<'_>, id: &str) -> Result<Reply, ApiError> {
         provider: provider_of(&profile)?,
         kind: SecretOwner::Installation,
         action: "installation.rotate",
-        org_id: installation["org_id"].as_str(),
+        org_id: json::at(&installation, "/org_id").as_str(),
     };
     rotate_secrets(call, owner, &rotation).await?;
     Ok((

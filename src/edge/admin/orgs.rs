@@ -15,7 +15,7 @@ pub async fn create(call: &Call<'_>) -> Result<Reply, ApiError> {
     let body: NewOrg = parse(&call.body)?;
     body.validate()?;
     authority::require_all_orgs(&call.caller)?;
-    let id = runtime::new_id("org");
+    let id = runtime::new_id("org")?;
     let event = call
         .event("org.create", &id)
         .with_detail(json!({ "name": body.name }))

@@ -9,6 +9,7 @@ use crate::core::admin::{parse, NewPrincipal, RotateKey};
 use crate::core::api_error::ApiError;
 use crate::core::auth::{Scope, ScopeSet};
 use crate::core::authority::{self, Grant, PrincipalChange, Restriction};
+use crate::core::json;
 use crate::core::route::Resource;
 use crate::edge::{d1, ledger, runtime};
 use serde_json::{json, Value};
@@ -28,7 +29,7 @@ pub async fn create(call: &Call<'_>) -> Result<Reply, ApiError> {
     if let Some(orgs) = &org_ids {
         require_orgs(call, orgs).await?;
     }
-    let id = runtime::new_id("prn");
+    let id = runtime::new_id("prn")?;
     let event = call.event("principal.create", &id).with_detail(json!({
         "name": body.name,
         "scopes": grant.scopes.to_string(),
@@ -72,7 +73,10 @@ async fn require_orgs(call: &Call<'_>, org_ids: &str) -> Result<(), ApiError> {
     match missing {
         Some(row) => Err(ApiError::NoSuch {
             what: "org",
-            id: row["id"].as_str().unwrap_or_default().to_owned(),
+            id: json::at(&row, "/id")
+                .as_str()
+                .unwrap_or_default()
+                .to_owned(),
         }),
         None => Ok(()),
     }
@@ -109,8 +113,11 @@ async fn target(call: &Call<'_>, id: &str) -> Result<Grant, ApiError> {
     let row = collection::find_active(call, Resource::Principals, id).await?;
     Ok(Grant {
         // A stored grant that does not parse holds everything: only `*` may change it.
-        scopes: ScopeSet::parse(row["scopes"].as_str().unwrap_or_default())
+        scopes: ScopeSet::parse(json::at(&row, "/scopes").as_str().unwrap_or_default())
             .unwrap_or_else(|_| [Scope::All].into_iter().collect()),
-        restriction: Restriction::from_columns(row["org_ids"].as_str(), row["agent_ids"].as_str()),
+        restriction: Restriction::from_columns(
+            json::at(&row, "/org_ids").as_str(),
+            json::at(&row, "/agent_ids").as_str(),
+        ),
     })
 }

@@ -5,6 +5,7 @@ use super::{collection, Call, Reply};
 use crate::core::admin::{parse, NewAppProfile, RotateSecrets};
 use crate::core::api_error::ApiError;
 use crate::core::authority;
+use crate::core::json;
 use crate::core::route::Resource;
 use crate::core::tenancy::{Provider, SecretOwner};
 use crate::edge::secrets::{self, Owner};
@@ -22,7 +23,7 @@ pub async fn create(call: &Call<'_>) -> Result<Reply, ApiError> {
         None => authority::require_unrestricted(&call.caller, "creating a platform app profile")?,
     }
     let ring = secrets::key_ring(call.env)?;
-    let id = runtime::new_id("app");
+    let id = runtime::new_id("app")?;
     let owner = Owner {
         table: "app_profiles",
         id: &id,
@@ -73,7 +74,7 @@ pub async fn rotate(call: &Call<'_>, id: &str) -> Result<Reply, ApiError> {
         provider: provider_of(&row)?,
         kind: SecretOwner::Profile,
         action: "app_profile.rotate",
-        org_id: row["org_id"].as_str(),
+        org_id: json::at(&row, "/org_id").as_str(),
     };
     rotate_secrets(call, owner, &rotation).await?;
     Ok((

@@ -4,6 +4,7 @@ use super::{Call, Reply};
 use crate::core::admin::{check_rollout_key, parse, FlagChange};
 use crate::core::api_error::ApiError;
 use crate::core::authority;
+use crate::core::json;
 use crate::core::tenancy::{check_flag_change, Stage};
 use crate::edge::{d1, ledger};
 use serde_json::{json, Value};
@@ -68,7 +69,7 @@ async fn current_stage(call: &Call<'_>, key: &str) -> Result<Option<Stage>, ApiE
         &[key.into()],
     )
     .await?;
-    Ok(row.and_then(|row| serde_json::from_value(row["stage"].clone()).ok()))
+    Ok(row.and_then(|row| serde_json::from_value(json::at(&row, "/stage").clone()).ok()))
 }
 
 fn stage_name(stage: Stage) -> &'static str {
@@ -80,7 +81,8 @@ fn stage_name(stage: Stage) -> &'static str {
 }
 
 fn shape(mut row: Value) -> Value {
-    let canary = row["canary_org_ids"].as_str().unwrap_or("[]");
-    row["canary_org_ids"] = serde_json::from_str(canary).unwrap_or_else(|_| json!([]));
+    let canary = json::at(&row, "/canary_org_ids").as_str().unwrap_or("[]");
+    let canary: Value = serde_json::from_str(canary).unwrap_or_else(|_| json!([]));
+    json::set(&mut row, "canary_org_ids", canary);
     row
 }

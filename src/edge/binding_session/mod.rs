@@ -23,6 +23,7 @@ mod token;
 use crate::core::api_error::ApiError;
 use crate::core::audit::Event;
 use crate::core::binding_session::{self, Method as BindMethod, Outcome, Session, State};
+use crate::core::json;
 use crate::core::signed_link::{self, Purpose};
 use crate::core::tenancy::TenancyError;
 use crate::edge::secrets::key_ring;
@@ -437,7 +438,7 @@ impl BindingSession {
         let (Ok(full), Ok(redacted)) = (self.view(true), self.view(false)) else {
             return;
         };
-        let ended = full["status"]
+        let ended = json::at(&full, "/status")
             .as_str()
             .and_then(State::parse)
             .is_some_and(State::has_ended);
@@ -468,7 +469,7 @@ impl BindingSession {
         let (sender, receiver) = unbounded();
         let first = format!("retry: 2000\nevent: status\ndata: {view}\n\n").into_bytes();
         let _ = sender.unbounded_send(Ok(first));
-        let ended = view["status"]
+        let ended = json::at(&view, "/status")
             .as_str()
             .and_then(State::parse)
             .is_some_and(State::has_ended);

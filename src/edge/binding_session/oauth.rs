@@ -17,6 +17,7 @@ use crate::core::admin::{Secret, Secrets};
 use crate::core::api_error::ApiError;
 use crate::core::binding_page::html_escape;
 use crate::core::binding_session::{parse_oauth_state, Method as BindMethod, State};
+use crate::core::json;
 use crate::core::signed_link::{self, Purpose};
 use crate::core::tenancy::Provider;
 use crate::edge::ingress::{directory, rejections};
@@ -99,7 +100,9 @@ fn outcome_page(view: &Value) -> Result<Response> {
             200,
             &format!(
                 "The Slack workspace is bound to agent {}. You can close this window.",
-                view["binding"]["agent_id"].as_str().unwrap_or_default()
+                json::at(view, "/binding/agent_id")
+                    .as_str()
+                    .unwrap_or_default()
             ),
         ),
         _ => page(
@@ -118,7 +121,7 @@ fn page(status: u16, message: &str) -> Result<Response> {
         "<!doctype html><html lang=\"en\"><meta charset=\"utf-8\">\
          <title>Slack · channel-edge</title><p id=\"result\">{escaped}</p></html>"
     );
-    Ok(Response::from_html(html)?.with_status(status))
+    crate::edge::http::static_page(status, &html)
 }
 
 /// Takes the code Slack sent back (or the error). 409 when the session is not an `oauth` one
@@ -164,7 +167,7 @@ pub async fn exchange(
     if let Err(reason) = confirm(env, &channel).await {
         return fail(object, &reason, "slack").await;
     }
-    finish(object, &session, &channel, runtime::new_id("ins")).await
+    finish(object, &session, &channel, runtime::new_id("ins")?).await
 }
 
 /// `oauth.v2.access`: the code for a bot token and the workspace it is for. The outer `Err` is
@@ -202,22 +205,24 @@ async fn access(
         Ok(answer) => answer,
         Err(reason) => return Ok(Err(reason)),
     };
-    if answer["ok"] != true {
-        let reason = answer["error"].as_str().unwrap_or("no reason given");
+    if json::at(&answer, "/ok") != true {
+        let reason = json::at(&answer, "/error")
+            .as_str()
+            .unwrap_or("no reason given");
         return Ok(Err(format!("Slack refused the code: {}", quote(reason))));
     }
     let (Some(token), Some(team)) = (
-        answer["access_token"].as_str(),
-        answer["team"]["id"].as_str(),
+        json::at(&answer, "/access_token").as_str(),
+        json::at(&answer, "/team/id").as_str(),
     ) else {
         return Ok(Err("Slack's answer named no bot token or workspace".into()));
     };
     Ok(Ok(Channel {
         tenant_key: team.to_owned(),
         metadata: json!({
-            "team_name": answer["team"]["name"],
-            "bot_user_id": answer["bot_user_id"],
-            "app_id": answer["app_id"],
+            "team_name": json::at(&answer, "/team/name"),
+            "bot_user_id": json::at(&answer, "/bot_user_id"),
+            "app_id": json::at(&answer, "/app_id"),
         }),
         credentials: Secrets::from([("bot_token".to_owned(), Secret(token.to_owned()))]),
     }))
@@ -225,15 +230,22 @@ async fn access(
 
 /// `auth.test` with the new token: it works, and for the same workspace.
 async fn confirm(env: &Env, channel: &Channel) -> std::result::Result<(), String> {
-    let token = &channel.credentials["bot_token"].0;
+    let token = channel
+        .credentials
+        .get("bot_token")
+        .map_or("", |token| token.0.as_str());
     let url = format!("{}/auth.test", base_url(env, "SLACK_API_BASE_URL"));
     let bearer = format!("Bearer {token}");
     let headers = [("Authorization", bearer.as_str())];
     let answer = call(&url, Method::Post, &headers, None, "Slack").await?;
-    if answer["ok"] == true && answer["team_id"] == channel.tenant_key.as_str() {
+    if json::at(&answer, "/ok") == true
+        && json::at(&answer, "/team_id") == channel.tenant_key.as_str()
+    {
         return Ok(());
     }
-    let reason = answer["error"].as_str().unwrap_or("another workspace");
+    let reason = json::at(&answer, "/error")
+        .as_str()
+        .unwrap_or("another workspace");
     Err(format!(
         "Slack's auth.test did not confirm the bot token: {}",
         quote(reason)

@@ -21,7 +21,9 @@ pub async fn page(req: &Request, env: &Env, id: &str) -> Result<Response> {
     let Some(capability) = authorised(req, env, id)? else {
         return refused();
     };
-    let nonce = URL_SAFE_NO_PAD.encode(runtime::random_bytes::<16>());
+    let nonce = runtime::random_bytes::<16>()
+        .map_err(|error| worker::Error::RustError(error.to_string()))?;
+    let nonce = URL_SAFE_NO_PAD.encode(nonce);
     let events = format!("/bind/{id}/events?t={capability}");
     let mut response = Response::from_html(render(id, &events, &nonce))?;
     let headers = response.headers_mut();
@@ -60,5 +62,5 @@ fn authorised(req: &Request, env: &Env, id: &str) -> Result<Option<String>> {
 }
 
 fn refused() -> Result<Response> {
-    Ok(Response::from_html(REFUSED)?.with_status(403))
+    crate::edge::http::static_page(403, REFUSED)
 }

@@ -14,6 +14,7 @@ use super::BindingSession;
 use crate::core::admin::{Secret, Secrets};
 use crate::core::api_error::ApiError;
 use crate::core::binding_session::{Credentials, Outcome, Session, State};
+use crate::core::json;
 use crate::edge::admin::{bindings, installations};
 use crate::edge::secrets::key_ring;
 use crate::edge::{d1, http, runtime};
@@ -72,7 +73,7 @@ pub async fn authenticate(object: &BindingSession, by: &str, body: &Value) -> Re
     object
         .change(|s| s.advance(State::TestingConnection, now, "system"))
         .await?;
-    let installation_id = runtime::new_id("ins");
+    let installation_id = runtime::new_id("ins")?;
     let channel = match connect(env, &credentials, channel, &installation_id).await {
         Ok(channel) => channel,
         Err(reason) => return fail(object, &reason, provider).await,
@@ -90,7 +91,7 @@ pub(super) async fn finish(
 ) -> Result<(), ApiError> {
     let outcome = Outcome {
         installation_id,
-        binding_id: runtime::new_id("bnd"),
+        binding_id: runtime::new_id("bnd")?,
         sender_id: None,
     };
     let env = &object.env;
@@ -131,9 +132,9 @@ pub(super) async fn fail(object: &BindingSession, reason: &str, by: &str) -> Res
 }
 
 /// Claims the channel (`tenant_key` under the session's app profile) for this session until it
-/// ends; the plain-words reason when it cannot: the app profile already has an active
-/// installation for it (binding it again would take over its webhook), or another session is
-/// binding it right now. Made before anything changes at the provider, so a session that cannot
+/// ends; the plain-words reason when it cannot: the org or app profile was revoked, the app
+/// profile already has an active installation for it (binding it again would take over its
+/// webhook), or another session is binding it right now. Made before anything changes at the provider, so a session that cannot
 /// win changes nothing there.
 pub(super) async fn claim_channel(
     env: &Env,
@@ -147,6 +148,8 @@ pub(super) async fn claim_channel(
         "INSERT INTO tenant_claims (app_profile_id, tenant_key, session_id, expires_at) \
          SELECT ?1, ?2, ?3, ?4 WHERE NOT EXISTS (SELECT 1 FROM installations \
            WHERE app_profile_id = ?1 AND tenant_key = ?2 AND status = 'active') \
+         AND EXISTS (SELECT 1 FROM app_profiles WHERE id = ?1 AND status = 'active') \
+         AND EXISTS (SELECT 1 FROM orgs WHERE id = ?6 AND status = 'active') \
          ON CONFLICT (app_profile_id, tenant_key) DO UPDATE \
            SET session_id = excluded.session_id, expires_at = excluded.expires_at \
            WHERE tenant_claims.expires_at <= ?5 OR tenant_claims.session_id = excluded.session_id \
@@ -157,11 +160,24 @@ pub(super) async fn claim_channel(
             (&session.id).into(),
             session.expires_at.into(),
             now.into(),
+            (&session.org_id).into(),
         ],
     )
     .await?;
     if claimed.is_some() {
         return Ok(None);
+    }
+    let owners: Option<Value> = d1::first(
+        &db,
+        "SELECT 1 AS live WHERE EXISTS (SELECT 1 FROM app_profiles WHERE id = ?1 AND status = 'active') \
+         AND EXISTS (SELECT 1 FROM orgs WHERE id = ?2 AND status = 'active')",
+        &[(&session.app_profile_id).into(), (&session.org_id).into()],
+    )
+    .await?;
+    if owners.is_none() {
+        return Ok(Some(
+            "the org or app profile was revoked; nothing was installed".to_owned(),
+        ));
     }
     let existing: Option<Value> = d1::first(
         &db,
@@ -174,7 +190,9 @@ pub(super) async fn claim_channel(
         Some(row) => format!(
             "this channel is already installed as {} under this app profile; revoke that \
              installation first, then start a new session",
-            row["id"].as_str().unwrap_or("another installation")
+            json::at(&row, "/id")
+                .as_str()
+                .unwrap_or("another installation")
         ),
         None => "another binding session is binding this channel right now; start a new \
                  session once it has ended"
@@ -187,12 +205,12 @@ async fn check(env: &Env, credentials: &Credentials) -> Result<Channel, String> 
     match credentials {
         Credentials::Telegram { bot_token } => {
             let me = telegram(env, bot_token, Method::Get, "getMe", None).await?;
-            let id = me["id"]
+            let id = json::at(&me, "/id")
                 .as_u64()
                 .ok_or("Telegram's getMe named no bot id")?;
             Ok(Channel {
                 tenant_key: id.to_string(),
-                metadata: json!({"bot_username": me["username"]}),
+                metadata: json!({"bot_username": json::at(&me, "/username")}),
                 credentials: Secrets::from([("bot_token".to_owned(), bot_token.clone())]),
             })
         }
@@ -207,8 +225,8 @@ async fn check(env: &Env, credentials: &Credentials) -> Result<Channel, String> 
                 tenant_key: phone_number_id.clone(),
                 metadata: json!({
                     "waba_id": waba_id,
-                    "display_phone_number": number["display_phone_number"],
-                    "verified_name": number["verified_name"],
+                    "display_phone_number": json::at(&number, "/display_phone_number"),
+                    "verified_name": json::at(&number, "/verified_name"),
                 }),
                 credentials: Secrets::from([("access_token".to_owned(), access_token.clone())]),
             })
@@ -226,7 +244,8 @@ async fn connect(
 ) -> Result<Channel, String> {
     match credentials {
         Credentials::Telegram { bot_token } => {
-            let secret_token = URL_SAFE_NO_PAD.encode(runtime::random_bytes::<32>());
+            let secret = runtime::random_bytes::<32>().map_err(|error| error.to_string())?;
+            let secret_token = URL_SAFE_NO_PAD.encode(secret);
             let url = format!(
                 "{}/webhooks/telegram/{installation_id}",
                 public_base_url(env)
@@ -235,7 +254,7 @@ async fn connect(
                                   "allowed_updates": TELEGRAM_UPDATES});
             telegram(env, bot_token, Method::Post, "setWebhook", Some(settings)).await?;
             let info = telegram(env, bot_token, Method::Get, "getWebhookInfo", None).await?;
-            if info["url"] != url.as_str() {
+            if json::at(&info, "/url") != url.as_str() {
                 return Err(
                     "Telegram reports another webhook URL: setting ours did not take".into(),
                 );
@@ -252,7 +271,7 @@ async fn connect(
         } => {
             let path = format!("{waba_id}/subscribed_apps");
             let answer = graph(env, access_token, Method::Post, &path).await?;
-            if answer["success"] != true {
+            if json::at(&answer, "/success") != true {
                 return Err("the Graph API did not subscribe the app to the WABA".into());
             }
             Ok(channel)
@@ -276,10 +295,12 @@ async fn telegram(
     let headers = [("Content-Type", "application/json")];
     let body = body.map(|body| body.to_string());
     let answer = call(&url, verb, &headers, body, "Telegram").await?;
-    if answer["ok"] == true {
-        return Ok(answer["result"].clone());
+    if json::at(&answer, "/ok") == true {
+        return Ok(json::at(&answer, "/result").clone());
     }
-    let reason = answer["description"].as_str().unwrap_or("no reason given");
+    let reason = json::at(&answer, "/description")
+        .as_str()
+        .unwrap_or("no reason given");
     Err(format!("Telegram refused {method}: {}", quote(reason)))
 }
 
@@ -294,7 +315,7 @@ async fn graph(
     let bearer = format!("Bearer {}", access_token.0);
     let headers = [("Authorization", bearer.as_str())];
     let answer = call(&url, verb, &headers, None, "the Graph API").await?;
-    match answer["error"]["message"].as_str() {
+    match json::at(&answer, "/error/message").as_str() {
         Some(reason) => Err(format!("the Graph API refused: {}", quote(reason))),
         None => Ok(answer),
     }

@@ -32,6 +32,7 @@ use crate::core::ingress::Event;
 use crate::core::install_token::{
     self, claim_binding_id, Claimant, Decision, Grant, Refusal, Verified,
 };
+use crate::core::json;
 use crate::core::tenancy::{resolve_binding, RouteKeys};
 use crate::edge::binding_session::{self, Command};
 use crate::edge::secrets::key_ring;
@@ -84,7 +85,10 @@ pub async fn handle(call: &Call<'_>, claim: &Claim<'_>) -> Result<Routed> {
     let (decision, grant) = match (decision, grant) {
         (Ok(decision), Some(grant)) => (decision, grant),
         (Err(refusal), _) => return Ok(rejected(call, claim, Some(&token), refusal).await),
-        (Ok(_), None) => unreachable!("decide refuses a claim without a grant"),
+        // `decide` refuses a claim without a grant; should it not, the claim is still invalid.
+        (Ok(_), None) => {
+            return Ok(rejected(call, claim, Some(&token), Refusal::Invalid).await);
+        }
     };
     if decision == Decision::Claim && !mark_claimed(call, &token, &claim_event, sender).await? {
         return Ok(rejected(call, claim, Some(&token), Refusal::Used).await);
@@ -126,7 +130,7 @@ async fn notify_session(
         Ok((status, body)) => {
             worker::console_log!(
                 "binding session {session} not completed by the claim: {status} {}",
-                body["error"]["message"]
+                json::at(&body, "/error/message")
             )
         }
         Err(error) => worker::console_error!("binding session {session} not notified: {error}"),

@@ -125,7 +125,10 @@ impl Outbox<&Envelope> for InboundQueue {
             .map_err(|e| StoreError(format!("agent-inbound unavailable: {e}")))?;
         // Parsed by JSON.parse so the queue carries a plain JSON object (serde_wasm_bindgen would
         // turn maps into JS Maps, which a consumer reads back as empty objects).
-        let object = worker::js_sys::JSON::parse(&envelope.to_queue_json())
+        let json = envelope
+            .to_queue_json()
+            .map_err(|e| StoreError(format!("envelope {} does not serialise: {e}", envelope.id)))?;
+        let object = worker::js_sys::JSON::parse(&json)
             .map_err(|_| StoreError(format!("envelope {} is not JSON", envelope.id)))?;
         let message =
             RawMessageBuilder::new(object).build_with_content_type(QueueContentType::Json);

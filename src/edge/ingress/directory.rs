@@ -146,15 +146,9 @@ pub async fn profile(
         }
     }
     let (profile, flags) = load_profile(db, &key_ring(env)?, id).await?;
-    let entry = remember(
-        key,
-        Entry::Profile(profile.map(Rc::new), Rc::new(flags)),
-        now,
-    );
-    match entry.as_ref() {
-        Entry::Profile(profile, flags) => Ok((profile.clone(), flags.clone())),
-        Entry::Installation(_) => unreachable!("just stored a profile"),
-    }
+    let (profile, flags) = (profile.map(Rc::new), Rc::new(flags));
+    remember(key, Entry::Profile(profile.clone(), flags.clone()), now);
+    Ok((profile, flags))
 }
 
 /// The live installation named in a path (Telegram, Standard Webhooks): active, with its org

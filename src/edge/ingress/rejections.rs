@@ -9,6 +9,7 @@
 //! before the answer.
 
 use crate::core::audit::Event;
+use crate::core::json;
 use crate::core::tenancy::Provider;
 use crate::edge::{d1, ledger};
 use serde_json::json;
@@ -69,7 +70,7 @@ async fn record(
         ],
     )
     .await?;
-    let first_this_minute = row.is_some_and(|row| row["count"].as_u64() == Some(count));
+    let first_this_minute = row.is_some_and(|row| json::at(&row, "/count").as_u64() == Some(count));
     if first_this_minute && audit == Audit::FirstPerMinute {
         let event = Event::new(
             format!("provider:{}", provider.as_str()),

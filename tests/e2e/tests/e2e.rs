@@ -18,6 +18,7 @@ mod ingress;
 mod install;
 mod openapi;
 mod queue;
+mod revocation;
 mod routing;
 mod sessions;
 mod tenancy;
@@ -120,6 +121,7 @@ fn tests() -> Vec<(&'static str, Test)> {
         tenancy::TESTS,
         ingress::TESTS,
         queue::TESTS,
+        revocation::TESTS,
         install::TESTS,
         sessions::TESTS,
     ]

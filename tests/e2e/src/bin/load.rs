@@ -1,6 +1,6 @@
-//! `load [--events N] [--concurrency C] [--duplicates PCT]` (defaults 2000, 16, 10): a load test of
-//! the webhook pipeline against a real `wrangler dev`. Run it through `scripts/load.sh`, which
-//! builds the Worker and puts Node 22 on PATH first.
+//! `load [--events N] [--concurrency C] [--duplicates PCT] [--random-ids R]` (defaults 2000, 16,
+//! 10, 0): a load test of the webhook pipeline against a real `wrangler dev`. Run it through
+//! `scripts/load.sh`, which builds the Worker and puts Node 22 on PATH first.
 //!
 //! 1. Starts a fake agent runtime and a `wrangler dev` delivering to it (throwaway state, as the
 //!    end-to-end suite does) and loads the dev seed.
@@ -12,8 +12,14 @@
 //! 4. Waits (at most 60 s) until every event reached the fake runtime, then a few seconds more
 //!    for late duplicates, and checks each arrived exactly once (by `provider_event_id`).
 //!
+//! 5. With `--random-ids R`: sends R POSTs to `/webhooks/slack/app_<random>` (unknown ids, one
+//!    client address) while creating orgs through the admin API, then checks that the flood
+//!    wrote at most one `webhook.rejected` ledger entry per minute and that no admin write
+//!    failed.
+//!
 //! Prints requests/s, p50, p99 and errors per phase as a markdown table. Exits non-zero when an
-//! event is missing or delivered twice, or the global deadline (10 minutes) cut the run short.
+//! event is missing or delivered twice, the random-id flood wrote more than one ledger entry a
+//! minute or made an admin write fail, or the global deadline (10 minutes) cut the run short.
 //! Everything stays on 127.0.0.1; wrangler is stopped on exit (`WranglerDev`'s drop).
 
 use channel_edge_e2e::fake::FakeServer;
@@ -39,7 +45,10 @@ const MAX_EVENTS: usize = 999_999;
 /// Prefix of this tool's event ids.
 const EVENT_PREFIX: &str = "Ev0LOAD";
 
-const USAGE: &str = "usage: load [--events N] [--concurrency C] [--duplicates PCT]";
+const USAGE: &str =
+    "usage: load [--events N] [--concurrency C] [--duplicates PCT] [--random-ids R]";
+/// The client address of the random-id flood.
+const FLOOD_IP: &str = "198.18.0.1";
 
 /// Command-line settings.
 #[derive(Debug, Clone, Copy)]
@@ -47,6 +56,7 @@ struct Options {
     events: usize,
     concurrency: usize,
     duplicates: usize,
+    random_ids: usize,
 }
 
 fn parse_args(args: &[String]) -> Result<Options, String> {
@@ -54,6 +64,7 @@ fn parse_args(args: &[String]) -> Result<Options, String> {
         events: 2000,
         concurrency: 16,
         duplicates: 10,
+        random_ids: 0,
     };
     let mut args = args.iter();
     while let Some(flag) = args.next() {
@@ -65,6 +76,7 @@ fn parse_args(args: &[String]) -> Result<Options, String> {
             "--events" => options.events = number,
             "--concurrency" => options.concurrency = number,
             "--duplicates" => options.duplicates = number,
+            "--random-ids" => options.random_ids = number,
             _ => return Err(format!("unknown argument {flag}")),
         }
     }
@@ -81,6 +93,9 @@ fn check(options: Options) -> Result<Options, String> {
     if options.duplicates > 100 {
         return Err("--duplicates must be 0..=100".into());
     }
+    if options.random_ids > MAX_EVENTS {
+        return Err(format!("--random-ids must be 0..={MAX_EVENTS}"));
+    }
     Ok(options)
 }
 
@@ -93,6 +108,8 @@ enum Job {
     Retry(usize),
     /// `GET /healthz`.
     Health,
+    /// A POST to a random, unknown app profile id.
+    RandomId(usize),
 }
 
 /// Which events are re-sent: `pct`% of `events`, spread evenly.
@@ -126,7 +143,12 @@ struct Sample {
 
 impl Sample {
     fn ok(&self) -> bool {
-        matches!(self.outcome, Ok(200))
+        let expected = if matches!(self.job, Job::RandomId(_)) {
+            404
+        } else {
+            200
+        };
+        self.outcome == Ok(expected)
     }
 }
 
@@ -160,6 +182,10 @@ fn send(agent: &ureq::Agent, worker: &WranglerDev, target: &Target, job: Job) ->
     let started = Instant::now();
     let outcome = match job {
         Job::Health => agent.get(worker.url("/healthz")).call(),
+        Job::RandomId(i) => agent
+            .post(worker.url(&format!("/webhooks/slack/app_{:032x}", random_id(i))))
+            .header("cf-connecting-ip", FLOOD_IP)
+            .send(b"{}".as_slice()),
         Job::Original(i) | Job::Retry(i) => post_slack(agent, target, i, job != Job::Original(i)),
     }
     .map_err(|e| e.to_string())
@@ -436,6 +462,102 @@ fn webhooks(env: &Env, options: &Options, deadline: Instant) -> (Vec<Stats>, usi
     (rows, jobs.len() - samples.len())
 }
 
+/// A different 128-bit id for each `i` (a fixed odd multiplier scatters consecutive numbers).
+fn random_id(i: usize) -> u128 {
+    (i as u128 + 1).wrapping_mul(0x9e37_79b9_7f4a_7c15_f39c_c060_5ced_c835)
+}
+
+/// Phase 5: the random-id flood beside admin writes. Its row, and what went wrong (if anything).
+fn random_ids(env: &Env, options: &Options, deadline: Instant) -> (Stats, Vec<String>) {
+    let jobs: Vec<Job> = (0..options.random_ids).map(Job::RandomId).collect();
+    eprintln!(
+        "load: sending {} POSTs to random app profile ids",
+        jobs.len()
+    );
+    let admin_failures = AtomicUsize::new(0);
+    let ((samples, wall), writes) = std::thread::scope(|scope| {
+        let flood = scope.spawn(|| {
+            run(
+                &jobs,
+                options.concurrency,
+                &env.worker,
+                &env.target,
+                deadline,
+            )
+        });
+        let mut writes = 0;
+        while !flood.is_finished() {
+            writes += 1;
+            if !create_org(&env.worker, writes) {
+                admin_failures.fetch_add(1, Ordering::Relaxed);
+            }
+        }
+        (flood.join().expect("the flood thread panicked"), writes)
+    });
+    report_errors("random ids", &samples);
+    let all: Vec<&Sample> = samples.iter().collect();
+    let row = stats("POSTs to random ids (404)".into(), &all, Some(wall));
+    let mut problems = Vec::new();
+    let failed = admin_failures.load(Ordering::Relaxed);
+    if failed > 0 {
+        problems.push(format!(
+            "{failed} of {writes} admin writes failed during the flood"
+        ));
+    }
+    match flood_entries(&env.worker) {
+        Ok((entries, minutes)) if entries <= minutes => eprintln!(
+            "load: the flood wrote {entries} ledger entries over {minutes} minutes; \
+             {writes} admin writes went through"
+        ),
+        Ok((entries, minutes)) => problems.push(format!(
+            "the flood wrote {entries} ledger entries in {minutes} minutes"
+        )),
+        Err(error) => problems.push(format!("could not read the ledger: {error}")),
+    }
+    (row, problems)
+}
+
+fn admin_agent() -> ureq::Agent {
+    channel_edge_e2e::http::agent(REQUEST_TIMEOUT)
+}
+
+fn create_org(worker: &WranglerDev, n: usize) -> bool {
+    let token = seed::root_token("profiles:write");
+    admin_agent()
+        .post(worker.url("/v1/orgs"))
+        .header("authorization", format!("Bearer {token}"))
+        .send_json(json!({ "name": format!("load flood org {n}") }))
+        .is_ok_and(|response| response.status() == 201)
+}
+
+/// The flood's `webhook.rejected` entries and the distinct minutes they name.
+fn flood_entries(worker: &WranglerDev) -> Result<(usize, usize), String> {
+    let token = seed::root_token("audit:read");
+    let target = format!("slack ip:{FLOOD_IP}");
+    let (mut entries, mut minutes) = (0, std::collections::BTreeSet::new());
+    let mut cursor = String::new();
+    loop {
+        let page: Value = admin_agent()
+            .get(worker.url(&format!("/v1/audit?limit=200&cursor={cursor}")))
+            .header("authorization", format!("Bearer {token}"))
+            .call()
+            .map_err(|e| e.to_string())?
+            .body_mut()
+            .read_json()
+            .map_err(|e| e.to_string())?;
+        for entry in page["items"].as_array().into_iter().flatten() {
+            if entry["action"] == "webhook.rejected" && entry["target"] == target.as_str() {
+                entries += 1;
+                minutes.insert(entry["detail"]["minute"].as_u64().unwrap_or_default());
+            }
+        }
+        match page["next_cursor"].as_str() {
+            Some(next) => cursor = next.to_owned(),
+            None => return Ok((entries, minutes.len())),
+        }
+    }
+}
+
 /// Phase 3: `GET /healthz`. Also returns how many events were still queued when it began.
 fn health(env: &Env, options: &Options, deadline: Instant) -> (Stats, usize, usize) {
     let delivered = arrivals(&env.runtime).len();
@@ -511,6 +633,15 @@ fn main() -> ExitCode {
     let (health_row, unsent_health, queued) = health(&env, &options, deadline);
     rows.push(health_row);
     let (delivery, delivered_once) = deliveries(&env, &options, deadline);
+    let mut flood_problems = Vec::new();
+    if options.random_ids > 0 {
+        let (row, problems) = random_ids(&env, &options, deadline);
+        rows.push(row);
+        flood_problems = problems;
+    }
+    for problem in &flood_problems {
+        eprintln!("load: {problem}");
+    }
     let draining = format!(
         "`GET /healthz` ran while the queue consumer delivered the {queued} events still queued \
          when it began; the `…` rows split the webhook phase's latencies."
@@ -527,7 +658,7 @@ fn main() -> ExitCode {
         );
     }
     // `env` drops here: wrangler stops, then the fake runtime.
-    if delivered_once && unsent == 0 {
+    if delivered_once && unsent == 0 && flood_problems.is_empty() {
         ExitCode::SUCCESS
     } else {
         ExitCode::FAILURE
@@ -587,6 +718,26 @@ mod tests {
         assert!(parse_args(&args(&["--duplicates", "101"])).is_err());
         assert!(parse_args(&args(&["--events"])).is_err());
         assert!(parse_args(&args(&["--speed", "1"])).is_err());
+        assert_eq!(
+            parse_args(&args(&["--random-ids", "10000"]))
+                .unwrap()
+                .random_ids,
+            10000
+        );
+        assert!(parse_args(&args(&["--random-ids", "1000000"])).is_err());
+    }
+
+    #[test]
+    fn random_ids_differ_and_are_128_bits() {
+        let ids: std::collections::BTreeSet<u128> = (0..10_000).map(random_id).collect();
+        assert_eq!(ids.len(), 10_000);
+        assert!(ids.iter().any(|id| *id > u128::from(u64::MAX)));
+        let sample = Sample {
+            job: Job::RandomId(1),
+            latency: Duration::ZERO,
+            outcome: Ok(404),
+        };
+        assert!(sample.ok(), "404 is what a random id should get");
     }
 
     #[test]
