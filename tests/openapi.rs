@@ -55,7 +55,7 @@ fn every_route_is_documented() {
     let doc = document();
     for (method, template) in endpoints() {
         assert!(
-            doc["paths"][template].get(method.to_lowercase()).is_some(),
+            doc["paths"][&template].get(method.to_lowercase()).is_some(),
             "{method} {template} is served but not documented in schema/openapi.json"
         );
     }
@@ -64,12 +64,12 @@ fn every_route_is_documented() {
 #[test]
 fn every_documented_operation_is_a_route() {
     let doc = document();
-    let served: Vec<(String, &str)> = endpoints()
+    let served: Vec<(String, String)> = endpoints()
         .map(|(method, template)| (method.to_lowercase(), template))
         .collect();
     for (method, path, _) in operations(&doc) {
         assert!(
-            served.contains(&(method.clone(), path.as_str())),
+            served.contains(&(method.clone(), path.clone())),
             "{} {path} is documented but not in route::endpoints()",
             method.to_uppercase()
         );
@@ -129,7 +129,7 @@ fn every_admin_operation_documents_the_scope_its_route_checks() {
             .collect();
         if let Route::Admin(admin) = Route::resolve(method, &path.join("/")) {
             assert_eq!(
-                doc["paths"][template][method.to_lowercase()]["x-required-scope"],
+                doc["paths"][&template][method.to_lowercase()]["x-required-scope"],
                 admin.scope().as_str(),
                 "{method} {template}: x-required-scope differs from the scope the route checks"
             );

@@ -143,13 +143,7 @@ impl Method {
     /// Whether this method is available for `provider`: `token` and `qr` for Telegram and
     /// WhatsApp, `oauth` for Slack.
     pub fn supports(self, provider: Provider) -> bool {
-        matches!(
-            (self, provider),
-            (
-                Method::Token | Method::Qr,
-                Provider::Telegram | Provider::Whatsapp
-            ) | (Method::Oauth, Provider::Slack)
-        )
+        provider.spec().session_methods.contains(&self)
     }
 }
 

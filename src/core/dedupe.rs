@@ -26,19 +26,15 @@ use std::fmt;
 /// (WhatsApp Cloud retries a failed delivery for up to 7 days; Telegram for about a day; Slack
 /// for 5 minutes), so a retry is never delivered twice.
 pub fn dedupe_window_seconds(provider: Provider) -> u64 {
-    const HOUR: u64 = 3600;
-    match provider {
-        Provider::Whatsapp => 8 * 24 * HOUR,
-        _ => 26 * HOUR,
-    }
+    provider.spec().dedupe_window_seconds
 }
 
 /// True when an event that says it happened at `occurred_at` is older than its provider's dedupe
 /// window, so its keys may be gone and a replay of it could not be told from a new event. Only
-/// WhatsApp needs it: its signature covers no timestamp (the signed timestamps of Slack, Discord
-/// and Standard Webhooks are held to the replay window; Telegram events carry none).
+/// providers whose signature covers no timestamp need it (WhatsApp); the others' signed
+/// timestamps are held to the replay window, and Telegram's events carry none.
 pub fn older_than_window(provider: Provider, occurred_at: Option<u64>, now: u64) -> bool {
-    provider == Provider::Whatsapp
+    provider.spec().unsigned_event_time
         && occurred_at.is_some_and(|at| at.saturating_add(dedupe_window_seconds(provider)) < now)
 }
 

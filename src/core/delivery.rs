@@ -88,7 +88,7 @@ pub fn backoff_seconds(age_seconds: u64) -> u32 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::core::ingress::{standard::Standard, Provider, Request};
+    use crate::core::ingress::{standard::Standard, Request};
 
     const SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
 

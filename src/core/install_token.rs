@@ -283,16 +283,9 @@ pub fn deep_link(
     metadata: &serde_json::Value,
     token: &str,
 ) -> Option<String> {
-    use crate::core::tenancy::Provider;
-    match provider {
-        Provider::Whatsapp => metadata["display_phone_number"]
-            .as_str()
-            .map(|number| whatsapp_link(number, token)),
-        Provider::Telegram => metadata["bot_username"]
-            .as_str()
-            .map(|bot| telegram_link(bot, token)),
-        _ => None,
-    }
+    let link = provider.spec().deep_link?;
+    let handle = metadata.get(link.metadata_field)?.as_str()?;
+    Some((link.link)(handle, token))
 }
 
 /// Why a claim was refused: the `reason` of an `install_rejected` envelope and its audit entry.

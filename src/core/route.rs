@@ -17,18 +17,21 @@ pub enum Route {
     OpenApi,
     /// An authenticated admin endpoint.
     Admin(Admin),
-    /// `POST /webhooks/{provider}/{id}`: a provider's webhook. `id` names the app profile (Slack,
-    /// WhatsApp, Discord) or the installation (Telegram, Standard Webhooks).
+    /// `POST /webhooks/{provider}/{id}`: a provider's webhook. `id` names the app profile or the
+    /// installation, as the provider's spec says.
     Webhook {
         /// The provider.
         provider: Provider,
         /// The app profile or installation id in the path.
         id: String,
     },
-    /// `GET /webhooks/whatsapp/{app_profile_id}`: Meta's subscription handshake.
-    WhatsAppSubscribe {
+    /// `GET /webhooks/{provider}/{id}` for a provider with a `GET` handshake (WhatsApp's
+    /// subscription check).
+    WebhookHandshake {
+        /// The provider.
+        provider: Provider,
         /// The app profile id in the path.
-        app_profile_id: String,
+        id: String,
     },
     /// `GET /bind/{id}?t=…`: a binding session's page, for whoever holds the signed link.
     BindPage {
@@ -258,34 +261,6 @@ const ROTATIONS: [Entry; 3] = [
     }),
 ];
 
-const WEBHOOKS: [Entry; 6] = [
-    entry!("POST", "/webhooks/slack/{id}", |mut c| Route::Webhook {
-        provider: Provider::Slack,
-        id: take(&mut c, 0)
-    }),
-    entry!("POST", "/webhooks/telegram/{id}", |mut c| Route::Webhook {
-        provider: Provider::Telegram,
-        id: take(&mut c, 0)
-    }),
-    entry!("POST", "/webhooks/whatsapp/{id}", |mut c| Route::Webhook {
-        provider: Provider::Whatsapp,
-        id: take(&mut c, 0)
-    }),
-    entry!("GET", "/webhooks/whatsapp/{id}", |mut c| {
-        Route::WhatsAppSubscribe {
-            app_profile_id: take(&mut c, 0),
-        }
-    }),
-    entry!("POST", "/webhooks/discord/{id}", |mut c| Route::Webhook {
-        provider: Provider::Discord,
-        id: take(&mut c, 0)
-    }),
-    entry!("POST", "/webhooks/standard/{id}", |mut c| Route::Webhook {
-        provider: Provider::Standard,
-        id: take(&mut c, 0)
-    }),
-];
-
 const OTHERS: [Entry; 11] = [
     entry!("GET", "/healthz", |_| Route::Healthz),
     entry!("GET", "/v1/openapi.json", |_| Route::OpenApi),
@@ -349,9 +324,8 @@ const BINDING_SESSIONS: [Entry; 6] = [
     }),
 ];
 
-/// Every route, in match order.
-const TABLE: [&[Entry]; 10] = [
-    &WEBHOOKS,
+/// Every route but the webhooks (which come from the provider registry), in match order.
+const TABLE: [&[Entry]; 9] = [
     &OTHERS,
     &BROWSER,
     &BINDING_SESSIONS,
@@ -370,6 +344,9 @@ impl Route {
     /// exact URLs and a lenient match would hide a misconfiguration.
     pub fn resolve(method: &str, path: &str) -> Route {
         let method = if method == "HEAD" { "GET" } else { method };
+        if let Some(route) = webhook(method, path) {
+            return route;
+        }
         let mut allowed: Vec<&str> = Vec::new();
         for entry in TABLE.iter().flat_map(|entries| entries.iter()) {
             let Some(captures) = match_template(entry.template, path) else {
@@ -380,27 +357,66 @@ impl Route {
             }
             allowed.push(entry.method);
         }
-        if allowed.is_empty() {
-            return Route::NotFound;
-        }
-        if allowed.contains(&"GET") {
-            allowed.push("HEAD");
-        }
-        allowed.sort_unstable();
-        allowed.dedup();
-        Route::MethodNotAllowed {
-            allow: allowed.join(", "),
-        }
+        not_allowed(allowed)
     }
 }
 
-/// Every `(method, path template)` the worker serves, for documentation checks (the OpenAPI
-/// document must describe each one).
-pub fn endpoints() -> impl Iterator<Item = (&'static str, &'static str)> {
+/// `NotFound` when no method has this path, else `MethodNotAllowed` listing the methods.
+fn not_allowed(mut allowed: Vec<&str>) -> Route {
+    if allowed.is_empty() {
+        return Route::NotFound;
+    }
+    if allowed.contains(&"GET") {
+        allowed.push("HEAD");
+    }
+    allowed.sort_unstable();
+    allowed.dedup();
+    Route::MethodNotAllowed {
+        allow: allowed.join(", "),
+    }
+}
+
+/// The template of every webhook path.
+const WEBHOOK: &str = "/webhooks/{provider}/{id}";
+
+/// The route of a webhook path (`/webhooks/<provider>/<id>` for a registered provider), or
+/// `None` for any other path.
+fn webhook(method: &str, path: &str) -> Option<Route> {
+    let mut captures = match_template(WEBHOOK, path)?.into_iter();
+    let provider = Provider::parse(&captures.next()?).ok()?;
+    let id = captures.next()?;
+    let handshake = provider.spec().get_handshake.is_some();
+    Some(match method {
+        "POST" => Route::Webhook { provider, id },
+        "GET" if handshake => Route::WebhookHandshake { provider, id },
+        _ if handshake => not_allowed(vec!["GET", "POST"]),
+        _ => not_allowed(vec!["POST"]),
+    })
+}
+
+/// Every `(method, path)` the worker serves, for documentation checks (the OpenAPI document
+/// must describe each one): the table's templates, and each provider's webhook path.
+pub fn endpoints() -> impl Iterator<Item = (&'static str, String)> {
+    let webhooks = Provider::ALL.into_iter().flat_map(|provider| {
+        let path = format!("/webhooks/{}/{{id}}", provider.as_str());
+        let get = provider.spec().get_handshake.map(|_| ("GET", path.clone()));
+        std::iter::once(("POST", path)).chain(get)
+    });
     TABLE
         .iter()
         .flat_map(|entries| entries.iter())
-        .map(|entry| (entry.method, entry.template))
+        .map(|entry| (entry.method, entry.template.to_owned()))
+        .chain(webhooks)
+}
+
+/// The decoded query pairs of a request URL (the part after `?`, up to any `#`), in order.
+/// Parsing only the query keeps URL parsing (and its Unicode tables) out of the Wasm.
+pub fn query_pairs(url: &str) -> Vec<(String, String)> {
+    let query = url.split_once('?').map_or("", |(_, query)| query);
+    let query = query.split_once('#').map_or(query, |(query, _)| query);
+    form_urlencoded::parse(query.as_bytes())
+        .into_owned()
+        .collect()
 }
 
 /// Matches `path` against `template`, returning the `{…}` captures, or `None` when it does not

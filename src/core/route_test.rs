@@ -246,8 +246,15 @@ fn webhooks_route_by_provider_and_path_id() {
     }
     assert_eq!(
         Route::resolve("GET", "/webhooks/whatsapp/app_1"),
-        Route::WhatsAppSubscribe {
-            app_profile_id: "app_1".into()
+        Route::WebhookHandshake {
+            provider: Provider::Whatsapp,
+            id: "app_1".into()
+        }
+    );
+    assert_eq!(
+        Route::resolve("PUT", "/webhooks/whatsapp/app_1"),
+        Route::MethodNotAllowed {
+            allow: "GET, HEAD, POST".into()
         }
     );
     assert_eq!(
@@ -278,4 +285,22 @@ fn binding_pages_are_routed_outside_the_admin_api() {
         Route::resolve("POST", "/bind/bss_1"),
         Route::MethodNotAllowed { .. }
     ));
+}
+
+#[test]
+fn query_pairs_are_decoded_in_order() {
+    assert_eq!(
+        query_pairs("https://edge.example/bind/x?t=1.a%2Bb&t=2&empty=#frag?x=y"),
+        vec![
+            ("t".to_owned(), "1.a+b".to_owned()),
+            ("t".to_owned(), "2".to_owned()),
+            ("empty".to_owned(), String::new()),
+        ]
+    );
+    assert_eq!(
+        query_pairs("https://edge.example/v1/orgs?status=active+x"),
+        vec![("status".to_owned(), "active x".to_owned())]
+    );
+    assert!(query_pairs("https://edge.example/healthz").is_empty());
+    assert!(query_pairs("https://edge.example/x?").is_empty());
 }

@@ -11,9 +11,12 @@
 //! # What's out of scope
 //! Storage (the edge reads and writes D1) and sealing ([`crate::core::seal`]).
 
+use crate::core::ingress::{Form, Spec};
 use serde::{Deserialize, Serialize};
 
-/// A provider channel-edge speaks to.
+/// A provider channel-edge speaks to: the registry of providers. Each is described once, by the
+/// [`Spec`] in its own file of [`crate::core::ingress`]; adding one is its file, its variant here,
+/// and its line in [`Provider::ALL`] and [`Provider::spec`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Provider {
@@ -30,7 +33,7 @@ pub enum Provider {
 }
 
 impl Provider {
-    /// Every provider.
+    /// Every provider, in the order the API documents them.
     pub const ALL: [Provider; 5] = [
         Provider::Slack,
         Provider::Telegram,
@@ -39,15 +42,21 @@ impl Provider {
         Provider::Standard,
     ];
 
+    /// Everything known about the provider.
+    pub fn spec(self) -> &'static Spec {
+        use crate::core::ingress::{discord, slack, standard, telegram, whatsapp};
+        match self {
+            Provider::Slack => &slack::SPEC,
+            Provider::Telegram => &telegram::SPEC,
+            Provider::Whatsapp => &whatsapp::SPEC,
+            Provider::Discord => &discord::SPEC,
+            Provider::Standard => &standard::SPEC,
+        }
+    }
+
     /// The provider's name on the wire and in D1.
     pub fn as_str(self) -> &'static str {
-        match self {
-            Provider::Slack => "slack",
-            Provider::Telegram => "telegram",
-            Provider::Whatsapp => "whatsapp",
-            Provider::Discord => "discord",
-            Provider::Standard => "standard",
-        }
+        self.spec().name
     }
 
     /// Parses a provider name.
@@ -60,39 +69,19 @@ impl Provider {
             })
     }
 
-    /// The id prefix of what a webhook path names for this provider: an installation (`ins`:
-    /// Telegram and Standard Webhooks, one URL per bot or source) or an app profile (`app`: the
-    /// others, one URL per app, the installation found from the payload).
+    /// The id prefix of what a webhook path names for this provider (`ins` or `app`).
     pub fn path_id_prefix(self) -> &'static str {
-        match self {
-            Provider::Telegram | Provider::Standard => "ins",
-            Provider::Slack | Provider::Whatsapp | Provider::Discord => "app",
-        }
+        self.spec().path_id.prefix()
     }
 
     /// Secrets an app profile of this provider holds: `(name, required)`.
     pub fn profile_secrets(self) -> &'static [(&'static str, bool)] {
-        match self {
-            Provider::Slack => &[
-                ("signing_secret", true),
-                ("oauth_client_id", false),
-                ("oauth_client_secret", false),
-            ],
-            Provider::Whatsapp => &[("app_secret", true), ("verify_token", true)],
-            Provider::Discord => &[("public_key", true)],
-            Provider::Telegram | Provider::Standard => &[],
-        }
+        self.spec().profile_secrets
     }
 
     /// Credentials an installation of this provider holds: `(name, required)`.
     pub fn installation_credentials(self) -> &'static [(&'static str, bool)] {
-        match self {
-            Provider::Slack => &[("bot_token", false)],
-            Provider::Telegram => &[("bot_token", true), ("secret_token", true)],
-            Provider::Whatsapp => &[("access_token", false)],
-            Provider::Discord => &[("bot_token", false)],
-            Provider::Standard => &[("webhook_secret", true)],
-        }
+        self.spec().installation_credentials
     }
 }
 
@@ -310,21 +299,26 @@ pub fn check_secret_names<'a>(
 /// WhatsApp phone number and WABA ids), so it cannot reach another path or host; other fields
 /// have no form to check.
 pub fn check_form(provider: Provider, field: &str, value: &str) -> Result<(), TenancyError> {
-    let token_char = |c: char| c.is_ascii_alphanumeric() || c == '_' || c == '-';
     let digits = |text: &str, max: usize| {
         !text.is_empty() && text.len() <= max && text.bytes().all(|b| b.is_ascii_digit())
     };
-    let (ok, expected) = match (provider, field) {
-        (Provider::Telegram, "bot_token") => (
+    let token_char = |c: char| c.is_ascii_alphanumeric() || c == '_' || c == '-';
+    let Some((_, form)) = provider
+        .spec()
+        .url_forms
+        .iter()
+        .find(|(name, _)| *name == field)
+    else {
+        return Ok(());
+    };
+    let (ok, expected) = match form {
+        Form::TelegramBotToken => (
             value.split_once(':').is_some_and(|(bot, secret)| {
                 digits(bot, 20) && !secret.is_empty() && secret.chars().all(token_char)
             }),
             "<bot id>:<secret>, as @BotFather gives it (digits, a colon, letters, digits, _ and -)",
         ),
-        (Provider::Whatsapp, "phone_number_id" | "waba_id") => {
-            (digits(value, 32), "the numeric id Meta shows for it")
-        }
-        _ => (true, ""),
+        Form::Digits => (digits(value, 32), "the numeric id Meta shows for it"),
     };
     if ok {
         Ok(())

@@ -8,6 +8,11 @@ use worker::{
     AbortController, Delay, Fetch, Headers, Method, Request, RequestInit, Response, Result,
 };
 
+/// The request's decoded query pairs ([`crate::core::route::query_pairs`]).
+pub fn query(req: &Request) -> Vec<(String, String)> {
+    crate::core::route::query_pairs(&req.inner().url())
+}
+
 /// The request's body, or `None` when it is larger than `limit` bytes: a declared
 /// `Content-Length` over the limit is refused before reading, and the stream is read chunk by
 /// chunk and given up as soon as it passes the limit, so no more than `limit` bytes are

@@ -58,8 +58,8 @@ async fn fetch(req: Request, env: Env, ctx: Context) -> Result<Response> {
         Route::Webhook { provider, id } => {
             return ingress::handle(req, &env, &ctx, provider, id).await
         }
-        Route::WhatsAppSubscribe { app_profile_id } => {
-            return ingress::whatsapp_subscribe(req, &env, &ctx, app_profile_id).await
+        Route::WebhookHandshake { provider, id } => {
+            return ingress::handshake(req, &env, &ctx, provider, id).await
         }
         Route::Admin(Admin::BindingSessionEvents(id)) => admin::stream_events(req, &env, &id).await,
         Route::SlackOauthCallback => {

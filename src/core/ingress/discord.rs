@@ -20,8 +20,9 @@
 //! follow-up messages, resolved data beyond what `raw` carries.
 
 use super::{
-    check_timestamp, decode_hex, parse_timestamp, Ack, Conversation, ConversationType, Event, Kind,
-    ParseError, Parsed, Provider, Rejection, Reply, Request, Sender,
+    any_secret, check_timestamp, decode_hex, parse_timestamp, Ack, Capabilities, Conversation,
+    ConversationType, Event, Kind, ParseError, Parsed, PathId, Rejection, Reply, Request, Sender,
+    Spec,
 };
 use crate::core::tenancy::SecretOwner;
 use ed25519_dalek::{Signature, VerifyingKey};
@@ -42,13 +43,35 @@ const DEFERRED_UPDATE: &str = r#"{"type":6}"#;
 /// APPLICATION_COMMAND_AUTOCOMPLETE_RESULT with no choices.
 const NO_CHOICES: &str = r#"{"type":8,"data":{"choices":[]}}"#;
 
+/// Discord, as [`crate::core::tenancy::Provider`] registers it.
+pub const SPEC: Spec = Spec {
+    name: "discord",
+    path_id: PathId::AppProfile,
+    get_handshake: None,
+    profile_secrets: &[("public_key", true)],
+    installation_credentials: &[("bot_token", false)],
+    verified_with: (SecretOwner::Profile, "public_key"),
+    verify: Discord::verify,
+    parse: Discord::parse,
+    session_methods: &[],
+    deep_link: None,
+    url_forms: &[],
+    dedupe_window_seconds: 26 * 3600,
+    unsigned_event_time: false,
+    capabilities: Capabilities {
+        edits: true,
+        deletes: true,
+        threads: true,
+        max_text_chars: Some(2000),
+    },
+};
+
 /// Discord's interactions endpoint scheme.
 pub struct Discord;
 
-impl Provider for Discord {
-    const SECRET: (SecretOwner, &'static str) = (SecretOwner::Profile, "public_key");
-
-    fn verify(
+impl Discord {
+    /// Verifies `request`: see the module documentation.
+    pub fn verify(
         request: &Request<'_>,
         secrets: &[String],
         now: u64,
@@ -59,23 +82,15 @@ impl Provider for Discord {
         let signature = parse_hex::<64>(signature_text)
             .ok_or(Rejection::MalformedSignature { header: SIGNATURE })?;
         check_timestamp(parse_timestamp(timestamp_text, TIMESTAMP)?, now, window)?;
-        let keys: Vec<VerifyingKey> = secrets.iter().filter_map(|key| public_key(key)).collect();
-        if keys.is_empty() {
-            return Err(Rejection::NoSecret);
-        }
         let signature = Signature::from_bytes(&signature);
         let message = [timestamp_text.as_bytes(), request.body].concat();
-        if keys
-            .iter()
-            .any(|key| key.verify_strict(&message, &signature).is_ok())
-        {
-            Ok(())
-        } else {
-            Err(Rejection::BadSignature)
-        }
+        any_secret(secrets.iter().filter_map(|key| public_key(key)), |key| {
+            key.verify_strict(&message, &signature).is_ok()
+        })
     }
 
-    fn parse(request: &Request<'_>) -> Result<Parsed, ParseError> {
+    /// Reads a verified `request`: see the module documentation.
+    pub fn parse(request: &Request<'_>) -> Result<Parsed, ParseError> {
         let payload: Value = serde_json::from_slice(request.body)
             .map_err(|error| ParseError::new(format!("body is not JSON: {error}")))?;
         let kind = payload

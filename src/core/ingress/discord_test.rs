@@ -4,7 +4,7 @@
 //! Fixtures: `tests/fixtures/discord/`, whose sources are in `tests/fixtures/README.md`.
 
 use super::*;
-use crate::core::ingress::{Ack, ConversationType, Kind, Parsed, Provider, Rejection, Request};
+use crate::core::ingress::{Ack, ConversationType, Kind, Parsed, Rejection, Request};
 use ed25519_dalek::{Signer, SigningKey};
 use serde_json::json;
 

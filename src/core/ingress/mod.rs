@@ -2,10 +2,15 @@
 //! carry.
 //!
 //! # What's in scope
-//! - [`Provider`]: one implementation per provider, one file each ([`slack`], [`telegram`],
-//!   [`whatsapp`], [`discord`], [`standard`]). `verify` checks the signature (or secret token)
-//!   with every currently valid secret, constant-time, and the replay window where the provider
-//!   signs a timestamp; `parse` then reads the verified body into handshakes and [`Event`]s.
+//! - [`Spec`]: everything channel-edge knows about one provider, written once in the provider's
+//!   own file ([`slack`], [`telegram`], [`whatsapp`], [`discord`], [`standard`]) and registered
+//!   in [`Provider`]: what its webhook path names, the secrets it needs and who holds them, `verify`
+//!   (the signature or secret token, with every currently valid secret, constant-time, and the
+//!   replay window where the provider signs a timestamp) and `parse` (the verified body into
+//!   handshakes and [`Event`]s), its binding-session methods, its deep link, the form of values
+//!   that reach its API's URLs, its dedupe window and what it can do when sending. Routes, admin
+//!   validation, the secret catalogue and the documents' provider lists all come from it.
+//! - [`any_secret`]: the one loop that tries every valid secret.
 //! - [`Rejection`]: why a request is refused (always 401 at the edge). No message ever contains
 //!   a secret or an expected signature.
 //!
@@ -19,8 +24,136 @@ pub mod standard;
 pub mod telegram;
 pub mod whatsapp;
 
+use crate::core::binding_session::Method;
+#[cfg(doc)]
+use crate::core::tenancy::Provider;
 use crate::core::tenancy::SecretOwner;
 use serde_json::Value;
+
+/// One provider, described once, in its own file; [`Provider::spec`] finds it.
+#[derive(Debug)]
+pub struct Spec {
+    /// Its name on the wire, in URLs and in D1.
+    pub name: &'static str,
+    /// What the `{id}` of its webhook path names.
+    pub path_id: PathId,
+    /// The `GET` handshake on its webhook path (a subscription check), if it has one.
+    pub get_handshake: Option<GetHandshake>,
+    /// Secrets an app profile holds: `(name, required)`.
+    pub profile_secrets: &'static [(&'static str, bool)],
+    /// Credentials an installation holds: `(name, required)`.
+    pub installation_credentials: &'static [(&'static str, bool)],
+    /// Which secret verifies its requests, and whether the app profile or the installation
+    /// holds it.
+    pub verified_with: (SecretOwner, &'static str),
+    /// Verifies a request with every currently valid secret (newest first) at `now` (Unix
+    /// seconds), enforcing a replay window of `window` seconds where the provider signs a
+    /// timestamp. Constant-time; never a secret or an expected signature in its error.
+    pub verify: fn(&Request<'_>, &[String], u64, u64) -> Result<(), Rejection>,
+    /// Reads a verified request.
+    pub parse: fn(&Request<'_>) -> Result<Parsed, ParseError>,
+    /// Binding-session methods it offers.
+    pub session_methods: &'static [Method],
+    /// How an install token reaches it as a link, if it can.
+    pub deep_link: Option<DeepLink>,
+    /// Fields whose values go into its API's URL paths, and their form.
+    pub url_forms: &'static [(&'static str, Form)],
+    /// How long an accepted event's dedupe keys are kept: longer than the provider retries.
+    pub dedupe_window_seconds: u64,
+    /// True when its signature covers no timestamp but its events carry one: events older than
+    /// the dedupe window are refused (a replay dedupe could no longer catch).
+    pub unsigned_event_time: bool,
+    /// What sending through it can do.
+    pub capabilities: Capabilities,
+}
+
+/// A provider's `GET` handshake: the profile secret it checks, and the answer.
+#[derive(Debug, Clone, Copy)]
+pub struct GetHandshake {
+    /// The app profile secret the request must carry (WhatsApp's `verify_token`).
+    pub secret: &'static str,
+    /// Checks a `GET` request against the valid values of that secret and makes the reply.
+    pub answer: fn(&Request<'_>, &[String]) -> Result<Reply, Rejection>,
+}
+
+/// What a webhook path's `{id}` names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PathId {
+    /// An app profile (one URL per app; the installation is found from the payload).
+    AppProfile,
+    /// An installation (one URL per bot or source).
+    Installation,
+}
+
+impl PathId {
+    /// The prefix of the ids it takes (`app` or `ins`).
+    pub fn prefix(self) -> &'static str {
+        match self {
+            PathId::AppProfile => "app",
+            PathId::Installation => "ins",
+        }
+    }
+}
+
+/// A provider's deep link: the installation metadata field naming its handle, and the link to
+/// that handle carrying a token.
+#[derive(Debug, Clone, Copy)]
+pub struct DeepLink {
+    /// The metadata field (`bot_username`, `display_phone_number`).
+    pub metadata_field: &'static str,
+    /// The link for a handle and a token.
+    pub link: fn(&str, &str) -> String,
+}
+
+/// The form of a value that goes into a provider API's URL path.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Form {
+    /// A Telegram bot token: `<bot id>:<secret>`.
+    TelegramBotToken,
+    /// Only digits (Meta's numeric ids).
+    Digits,
+}
+
+/// What sending through a provider can do (read by outbound sending).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Capabilities {
+    /// A sent message can be edited (streaming by edits).
+    pub edits: bool,
+    /// A sent message can be deleted.
+    pub deletes: bool,
+    /// Replies can go into a thread or topic.
+    pub threads: bool,
+    /// The longest text one message carries, in characters; `None` when unlimited.
+    pub max_text_chars: Option<usize>,
+}
+
+/// Verifies with every usable secret through `matches`, trying them all whatever matched, so the
+/// time taken says nothing about which one did: `NoSecret` when there is none, `BadSignature`
+/// when none matches. `usable` yields the secrets in the form the provider checks with (see
+/// [`non_empty`]).
+pub fn any_secret<T>(
+    usable: impl IntoIterator<Item = T>,
+    matches: impl Fn(&T) -> bool,
+) -> Result<(), Rejection> {
+    let mut usable = usable.into_iter().peekable();
+    if usable.peek().is_none() {
+        return Err(Rejection::NoSecret);
+    }
+    let matched = usable.fold(false, |matched, secret| matches(&secret) | matched);
+    if matched {
+        Ok(())
+    } else {
+        Err(Rejection::BadSignature)
+    }
+}
+
+/// The secrets that can be used at all: an empty one never verifies anything.
+pub fn non_empty(secrets: &[String]) -> impl Iterator<Item = &str> {
+    secrets
+        .iter()
+        .map(String::as_str)
+        .filter(|secret| !secret.is_empty())
+}
 
 /// A request as the verifier sees it.
 #[derive(Debug, Clone, Copy)]
@@ -297,27 +430,6 @@ impl ParseError {
             reason: reason.into(),
         }
     }
-}
-
-/// One provider's webhook scheme.
-pub trait Provider {
-    /// Which secret verifies its requests, and whether the app profile or the installation
-    /// holds it.
-    const SECRET: (SecretOwner, &'static str);
-
-    /// Verifies `request` with every currently valid secret (newest first) at `now` (Unix
-    /// seconds), enforcing a replay window of `window` seconds where the provider signs a
-    /// timestamp. Must compare in constant time and never put a secret or an expected signature
-    /// in its error.
-    fn verify(
-        request: &Request<'_>,
-        secrets: &[String],
-        now: u64,
-        window: u64,
-    ) -> Result<(), Rejection>;
-
-    /// Reads a verified request.
-    fn parse(request: &Request<'_>) -> Result<Parsed, ParseError>;
 }
 
 #[cfg(test)]

@@ -26,26 +26,54 @@
 //!   payloads carry only user ids).
 
 use super::{
-    check_timestamp, decode_hex, parse_timestamp, Ack, Conversation, ConversationType, Event, Kind,
-    ParseError, Parsed, Provider, Rejection, Reply, Request, Sender,
+    any_secret, check_timestamp, decode_hex, non_empty, parse_timestamp, Ack, Capabilities,
+    Conversation, ConversationType, Event, Kind, ParseError, Parsed, PathId, Rejection, Reply,
+    Request, Sender, Spec,
 };
+use crate::core::binding_session::Method;
+use crate::core::mac::hmac_sha256;
 use crate::core::tenancy::SecretOwner;
-use hmac::{Hmac, Mac};
+use hmac::Mac;
 use serde_json::{Map, Value};
-use sha2::Sha256;
 
 /// The signature header.
 const SIGNATURE: &str = "X-Slack-Signature";
 /// The signed timestamp header.
 const TIMESTAMP: &str = "X-Slack-Request-Timestamp";
 
+/// Slack, as [`crate::core::tenancy::Provider`] registers it.
+pub const SPEC: Spec = Spec {
+    name: "slack",
+    path_id: PathId::AppProfile,
+    get_handshake: None,
+    profile_secrets: &[
+        ("signing_secret", true),
+        ("oauth_client_id", false),
+        ("oauth_client_secret", false),
+    ],
+    installation_credentials: &[("bot_token", false)],
+    verified_with: (SecretOwner::Profile, "signing_secret"),
+    verify: Slack::verify,
+    parse: Slack::parse,
+    session_methods: &[Method::Oauth],
+    deep_link: None,
+    url_forms: &[],
+    dedupe_window_seconds: 26 * 3600,
+    unsigned_event_time: false,
+    capabilities: Capabilities {
+        edits: true,
+        deletes: true,
+        threads: true,
+        max_text_chars: Some(4000),
+    },
+};
+
 /// Slack's webhook scheme.
 pub struct Slack;
 
-impl Provider for Slack {
-    const SECRET: (SecretOwner, &'static str) = (SecretOwner::Profile, "signing_secret");
-
-    fn verify(
+impl Slack {
+    /// Verifies `request`: see the module documentation.
+    pub fn verify(
         request: &Request<'_>,
         secrets: &[String],
         now: u64,
@@ -55,21 +83,13 @@ impl Provider for Slack {
         let timestamp_text = request.required_header(TIMESTAMP)?;
         let signature = signature(signature_text)?;
         check_timestamp(parse_timestamp(timestamp_text, TIMESTAMP)?, now, window)?;
-        let mut usable = secrets
-            .iter()
-            .filter(|secret| !secret.is_empty())
-            .peekable();
-        if usable.peek().is_none() {
-            return Err(Rejection::NoSecret);
-        }
-        if usable.any(|secret| signs(secret, timestamp_text, request.body, &signature)) {
-            Ok(())
-        } else {
-            Err(Rejection::BadSignature)
-        }
+        any_secret(non_empty(secrets), |secret| {
+            signs(secret, timestamp_text, request.body, &signature)
+        })
     }
 
-    fn parse(request: &Request<'_>) -> Result<Parsed, ParseError> {
+    /// Reads a verified `request`: see the module documentation.
+    pub fn parse(request: &Request<'_>) -> Result<Parsed, ParseError> {
         match request.body.iter().find(|byte| !byte.is_ascii_whitespace()) {
             Some(b'{') => parse_json(request.body),
             _ => parse_form(request.body),
@@ -90,9 +110,7 @@ fn signature(text: &str) -> Result<[u8; 32], Rejection> {
 
 /// Whether `secret` signs `v0:{timestamp}:{body}` as `signature` (constant-time).
 fn signs(secret: &str, timestamp: &str, body: &[u8], signature: &[u8]) -> bool {
-    let Ok(mut mac) = Hmac::<Sha256>::new_from_slice(secret.as_bytes()) else {
-        return false;
-    };
+    let mut mac = hmac_sha256(secret.as_bytes());
     mac.update(b"v0:");
     mac.update(timestamp.as_bytes());
     mac.update(b":");

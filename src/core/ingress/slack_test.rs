@@ -5,10 +5,10 @@
 //! sources are in `tests/fixtures/README.md`.
 
 use super::*;
-use crate::core::ingress::{
-    Ack, ConversationType, Kind, Parsed, Provider, Rejection, Reply, Request,
-};
+use crate::core::ingress::{Ack, ConversationType, Kind, Parsed, Rejection, Reply, Request};
+use hmac::Hmac;
 use serde_json::json;
+use sha2::Sha256;
 
 /// Slack's documented example: signing secret, timestamp, body and signature.
 const DOC_SECRET: &str = "8f742231b10e8888abcd99yyyzzz85a5";

@@ -26,8 +26,8 @@
 //! consumer's).
 
 use super::{
-    check_timestamp, parse_timestamp, Ack, Conversation, ConversationType, Event, Kind, ParseError,
-    Parsed, Provider, Rejection, Request, Sender,
+    any_secret, check_timestamp, parse_timestamp, Ack, Capabilities, Conversation,
+    ConversationType, Event, Kind, ParseError, Parsed, PathId, Rejection, Request, Sender, Spec,
 };
 use crate::core::mac::hmac_sha256;
 use crate::core::tenancy::SecretOwner;
@@ -54,13 +54,35 @@ const KEY_BASE64: GeneralPurpose = GeneralPurpose::new(
     GeneralPurposeConfig::new().with_decode_padding_mode(DecodePaddingMode::Indifferent),
 );
 
+/// Standard Webhooks senders, as [`crate::core::tenancy::Provider`] registers them.
+pub const SPEC: Spec = Spec {
+    name: "standard",
+    path_id: PathId::Installation,
+    get_handshake: None,
+    profile_secrets: &[],
+    installation_credentials: &[("webhook_secret", true)],
+    verified_with: (SecretOwner::Installation, "webhook_secret"),
+    verify: Standard::verify,
+    parse: Standard::parse,
+    session_methods: &[],
+    deep_link: None,
+    url_forms: &[],
+    dedupe_window_seconds: 26 * 3600,
+    unsigned_event_time: false,
+    capabilities: Capabilities {
+        edits: false,
+        deletes: false,
+        threads: false,
+        max_text_chars: None,
+    },
+};
+
 /// The Standard Webhooks scheme.
 pub struct Standard;
 
-impl Provider for Standard {
-    const SECRET: (SecretOwner, &'static str) = (SecretOwner::Installation, "webhook_secret");
-
-    fn verify(
+impl Standard {
+    /// Verifies `request`: see the module documentation.
+    pub fn verify(
         request: &Request<'_>,
         secrets: &[String],
         now: u64,
@@ -70,24 +92,16 @@ impl Provider for Standard {
         let timestamp_text = request.required_header(TIMESTAMP)?;
         let signatures = signatures(request.required_header(SIGNATURE)?)?;
         check_timestamp(parse_timestamp(timestamp_text, TIMESTAMP)?, now, window)?;
-        let keys: Vec<Vec<u8>> = secrets.iter().filter_map(|secret| key(secret)).collect();
-        if keys.is_empty() {
-            return Err(Rejection::NoSecret);
-        }
-        let verified = keys.iter().any(|key| {
+        any_secret(secrets.iter().filter_map(|secret| key(secret)), |key| {
             let mac = mac(key, id, timestamp_text, request.body);
             signatures
                 .iter()
                 .any(|signature| mac.clone().verify_slice(signature).is_ok())
-        });
-        if verified {
-            Ok(())
-        } else {
-            Err(Rejection::BadSignature)
-        }
+        })
     }
 
-    fn parse(request: &Request<'_>) -> Result<Parsed, ParseError> {
+    /// Reads a verified `request`: see the module documentation.
+    pub fn parse(request: &Request<'_>) -> Result<Parsed, ParseError> {
         let body: Value = serde_json::from_slice(request.body)
             .map_err(|error| ParseError::new(format!("body is not JSON: {error}")))?;
         if !body.is_object() {

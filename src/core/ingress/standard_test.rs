@@ -5,9 +5,7 @@
 //! vector pins. Fixtures: `tests/fixtures/standard/`, sources in `tests/fixtures/README.md`.
 
 use super::*;
-use crate::core::ingress::{
-    Ack, ConversationType, Event, Kind, Parsed, Provider, Rejection, Request,
-};
+use crate::core::ingress::{Ack, ConversationType, Event, Kind, Parsed, Rejection, Request};
 
 /// The published vector: secret, message id, timestamp, payload and signature.
 const SPEC_SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";

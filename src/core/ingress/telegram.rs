@@ -24,12 +24,13 @@
 //! payments, business connections, anonymous reaction counts.
 
 use super::{
-    Ack, Conversation, ConversationType, Event, Kind, ParseError, Parsed, Provider, Rejection,
-    Request, Sender,
+    any_secret, non_empty, Ack, Capabilities, Conversation, ConversationType, DeepLink, Event,
+    Form, Kind, ParseError, Parsed, PathId, Rejection, Request, Sender, Spec,
 };
+use crate::core::binding_session::Method;
 use crate::core::tenancy::SecretOwner;
 use serde_json::{Map, Value};
-use subtle::{Choice, ConstantTimeEq};
+use subtle::ConstantTimeEq;
 
 /// The secret token header.
 const SECRET_TOKEN: &str = "X-Telegram-Bot-Api-Secret-Token";
@@ -43,13 +44,39 @@ const MESSAGES: [&str; 4] = [
 /// Update fields that carry a `ChatMemberUpdated`.
 const MEMBERSHIPS: [&str; 2] = ["my_chat_member", "chat_member"];
 
+/// Telegram, as [`crate::core::tenancy::Provider`] registers it.
+pub const SPEC: Spec = Spec {
+    name: "telegram",
+    path_id: PathId::Installation,
+    get_handshake: None,
+    profile_secrets: &[],
+    installation_credentials: &[("bot_token", true), ("secret_token", true)],
+    verified_with: (SecretOwner::Installation, "secret_token"),
+    verify: Telegram::verify,
+    parse: Telegram::parse,
+    session_methods: &[Method::Token, Method::Qr],
+    deep_link: Some(DeepLink {
+        metadata_field: "bot_username",
+        link: crate::core::install_token::telegram_link,
+    }),
+    url_forms: &[("bot_token", Form::TelegramBotToken)],
+    // Telegram retries a failed update for about a day.
+    dedupe_window_seconds: 26 * 3600,
+    unsigned_event_time: false,
+    capabilities: Capabilities {
+        edits: true,
+        deletes: true,
+        threads: true,
+        max_text_chars: Some(4096),
+    },
+};
+
 /// Telegram's webhook scheme.
 pub struct Telegram;
 
-impl Provider for Telegram {
-    const SECRET: (SecretOwner, &'static str) = (SecretOwner::Installation, "secret_token");
-
-    fn verify(
+impl Telegram {
+    /// Verifies `request`: see the module documentation.
+    pub fn verify(
         request: &Request<'_>,
         secrets: &[String],
         _now: u64,
@@ -64,7 +91,8 @@ impl Provider for Telegram {
         equals_any(token, secrets)
     }
 
-    fn parse(request: &Request<'_>) -> Result<Parsed, ParseError> {
+    /// Reads a verified `request`: see the module documentation.
+    pub fn parse(request: &Request<'_>) -> Result<Parsed, ParseError> {
         let update: Value = serde_json::from_slice(request.body)
             .map_err(|error| ParseError::new(format!("body is not JSON: {error}")))?;
         Ok(Parsed::Events {
@@ -80,18 +108,9 @@ impl Provider for Telegram {
 /// when no token is usable, `BadSignature` when none matches. Also used by WhatsApp's GET
 /// handshake for its verify token.
 pub(super) fn equals_any(given: &str, tokens: &[String]) -> Result<(), Rejection> {
-    let mut usable = tokens.iter().filter(|token| !token.is_empty()).peekable();
-    if usable.peek().is_none() {
-        return Err(Rejection::NoSecret);
-    }
-    let matched = usable.fold(Choice::from(0), |matched, token| {
-        matched | token.as_bytes().ct_eq(given.as_bytes())
-    });
-    if bool::from(matched) {
-        Ok(())
-    } else {
-        Err(Rejection::BadSignature)
-    }
+    any_secret(non_empty(tokens), |token| {
+        bool::from(token.as_bytes().ct_eq(given.as_bytes()))
+    })
 }
 
 /// What an update says, before the id and `raw` are added.

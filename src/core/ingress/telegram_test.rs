@@ -5,9 +5,7 @@
 //! object definitions; sources in `tests/fixtures/README.md`.
 
 use super::*;
-use crate::core::ingress::{
-    Ack, ConversationType, Event, Kind, Parsed, Provider, Rejection, Request,
-};
+use crate::core::ingress::{Ack, ConversationType, Event, Kind, Parsed, Rejection, Request};
 use serde_json::json;
 
 /// A token as `setWebhook` accepts it.

@@ -24,13 +24,15 @@
 //! quality updates), the deprecated `X-Hub-Signature` (SHA-1).
 
 use super::{
-    decode_hex, Ack, Conversation, ConversationType, Event, Kind, ParseError, Parsed, Provider,
-    Rejection, Reply, Request, Sender,
+    any_secret, decode_hex, non_empty, Ack, Capabilities, Conversation, ConversationType, DeepLink,
+    Event, Form, GetHandshake, Kind, ParseError, Parsed, PathId, Rejection, Reply, Request, Sender,
+    Spec,
 };
+use crate::core::binding_session::Method;
+use crate::core::mac::hmac_sha256;
 use crate::core::tenancy::SecretOwner;
-use hmac::{Hmac, Mac};
+use hmac::Mac;
 use serde_json::{json, Map, Value};
-use sha2::Sha256;
 
 /// The signature header.
 const SIGNATURE: &str = "X-Hub-Signature-256";
@@ -39,34 +41,55 @@ const MODE: &str = "hub.mode";
 const VERIFY_TOKEN: &str = "hub.verify_token";
 const CHALLENGE: &str = "hub.challenge";
 
+/// WhatsApp Cloud, as [`crate::core::tenancy::Provider`] registers it.
+pub const SPEC: Spec = Spec {
+    name: "whatsapp",
+    path_id: PathId::AppProfile,
+    get_handshake: Some(GetHandshake {
+        secret: "verify_token",
+        answer: subscribe,
+    }),
+    profile_secrets: &[("app_secret", true), ("verify_token", true)],
+    installation_credentials: &[("access_token", false)],
+    verified_with: (SecretOwner::Profile, "app_secret"),
+    verify: WhatsApp::verify,
+    parse: WhatsApp::parse,
+    session_methods: &[Method::Token, Method::Qr],
+    deep_link: Some(DeepLink {
+        metadata_field: "display_phone_number",
+        link: crate::core::install_token::whatsapp_link,
+    }),
+    url_forms: &[("phone_number_id", Form::Digits), ("waba_id", Form::Digits)],
+    // Meta retries a failed delivery for up to 7 days.
+    dedupe_window_seconds: 8 * 24 * 3600,
+    unsigned_event_time: true,
+    capabilities: Capabilities {
+        edits: false,
+        deletes: false,
+        threads: false,
+        max_text_chars: Some(4096),
+    },
+};
+
 /// WhatsApp Cloud API's webhook scheme.
 pub struct WhatsApp;
 
-impl Provider for WhatsApp {
-    const SECRET: (SecretOwner, &'static str) = (SecretOwner::Profile, "app_secret");
-
-    fn verify(
+impl WhatsApp {
+    /// Verifies `request`: see the module documentation.
+    pub fn verify(
         request: &Request<'_>,
         secrets: &[String],
         _now: u64,
         _window: u64,
     ) -> Result<(), Rejection> {
         let signature = signature(request.required_header(SIGNATURE)?)?;
-        let mut usable = secrets
-            .iter()
-            .filter(|secret| !secret.is_empty())
-            .peekable();
-        if usable.peek().is_none() {
-            return Err(Rejection::NoSecret);
-        }
-        if usable.any(|secret| signs(secret, request.body, &signature)) {
-            Ok(())
-        } else {
-            Err(Rejection::BadSignature)
-        }
+        any_secret(non_empty(secrets), |secret| {
+            signs(secret, request.body, &signature)
+        })
     }
 
-    fn parse(request: &Request<'_>) -> Result<Parsed, ParseError> {
+    /// Reads a verified `request`: see the module documentation.
+    pub fn parse(request: &Request<'_>) -> Result<Parsed, ParseError> {
         let payload: Value = serde_json::from_slice(request.body)
             .map_err(|error| ParseError::new(format!("body is not JSON: {error}")))?;
         if text(&payload, "/object") != Some("whatsapp_business_account") {
@@ -129,9 +152,7 @@ fn signature(text: &str) -> Result<[u8; 32], Rejection> {
 
 /// Whether `secret` signs `body` as `signature` (constant-time).
 fn signs(secret: &str, body: &[u8], signature: &[u8]) -> bool {
-    let Ok(mut mac) = Hmac::<Sha256>::new_from_slice(secret.as_bytes()) else {
-        return false;
-    };
+    let mut mac = hmac_sha256(secret.as_bytes());
     mac.update(body);
     mac.verify_slice(signature).is_ok()
 }

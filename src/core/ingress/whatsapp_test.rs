@@ -7,7 +7,9 @@
 //! `tests/fixtures/README.md`.
 
 use super::*;
-use crate::core::ingress::{Ack, ConversationType, Kind, Parsed, Provider, Rejection, Request};
+use crate::core::ingress::{Ack, ConversationType, Kind, Parsed, Rejection, Request};
+use hmac::Hmac;
+use sha2::Sha256;
 
 /// An app secret of the shape Meta issues (32 hex digits); made up.
 const APP_SECRET: &str = "8a1d3c5e7f9b0d2e4f6a8c0e2d4b6f81";

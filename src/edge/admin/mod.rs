@@ -75,7 +75,7 @@ pub async fn handle(mut req: Request, env: &Env, endpoint: Admin) -> Result<Repl
     let db = env.d1("DB").map_err(d1::internal)?;
     let now = runtime::now_seconds();
     let caller = authenticate(&req, env, &db, now).await?;
-    let url = req.url().map_err(d1::internal)?;
+    let query = http::query(&req);
     let body = http::read_limited(&mut req, MAX_BODY_BYTES)
         .await
         .map_err(d1::internal)?
@@ -88,7 +88,7 @@ pub async fn handle(mut req: Request, env: &Env, endpoint: Admin) -> Result<Repl
         caller,
         now,
         body,
-        query: url.query_pairs().into_owned().collect(),
+        query,
     };
     let reply = match authorise(&call.caller, &endpoint) {
         Ok(()) => dispatch(&call, endpoint).await,

@@ -29,7 +29,7 @@ use worker::{Context, Env, Method, Request, Response, Result};
 
 /// `GET /oauth/slack/callback`.
 pub async fn callback(req: Request, env: &Env, ctx: &Context) -> Result<Response> {
-    let query: HashMap<String, String> = req.url()?.query_pairs().into_owned().collect();
+    let query: HashMap<String, String> = crate::edge::http::query(&req).into_iter().collect();
     let now = runtime::now_seconds();
     let ring = key_ring(env).map_err(|e| worker::Error::RustError(e.to_string()))?;
     let session = query

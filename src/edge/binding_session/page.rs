@@ -44,11 +44,10 @@ pub async fn events(req: &Request, env: &Env, id: &str) -> Result<Response> {
 
 /// The link's capability when it is valid for session `id` now.
 fn authorised(req: &Request, env: &Env, id: &str) -> Result<Option<String>> {
-    let url = req.url()?;
-    let Some(capability) = url
-        .query_pairs()
+    let Some(capability) = crate::edge::http::query(req)
+        .into_iter()
         .find(|(name, _)| name == "t")
-        .map(|(_, value)| value.into_owned())
+        .map(|(_, value)| value)
     else {
         return Ok(None);
     };

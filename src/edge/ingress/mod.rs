@@ -28,10 +28,7 @@ use crate::core::dedupe::{
 };
 use crate::core::envelope::{self, Envelope, Routing};
 use crate::core::ids;
-use crate::core::ingress::{
-    discord::Discord, slack::Slack, standard::Standard, telegram::Telegram, whatsapp::WhatsApp,
-    Ack, Event, Parsed, Provider as Scheme, Reply, Request as Inbound,
-};
+use crate::core::ingress::{Ack, Event, Parsed, PathId, Reply, Request as Inbound, Spec};
 use crate::core::install_token::claimed_token;
 use crate::core::tenancy::{admit, resolve_binding, Admission, Provider, RouteKeys, SecretOwner};
 use crate::edge::{http, runtime};
@@ -190,22 +187,17 @@ pub async fn handle(
     if !ids::is_well_formed(provider.path_id_prefix(), &call.path_id) {
         return call.reject_unknown();
     }
-    match provider {
-        Provider::Slack => pipeline::<Slack>(&call).await,
-        Provider::Telegram => pipeline::<Telegram>(&call).await,
-        Provider::Whatsapp => pipeline::<WhatsApp>(&call).await,
-        Provider::Discord => pipeline::<Discord>(&call).await,
-        Provider::Standard => pipeline::<Standard>(&call).await,
-    }
+    pipeline(&call, provider.spec()).await
 }
 
-/// `GET /webhooks/whatsapp/{app_profile_id}`: Meta's subscription handshake, answered only for a
-/// known, active profile whose verify token matches.
-pub async fn whatsapp_subscribe(
+/// `GET /webhooks/{provider}/{id}` for a provider with a `GET` handshake (WhatsApp's
+/// subscription check): answered only for a known, active app profile whose secret matches.
+pub async fn handshake(
     req: Request,
     env: &Env,
     ctx: &Context,
-    app_profile_id: String,
+    provider: Provider,
+    id: String,
 ) -> Result<Response> {
     let Some(raw) = read(req, 0).await? else {
         return Response::error("payload too large", 413);
@@ -214,23 +206,26 @@ pub async fn whatsapp_subscribe(
         env,
         ctx,
         db: env.d1("DB")?,
-        provider: Provider::Whatsapp,
-        path_id: app_profile_id,
+        provider,
+        path_id: id,
         raw,
         now: runtime::now_seconds(),
         config: Config::from_env(env),
     };
-    if !ids::is_well_formed(Provider::Whatsapp.path_id_prefix(), &call.path_id) {
+    let Some(handshake) = provider.spec().get_handshake else {
+        return call.reject_unknown();
+    };
+    if !ids::is_well_formed(provider.path_id_prefix(), &call.path_id) {
         return call.reject_unknown();
     }
     let (profile, _) = directory::profile(&call.db, env, &call.path_id, call.now)
         .await
         .map_err(api)?;
-    let Some(profile) = profile.filter(|p| p.provider == Provider::Whatsapp) else {
+    let Some(profile) = profile.filter(|p| p.provider == provider) else {
         return call.reject_unknown();
     };
-    let tokens = directory::valid(&profile.secrets, "verify_token", call.now);
-    match crate::core::ingress::whatsapp::subscribe(&call.raw.inbound(), &tokens) {
+    let secrets = directory::valid(&profile.secrets, handshake.secret, call.now);
+    match (handshake.answer)(&call.raw.inbound(), &secrets) {
         Ok(reply) => respond(&reply),
         Err(rejection) => call.reject(403, rejection.code()),
     }
@@ -244,7 +239,8 @@ enum Target {
     Installation(Rc<Installation>, Rc<Profile>),
 }
 
-async fn pipeline<P: Scheme>(call: &Call<'_>) -> Result<Response> {
+/// Steps 2–9 for any provider: compiled once, driven by the provider's [`Spec`].
+async fn pipeline(call: &Call<'_>, spec: &'static Spec) -> Result<Response> {
     // 2. Look up what the path names; 3. rollout switches.
     let Some((target, flags)) = lookup(call).await? else {
         return call.reject_unknown();
@@ -253,7 +249,7 @@ async fn pipeline<P: Scheme>(call: &Call<'_>) -> Result<Response> {
         return call.unavailable();
     }
     // 4. Verify.
-    let (owner, name) = P::SECRET;
+    let (owner, name) = spec.verified_with;
     let secrets = match (&target, owner) {
         (Target::Installation(installation, _), SecretOwner::Installation) => {
             directory::valid(&installation.secrets, name, call.now)
@@ -263,7 +259,7 @@ async fn pipeline<P: Scheme>(call: &Call<'_>) -> Result<Response> {
         }
     };
     let inbound = call.raw.inbound();
-    if let Err(rejection) = P::verify(
+    if let Err(rejection) = (spec.verify)(
         &inbound,
         &secrets,
         call.now,
@@ -272,7 +268,7 @@ async fn pipeline<P: Scheme>(call: &Call<'_>) -> Result<Response> {
         return call.reject(401, rejection.code());
     }
     // 5. Parse.
-    let (events, ack) = match P::parse(&inbound) {
+    let (events, ack) = match (spec.parse)(&inbound) {
         Ok(Parsed::Handshake(reply)) => return respond(&reply),
         Ok(Parsed::Events { events, ack }) => (events, ack),
         Err(_) => return call.reject(400, "unparsable_payload"),
@@ -307,7 +303,7 @@ enum Routed {
 
 async fn lookup(call: &Call<'_>) -> Result<Option<(Target, Rc<directory::Flags>)>> {
     let db = &call.db;
-    let by_installation = call.provider.path_id_prefix() == "ins";
+    let by_installation = call.provider.spec().path_id == PathId::Installation;
     let (target, flags) = if by_installation {
         let Some(installation) = directory::installation(db, call.env, &call.path_id, call.now)
             .await
@@ -496,7 +492,7 @@ async fn deliver(call: &Call<'_>, envelopes: &[(Box<Envelope>, Option<String>)])
 /// Reads method, headers, query and at most `limit` body bytes; `None` when the body is larger.
 /// A `GET` has no body: whatever it declares is not read.
 async fn read(mut req: Request, limit: usize) -> Result<Option<Raw>> {
-    let url = req.url()?;
+    let query = http::query(&req);
     let headers = req.headers().entries().collect();
     let client = req
         .headers()
@@ -514,7 +510,7 @@ async fn read(mut req: Request, limit: usize) -> Result<Option<Raw>> {
     Ok(Some(Raw {
         method,
         headers,
-        query: url.query_pairs().into_owned().collect(),
+        query,
         body,
         client,
     }))

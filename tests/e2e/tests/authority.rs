@@ -617,7 +617,7 @@ fn an_org_restricted_principal_reaches_nothing_of_another_org(env: &Env) -> Resu
                     "/v1/binding-sessions",
                     "/v1/audit",
                 ]
-                .contains(&template));
+                .contains(&template.as_str()));
         assert!(walked, "{method} {template} is not walked");
     }
     Ok(())

@@ -2,7 +2,7 @@
 
 use crate::admin::audit_entries;
 use crate::{unique_ip, Env};
-use channel_edge::core::ingress::{standard::Standard, Provider, Request};
+use channel_edge::core::ingress::{standard::Standard, Request};
 use channel_edge_e2e::fake::{Answer, Recorded};
 use channel_edge_e2e::http::{self, Reply};
 use channel_edge_e2e::wrangler::WranglerDev;
@@ -79,7 +79,7 @@ fn checked_envelope(delivery: &Recorded) -> Value {
         body: &delivery.body,
     };
     assert_eq!(
-        <Standard as Provider>::verify(&request, &[runtime_secret()], seed::now(), 300),
+        Standard::verify(&request, &[runtime_secret()], seed::now(), 300),
         Ok(()),
         "delivery signed with AGENT_RUNTIME_SECRET"
     );
