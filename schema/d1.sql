@@ -12,7 +12,7 @@ CREATE TABLE allowlist_entries (
 
 CREATE TABLE app_profiles (
   id              TEXT    PRIMARY KEY,
-  provider        TEXT    NOT NULL CHECK (provider IN ('slack', 'telegram', 'whatsapp', 'discord', 'standard')),
+  provider        TEXT    NOT NULL, -- a name in core::tenancy::Provider
   kind            TEXT    NOT NULL CHECK (kind IN ('platform', 'byoa')),
   org_id          TEXT    REFERENCES orgs (id),
   provider_app_id TEXT    NOT NULL,

@@ -406,3 +406,45 @@ fn error_messages_name_what_to_fix() {
         "installation ins_1 is revoked"
     );
 }
+
+#[test]
+fn every_provider_is_described_once_and_consistently() {
+    use crate::core::binding_session::Method;
+    use crate::core::ingress::PathId;
+    let mut names = std::collections::BTreeSet::new();
+    for provider in Provider::ALL {
+        let spec = provider.spec();
+        assert!(names.insert(spec.name), "{} is listed twice", spec.name);
+        assert_eq!(
+            serde_json::to_value(provider).unwrap(),
+            serde_json::json!(spec.name),
+            "its wire name is its spec's"
+        );
+        assert_eq!(Provider::parse(spec.name), Ok(provider));
+        let (owner, secret) = spec.verified_with;
+        let held = match owner {
+            SecretOwner::Profile => spec.profile_secrets,
+            SecretOwner::Installation => spec.installation_credentials,
+        };
+        assert!(
+            held.contains(&(secret, true)),
+            "{}: the secret it verifies with ({secret}) is one its {owner:?} must hold",
+            spec.name
+        );
+        if let Some(handshake) = spec.get_handshake {
+            assert!(spec.profile_secrets.contains(&(handshake.secret, true)));
+            assert_eq!(spec.path_id, PathId::AppProfile);
+        }
+        if spec.path_id == PathId::Installation {
+            assert!(
+                owner == SecretOwner::Installation,
+                "{}: a path naming the installation verifies with its credentials",
+                spec.name
+            );
+        }
+        if spec.session_methods.contains(&Method::Qr) {
+            assert!(spec.deep_link.is_some(), "{}: qr needs a deep link", spec.name);
+        }
+        assert!(spec.dedupe_window_seconds > 24 * 3600, "{}", spec.name);
+    }
+}

@@ -179,28 +179,12 @@ impl WranglerDev {
 
     /// Runs a query against the local D1 behind the worker's back and returns its rows.
     pub fn d1_query(&self, sql: &str) -> Result<Vec<serde_json::Value>, StartError> {
-        let output = wrangler(&repo_root())
-            .args([
-                "d1",
-                "execute",
-                "DB",
-                "--local",
-                "--json",
-                "--command",
-                sql,
-                "--persist-to",
-            ])
-            .arg(self.state_dir())
-            .stdin(Stdio::null())
-            .output()
-            .map_err(|e| error(format!("cannot run wrangler d1 execute: {e}")))?;
-        let parsed: serde_json::Value = serde_json::from_slice(&output.stdout).map_err(|e| {
-            error(format!(
-                "wrangler d1 execute --json printed no JSON ({e}): {}",
-                String::from_utf8_lossy(&output.stderr)
-            ))
-        })?;
-        Ok(parsed[0]["results"].as_array().cloned().unwrap_or_default())
+        query(
+            wrangler(&repo_root())
+                .args(["d1", "execute", "DB", "--local", "--json", "--command", sql])
+                .arg("--persist-to")
+                .arg(self.state_dir()),
+        )
     }
 
     /// The last lines wrangler and the worker printed (the worker's `console` output lands here).
@@ -261,6 +245,93 @@ impl Drop for WranglerDev {
     fn drop(&mut self) {
         self.stop();
     }
+}
+
+/// A local D1 alone (no worker), with throwaway state, migrated with the migrations a test
+/// chooses: how a migration is tested on a database that already holds data.
+pub struct LocalD1 {
+    state: tempfile::TempDir,
+    migrations: tempfile::TempDir,
+    config: tempfile::NamedTempFile,
+}
+
+impl LocalD1 {
+    /// An empty local D1 whose migrations folder is empty too.
+    pub fn new() -> Result<Self, StartError> {
+        let root = repo_root();
+        let folder = |prefix: &str| {
+            tempfile::Builder::new()
+                .prefix(prefix)
+                .tempdir()
+                .map_err(|e| error(format!("cannot create a folder: {e}")))
+        };
+        let (state, migrations) = (
+            folder("channel-edge-d1-")?,
+            folder("channel-edge-migrations-")?,
+        );
+        let dir = format!(
+            "migrations_dir = {:?}",
+            migrations.path().display().to_string()
+        );
+        let config = edited_config(&root, &[("migrations_dir = \"migrations\"", &dir)])?;
+        Ok(LocalD1 {
+            state,
+            migrations,
+            config,
+        })
+    }
+
+    /// Copies the repository's migrations `names` (file names in `migrations/`) in and applies
+    /// every one not applied yet.
+    pub fn migrate(&self, names: &[&str]) -> Result<(), StartError> {
+        for name in names {
+            std::fs::copy(
+                repo_root().join("migrations").join(name),
+                self.migrations.path().join(name),
+            )
+            .map_err(|e| error(format!("cannot copy migration {name}: {e}")))?;
+        }
+        self.wrangler(&["d1", "migrations", "apply", "DB", "--local"])
+    }
+
+    /// Runs `sql`.
+    pub fn execute(&self, sql: &str) -> Result<(), StartError> {
+        self.wrangler(&["d1", "execute", "DB", "--local", "--command", sql])
+    }
+
+    /// Runs a query and returns its rows.
+    pub fn query(&self, sql: &str) -> Result<Vec<serde_json::Value>, StartError> {
+        query(
+            wrangler(&repo_root())
+                .args(["d1", "execute", "DB", "--local", "--json", "--command", sql])
+                .arg("--config")
+                .arg(self.config.path())
+                .arg("--persist-to")
+                .arg(self.state.path()),
+        )
+    }
+
+    fn wrangler(&self, args: &[&str]) -> Result<(), StartError> {
+        let config = self.config.path().display().to_string();
+        let mut all: Vec<&str> = args.to_vec();
+        all.extend(["--config", &config, "--persist-to"]);
+        run_wrangler(&repo_root(), &all, self.state.path())
+    }
+}
+
+/// Runs `wrangler d1 execute … --json` and returns the rows it printed.
+fn query(command: &mut Command) -> Result<Vec<serde_json::Value>, StartError> {
+    let output = command
+        .stdin(Stdio::null())
+        .output()
+        .map_err(|e| error(format!("cannot run wrangler d1 execute: {e}")))?;
+    let parsed: serde_json::Value = serde_json::from_slice(&output.stdout).map_err(|e| {
+        error(format!(
+            "wrangler d1 execute --json printed no JSON ({e}): {}",
+            String::from_utf8_lossy(&output.stderr)
+        ))
+    })?;
+    Ok(parsed[0]["results"].as_array().cloned().unwrap_or_default())
 }
 
 /// `node_modules/.bin/wrangler` with telemetry off. Node >= 22.12 must be first on PATH, which

@@ -16,6 +16,7 @@ mod authority;
 mod health;
 mod ingress;
 mod install;
+mod migrations;
 mod openapi;
 mod queue;
 mod revocation;
@@ -123,6 +124,7 @@ fn tests() -> Vec<(&'static str, Test)> {
         queue::TESTS,
         revocation::TESTS,
         install::TESTS,
+        migrations::TESTS,
         sessions::TESTS,
     ]
     .concat()
