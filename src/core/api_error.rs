@@ -72,6 +72,24 @@ pub enum ApiError {
         /// What conflicts.
         message: String,
     },
+    /// A webhook request refused: `code` is the reason, also audited (`bad_signature`,
+    /// `unknown_or_revoked`, …).
+    #[error("{message}")]
+    WebhookRejected {
+        /// The HTTP status (400, 401, 403, 404).
+        status: u16,
+        /// The reason.
+        code: &'static str,
+        /// The reason in words; never a secret or an expected signature.
+        message: String,
+    },
+    /// The request cannot be taken now (a provider switched off, an org outside a canary, the
+    /// queue refusing): the sender retries after `Retry-After` and nothing is lost.
+    #[error("temporarily unavailable; retry after {retry_after_seconds} s")]
+    Unavailable {
+        /// Seconds to wait (also in `Retry-After`).
+        retry_after_seconds: u32,
+    },
     /// Something on our side failed; the details are in the worker's log, not in the response.
     #[error("internal error; the worker log has the details")]
     Internal,
@@ -96,6 +114,8 @@ impl ApiError {
             ApiError::Tenancy(_) => 422,
             ApiError::NoSuch { .. } => 404,
             ApiError::Conflict { .. } => 409,
+            ApiError::WebhookRejected { status, .. } => *status,
+            ApiError::Unavailable { .. } => 503,
             ApiError::Internal => 500,
         }
     }
@@ -119,6 +139,8 @@ impl ApiError {
             ApiError::Tenancy(_) => "invalid",
             ApiError::NoSuch { .. } => "not_found",
             ApiError::Conflict { .. } => "conflict",
+            ApiError::WebhookRejected { code, .. } => code,
+            ApiError::Unavailable { .. } => "unavailable",
             ApiError::Internal => "internal",
         }
     }
@@ -254,6 +276,30 @@ mod tests {
             message: "already revoked".into(),
         };
         assert_eq!((conflict.status(), conflict.code()), (409, "conflict"));
+    }
+
+    #[test]
+    fn a_webhook_rejection_keeps_its_status_and_reason() {
+        let error = ApiError::WebhookRejected {
+            status: 401,
+            code: "bad_signature",
+            message: "signature does not verify".into(),
+        };
+        assert_eq!(error.status(), 401);
+        assert_eq!(
+            error.body(),
+            json!({"error": {"code": "bad_signature", "message": "signature does not verify"}})
+        );
+    }
+
+    #[test]
+    fn unavailable_is_503_and_says_when_to_retry() {
+        let error = ApiError::Unavailable {
+            retry_after_seconds: 60,
+        };
+        assert_eq!(error.status(), 503);
+        assert_eq!(error.code(), "unavailable");
+        assert!(error.to_string().contains("60 s"));
     }
 
     #[test]

@@ -45,3 +45,4 @@ pub mod route;
 pub mod seal;
 pub mod signed_link;
 pub mod tenancy;
+pub mod webhook;

@@ -443,7 +443,11 @@ fn every_provider_is_described_once_and_consistently() {
             );
         }
         if spec.session_methods.contains(&Method::Qr) {
-            assert!(spec.deep_link.is_some(), "{}: qr needs a deep link", spec.name);
+            assert!(
+                spec.deep_link.is_some(),
+                "{}: qr needs a deep link",
+                spec.name
+            );
         }
         assert!(spec.dedupe_window_seconds > 24 * 3600, "{}", spec.name);
     }

@@ -75,6 +75,9 @@ pub fn error_response(error: &ApiError) -> Result<Response> {
         ApiError::MethodNotAllowed { allow, .. } => response.headers_mut().set("Allow", allow)?,
         ApiError::RateLimited {
             retry_after_seconds,
+        }
+        | ApiError::Unavailable {
+            retry_after_seconds,
         } => response
             .headers_mut()
             .set("Retry-After", &retry_after_seconds.to_string())?,

@@ -55,11 +55,9 @@ async fn fetch(req: Request, env: Env, ctx: Context) -> Result<Response> {
     // The event stream's headers are the Durable Object's own (its response is immutable here).
     let private = matches!(&route, Route::Admin(endpoint) if !matches!(endpoint, Admin::BindingSessionEvents(_)));
     let outcome = match route {
-        Route::Webhook { provider, id } => {
-            return ingress::handle(req, &env, &ctx, provider, id).await
-        }
+        Route::Webhook { provider, id } => ingress::handle(req, &env, &ctx, provider, id).await,
         Route::WebhookHandshake { provider, id } => {
-            return ingress::handshake(req, &env, &ctx, provider, id).await
+            ingress::handshake(req, &env, &ctx, provider, id).await
         }
         Route::Admin(Admin::BindingSessionEvents(id)) => admin::stream_events(req, &env, &id).await,
         Route::SlackOauthCallback => {

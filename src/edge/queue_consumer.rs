@@ -84,7 +84,7 @@ async fn consume(batch: MessageBatch<Value>, env: Env, _ctx: Context) -> Result<
 struct Live {
     installations: HashSet<String>,
     bindings: HashSet<String>,
-    flags: directory::Flags,
+    flags: crate::core::webhook::Flags,
 }
 
 impl Live {

@@ -20,6 +20,7 @@ use crate::core::json;
 use crate::core::route::Resource;
 use crate::core::signed_link::{self, Purpose};
 use crate::core::tenancy::{check_installation_org, Provider};
+use crate::core::webhook::current_secret;
 use crate::edge::binding_session::{self, Command};
 use crate::edge::ingress::directory;
 use crate::edge::secrets::key_ring;
@@ -79,11 +80,7 @@ async fn authorize_url(call: &Call<'_>, session: &Session) -> Result<String, Api
     let (profile, _) =
         directory::profile(call.db, call.env, &session.app_profile_id, call.now).await?;
     let client_id = profile
-        .and_then(|profile| {
-            directory::valid(&profile.secrets, "oauth_client_id", call.now)
-                .into_iter()
-                .next()
-        })
+        .and_then(|profile| current_secret(&profile.secrets, "oauth_client_id", call.now))
         .ok_or_else(|| ApiError::Conflict {
             message: "the app profile has no oauth_client_id: rotate its secrets to add \
                       oauth_client_id and oauth_client_secret"

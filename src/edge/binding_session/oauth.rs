@@ -20,6 +20,7 @@ use crate::core::binding_session::{parse_oauth_state, Method as BindMethod, Stat
 use crate::core::json;
 use crate::core::signed_link::{self, Purpose};
 use crate::core::tenancy::Provider;
+use crate::core::webhook::current_secret;
 use crate::edge::ingress::{directory, rejections};
 use crate::edge::runtime;
 use crate::edge::secrets::key_ring;
@@ -183,7 +184,7 @@ async fn access(
     let secret = |name: &str| {
         profile
             .as_ref()
-            .and_then(|p| directory::valid(&p.secrets, name, now).into_iter().next())
+            .and_then(|p| current_secret(&p.secrets, name, now))
     };
     let (Some(client_id), Some(client_secret)) =
         (secret("oauth_client_id"), secret("oauth_client_secret"))

@@ -22,8 +22,8 @@
 //! Out of scope: minting (the admin API) and the dedupe and queueing of the envelope (the
 //! pipeline, as for every envelope).
 
-use super::directory::{Installation, Profile};
-use super::{api, Call, Routed};
+use super::{Call, Routed};
+use crate::core::api_error::ApiError;
 use crate::core::audit::Event as AuditEvent;
 use crate::core::binding_session::Outcome;
 use crate::core::envelope::{self, Install, Routing};
@@ -34,12 +34,13 @@ use crate::core::install_token::{
 };
 use crate::core::json;
 use crate::core::tenancy::{resolve_binding, RouteKeys};
+use crate::core::webhook::{Delivery, Installation, Profile};
 use crate::edge::binding_session::{self, Command};
 use crate::edge::secrets::key_ring;
 use crate::edge::{d1, ledger, rate_limit};
 use serde_json::json;
 use std::cell::RefCell;
-use worker::{D1PreparedStatement, Result};
+use worker::D1PreparedStatement;
 
 /// A claim message, with where it arrived.
 pub struct Claim<'a> {
@@ -56,11 +57,11 @@ pub struct Claim<'a> {
 }
 
 /// Decides `claim` and returns its envelope, or why there is none.
-pub async fn handle(call: &Call<'_>, claim: &Claim<'_>) -> Result<Routed> {
+pub async fn handle(call: &Call<'_>, claim: &Claim<'_>) -> Result<Routed, ApiError> {
     let Some(sender) = claim.event.sender.as_ref().map(|s| s.id.as_str()) else {
         return Ok(Routed::Dropped("install_claim_without_sender"));
     };
-    let token = match install_token::authenticate(&key_ring(call.env).map_err(api)?, claim.token) {
+    let token = match install_token::authenticate(&key_ring(call.env)?, claim.token) {
         Ok(token) => token,
         Err(error) => return Ok(rejected(call, claim, None, error.reason()).await),
     };
@@ -70,8 +71,7 @@ pub async fn handle(call: &Call<'_>, claim: &Claim<'_>) -> Result<Routed> {
          binding_session_id FROM install_tokens WHERE id = ?1",
         &[(&token.grant_id).into()],
     )
-    .await
-    .map_err(api)?;
+    .await?;
     let claim_event = format!(
         "{}:{}",
         claim.installation.id, claim.event.provider_event_id
@@ -99,13 +99,14 @@ pub async fn handle(call: &Call<'_>, claim: &Claim<'_>) -> Result<Routed> {
         notify_session(call, claim, session, sender, &binding_id).await;
     }
     let routing = routing(claim, &binding_id, &grant.agent_id);
-    Ok(Routed::Envelope(Box::new(envelope::build_install(
+    let envelope = envelope::build_install(
         call.provider,
         &routing,
         claim.event,
         call.now,
         Install::claimed(&token.grant_id, &grant.subject),
-    ))))
+    );
+    Ok(Routed::Delivery(Delivery::of(envelope, claim.event)))
 }
 
 /// Tells the `qr` binding session waiting for this claim that it arrived (a repeat is a no-op
@@ -143,7 +144,7 @@ async fn mark_claimed(
     token: &Verified,
     claim_event: &str,
     sender: &str,
-) -> Result<bool> {
+) -> Result<bool, ApiError> {
     let claimed: Option<serde_json::Value> = d1::first(
         &call.db,
         "UPDATE install_tokens SET claimed_at = ?1, claim_event = ?2, claimed_by = ?3 \
@@ -155,8 +156,7 @@ async fn mark_claimed(
             (&token.grant_id).into(),
         ],
     )
-    .await
-    .map_err(api)?;
+    .await?;
     Ok(claimed.is_some())
 }
 
@@ -169,7 +169,7 @@ async fn link(
     grant: &Grant,
     sender: &str,
     decision: Decision,
-) -> Result<String> {
+) -> Result<String, ApiError> {
     let existing = resolve_binding(&claim.installation.bindings, &claim.keys)
         .filter(|binding| binding.agent_id == grant.agent_id);
     let binding_id = existing
@@ -188,7 +188,9 @@ async fn link(
         Ok(statements)
     };
     if decision == Decision::Repeat {
-        d1::batch(&call.db, statements().map_err(api)?).await?;
+        d1::batch(&call.db, statements()?)
+            .await
+            .map_err(d1::internal)?;
         return Ok(binding_id);
     }
     let event = AuditEvent::new(
@@ -205,9 +207,7 @@ async fn link(
         "binding_created": existing.is_none(),
     }))
     .for_org(Some(&grant.org_id));
-    ledger::commit(&call.db, &event, call.now, statements)
-        .await
-        .map_err(api)?;
+    ledger::commit(&call.db, &event, call.now, statements).await?;
     Ok(binding_id)
 }
 
@@ -217,7 +217,7 @@ fn link_identity(
     token: &Verified,
     grant: &Grant,
     sender: &str,
-) -> std::result::Result<D1PreparedStatement, crate::core::api_error::ApiError> {
+) -> Result<D1PreparedStatement, ApiError> {
     d1::statement(
         &call.db,
         "INSERT INTO identities (installation_id, sender_id, org_id, subject, grant_id, linked_at) \
@@ -243,7 +243,7 @@ fn create_binding(
     binding_id: &str,
     grant: &Grant,
     sender: &str,
-) -> std::result::Result<D1PreparedStatement, crate::core::api_error::ApiError> {
+) -> Result<D1PreparedStatement, ApiError> {
     d1::statement(
         &call.db,
         "INSERT INTO bindings (id, installation_id, agent_id, conversation_id, peer_id, priority, \
@@ -266,7 +266,7 @@ fn allow(
     binding_id: &str,
     sender: &str,
     created_by: &str,
-) -> std::result::Result<D1PreparedStatement, crate::core::api_error::ApiError> {
+) -> Result<D1PreparedStatement, ApiError> {
     d1::statement(
         &call.db,
         "INSERT INTO allowlist_entries (binding_id, sender_id, created_by, created_at) \
@@ -300,13 +300,14 @@ async fn rejected(
     }
     call.audit(refusal.audit_reason());
     let routing = routing(claim, &binding.id, &binding.agent_id);
-    Routed::Envelope(Box::new(envelope::build_install(
+    let envelope = envelope::build_install(
         call.provider,
         &routing,
         claim.event,
         call.now,
         Install::rejected(token.map(|t| t.grant_id.as_str()), refusal),
-    )))
+    );
+    Routed::Delivery(Delivery::of(envelope, claim.event))
 }
 
 /// How long a sender's refused claims on one installation reach the agent only once.

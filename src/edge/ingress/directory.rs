@@ -10,12 +10,12 @@ use crate::core::api_error::ApiError;
 use crate::core::expiring::ExpiringMap;
 use crate::core::seal::{KeyRing, SealContext};
 use crate::core::tenancy::{Flag, Provider, Selector, Stage};
+use crate::core::webhook::{Binding, Flags, Installation, Profile, Secret};
 use crate::edge::d1::{self, Arg};
 use crate::edge::secrets::key_ring;
 use serde::Deserialize;
 use serde_json::Value;
 use std::cell::RefCell;
-use std::collections::HashMap;
 use std::rc::Rc;
 use worker::{D1Database, Env};
 
@@ -25,83 +25,6 @@ pub const TTL_SECONDS: u64 = 30;
 /// Most entries an isolate keeps, hits and misses alike, so requests to ever new ids cannot
 /// grow its memory: past it the entry closest to expiry makes room.
 pub const MAX_ENTRIES: usize = 2048;
-
-/// A secret value and the end of its validity (`None`: open-ended).
-#[derive(Debug, Clone)]
-pub struct OpenedSecret {
-    name: String,
-    value: String,
-    expires_at: Option<u64>,
-}
-
-/// The values of secret `name` valid at `now`, newest first.
-pub fn valid(secrets: &[OpenedSecret], name: &str, now: u64) -> Vec<String> {
-    secrets
-        .iter()
-        .filter(|s| s.name == name && s.expires_at.is_none_or(|end| end > now))
-        .map(|s| s.value.clone())
-        .collect()
-}
-
-/// An app profile as the webhook path needs it.
-#[derive(Debug)]
-pub struct Profile {
-    /// Its id.
-    pub id: String,
-    /// Its provider.
-    pub provider: Provider,
-    /// The provider's app id.
-    pub provider_app_id: String,
-    /// Opened secrets with their validity.
-    pub secrets: Vec<OpenedSecret>,
-}
-
-/// A binding as the webhook path needs it.
-#[derive(Debug, Clone)]
-pub struct Binding {
-    /// Its id.
-    pub id: String,
-    /// The receiving agent.
-    pub agent_id: String,
-    /// The route selector.
-    pub selector: Selector,
-    /// Its priority.
-    pub priority: i64,
-    /// `allowlist` or `open`.
-    pub open: bool,
-    /// Allowed sender ids (under `allowlist`).
-    pub allowlist: Vec<String>,
-}
-
-impl crate::core::tenancy::Candidate for Binding {
-    fn id(&self) -> &str {
-        &self.id
-    }
-    fn selector(&self) -> &Selector {
-        &self.selector
-    }
-    fn priority(&self) -> i64 {
-        self.priority
-    }
-}
-
-/// An installation as the webhook path needs it.
-#[derive(Debug)]
-pub struct Installation {
-    /// Its id.
-    pub id: String,
-    /// Its app profile.
-    pub app_profile_id: String,
-    /// Its org.
-    pub org_id: String,
-    /// Opened credentials with their validity.
-    pub secrets: Vec<OpenedSecret>,
-    /// Its active bindings.
-    pub bindings: Vec<Binding>,
-}
-
-/// Rollout flags: `*` and per provider.
-pub type Flags = HashMap<String, Flag>;
 
 enum Entry {
     Profile(Option<Rc<Profile>>, Rc<Flags>),
@@ -213,6 +136,7 @@ struct SecretRow {
     owner_id: String,
     name: String,
     sealed: String,
+    created_at: u64,
     expires_at: Option<u64>,
 }
 
@@ -223,7 +147,7 @@ struct FlagRow {
     canary_org_ids: String,
 }
 
-const SECRET_COLUMNS: &str = "id, owner_table, owner_id, name, sealed, expires_at";
+const SECRET_COLUMNS: &str = "id, owner_table, owner_id, name, sealed, created_at, expires_at";
 
 /// An app profile that may carry traffic: active, and (BYOA) its org active.
 const LIVE_PROFILE: &str = "status = 'active' AND \
@@ -409,7 +333,7 @@ fn binding_of(row: BindingRow, allowed: &[Value]) -> Binding {
 }
 
 /// Opens every sealed row (the same associated data `edge::secrets` sealed it with).
-fn open_all(ring: &KeyRing, rows: Vec<SecretRow>) -> Result<Vec<OpenedSecret>, ApiError> {
+fn open_all(ring: &KeyRing, rows: Vec<SecretRow>) -> Result<Vec<Secret>, ApiError> {
     rows.into_iter()
         .map(|row| {
             let purpose = crate::edge::secrets::purpose(&row.owner_table, &row.owner_id, &row.name);
@@ -422,9 +346,10 @@ fn open_all(ring: &KeyRing, rows: Vec<SecretRow>) -> Result<Vec<OpenedSecret>, A
                 .open(&row.sealed, &context)
                 .and_then(|opened| opened.into_string())
                 .map_err(|error| d1::internal(format!("secret {}: {error}", row.id)))?;
-            Ok(OpenedSecret {
+            Ok(Secret {
                 name: row.name,
                 value,
+                created_at: row.created_at,
                 expires_at: row.expires_at,
             })
         })

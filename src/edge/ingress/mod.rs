@@ -23,25 +23,34 @@ mod dedupe;
 pub(crate) mod directory;
 pub(crate) mod rejections;
 
+use crate::core::api_error::ApiError;
 use crate::core::dedupe::{
     self as dedupe_rules, dedupe_window_seconds, DedupeStore, Item, Outcome,
 };
-use crate::core::envelope::{self, Envelope, Routing};
+use crate::core::envelope::Envelope;
 use crate::core::ids;
-use crate::core::ingress::{Ack, Event, Parsed, PathId, Reply, Request as Inbound, Spec};
-use crate::core::install_token::claimed_token;
-use crate::core::tenancy::{admit, resolve_binding, Admission, Provider, RouteKeys, SecretOwner};
-use crate::edge::{http, runtime};
+use crate::core::ingress::{
+    Ack, Event, Parsed, PathId, Rejection, Reply, Request as Inbound, Spec,
+};
+use crate::core::tenancy::Provider;
+use crate::core::webhook::{
+    decide, switched_off, tenant_keys, valid_secrets, verifying_secrets, Decision, Delivery, Facts,
+    Flags, Installation, Profile, Target,
+};
+use crate::edge::{d1, http, runtime};
 use dedupe::{D1Keys, InboundQueue};
-use directory::{Installation, Profile};
 use rejections::Audit;
 use std::rc::Rc;
-use worker::{Context, D1Database, Env, Request, Response, Result};
+use worker::{Context, D1Database, Env, Request, Response};
 
 pub use directory::forget_all as forget_cached;
 
-/// What a provider is told to wait after a 503.
-const RETRY_AFTER_SECONDS: &str = "60";
+/// The webhook path's result: the provider's answer, or an error answered as JSON
+/// ([`http::error_response`]).
+type Answer = Result<Response, ApiError>;
+
+/// What a provider is told to wait after a 503, in seconds.
+const RETRY_AFTER_SECONDS: u32 = 60;
 
 /// Limits read from `[vars]`.
 struct Config {
@@ -97,6 +106,29 @@ struct Call<'a> {
 }
 
 impl Call<'_> {
+    /// Reads the request (at most `limit` body bytes; 413 beyond) into a call to `provider`'s
+    /// path `id`.
+    async fn new<'a>(
+        req: Request,
+        env: &'a Env,
+        ctx: &'a Context,
+        provider: Provider,
+        id: String,
+    ) -> Result<Call<'a>, ApiError> {
+        let config = Config::from_env(env);
+        let raw = read(req, config.max_body_bytes).await?;
+        Ok(Call {
+            env,
+            ctx,
+            db: env.d1("DB").map_err(d1::internal)?,
+            provider,
+            path_id: id,
+            raw,
+            now: runtime::now_seconds(),
+            config,
+        })
+    }
+
     /// Where a request came from: the provider, the path's id when it names something known,
     /// and the client address.
     fn source(&self, known_id: bool) -> String {
@@ -133,31 +165,50 @@ impl Call<'_> {
         );
     }
 
-    /// A rejection: answered now (the body names only the reason's code), audited after.
-    fn reject(&self, status: u16, reason: &'static str) -> Result<Response> {
-        self.audit(reason);
-        Self::rejection(status, reason)
+    /// A rejection: answered now, audited after.
+    fn reject(&self, status: u16, code: &'static str, message: String) -> ApiError {
+        self.audit(code);
+        ApiError::WebhookRejected {
+            status,
+            code,
+            message,
+        }
+    }
+
+    /// A request that fails verification (401), or a `GET` handshake that does (403).
+    fn refuse(&self, status: u16, rejection: &Rejection) -> ApiError {
+        self.reject(status, rejection.code(), rejection.to_string())
     }
 
     /// A request to an unknown, revoked or malformed id: 404, counted (and audited once a
     /// minute) per provider and client address, not per id.
-    fn reject_unknown(&self) -> Result<Response> {
-        let reason = "unknown_or_revoked";
-        self.record(self.source(false), reason, 1, Audit::FirstPerMinute);
-        Self::rejection(404, reason)
+    fn reject_unknown(&self) -> ApiError {
+        let code = "unknown_or_revoked";
+        self.record(self.source(false), code, 1, Audit::FirstPerMinute);
+        ApiError::WebhookRejected {
+            status: 404,
+            code,
+            message: format!(
+                "no live {} webhook has this id (unknown, malformed or revoked)",
+                self.provider.as_str()
+            ),
+        }
     }
 
-    fn rejection(status: u16, reason: &'static str) -> Result<Response> {
-        let body = serde_json::json!({ "error": { "code": reason } });
-        Ok(Response::from_json(&body)?.with_status(status))
+    /// The path's id, when it is an id of the kind the provider's path takes.
+    fn well_formed_id(&self) -> Result<(), ApiError> {
+        if ids::is_well_formed(self.provider.path_id_prefix(), &self.path_id) {
+            Ok(())
+        } else {
+            Err(self.reject_unknown())
+        }
     }
+}
 
-    fn unavailable(&self) -> Result<Response> {
-        let mut response = Response::error("temporarily unavailable; retry later", 503)?;
-        response
-            .headers_mut()
-            .set("Retry-After", RETRY_AFTER_SECONDS)?;
-        Ok(response)
+/// 503 with `Retry-After`: the provider retries later and nothing is lost.
+fn unavailable() -> ApiError {
+    ApiError::Unavailable {
+        retry_after_seconds: RETRY_AFTER_SECONDS,
     }
 }
 
@@ -168,25 +219,9 @@ pub async fn handle(
     ctx: &Context,
     provider: Provider,
     id: String,
-) -> Result<Response> {
-    let config = Config::from_env(env);
-    let raw = match read(req, config.max_body_bytes).await? {
-        Some(raw) => raw,
-        None => return Response::error("payload too large", 413),
-    };
-    let call = Call {
-        env,
-        ctx,
-        db: env.d1("DB")?,
-        provider,
-        path_id: id,
-        raw,
-        now: runtime::now_seconds(),
-        config,
-    };
-    if !ids::is_well_formed(provider.path_id_prefix(), &call.path_id) {
-        return call.reject_unknown();
-    }
+) -> Answer {
+    let call = Call::new(req, env, ctx, provider, id).await?;
+    call.well_formed_id()?;
     pipeline(&call, provider.spec()).await
 }
 
@@ -198,101 +233,70 @@ pub async fn handshake(
     ctx: &Context,
     provider: Provider,
     id: String,
-) -> Result<Response> {
-    let Some(raw) = read(req, 0).await? else {
-        return Response::error("payload too large", 413);
-    };
-    let call = Call {
-        env,
-        ctx,
-        db: env.d1("DB")?,
-        provider,
-        path_id: id,
-        raw,
-        now: runtime::now_seconds(),
-        config: Config::from_env(env),
-    };
+) -> Answer {
+    let call = Call::new(req, env, ctx, provider, id).await?;
     let Some(handshake) = provider.spec().get_handshake else {
-        return call.reject_unknown();
+        return Err(call.reject_unknown());
     };
-    if !ids::is_well_formed(provider.path_id_prefix(), &call.path_id) {
-        return call.reject_unknown();
-    }
-    let (profile, _) = directory::profile(&call.db, env, &call.path_id, call.now)
-        .await
-        .map_err(api)?;
+    call.well_formed_id()?;
+    let (profile, _) = directory::profile(&call.db, env, &call.path_id, call.now).await?;
     let Some(profile) = profile.filter(|p| p.provider == provider) else {
-        return call.reject_unknown();
+        return Err(call.reject_unknown());
     };
-    let secrets = directory::valid(&profile.secrets, handshake.secret, call.now);
+    let secrets = valid_secrets(&profile.secrets, handshake.secret, call.now);
     match (handshake.answer)(&call.raw.inbound(), &secrets) {
         Ok(reply) => respond(&reply),
-        Err(rejection) => call.reject(403, rejection.code()),
+        Err(rejection) => Err(call.refuse(403, &rejection)),
     }
-}
-
-/// Where the path's id led.
-enum Target {
-    /// An app profile (Slack, WhatsApp, Discord).
-    Profile(Rc<Profile>),
-    /// An installation and its profile (Telegram, Standard Webhooks).
-    Installation(Rc<Installation>, Rc<Profile>),
 }
 
 /// Steps 2–9 for any provider: compiled once, driven by the provider's [`Spec`].
-async fn pipeline(call: &Call<'_>, spec: &'static Spec) -> Result<Response> {
+async fn pipeline(call: &Call<'_>, spec: &'static Spec) -> Answer {
     // 2. Look up what the path names; 3. rollout switches.
     let Some((target, flags)) = lookup(call).await? else {
-        return call.reject_unknown();
+        return Err(call.reject_unknown());
     };
     if switched_off(&flags, call.provider) {
-        return call.unavailable();
+        return Err(unavailable());
     }
     // 4. Verify.
-    let (owner, name) = spec.verified_with;
-    let secrets = match (&target, owner) {
-        (Target::Installation(installation, _), SecretOwner::Installation) => {
-            directory::valid(&installation.secrets, name, call.now)
-        }
-        (Target::Profile(profile) | Target::Installation(_, profile), _) => {
-            directory::valid(&profile.secrets, name, call.now)
-        }
-    };
+    let secrets = verifying_secrets(spec, &target, call.now);
     let inbound = call.raw.inbound();
-    if let Err(rejection) = (spec.verify)(
-        &inbound,
-        &secrets,
-        call.now,
-        call.config.replay_window_seconds,
-    ) {
-        return call.reject(401, rejection.code());
+    let window = call.config.replay_window_seconds;
+    if let Err(rejection) = (spec.verify)(&inbound, &secrets, call.now, window) {
+        return Err(call.refuse(401, &rejection));
     }
     // 5. Parse.
     let (events, ack) = match (spec.parse)(&inbound) {
         Ok(Parsed::Handshake(reply)) => return respond(&reply),
         Ok(Parsed::Events { events, ack }) => (events, ack),
-        Err(_) => return call.reject(400, "unparsable_payload"),
+        Err(error) => {
+            let message = format!(
+                "the body is not a payload this provider sends: {}",
+                error.reason
+            );
+            return Err(call.reject(400, "unparsable_payload", message));
+        }
     };
-    let mut envelopes = Vec::new();
+    // 5–6. Route each event.
+    let mut deliveries = Vec::new();
     for event in &events {
         match route(call, &target, &flags, event).await? {
-            Routed::Envelope(envelope) => envelopes.push((envelope, event.semantic_key.clone())),
+            Routed::Delivery(delivery) => deliveries.push(delivery),
             Routed::Dropped(reason) => call.audit(reason),
             Routed::Ignored => {}
-            Routed::NotYet => return call.unavailable(),
+            Routed::NotYet => return Err(unavailable()),
         }
     }
     // 7–8. Deduplicate and queue.
-    if !deliver(call, &envelopes).await? {
-        return call.unavailable();
-    }
+    deliver(call, &deliveries).await?;
     acknowledge(&ack)
 }
 
 /// What became of one event.
 enum Routed {
     /// Routed to an agent.
-    Envelope(Box<Envelope>),
+    Delivery(Delivery),
     /// Dropped on purpose (audited with this reason), still acknowledged.
     Dropped(&'static str),
     /// Dropped and already counted (not audited), still acknowledged.
@@ -301,138 +305,90 @@ enum Routed {
     NotYet,
 }
 
-async fn lookup(call: &Call<'_>) -> Result<Option<(Target, Rc<directory::Flags>)>> {
-    let db = &call.db;
-    let by_installation = call.provider.spec().path_id == PathId::Installation;
-    let (target, flags) = if by_installation {
-        let Some(installation) = directory::installation(db, call.env, &call.path_id, call.now)
-            .await
-            .map_err(api)?
-        else {
-            return Ok(None);
-        };
-        let (profile, flags) =
-            directory::profile(db, call.env, &installation.app_profile_id, call.now)
-                .await
-                .map_err(api)?;
-        let Some(profile) = profile else {
-            return Ok(None);
-        };
-        (Target::Installation(installation, profile), flags)
-    } else {
-        let (profile, flags) = directory::profile(db, call.env, &call.path_id, call.now)
-            .await
-            .map_err(api)?;
-        let Some(profile) = profile else {
-            return Ok(None);
-        };
-        (Target::Profile(profile), flags)
+/// The live target of the path's id and the rollout flags; `None` when the id names nothing
+/// live of this provider.
+async fn lookup(call: &Call<'_>) -> Result<Option<(Target, Rc<Flags>)>, ApiError> {
+    let (db, env, now) = (&call.db, call.env, call.now);
+    let (target, flags) = match call.provider.spec().path_id {
+        PathId::Installation => {
+            let Some(installation) = directory::installation(db, env, &call.path_id, now).await?
+            else {
+                return Ok(None);
+            };
+            let (profile, flags) =
+                directory::profile(db, env, &installation.app_profile_id, now).await?;
+            let Some(profile) = profile else {
+                return Ok(None);
+            };
+            (Target::Installation(installation, profile), flags)
+        }
+        PathId::AppProfile => {
+            let (profile, flags) = directory::profile(db, env, &call.path_id, now).await?;
+            let Some(profile) = profile else {
+                return Ok(None);
+            };
+            (Target::Profile(profile), flags)
+        }
     };
-    let profile = match &target {
-        Target::Profile(profile) | Target::Installation(_, profile) => profile,
-    };
-    if profile.provider != call.provider {
+    if target.profile().provider != call.provider {
         return Ok(None);
     }
     Ok(Some((target, flags)))
 }
 
-fn switched_off(flags: &directory::Flags, provider: Provider) -> bool {
-    matches!(
-        admit(flags.get("*"), flags.get(provider.as_str()), ""),
-        Admission::GloballyOff | Admission::ProviderOff
-    )
-}
-
-/// Steps 5–6 for one event.
+/// Steps 5–6 for one event: its installation (looked up by tenant keys when the path names an
+/// app profile), then the rules of [`crate::core::webhook::decide`].
 async fn route(
     call: &Call<'_>,
     target: &Target,
-    flags: &directory::Flags,
+    flags: &Flags,
     event: &Event,
-) -> Result<Routed> {
-    let (installation, profile) = match target {
-        Target::Installation(installation, profile) => (installation.clone(), profile.clone()),
-        Target::Profile(profile) => {
-            if event
-                .app_id
-                .as_deref()
-                .is_some_and(|app| app != profile.provider_app_id)
-            {
-                return Ok(Routed::Dropped("app_id_mismatch"));
+) -> Result<Routed, ApiError> {
+    let installation = match target {
+        Target::Installation(installation, _) => Some(installation.clone()),
+        Target::Profile(profile) => match tenant_keys(profile, event) {
+            Ok(keys) => find_installation(call, profile, keys).await?,
+            Err(reason) => return Ok(Routed::Dropped(reason)),
+        },
+    };
+    let profile = target.profile();
+    let facts = Facts {
+        provider: call.provider,
+        profile,
+        installation: installation.as_deref(),
+        flags,
+        now: call.now,
+    };
+    Ok(match decide(&facts, event) {
+        Decision::Deliver(delivery) => Routed::Delivery(delivery),
+        Decision::Drop(reason) => Routed::Dropped(reason),
+        Decision::NotYet => Routed::NotYet,
+        Decision::Claim { token, keys } => match &installation {
+            Some(installation) => {
+                let claim = claims::Claim {
+                    installation,
+                    profile,
+                    event,
+                    keys,
+                    token,
+                };
+                claims::handle(call, &claim).await?
             }
-            match find_installation(call, profile, event).await? {
-                Some(installation) => (installation, profile.clone()),
-                None => return Ok(Routed::Dropped("unknown_tenant")),
-            }
-        }
-    };
-    if admit(
-        flags.get("*"),
-        flags.get(call.provider.as_str()),
-        &installation.org_id,
-    ) != Admission::Admitted
-    {
-        return Ok(Routed::NotYet);
-    }
-    let keys = RouteKeys {
-        conversation: event.conversation.as_ref().map(|c| c.id.as_str()),
-        peer: event.sender.as_ref().map(|s| s.id.as_str()),
-        team: event.team_id.as_deref(),
-    };
-    if event.sender.as_ref().is_some_and(|s| s.is_bot) {
-        return Ok(Routed::Dropped("bot_sender"));
-    }
-    if dedupe_rules::older_than_window(call.provider, event.occurred_at, call.now) {
-        return Ok(Routed::Dropped("older_than_dedupe_window"));
-    }
-    // A claim is decided before the sender policy: the claimer is usually not yet allowed.
-    if let Some(token) = event.text.as_deref().and_then(claimed_token) {
-        let claim = claims::Claim {
-            installation: &installation,
-            profile: &profile,
-            event,
-            keys,
-            token,
-        };
-        return claims::handle(call, &claim).await;
-    }
-    let Some(binding) = resolve_binding(&installation.bindings, &keys) else {
-        return Ok(Routed::Dropped("no_binding"));
-    };
-    let allowed = binding.open
-        || keys
-            .peer
-            .is_some_and(|peer| binding.allowlist.iter().any(|id| id == peer));
-    if !allowed {
-        return Ok(Routed::Dropped("sender_not_allowed"));
-    }
-    let routing = Routing {
-        org_id: installation.org_id.clone(),
-        app_profile_id: profile.id.clone(),
-        installation_id: installation.id.clone(),
-        binding_id: binding.id.clone(),
-        agent_id: binding.agent_id.clone(),
-    };
-    Ok(Routed::Envelope(Box::new(envelope::build(
-        call.provider,
-        &routing,
-        event,
-        call.now,
-    ))))
+            None => Routed::Dropped("unknown_tenant"),
+        },
+    })
 }
 
-/// The installation of the path's profile that one of the event's tenant keys names.
+/// The live installation of the path's profile that one of `keys` (most specific first) names.
 async fn find_installation(
     call: &Call<'_>,
     profile: &Profile,
-    event: &Event,
-) -> Result<Option<Rc<Installation>>> {
-    for key in &event.tenant_keys {
+    keys: &[String],
+) -> Result<Option<Rc<Installation>>, ApiError> {
+    for key in keys {
         let found =
             directory::installation_by_tenant(&call.db, call.env, &profile.id, key, call.now)
-                .await
-                .map_err(api)?;
+                .await?;
         if found.is_some() {
             return Ok(found);
         }
@@ -440,18 +396,18 @@ async fn find_installation(
     Ok(None)
 }
 
-/// Deduplicates and queues ([`crate::core::dedupe::accept`]). False when the provider must
-/// retry (503). The keys of what was accepted are committed after the response, and duplicate
-/// drops are counted then.
-async fn deliver(call: &Call<'_>, envelopes: &[(Box<Envelope>, Option<String>)]) -> Result<bool> {
-    if envelopes.is_empty() {
-        return Ok(true);
+/// Deduplicates and queues ([`crate::core::dedupe::accept`]); 503 when the provider must
+/// retry. The keys of what was accepted are committed after the response, and duplicate drops
+/// are counted then.
+async fn deliver(call: &Call<'_>, deliveries: &[Delivery]) -> Result<(), ApiError> {
+    if deliveries.is_empty() {
+        return Ok(());
     }
-    let items: Vec<Item<&Envelope>> = envelopes
+    let items: Vec<Item<&Envelope>> = deliveries
         .iter()
-        .map(|(envelope, semantic)| Item {
-            item: envelope.as_ref(),
-            keys: envelope::dedupe_keys(envelope, semantic.as_deref()),
+        .map(|delivery| Item {
+            item: delivery.envelope.as_ref(),
+            keys: delivery.keys.clone(),
         })
         .collect();
     let window = dedupe_window_seconds(call.provider);
@@ -467,7 +423,7 @@ async fn deliver(call: &Call<'_>, envelopes: &[(Box<Envelope>, Option<String>)])
         Outcome::Accepted {
             duplicates, commit, ..
         } => {
-            let db = call.env.d1("DB")?;
+            let db = call.env.d1("DB").map_err(d1::internal)?;
             let expires_at = call.now + window;
             call.ctx.wait_until(async move {
                 if let Err(error) = D1Keys(&db).commit(&commit, expires_at).await {
@@ -477,69 +433,70 @@ async fn deliver(call: &Call<'_>, envelopes: &[(Box<Envelope>, Option<String>)])
             if duplicates > 0 {
                 call.count("duplicate", duplicates as u64);
             }
-            Ok(true)
+            Ok(())
         }
         Outcome::RetryLater { reason, queued } => {
             worker::console_error!(
                 "{} webhook answered 503 after queueing {queued}: {reason}",
                 call.provider.as_str()
             );
-            Ok(false)
+            Err(unavailable())
         }
     }
 }
 
-/// Reads method, headers, query and at most `limit` body bytes; `None` when the body is larger.
-/// A `GET` has no body: whatever it declares is not read.
-async fn read(mut req: Request, limit: usize) -> Result<Option<Raw>> {
+/// Reads method, headers, query and at most `limit` body bytes (413 beyond). A `GET` has no
+/// body: whatever it declares is not read.
+async fn read(mut req: Request, limit: usize) -> Result<Raw, ApiError> {
     let query = http::query(&req);
     let headers = req.headers().entries().collect();
     let client = req
         .headers()
-        .get("CF-Connecting-IP")?
+        .get("CF-Connecting-IP")
+        .ok()
+        .flatten()
         .unwrap_or_else(|| "unknown".into());
     let method = req.method().to_string();
     let body = if method == "GET" {
         Vec::new()
     } else {
-        match http::read_limited(&mut req, limit).await? {
-            Some(body) => body,
-            None => return Ok(None),
-        }
+        http::read_limited(&mut req, limit)
+            .await
+            .map_err(d1::internal)?
+            .ok_or(ApiError::PayloadTooLarge { limit_bytes: limit })?
     };
-    Ok(Some(Raw {
+    Ok(Raw {
         method,
         headers,
         query,
         body,
         client,
-    }))
+    })
 }
 
-fn respond(reply: &Reply) -> Result<Response> {
-    let mut response = Response::ok(reply.body.clone())?.with_status(reply.status);
+fn respond(reply: &Reply) -> Answer {
+    let mut response = Response::ok(reply.body.clone())
+        .map_err(d1::internal)?
+        .with_status(reply.status);
     if !reply.body.is_empty() {
         response
             .headers_mut()
-            .set("Content-Type", reply.content_type)?;
+            .set("Content-Type", reply.content_type)
+            .map_err(d1::internal)?;
     }
     Ok(response)
 }
 
-fn acknowledge(ack: &Ack) -> Result<Response> {
-    match ack {
+fn acknowledge(ack: &Ack) -> Answer {
+    let response = match ack {
         Ack::Empty => Response::ok(""),
-        Ack::NoContent => Ok(Response::empty()?.with_status(204)),
-        Ack::Json(body) => {
-            let mut response = Response::ok(body.clone())?;
+        Ack::NoContent => Response::empty().map(|r| r.with_status(204)),
+        Ack::Json(body) => Response::ok(body.clone()).and_then(|mut response| {
             response
                 .headers_mut()
                 .set("Content-Type", "application/json")?;
             Ok(response)
-        }
-    }
-}
-
-fn api(error: crate::core::api_error::ApiError) -> worker::Error {
-    worker::Error::RustError(error.to_string())
+        }),
+    };
+    response.map_err(d1::internal)
 }

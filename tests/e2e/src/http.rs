@@ -33,6 +33,18 @@ impl Reply {
             .map(|(_, value)| value.as_str())
     }
 
+    /// The `code` of an error body `{"error": {"code", "message"}}`; panics (failing the test)
+    /// when the body is not of that shape or its message is empty.
+    pub fn error_code(&self) -> String {
+        let body = self.json();
+        let message = body["error"]["message"].as_str().unwrap_or_default();
+        assert!(!message.is_empty(), "an error body with a message: {}", self.body);
+        body["error"]["code"]
+            .as_str()
+            .unwrap_or_else(|| panic!("an error body with a code: {}", self.body))
+            .to_owned()
+    }
+
     /// The body parsed as JSON; panics with the body when it is not JSON.
     pub fn json(&self) -> serde_json::Value {
         serde_json::from_str(&self.body)

@@ -243,6 +243,7 @@ fn slack_bad_signature_is_401_and_audited(env: &Env) -> Result<(), Failed> {
         body.as_bytes(),
     );
     assert_eq!(reply.status, 401);
+    assert_eq!(reply.error_code(), "bad_signature");
     assert!(
         !reply.body.contains(&forged[3..]),
         "no signature in the answer"
@@ -409,6 +410,7 @@ fn a_revoked_installation_is_refused(env: &Env) -> Result<(), Failed> {
         &telegram_update(update_id + 1, 5, "after"),
     );
     assert_eq!(after.status, 404, "{}", after.body);
+    assert_eq!(after.error_code(), "unknown_or_revoked");
     Ok(())
 }
 
@@ -476,6 +478,7 @@ fn whatsapp_subscribe_handshake_and_message_and_kill_switch(env: &Env) -> Result
     switch("on");
     assert_eq!(killed.status, 503);
     assert_eq!(killed.header("retry-after"), Some("60"));
+    assert_eq!(killed.error_code(), "unavailable");
 
     // Canary: only the listed orgs pass; the others are told to retry later.
     let canary = |orgs: Value| {
@@ -653,5 +656,6 @@ fn oversized_bodies_are_refused_with_413(env: &Env) -> Result<(), Failed> {
         .url(&format!("/webhooks/slack/{}", env.id("slack_platform")));
     let reply = http::send("POST", &url, &[], &body);
     assert_eq!(reply.status, 413);
+    assert_eq!(reply.error_code(), "payload_too_large");
     Ok(())
 }
