@@ -5,9 +5,9 @@
 //! entries, naming the first one that breaks the chain.
 //!
 //! # What's out of scope
-//! Storage and concurrency: the edge appends with the predecessor's `seq + 1` as the primary key,
-//! so two concurrent appends after the same head cannot both land (one retries on the new head)
-//! and the chain never forks.
+//! Appending under concurrency ([`crate::core::ledger`]: an entry takes the predecessor's
+//! `seq + 1` as its key, so of two appends after the same head one retries on the new head and
+//! the chain never forks) and storage (the edge).
 //!
 //! An entry's hash is SHA-256 over the JSON array
 //! `[seq, at, actor, action, target, detail, prev_hash]`, followed by `org_id` when the entry

@@ -1,23 +1,10 @@
 use super::*;
+use crate::core::test_support::block_on;
 use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
-use std::future::Future;
-use std::pin::pin;
-use std::task::{Context, Poll, Waker};
 
 const NOW: u64 = 1_800_000_000;
 const WINDOW: u64 = 26 * 3600;
-
-/// Runs a future whose doubles never wait.
-fn block_on<F: Future>(future: F) -> F::Output {
-    let mut future = pin!(future);
-    let mut context = Context::from_waker(Waker::noop());
-    loop {
-        if let Poll::Ready(output) = future.as_mut().poll(&mut context) {
-            return output;
-        }
-    }
-}
 
 /// An in-memory dedupe table that fails the operations it is told to.
 #[derive(Default)]

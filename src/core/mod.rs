@@ -38,6 +38,7 @@ pub mod ids;
 pub mod ingress;
 pub mod install_token;
 pub mod json;
+pub mod ledger;
 pub mod mac;
 pub mod qr;
 pub mod queue_message;
@@ -45,4 +46,6 @@ pub mod route;
 pub mod seal;
 pub mod signed_link;
 pub mod tenancy;
+#[cfg(test)]
+pub mod test_support;
 pub mod webhook;

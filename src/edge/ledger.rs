@@ -1,39 +1,58 @@
-//! Appending to the audit ledger, together with the change it records.
+//! The audit ledger in D1: [`crate::core::ledger`]'s store.
 //!
-//! [`commit`] reads the chain's head, builds the next entry with [`crate::core::audit`], and runs
-//! the change's statements and the entry's insert in one D1 batch (one transaction). `seq` is the
-//! primary key, so when another request appended first the batch fails as a whole, nothing of the
-//! change lands, and it is retried on the new head: the chain never forks and no change goes
-//! unrecorded.
+//! An append is one D1 batch (one transaction): the change's statements and the entry's insert.
+//! `seq` is the primary key, so when another request appended first the batch fails as a whole
+//! with a uniqueness violation on `audit_log`, which the core retries on the new head.
 
 use super::d1::{self, Arg};
 use crate::core::api_error::ApiError;
-use crate::core::audit::{next_entry, Entry, Event, Head};
+use crate::core::audit::{Entry, Event, Head};
+use crate::core::ledger::{self, AppendFailure, LedgerStore};
 use crate::core::tenancy::TenancyError;
 use worker::{D1Database, D1PreparedStatement};
 
-/// How often an append is retried after losing a race for the head.
-const MAX_ATTEMPTS: usize = 20;
+/// The ledger in D1's `audit_log`; a change is the statements that run with the entry's insert.
+struct D1Ledger<'a>(&'a D1Database);
 
-/// Applies the statements `change` builds and appends `event`, atomically.
+impl LedgerStore for D1Ledger<'_> {
+    type Change = Vec<D1PreparedStatement>;
+
+    async fn head(&self) -> Result<Head, ApiError> {
+        head(self.0).await
+    }
+
+    async fn append(
+        &self,
+        mut change: Vec<D1PreparedStatement>,
+        entry: &Entry,
+    ) -> Result<(), AppendFailure> {
+        change.push(insert(self.0, entry).map_err(AppendFailure::Failed)?);
+        match d1::batch(self.0, change).await {
+            Ok(()) => Ok(()),
+            Err(error) if d1::is_unique_violation(&error, "audit_log") => {
+                Err(AppendFailure::Contended)
+            }
+            Err(error) => Err(AppendFailure::Failed(change_error(error))),
+        }
+    }
+}
+
+/// Applies the statements `change` builds and appends `event`, atomically
+/// ([`crate::core::ledger::commit`]).
 pub async fn commit(
     db: &D1Database,
     event: &Event,
     now: u64,
     change: impl Fn() -> Result<Vec<D1PreparedStatement>, ApiError>,
 ) -> Result<Entry, ApiError> {
-    for _ in 0..MAX_ATTEMPTS {
-        let entry = next_entry(&head(db).await?, event, now);
-        let mut statements = change()?;
-        statements.push(insert(db, &entry)?);
-        match d1::batch(db, statements).await {
-            Ok(()) => return Ok(entry),
-            Err(error) if d1::is_unique_violation(&error, "audit_log") => continue,
-            Err(error) => return Err(change_error(error)),
-        }
+    let committed = ledger::commit(&D1Ledger(db), event, now, change).await;
+    if let Err(ApiError::Unavailable { .. }) = committed {
+        worker::console_error!(
+            "audit: gave up after {} contended appends",
+            ledger::MAX_ATTEMPTS
+        );
     }
-    worker::console_error!("audit: gave up after {MAX_ATTEMPTS} contended appends");
-    Err(ApiError::Internal)
+    committed
 }
 
 /// Appends `event` alone.

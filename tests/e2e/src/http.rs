@@ -38,7 +38,11 @@ impl Reply {
     pub fn error_code(&self) -> String {
         let body = self.json();
         let message = body["error"]["message"].as_str().unwrap_or_default();
-        assert!(!message.is_empty(), "an error body with a message: {}", self.body);
+        assert!(
+            !message.is_empty(),
+            "an error body with a message: {}",
+            self.body
+        );
         body["error"]["code"]
             .as_str()
             .unwrap_or_else(|| panic!("an error body with a code: {}", self.body))
