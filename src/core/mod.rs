@@ -44,6 +44,7 @@ pub mod qr;
 pub mod queue_message;
 pub mod route;
 pub mod seal;
+pub mod session_driver;
 pub mod signed_link;
 pub mod tenancy;
 #[cfg(test)]

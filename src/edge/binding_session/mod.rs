@@ -1,12 +1,14 @@
-//! The `BindingSession` Durable Object: one instance per binding session, named by its id.
+//! The `BindingSession` Durable Object: one instance per binding session, named by its id, a
+//! thin shell over [`crate::core::session_driver`].
 //!
-//! It holds the session ([`crate::core::binding_session::Session`]) in its storage and is the
-//! only writer of it, so its transitions are serialised: of two concurrent requests that would
-//! complete a session, the second finds it `channel_authenticating` and gets 409. The timeout is
+//! The driver holds the session and is its only writer, so its transitions are serialised: of
+//! two concurrent requests that would complete a session, the second finds it
+//! `channel_authenticating` and gets 409. This object is the driver's store ([`Object`]): the
+//! session in its storage, every transition audited and mirrored to D1's `binding_sessions` (for
+//! listing), and the transition to `completed` committing the installation and binding in the
+//! same D1 transaction, so no session that did not complete leaves anything made. The timeout is
 //! an alarm, so a session expires on time even when nobody polls; while a provider check is in
-//! flight the alarm waits for it. Every transition is audited and mirrored to D1's
-//! `binding_sessions` (for listing); the transition to `completed` commits the installation and
-//! binding in the same D1 transaction, so no session that did not complete leaves anything made.
+//! flight the alarm waits for it.
 //!
 //! Live status: `GET /events` answers Server-Sent Events, one `status` event with the session's
 //! view now and after every change, until it ends.
@@ -24,14 +26,15 @@ use crate::core::api_error::ApiError;
 use crate::core::audit::Event;
 use crate::core::binding_session::{self, Method as BindMethod, Outcome, Session, State};
 use crate::core::json;
+use crate::core::session_driver::{Alarm, Driver, NewChannel, SessionStore};
 use crate::core::signed_link::{self, Purpose};
-use crate::core::tenancy::TenancyError;
+use crate::edge::admin::{bindings, installations};
 use crate::edge::secrets::key_ring;
 use crate::edge::{d1, ledger, runtime};
 use futures_channel::mpsc::{unbounded, UnboundedSender};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
-use std::cell::{Cell, RefCell};
+use std::cell::RefCell;
 use std::time::Duration;
 use worker::{
     durable_object, DurableObject, Env, Method, Request, Response, Result, State as DoState,
@@ -43,10 +46,6 @@ pub const PING_PATH: &str = "/ping";
 const SESSION_KEY: &str = "session";
 /// How long an alarm that fires during a provider check waits before trying again.
 const BUSY_RETRY: Duration = Duration::from_secs(2);
-
-/// Builds statements for a ledger batch (called again when the batch is retried).
-type Statements<'a> =
-    dyn Fn() -> std::result::Result<Vec<worker::D1PreparedStatement>, ApiError> + 'a;
 
 /// A command from the worker to a session's object.
 #[derive(Debug, Serialize, Deserialize)]
@@ -133,24 +132,26 @@ const EVENTS_WITH_CAPABILITIES: &str = "/events/capabilities";
 
 #[durable_object]
 pub struct BindingSession {
+    /// The session's driver ([`crate::core::session_driver`]) over this object's storage.
+    driver: Driver<Object>,
+}
+
+/// This object's storage, its bindings and its open live-status streams: the store the driver
+/// saves through.
+pub(super) struct Object {
     state: DoState,
     env: Env,
-    /// The session, once loaded or started.
-    session: RefCell<Option<Session>>,
-    /// True while a provider check is in flight.
-    busy: Cell<bool>,
-    /// Open live-status streams.
     listeners: RefCell<Vec<Listener>>,
 }
 
 impl DurableObject for BindingSession {
     fn new(state: DoState, env: Env) -> Self {
         Self {
-            state,
-            env,
-            session: RefCell::new(None),
-            busy: Cell::new(false),
-            listeners: RefCell::new(Vec::new()),
+            driver: Driver::new(Object {
+                state,
+                env,
+                listeners: RefCell::new(Vec::new()),
+            }),
         }
     }
 
@@ -172,295 +173,72 @@ impl DurableObject for BindingSession {
     }
 
     async fn alarm(&self) -> Result<Response> {
-        self.load().await?;
-        if self.busy.get() {
-            self.state.storage().set_alarm(BUSY_RETRY).await?;
-            return Response::ok("busy");
-        }
         let now = runtime::now_seconds();
-        let overdue = self
-            .session
-            .borrow()
-            .as_ref()
-            .is_some_and(|session| session.is_overdue(now));
-        if overdue {
-            self.change(|session| session.advance(State::Expired, now, "system"))
-                .await
-                .map_err(|e| worker::Error::RustError(e.to_string()))?;
+        match self.driver.expire_if_overdue(now).await {
+            Ok(Alarm::Busy) => {
+                self.object().state.storage().set_alarm(BUSY_RETRY).await?;
+                Response::ok("busy")
+            }
+            Ok(Alarm::Done) => Response::ok("done"),
+            Err(error) => Err(worker::Error::RustError(error.to_string())),
         }
-        Response::ok("done")
     }
 }
 
 impl BindingSession {
     async fn run(&self, command: Command) -> std::result::Result<Value, ApiError> {
+        let now = runtime::now_seconds();
+        self.driver.load().await?;
         match command {
-            Command::Start { session } => self.start(session).await,
-            Command::View { capabilities } => {
-                self.load().await.map_err(d1::internal)?;
-                self.view(capabilities)
-            }
-            Command::Cancel { by } => {
-                self.load().await.map_err(d1::internal)?;
-                if self.busy.get() {
-                    return Err(busy());
+            Command::Start { session } => {
+                // The alarm is armed before the session is stored, so none exists without one;
+                // a session that already exists keeps its own (the start is refused).
+                if self.driver.snapshot().is_err() {
+                    let timeout = session.expires_at.saturating_sub(now);
+                    self.object()
+                        .state
+                        .storage()
+                        .set_alarm(Duration::from_secs(timeout))
+                        .await
+                        .map_err(d1::internal)?;
                 }
-                let now = runtime::now_seconds();
-                self.change(|session| session.advance(State::Cancelled, now, &by))
-                    .await?;
-                self.view(true)
+                self.driver.start(session).await?;
             }
-            Command::Claimed { by, outcome } => {
-                self.load().await.map_err(d1::internal)?;
-                self.claimed(&by, outcome).await?;
-                self.view(true)
-            }
-            Command::OauthCode { code, error } => {
-                self.load().await.map_err(d1::internal)?;
-                oauth::exchange(self, code, error).await?;
-                self.view(true)
-            }
-            Command::Credentials { by, body } => {
-                self.load().await.map_err(d1::internal)?;
-                token::authenticate(self, &by, &body).await?;
-                self.view(true)
-            }
+            Command::View { capabilities } => return self.view(capabilities),
+            Command::Cancel { by } => self.driver.cancel(&by, now).await?,
+            Command::Claimed { by, outcome } => self.driver.claimed(&by, outcome, now).await?,
+            Command::OauthCode { code, error } => oauth::exchange(self, code, error).await?,
+            Command::Credentials { by, body } => token::authenticate(self, &by, &body).await?,
         }
-    }
-
-    async fn start(&self, session: Session) -> std::result::Result<Value, ApiError> {
-        if self
-            .state
-            .storage()
-            .get::<Session>(SESSION_KEY)
-            .await
-            .map_err(d1::internal)?
-            .is_some()
-        {
-            return Err(ApiError::Conflict {
-                message: "the session already exists".into(),
-            });
-        }
-        let timeout = session.expires_at.saturating_sub(runtime::now_seconds());
-        self.state
-            .storage()
-            .set_alarm(Duration::from_secs(timeout))
-            .await
-            .map_err(d1::internal)?;
-        self.session.replace(Some(session));
-        self.save(0, &|| Ok(Vec::new())).await?;
         self.view(true)
     }
 
-    /// Completes a `qr` session: the claim already linked the sender on the binding, so there is
-    /// nothing more to make.
-    async fn claimed(&self, by: &str, outcome: Outcome) -> std::result::Result<(), ApiError> {
-        let session = self.snapshot()?;
-        if session.method != BindMethod::Qr {
-            return Err(ApiError::Conflict {
-                message: "only a qr session is completed by a claim".into(),
-            });
-        }
-        // Busy like a provider check, so a cancel cannot land between these steps.
-        let _checking = self.begin_check(by).await?;
-        let now = runtime::now_seconds();
-        for next in [State::ChannelAuthenticated, State::TestingConnection] {
-            self.change(|s| s.advance(next, now, "system")).await?;
-        }
-        self.complete(&|| Ok(Vec::new()), outcome).await
+    fn object(&self) -> &Object {
+        self.driver.store()
     }
 
-    /// Starts checking the channel with its provider: marks this object busy until the returned
-    /// guard drops (409 if a check is already running), expires an overdue session (409), and
-    /// moves to `channel_authenticating`, made by `by` (409 unless awaiting the channel).
-    async fn begin_check(&self, by: &str) -> std::result::Result<Checking<'_>, ApiError> {
-        if self.busy.replace(true) {
-            return Err(busy());
-        }
-        let guard = Checking(&self.busy);
-        let now = runtime::now_seconds();
-        if self.snapshot()?.is_overdue(now) {
-            self.change(|s| s.advance(State::Expired, now, "system"))
-                .await?;
-            return Err(ApiError::Conflict {
-                message: "the session has expired".into(),
-            });
-        }
-        self.change(|s| s.advance(State::ChannelAuthenticating, now, by))
-            .await?;
-        Ok(guard)
+    /// The worker's bindings.
+    pub(super) fn env(&self) -> &Env {
+        &self.object().env
     }
 
-    /// Loads the session from storage once per instance.
-    async fn load(&self) -> Result<()> {
-        if self.session.borrow().is_none() {
-            let stored = self.state.storage().get::<Session>(SESSION_KEY).await?;
-            if self.session.borrow().is_none() {
-                self.session.replace(stored);
-            }
-        }
-        Ok(())
+    /// The session's driver.
+    pub(super) fn driver(&self) -> &Driver<Object> {
+        &self.driver
     }
 
-    fn history_len(&self) -> usize {
-        self.session
-            .borrow()
-            .as_ref()
-            .map_or(0, |session| session.history.len())
-    }
-
-    /// Applies `step` to the session (synchronously, so nothing interleaves), then saves and
-    /// announces the new transitions.
-    async fn change(
-        &self,
-        step: impl FnOnce(
-            &mut Session,
-        )
-            -> std::result::Result<(), crate::core::binding_session::IllegalTransition>,
-    ) -> std::result::Result<(), ApiError> {
-        let before = self.history_len();
-        {
-            let mut slot = self.session.borrow_mut();
-            let session = slot.as_mut().ok_or_else(no_such)?;
-            step(session)?;
-        }
-        self.save(before, &|| Ok(Vec::new())).await
-    }
-
-    /// Completes the session: its last transition commits the installation and binding with
-    /// it, or, if they cannot be saved, the session fails instead.
-    async fn complete(
-        &self,
-        made: &Statements<'_>,
-        outcome: Outcome,
-    ) -> std::result::Result<(), ApiError> {
-        let now = runtime::now_seconds();
-        let before = self.history_len();
-        let previous = self.session.borrow().clone().ok_or_else(no_such)?;
-        {
-            let mut slot = self.session.borrow_mut();
-            let session = slot.as_mut().ok_or_else(no_such)?;
-            session.advance(State::Completed, now, "system")?;
-            session.outcome = Some(outcome);
-        }
-        match self.save(before, made).await {
-            Ok(()) => Ok(()),
-            Err(error) => {
-                let reason = match error {
-                    ApiError::Conflict { .. } => "the channel is already installed".to_owned(),
-                    ApiError::Tenancy(TenancyError::OwnerRevoked) => {
-                        "the org or app profile was revoked; nothing was installed".to_owned()
-                    }
-                    _ => "the installation could not be saved; start a new session".to_owned(),
-                };
-                self.session.replace(Some(previous));
-                self.change(|session| session.fail(&reason, now, "system"))
-                    .await
-            }
-        }
-    }
-
-    /// Audits and mirrors transitions `from..` (the last with `extra` statements in its batch),
-    /// stores the session, and tells the listeners.
-    async fn save(&self, from: usize, extra: &Statements<'_>) -> std::result::Result<(), ApiError> {
-        let session = self.session.borrow().clone().ok_or_else(no_such)?;
-        let db = self.env.d1("DB").map_err(d1::internal)?;
-        let last = session.history.len().saturating_sub(1);
-        for (index, transition) in session.history.iter().enumerate().skip(from) {
-            let event = Event::new(
-                &transition.by,
-                &format!("binding_session.{}", transition.to.as_str()),
-                &session.id,
-            )
-            .with_detail(json!({
-                "from": transition.from.as_str(),
-                "provider": session.provider.as_str(),
-                "method": session.method.as_str(),
-                "org_id": session.org_id,
-                "failure": session.failure.as_ref().filter(|_| index == last),
-                "outcome": session.outcome.as_ref().filter(|_| index == last),
-            }))
-            .for_org(Some(&session.org_id));
-            ledger::commit(&db, &event, transition.at, || {
-                let mut statements = vec![mirror(&db, &session)?];
-                if index == last {
-                    statements.extend(extra()?);
-                    if transition.to.has_ended() {
-                        statements.extend(release(&db, &session, transition.at)?);
-                    }
-                }
-                Ok(statements)
-            })
-            .await?;
-        }
-        self.state
-            .storage()
-            .put(SESSION_KEY, &session)
-            .await
-            .map_err(d1::internal)?;
-        self.announce();
-        Ok(())
-    }
-
-    /// The session as the API shows it; with `capabilities`, including its live capabilities
-    /// (for callers that may act on it).
+    /// The session as the API shows it; with `capabilities`, including its live capabilities.
     fn view(&self, capabilities: bool) -> std::result::Result<Value, ApiError> {
-        let slot = self.session.borrow();
-        let session = slot.as_ref().ok_or_else(no_such)?;
-        let base = self
-            .env
-            .var("PUBLIC_BASE_URL")
-            .map(|v| v.to_string())
-            .unwrap_or_default();
-        let page_capability = if capabilities {
-            Some(signed_link::sign(
-                &key_ring(&self.env)?,
-                Purpose::BindingPage,
-                &session.id,
-                session.expires_at,
-            ))
-        } else {
-            None
-        };
-        binding_session::view(
-            session,
-            base.trim_end_matches('/'),
-            page_capability.as_deref(),
-        )
-        .map_err(d1::internal)
-    }
-
-    /// Sends the current view to every listener; closes the streams once the session ended.
-    fn announce(&self) {
-        if self.listeners.borrow().is_empty() {
-            return;
-        }
-        let (Ok(full), Ok(redacted)) = (self.view(true), self.view(false)) else {
-            return;
-        };
-        let ended = json::at(&full, "/status")
-            .as_str()
-            .and_then(State::parse)
-            .is_some_and(State::has_ended);
-        let event = |view: &Value| format!("event: status\ndata: {view}\n\n").into_bytes();
-        let (full, redacted) = (event(&full), event(&redacted));
-        let mut listeners = self.listeners.borrow_mut();
-        listeners.retain(|listener| {
-            let event = if listener.capabilities {
-                &full
-            } else {
-                &redacted
-            };
-            listener.sender.unbounded_send(Ok(event.clone())).is_ok()
-        });
-        if ended {
-            listeners.clear();
-        }
+        view(self.env(), &self.driver.snapshot()?, capabilities)
     }
 
     async fn stream(&self, capabilities: bool) -> Result<Response> {
-        self.load().await?;
-        let view = match self.view(capabilities) {
+        let view = match self
+            .driver
+            .load()
+            .await
+            .and_then(|()| self.view(capabilities))
+        {
             Ok(view) => view,
             Err(error) => {
                 return Ok(Response::from_json(&error.body())?.with_status(error.status()))
@@ -469,12 +247,8 @@ impl BindingSession {
         let (sender, receiver) = unbounded();
         let first = format!("retry: 2000\nevent: status\ndata: {view}\n\n").into_bytes();
         let _ = sender.unbounded_send(Ok(first));
-        let ended = json::at(&view, "/status")
-            .as_str()
-            .and_then(State::parse)
-            .is_some_and(State::has_ended);
-        if !ended {
-            self.listeners.borrow_mut().push(Listener {
+        if !has_ended(&view) {
+            self.object().listeners.borrow_mut().push(Listener {
                 capabilities,
                 sender,
             });
@@ -486,11 +260,138 @@ impl BindingSession {
         headers.set("Referrer-Policy", "no-referrer")?;
         Ok(response)
     }
+}
 
-    /// The session's provider, method and current status.
-    fn snapshot(&self) -> std::result::Result<Session, ApiError> {
-        self.session.borrow().clone().ok_or_else(no_such)
+impl SessionStore for Object {
+    async fn load(&self) -> std::result::Result<Option<Session>, ApiError> {
+        self.state
+            .storage()
+            .get::<Session>(SESSION_KEY)
+            .await
+            .map_err(d1::internal)
     }
+
+    /// Audits and mirrors transitions `from..` (the last with `made` and, once ended, the
+    /// release of what the session held, in its batch), stores the session, and tells the
+    /// listeners.
+    async fn save(
+        &self,
+        session: &Session,
+        from: usize,
+        made: Option<&NewChannel>,
+    ) -> std::result::Result<(), ApiError> {
+        let db = self.env.d1("DB").map_err(d1::internal)?;
+        let last = session.history.len().saturating_sub(1);
+        for (index, transition) in session.history.iter().enumerate().skip(from) {
+            let event = transition_event(session, index, last);
+            ledger::commit(&db, &event, transition.at, || {
+                let mut statements = vec![mirror(&db, session)?];
+                if index == last {
+                    if let Some(made) = made {
+                        statements.extend(new_channel(
+                            &self.env,
+                            &db,
+                            session,
+                            made,
+                            transition.at,
+                        )?);
+                    }
+                    if transition.to.has_ended() {
+                        statements.extend(release(&db, session, transition.at)?);
+                    }
+                }
+                Ok(statements)
+            })
+            .await?;
+        }
+        self.state
+            .storage()
+            .put(SESSION_KEY, session)
+            .await
+            .map_err(d1::internal)?;
+        self.announce(session);
+        Ok(())
+    }
+}
+
+impl Object {
+    /// Sends `session`'s view to every listener; closes the streams once it ended.
+    fn announce(&self, session: &Session) {
+        if self.listeners.borrow().is_empty() {
+            return;
+        }
+        let (Ok(full), Ok(redacted)) = (
+            view(&self.env, session, true),
+            view(&self.env, session, false),
+        ) else {
+            return;
+        };
+        let event = |view: &Value| format!("event: status\ndata: {view}\n\n").into_bytes();
+        let (full_event, redacted_event) = (event(&full), event(&redacted));
+        let mut listeners = self.listeners.borrow_mut();
+        listeners.retain(|listener| {
+            let event = if listener.capabilities {
+                &full_event
+            } else {
+                &redacted_event
+            };
+            listener.sender.unbounded_send(Ok(event.clone())).is_ok()
+        });
+        if has_ended(&full) {
+            listeners.clear();
+        }
+    }
+}
+
+/// `session` as the API shows it; with `capabilities`, including its live capabilities (for
+/// callers that may act on it).
+fn view(env: &Env, session: &Session, capabilities: bool) -> std::result::Result<Value, ApiError> {
+    let base = env
+        .var("PUBLIC_BASE_URL")
+        .map(|v| v.to_string())
+        .unwrap_or_default();
+    let page_capability = if capabilities {
+        Some(signed_link::sign(
+            &key_ring(env)?,
+            Purpose::BindingPage,
+            &session.id,
+            session.expires_at,
+        ))
+    } else {
+        None
+    };
+    binding_session::view(
+        session,
+        base.trim_end_matches('/'),
+        page_capability.as_deref(),
+    )
+    .map_err(d1::internal)
+}
+
+/// Whether a view shows an ended session.
+fn has_ended(view: &Value) -> bool {
+    json::at(view, "/status")
+        .as_str()
+        .and_then(State::parse)
+        .is_some_and(State::has_ended)
+}
+
+/// The audit event of transition `index` of `session` (`last` is the newest's index).
+fn transition_event(session: &Session, index: usize, last: usize) -> Event {
+    let transition = session.history.get(index);
+    let (from, to, by) = transition.map_or(("", "", ""), |t| {
+        (t.from.as_str(), t.to.as_str(), t.by.as_str())
+    });
+    Event::new(by, &format!("binding_session.{to}"), &session.id)
+        .with_detail(json!({
+            "from": from,
+            "provider": session.provider.as_str(),
+            "method": session.method.as_str(),
+            "org_id": session.org_id,
+            "failure": session.failure.as_ref().filter(|_| index == last),
+            "outcome": session.outcome.as_ref().filter(|_| index == last),
+        }))
+        .for_org(Some(&session.org_id))
 }
 
 /// One open live-status stream.
@@ -501,13 +402,37 @@ struct Listener {
     sender: UnboundedSender<Result<Vec<u8>>>,
 }
 
-/// A provider check in flight; dropping it ends it.
-struct Checking<'a>(&'a Cell<bool>);
-
-impl Drop for Checking<'_> {
-    fn drop(&mut self) {
-        self.0.set(false);
-    }
+/// The statements that make what a completing session made: the installation (its org and app
+/// profile re-checked in the same transaction) and the session's binding on it.
+fn new_channel(
+    env: &Env,
+    db: &worker::D1Database,
+    session: &Session,
+    made: &NewChannel,
+    now: u64,
+) -> std::result::Result<Vec<worker::D1PreparedStatement>, ApiError> {
+    let installation = installations::NewRow {
+        id: &made.installation_id,
+        app_profile_id: &session.app_profile_id,
+        org_id: &session.org_id,
+        tenant_key: &made.tenant_key,
+        metadata: &made.metadata,
+        credentials: &made.credentials,
+    };
+    let binding = bindings::NewRow {
+        id: &made.binding_id,
+        installation_id: &made.installation_id,
+        agent_id: &session.binding.agent_id,
+        selector: &session.binding.selector,
+        priority: 0,
+        sender_policy: session.binding.sender_policy,
+        allowlist: &session.binding.allowlist,
+        fallback_installation_id: None,
+        created_by: &session.created_by,
+    };
+    let mut statements = installations::insert(db, &key_ring(env)?, &installation, now)?;
+    statements.extend(bindings::insert(db, &binding, now)?);
+    Ok(statements)
 }
 
 /// The D1 mirror row of `session` (inserted on start, updated after).
@@ -560,18 +485,4 @@ fn release(
         )?);
     }
     Ok(statements)
-}
-
-fn no_such() -> ApiError {
-    ApiError::NoSuch {
-        what: "binding session",
-        id: String::new(),
-    }
-}
-
-fn busy() -> ApiError {
-    ApiError::Conflict {
-        message: "the session is checking the channel with the provider; try again in a moment"
-            .into(),
-    }
 }

@@ -132,13 +132,14 @@ pub async fn exchange(
     code: Option<String>,
     error: Option<String>,
 ) -> std::result::Result<(), ApiError> {
-    let session = object.snapshot()?;
+    let driver = object.driver();
+    let session = driver.snapshot()?;
     if session.method != BindMethod::Oauth {
         return Err(ApiError::Conflict {
             message: "only an oauth session takes a code".into(),
         });
     }
-    let _checking = object.begin_check("slack").await?;
+    let _checking = driver.begin_check("slack", runtime::now_seconds()).await?;
     let code = match (code, error) {
         (Some(code), None) => code,
         (_, error) => {
@@ -149,7 +150,7 @@ pub async fn exchange(
             return fail(object, &reason, "slack").await;
         }
     };
-    let env = &object.env;
+    let env = object.env();
     let now = runtime::now_seconds();
     let channel = match access(env, &session.app_profile_id, &code, now).await? {
         Ok(channel) => channel,
@@ -159,16 +160,16 @@ pub async fn exchange(
         return fail(object, &reason, "slack").await;
     }
     let now = runtime::now_seconds();
-    object
-        .change(|s| s.advance(State::ChannelAuthenticated, now, "slack"))
+    driver
+        .advance(State::ChannelAuthenticated, now, "slack")
         .await?;
-    object
-        .change(|s| s.advance(State::TestingConnection, now, "system"))
+    driver
+        .advance(State::TestingConnection, now, "system")
         .await?;
     if let Err(reason) = confirm(env, &channel).await {
         return fail(object, &reason, "slack").await;
     }
-    finish(object, &session, &channel, runtime::new_id("ins")?).await
+    finish(object, channel, runtime::new_id("ins")?).await
 }
 
 /// `oauth.v2.access`: the code for a bot token and the workspace it is for. The outer `Err` is

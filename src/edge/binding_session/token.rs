@@ -15,8 +15,7 @@ use crate::core::admin::{Secret, Secrets};
 use crate::core::api_error::ApiError;
 use crate::core::binding_session::{Credentials, Outcome, Session, State};
 use crate::core::json;
-use crate::edge::admin::{bindings, installations};
-use crate::edge::secrets::key_ring;
+use crate::core::session_driver::NewChannel;
 use crate::edge::{d1, http, runtime};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
@@ -50,10 +49,11 @@ pub(super) struct Channel {
 /// caller shows the view); 409 when the session is not awaiting a credential or another
 /// request is already checking one.
 pub async fn authenticate(object: &BindingSession, by: &str, body: &Value) -> Result<(), ApiError> {
-    let session = object.snapshot()?;
+    let driver = object.driver();
+    let session = driver.snapshot()?;
     let credentials = Credentials::parse(session.provider, body.to_string().as_bytes())?;
-    let _checking = object.begin_check(by).await?;
-    let env = &object.env;
+    let _checking = driver.begin_check(by, runtime::now_seconds()).await?;
+    let env = object.env();
     let provider = session.provider.as_str();
     // The channel is claimed before anything changes at the provider (`connect`).
     let checked = match check(env, &credentials).await {
@@ -67,68 +67,48 @@ pub async fn authenticate(object: &BindingSession, by: &str, body: &Value) -> Re
         Err(reason) => return fail(object, &reason, provider).await,
     };
     let now = runtime::now_seconds();
-    object
-        .change(|s| s.advance(State::ChannelAuthenticated, now, provider))
+    driver
+        .advance(State::ChannelAuthenticated, now, provider)
         .await?;
-    object
-        .change(|s| s.advance(State::TestingConnection, now, "system"))
+    driver
+        .advance(State::TestingConnection, now, "system")
         .await?;
     let installation_id = runtime::new_id("ins")?;
     let channel = match connect(env, &credentials, channel, &installation_id).await {
         Ok(channel) => channel,
         Err(reason) => return fail(object, &reason, provider).await,
     };
-    finish(object, &session, &channel, installation_id).await
+    finish(object, channel, installation_id).await
 }
 
 /// Completes the session with a new installation `installation_id` of `channel` and the
 /// session's binding, in the `completed` transition's transaction.
 pub(super) async fn finish(
     object: &BindingSession,
-    session: &Session,
-    channel: &Channel,
+    channel: Channel,
     installation_id: String,
 ) -> Result<(), ApiError> {
-    let outcome = Outcome {
+    let made = NewChannel {
         installation_id,
         binding_id: runtime::new_id("bnd")?,
+        tenant_key: channel.tenant_key,
+        metadata: channel.metadata.to_string(),
+        credentials: channel.credentials,
+    };
+    let outcome = Outcome {
+        installation_id: made.installation_id.clone(),
+        binding_id: made.binding_id.clone(),
         sender_id: None,
     };
-    let env = &object.env;
-    let ring = key_ring(env)?;
-    let db = env.d1("DB").map_err(d1::internal)?;
-    let metadata = channel.metadata.to_string();
-    let made = || {
-        let installation = installations::NewRow {
-            id: &outcome.installation_id,
-            app_profile_id: &session.app_profile_id,
-            org_id: &session.org_id,
-            tenant_key: &channel.tenant_key,
-            metadata: &metadata,
-            credentials: &channel.credentials,
-        };
-        let binding = bindings::NewRow {
-            id: &outcome.binding_id,
-            installation_id: &outcome.installation_id,
-            agent_id: &session.binding.agent_id,
-            selector: &session.binding.selector,
-            priority: 0,
-            sender_policy: session.binding.sender_policy,
-            allowlist: &session.binding.allowlist,
-            fallback_installation_id: None,
-            created_by: &session.created_by,
-        };
-        let now = runtime::now_seconds();
-        let mut statements = installations::insert(&db, &ring, &installation, now)?;
-        statements.extend(bindings::insert(&db, &binding, now)?);
-        Ok(statements)
-    };
-    object.complete(&made, outcome.clone()).await
+    let now = runtime::now_seconds();
+    object.driver().complete(Some(&made), outcome, now).await
 }
 
 pub(super) async fn fail(object: &BindingSession, reason: &str, by: &str) -> Result<(), ApiError> {
-    let now = runtime::now_seconds();
-    object.change(|s| s.fail(reason, now, by)).await
+    object
+        .driver()
+        .fail(reason, runtime::now_seconds(), by)
+        .await
 }
 
 /// Claims the channel (`tenant_key` under the session's app profile) for this session until it
