@@ -65,13 +65,9 @@ async fn probe_d1(env: &Env) -> Check {
         Ok(db) => db,
         Err(error) => return Check::unbound(error.to_string()),
     };
-    match db
-        .prepare("SELECT 1")
-        .first::<serde_json::Value>(None)
-        .await
-    {
-        Ok(_) => Check::ok(),
-        Err(error) => Check::unreachable(error.to_string()),
+    match super::store::d1::ping(&db).await {
+        Ok(()) => Check::ok(),
+        Err(error) => Check::unreachable(error),
     }
 }
 

@@ -25,19 +25,18 @@
 
 mod admin;
 mod binding_session;
-mod d1;
 mod health;
 mod housekeeping;
 mod http;
 mod ingress;
-mod ledger;
 mod queue_consumer;
 mod rate_limit;
 mod runtime;
-mod secrets;
+mod store;
 
 use crate::core::api_error::ApiError;
 use crate::core::route::{Admin, Route};
+use store::d1;
 use worker::{event, Context, Env, Request, Response, Result};
 
 /// Installs the panic hook once per isolate, so a panic shows in `wrangler tail` with its message.

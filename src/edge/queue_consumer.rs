@@ -11,9 +11,8 @@
 //! profile or binding was revoked, or whose provider was switched off, since it was queued is
 //! dropped, with one `delivery.dropped` audit entry per installation and reason in the batch.
 
-use super::d1::{self, Arg};
-use super::ingress::directory;
-use super::{http, ledger, runtime};
+use super::store::{directory, ledger};
+use super::{http, runtime};
 use crate::core::api_error::ApiError;
 use crate::core::audit::Event;
 use crate::core::delivery::{backoff_seconds, signed_headers, still_deliverable, Stale};
@@ -92,37 +91,15 @@ impl Live {
         db: &worker::D1Database,
         messages: &[Message<Value>],
     ) -> std::result::Result<Live, ApiError> {
-        let ids = |field: &str| {
-            let ids: BTreeSet<&str> = messages.iter().map(|m| text(m.body(), field)).collect();
-            Arg::from(json!(ids).to_string())
+        let ids = |field: &str| -> BTreeSet<&str> {
+            messages.iter().map(|m| text(m.body(), field)).collect()
         };
-        let live = directory::live_installation("id IN (SELECT value FROM json_each(?1))");
-        let statements = vec![
-            d1::statement(
-                db,
-                &format!("SELECT id FROM installations WHERE {live}"),
-                &[ids("installation_id")],
-            )?,
-            d1::statement(
-                db,
-                "SELECT id FROM bindings WHERE status = 'active' \
-                 AND id IN (SELECT value FROM json_each(?1))",
-                &[ids("binding_id")],
-            )?,
-            directory::flags_statement(db)?,
-        ];
-        let results = db.batch(statements).await.map_err(d1::internal)?;
-        let [installations, bindings, flags] = results.as_slice() else {
-            return Err(d1::internal("delivery check: expected three results"));
-        };
-        let set = |result: &worker::D1Result| -> std::result::Result<HashSet<String>, ApiError> {
-            let rows: Vec<Value> = result.results().map_err(d1::internal)?;
-            Ok(rows.iter().map(|row| text(row, "id").to_owned()).collect())
-        };
+        let (installations, bindings, flags) =
+            directory::live_for_delivery(db, &ids("installation_id"), &ids("binding_id")).await?;
         Ok(Live {
-            installations: set(installations)?,
-            bindings: set(bindings)?,
-            flags: directory::flags_of(flags)?,
+            installations,
+            bindings,
+            flags,
         })
     }
 

@@ -17,7 +17,8 @@ pub fn now_millis() -> u64 {
 /// never predictable bytes.
 pub fn random_bytes<const N: usize>() -> Result<[u8; N], ApiError> {
     let mut bytes = [0u8; N];
-    getrandom::fill(&mut bytes).map_err(|error| super::d1::internal(format!("random: {error}")))?;
+    getrandom::fill(&mut bytes)
+        .map_err(|error| super::store::d1::internal(format!("random: {error}")))?;
     Ok(bytes)
 }
 

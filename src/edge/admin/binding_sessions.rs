@@ -4,10 +4,9 @@
 //! handlers check what needs D1 (the org, the app profile, that a session exists), then pass
 //! the call on. D1's `binding_sessions` mirrors each session's status for listing.
 
+use super::collection::{self, kind_of, provider_of};
 use super::install_tokens::{self, Grant};
-use super::installations::kind_of;
-use super::profiles::provider_of;
-use super::{collection, reach, Call, Reply};
+use super::{Call, Reply};
 use crate::core::admin::parse;
 use crate::core::api_error::ApiError;
 use crate::core::auth::{Caller, Scope};
@@ -22,16 +21,14 @@ use crate::core::signed_link::{self, Purpose};
 use crate::core::tenancy::{check_installation_org, Provider};
 use crate::core::webhook::current_secret;
 use crate::edge::binding_session::{self, Command};
-use crate::edge::ingress::directory;
-use crate::edge::secrets::key_ring;
-use crate::edge::{d1, runtime};
+use crate::edge::runtime;
+use crate::edge::store::d1;
+use crate::edge::store::directory;
+use crate::edge::store::secrets::key_ring;
+use crate::edge::store::sessions::{self, StatusFilter};
+use crate::edge::store::tenancy::linkable_installations;
 use serde_json::{json, Value};
 use worker::{D1Database, Env, Response};
-
-/// Columns of a listed session.
-const COLUMNS: &str =
-    "id, org_id, app_profile_id, agent_id, provider, method, status, created_by, \
-                       created_at, expires_at, updated_at";
 
 /// `POST /v1/binding-sessions` → 201 with the session's view.
 pub async fn start(call: &Call<'_>) -> Result<Reply, ApiError> {
@@ -110,18 +107,17 @@ async fn authorize_url(call: &Call<'_>, session: &Session) -> Result<String, Api
 /// profile whose metadata names its number or bot, with an install token (lifetime: the
 /// session's) whose claim completes the session.
 async fn qr_link(call: &Call<'_>, session: &Session, ttl: u64) -> Result<String, ApiError> {
-    let rows = d1::rows(
+    let installations = linkable_installations(
         call.db,
-        "SELECT metadata FROM installations WHERE app_profile_id = ?1 AND org_id = ?2 \
-         AND status = 'active' ORDER BY created_at, id",
-        &[(&session.app_profile_id).into(), (&session.org_id).into()],
+        &session.org_id,
+        Some(&session.app_profile_id),
+        &[session.provider],
     )
     .await?;
     let has_handle = |metadata: &Value| deep_link(session.provider, metadata, "").is_some();
-    if !rows
+    if !installations
         .iter()
-        .filter_map(|row| serde_json::from_str::<Value>(row["metadata"].as_str()?).ok())
-        .any(|metadata| has_handle(&metadata))
+        .any(|(_, metadata)| has_handle(metadata))
     {
         return Err(ApiError::Conflict {
             message: format!(
@@ -145,20 +141,21 @@ async fn qr_link(call: &Call<'_>, session: &Session, ttl: u64) -> Result<String,
         binding_session_id: Some(&session.id),
     };
     let (minted, _) = install_tokens::create(call, &grant).await?;
-    rows.iter()
-        .filter_map(|row| serde_json::from_str::<Value>(row["metadata"].as_str()?).ok())
-        .find_map(|metadata| deep_link(session.provider, &metadata, &minted.token))
+    installations
+        .iter()
+        .find_map(|(_, metadata)| deep_link(session.provider, metadata, &minted.token))
         .ok_or(ApiError::Internal)
 }
 
 /// `GET /v1/binding-sessions`: newest first; `?status=active` for those that have not ended, or
 /// `?status=<state>`; `?limit=` 1–200 (default 50). Only sessions within the caller's reach.
 pub async fn list(call: &Call<'_>) -> Result<Reply, ApiError> {
-    let mut status = None;
+    let mut status = StatusFilter::Any;
     let mut limit: u32 = 50;
     for (name, value) in call.query_pairs() {
         match name {
-            "status" if value == "active" || State::parse(value).is_some() => status = Some(value),
+            "status" if value == "active" => status = StatusFilter::Active,
+            "status" if State::parse(value).is_some() => status = StatusFilter::Is(value),
             "limit" => {
                 limit = value
                     .parse()
@@ -169,26 +166,7 @@ pub async fn list(call: &Call<'_>) -> Result<Reply, ApiError> {
             other => return Err(bad(&format!("unknown or bad query parameter {other:?}"))),
         }
     }
-    let mut args = vec![u64::from(limit).into()];
-    let filter = match status {
-        None => "1 = 1".to_owned(),
-        Some("active") => "status NOT IN ('completed', 'failed', 'expired', 'cancelled')".into(),
-        Some(state) => {
-            args.push(state.into());
-            "status = ?2".into()
-        }
-    };
-    let reach = reach::owned(
-        "org_id",
-        Some("agent_id"),
-        &call.caller.restriction,
-        &mut args,
-    );
-    let sql = format!(
-        "SELECT {COLUMNS} FROM binding_sessions WHERE {filter}{reach} \
-         ORDER BY created_at DESC, id LIMIT ?1"
-    );
-    let items = d1::rows(call.db, &sql, &args).await?;
+    let items = sessions::list(call.db, status, &call.caller.restriction, limit).await?;
     Ok((200, json!({ "items": items })))
 }
 
@@ -233,11 +211,10 @@ pub async fn events(
 
 /// 404 unless session `id` exists within the caller's reach.
 async fn require(db: &D1Database, caller: &Caller, id: &str) -> Result<(), ApiError> {
-    let mut args = vec![id.into()];
-    let reach = reach::owned("org_id", Some("agent_id"), &caller.restriction, &mut args);
-    let sql = format!("SELECT id FROM binding_sessions WHERE id = ?1{reach}");
-    let found: Option<Value> = d1::first(db, &sql, &args).await?;
-    found.map(|_| ()).ok_or_else(|| ApiError::NoSuch {
+    if sessions::exists(db, &caller.restriction, id).await? {
+        return Ok(());
+    }
+    Err(ApiError::NoSuch {
         what: "binding session",
         id: id.to_owned(),
     })

@@ -1,93 +1,27 @@
 //! What every admin collection shares: list (cursor-paginated, filtered), get, revoke, always
-//! within the caller's reach ([`super::reach`]): what a restricted caller does not reach is not
-//! listed and answers 404.
+//! within the caller's reach ([`crate::edge::store::reach`]): what a restricted caller does not
+//! reach is not listed and answers 404. Also the row readers the handlers share
+//! ([`provider_of`], [`kind_of`]).
 //!
-//! Each resource's [`Spec`] names its table and the columns it shows (never a secret: secrets
-//! live in the `secrets` table and are shown as metadata only); the filters a list takes are
-//! [`crate::core::admin::filters`].
+//! The rows are read and written by [`crate::edge::store::collection`]; the filters a list takes
+//! are [`crate::core::admin::filters`].
 
-use super::{reach, Call, Reply};
+use super::{Call, Reply};
 use crate::core::admin::{filters, ListQuery};
 use crate::core::api_error::ApiError;
 use crate::core::authority::{self, AuthorityError};
 use crate::core::json;
 use crate::core::route::Resource;
-use crate::edge::d1::{self, Arg};
+use crate::core::tenancy::{ProfileKind, Provider, TenancyError};
+use crate::edge::store::collection::{self as rows, table};
+use crate::edge::store::{bindings, d1, ledger, secrets};
 use serde_json::{json, Value};
-
-/// How one resource is stored and shown.
-pub struct Spec {
-    /// The D1 table.
-    pub table: &'static str,
-    /// The noun in messages and audit actions (`org`, `app_profile`, …).
-    pub what: &'static str,
-    /// The columns shown.
-    pub columns: &'static str,
-}
-
-/// The spec of `resource`.
-pub fn spec(resource: Resource) -> &'static Spec {
-    match resource {
-        Resource::Principals => &Spec {
-            table: "principals",
-            what: "principal",
-            columns: "id, name, public_key, scopes, org_ids, agent_ids, status, expires_at, created_by, \
-                      created_at, updated_at",
-        },
-        Resource::Orgs => &Spec {
-            table: "orgs",
-            what: "org",
-            columns: "id, name, status, created_at, updated_at",
-        },
-        Resource::AppProfiles => &Spec {
-            table: "app_profiles",
-            what: "app_profile",
-            columns: "id, provider, kind, org_id, provider_app_id, name, status, created_at, updated_at",
-        },
-        Resource::Installations => &Spec {
-            table: "installations",
-            what: "installation",
-            columns: "id, app_profile_id, org_id, tenant_key, metadata, status, created_at, updated_at",
-        },
-        Resource::Bindings => &Spec {
-            table: "bindings",
-            what: "binding",
-            columns: "id, installation_id, \
-                      (SELECT org_id FROM installations WHERE id = bindings.installation_id) AS org_id, \
-                      agent_id, conversation_id, peer_id, team_id, priority, sender_policy, \
-                      fallback_installation_id, status, created_by, created_at, updated_at",
-        },
-    }
-}
 
 /// `GET /v1/<resource>?limit=&cursor=&<filter>=`: rows ordered by id, `next_cursor` when more.
 pub async fn list(call: &Call<'_>, resource: Resource) -> Result<Reply, ApiError> {
-    let spec = spec(resource);
     let query = ListQuery::parse(filters(resource), call.query_pairs())?;
-    let mut sql = format!("SELECT {} FROM {} WHERE id > ?1", spec.columns, spec.table);
-    let mut args: Vec<Arg> = vec![query.page.cursor.clone().unwrap_or_default().into()];
-    for (column, value) in query.filters {
-        args.push(value.into());
-        sql.push_str(&format!(" AND {column} = ?{}", args.len()));
-    }
-    sql.push_str(&reach::condition(
-        resource,
-        &call.caller.restriction,
-        &mut args,
-    ));
-    args.push(i64::from(query.page.limit + 1).into());
-    sql.push_str(&format!(" ORDER BY id LIMIT ?{}", args.len()));
-    let mut items = d1::rows(call.db, &sql, &args).await?;
-    let limit = query.page.limit as usize;
-    let next_cursor = if items.len() > limit {
-        items.truncate(limit);
-        items
-            .last()
-            .and_then(|row| row["id"].as_str())
-            .map(str::to_owned)
-    } else {
-        None
-    };
+    let (items, next_cursor) =
+        rows::list(call.db, resource, &call.caller.restriction, &query).await?;
     let items: Vec<Value> = items.into_iter().map(|row| shape(resource, row)).collect();
     Ok((200, json!({ "items": items, "next_cursor": next_cursor })))
 }
@@ -103,11 +37,11 @@ pub async fn view(call: &Call<'_>, resource: Resource, id: &str) -> Result<Value
     let mut view = shape(resource, row);
     match resource {
         Resource::AppProfiles | Resource::Installations => {
-            let secrets = crate::edge::secrets::metadata(call.db, id, call.now).await?;
+            let secrets = secrets::metadata(call.db, id, call.now).await?;
             json::set(&mut view, "secrets", secrets);
         }
         Resource::Bindings => {
-            let allowlist = super::bindings::allowlist_of(call.db, id).await?;
+            let allowlist = bindings::allowlist_of(call.db, id).await?;
             json::set(&mut view, "allowlist", allowlist);
         }
         Resource::Principals | Resource::Orgs => {}
@@ -117,17 +51,10 @@ pub async fn view(call: &Call<'_>, resource: Resource, id: &str) -> Result<Value
 
 /// The row with `id` within the caller's reach, or 404 naming it.
 pub async fn find(call: &Call<'_>, resource: Resource, id: &str) -> Result<Value, ApiError> {
-    let spec = spec(resource);
-    let mut args: Vec<Arg> = vec![id.into()];
-    let reach = reach::condition(resource, &call.caller.restriction, &mut args);
-    let sql = format!(
-        "SELECT {} FROM {} WHERE id = ?1{reach}",
-        spec.columns, spec.table
-    );
-    d1::first::<Value>(call.db, &sql, &args)
+    rows::find(call.db, resource, &call.caller.restriction, id)
         .await?
         .ok_or_else(|| ApiError::NoSuch {
-            what: spec.what,
+            what: table(resource).what,
             id: id.to_owned(),
         })
 }
@@ -136,13 +63,28 @@ pub async fn find(call: &Call<'_>, resource: Resource, id: &str) -> Result<Value
 pub async fn find_active(call: &Call<'_>, resource: Resource, id: &str) -> Result<Value, ApiError> {
     let row = find(call, resource, id).await?;
     if json::at(&row, "/status") != "active" {
-        return Err(crate::core::tenancy::TenancyError::Revoked {
-            what: spec(resource).what,
+        return Err(TenancyError::Revoked {
+            what: table(resource).what,
             id: id.to_owned(),
         }
         .into());
     }
     Ok(row)
+}
+
+/// The provider of an app profile row.
+pub fn provider_of(profile: &Value) -> Result<Provider, ApiError> {
+    Provider::parse(json::at(profile, "/provider").as_str().unwrap_or_default())
+        .map_err(d1::internal)
+}
+
+/// The kind of an app profile row.
+pub fn kind_of(profile: &Value) -> ProfileKind {
+    if json::at(profile, "/kind") == "byoa" {
+        ProfileKind::Byoa
+    } else {
+        ProfileKind::Platform
+    }
 }
 
 /// The org an object's audit entries concern (an org's own id; none for principals and platform
@@ -183,20 +125,11 @@ pub async fn mark_revoked(
     id: &str,
     org_id: Option<&str>,
 ) -> Result<(), ApiError> {
-    let spec = spec(resource);
-    let sql = format!(
-        "UPDATE {} SET status = 'revoked', updated_at = ?2 WHERE id = ?1 AND status = 'active'",
-        spec.table
-    );
     let event = call
-        .event(&format!("{}.revoke", spec.what), id)
+        .event(&format!("{}.revoke", table(resource).what), id)
         .for_org(org_id);
-    super::ledger::commit(call.db, &event, call.now, || {
-        Ok(vec![d1::statement(
-            call.db,
-            &sql,
-            &[id.into(), call.now.into()],
-        )?])
+    ledger::commit(call.db, &event, call.now, || {
+        Ok(vec![rows::revoke(call.db, resource, id, call.now)?])
     })
     .await?;
     Ok(())

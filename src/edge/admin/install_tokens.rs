@@ -8,8 +8,11 @@ use crate::core::authority;
 use crate::core::install_token::{self, deep_link, Minted, TEXT_PREFIX};
 use crate::core::route::Resource;
 use crate::core::tenancy::Provider;
-use crate::edge::secrets::key_ring;
-use crate::edge::{d1, ledger, runtime};
+use crate::edge::runtime;
+use crate::edge::store::grants::{self, GrantRow};
+use crate::edge::store::secrets::key_ring;
+use crate::edge::store::tenancy::linkable_installations;
+use crate::edge::store::{d1, ledger};
 use serde_json::{json, Value};
 
 /// `POST /v1/install-tokens` → 201 `{id, token, text, expires_at, links: {whatsapp, telegram}}`.
@@ -75,25 +78,19 @@ pub async fn create(call: &Call<'_>, grant: &Grant<'_>) -> Result<(Minted, u64),
             "binding_session_id": grant.binding_session_id,
         }))
         .for_org(Some(grant.org_id));
+    let row = GrantRow {
+        id: &minted.grant_id,
+        org_id: grant.org_id,
+        agent_id: grant.agent_id,
+        subject: grant.subject,
+        provider,
+        key_id: &minted.key_id,
+        created_by: &call.caller.principal_id,
+        expires_at,
+        binding_session_id: grant.binding_session_id,
+    };
     ledger::commit(call.db, &event, call.now, || {
-        Ok(vec![d1::statement(
-            call.db,
-            "INSERT INTO install_tokens (id, org_id, agent_id, subject, provider, key_id, \
-             created_by, created_at, expires_at, binding_session_id) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
-            &[
-                (&minted.grant_id).into(),
-                grant.org_id.into(),
-                grant.agent_id.into(),
-                grant.subject.into(),
-                provider.into(),
-                (&minted.key_id).into(),
-                (&call.caller.principal_id).into(),
-                call.now.into(),
-                expires_at.into(),
-                grant.binding_session_id.into(),
-            ],
-        )?])
+        Ok(vec![grants::insert(call.db, &row, call.now)?])
     })
     .await?;
     Ok((minted, expires_at))
@@ -103,23 +100,16 @@ pub async fn create(call: &Call<'_>, grant: &Grant<'_>) -> Result<(Minted, u64),
 /// names their number (`display_phone_number`) or bot (`bot_username`); `null` where there is
 /// none, or where the token is limited to another provider.
 async fn links(call: &Call<'_>, body: &NewInstallToken, token: &str) -> Result<Value, ApiError> {
-    let rows = d1::rows(
-        call.db,
-        "SELECT p.provider AS provider, i.metadata AS metadata FROM installations i \
-         JOIN app_profiles p ON p.id = i.app_profile_id \
-         WHERE i.org_id = ?1 AND i.status = 'active' AND p.status = 'active' \
-         AND p.provider IN ('whatsapp', 'telegram') ORDER BY i.created_at, i.id",
-        &[(&body.org_id).into()],
-    )
-    .await?;
+    let providers = [Provider::Whatsapp, Provider::Telegram];
+    let installations = linkable_installations(call.db, &body.org_id, None, &providers).await?;
     let link = |provider: Provider| {
         if body.provider.is_some_and(|only| only != provider) {
             return Value::Null;
         }
-        rows.iter()
-            .filter(|row| row["provider"] == provider.as_str())
-            .filter_map(|row| serde_json::from_str::<Value>(row["metadata"].as_str()?).ok())
-            .find_map(|metadata| deep_link(provider, &metadata, token))
+        installations
+            .iter()
+            .filter(|(name, _)| name == provider.as_str())
+            .find_map(|(_, metadata)| deep_link(provider, metadata, token))
             .map_or(Value::Null, Value::String)
     };
     Ok(json!({

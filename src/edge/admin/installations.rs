@@ -1,18 +1,19 @@
 //! `/v1/installations`: create, rotate credentials. (List, get and revoke are in
 //! [`super::collection`].)
 
-use super::profiles::{provider_of, rotate_secrets, Rotation};
-use super::{collection, Call, Reply};
-use crate::core::admin::{parse, NewInstallation, Secrets};
+use super::collection::{self, kind_of, provider_of};
+use super::profiles::{rotate_secrets, Rotation};
+use super::{Call, Reply};
+use crate::core::admin::{parse, NewInstallation};
 use crate::core::api_error::ApiError;
 use crate::core::json;
 use crate::core::route::Resource;
-use crate::core::seal::KeyRing;
-use crate::core::tenancy::{check_installation_org, ProfileKind, SecretOwner};
-use crate::edge::secrets::{self, Owner};
-use crate::edge::{d1, ledger, runtime};
+use crate::core::tenancy::{check_installation_org, SecretOwner};
+use crate::edge::runtime;
+use crate::edge::store::ledger;
+use crate::edge::store::secrets::{self, Owner};
+use crate::edge::store::tenancy::{insert_installation, InstallationRow};
 use serde_json::{json, Value};
-use worker::{D1Database, D1PreparedStatement};
 
 /// `POST /v1/installations`: only under an active profile, and under a BYOA profile only for
 /// that profile's own org.
@@ -41,7 +42,7 @@ pub async fn create(call: &Call<'_>) -> Result<Reply, ApiError> {
             "credentials": body.credentials.keys().collect::<Vec<_>>(),
         }))
         .for_org(Some(&body.org_id));
-    let row = NewRow {
+    let row = InstallationRow {
         id: &id,
         app_profile_id: &body.app_profile_id,
         org_id: &body.org_id,
@@ -50,61 +51,13 @@ pub async fn create(call: &Call<'_>) -> Result<Reply, ApiError> {
         credentials: &body.credentials,
     };
     ledger::commit(call.db, &event, call.now, || {
-        insert(call.db, &ring, &row, call.now)
+        insert_installation(call.db, &ring, &row, call.now)
     })
     .await?;
     Ok((
         201,
         collection::view(call, Resource::Installations, &id).await?,
     ))
-}
-
-/// An installation to insert.
-pub struct NewRow<'a> {
-    /// Its new id.
-    pub id: &'a str,
-    /// Its app profile.
-    pub app_profile_id: &'a str,
-    /// Its org.
-    pub org_id: &'a str,
-    /// The provider's id for the tenant (workspace, bot, phone number).
-    pub tenant_key: &'a str,
-    /// Non-secret provider facts, as JSON text.
-    pub metadata: &'a str,
-    /// Credentials, sealed on insert.
-    pub credentials: &'a Secrets,
-}
-
-/// The statements that insert `row` and its sealed credentials (for one ledger batch).
-pub fn insert(
-    db: &D1Database,
-    ring: &KeyRing,
-    row: &NewRow<'_>,
-    now: u64,
-) -> Result<Vec<D1PreparedStatement>, ApiError> {
-    // The org and app profile are read again in this same transaction: when either was revoked
-    // since it was checked, its subquery is NULL and the NOT NULL column fails the whole batch
-    // (`ledger` reports it as `TenancyError::OwnerRevoked`).
-    let mut statements = vec![d1::statement(
-        db,
-        "INSERT INTO installations (id, app_profile_id, org_id, tenant_key, metadata, created_at, updated_at) \
-         VALUES (?1, (SELECT id FROM app_profiles WHERE id = ?2 AND status = 'active'), \
-         (SELECT id FROM orgs WHERE id = ?3 AND status = 'active'), ?4, ?5, ?6, ?6)",
-        &[
-            row.id.into(),
-            row.app_profile_id.into(),
-            row.org_id.into(),
-            row.tenant_key.into(),
-            row.metadata.into(),
-            now.into(),
-        ],
-    )?];
-    let owner = Owner {
-        table: "installations",
-        id: row.id,
-    };
-    statements.extend(secrets::insert_all(db, ring, owner, row.credentials, now)?);
-    Ok(statements)
 }
 
 /// `POST /v1/installations/{id}/rotate`
@@ -129,13 +82,4 @@ pub async fn rotate(call: &Call<'_>, id: &str) -> Result<Reply, ApiError> {
         200,
         collection::view(call, Resource::Installations, id).await?,
     ))
-}
-
-/// The kind of an app profile row.
-pub fn kind_of(profile: &Value) -> ProfileKind {
-    if profile["kind"] == "byoa" {
-        ProfileKind::Byoa
-    } else {
-        ProfileKind::Platform
-    }
 }

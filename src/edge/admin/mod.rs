@@ -22,15 +22,14 @@ pub(crate) mod installations;
 mod orgs;
 mod principals;
 mod profiles;
-mod reach;
 mod rollout;
 
-use super::{d1, http, ledger, rate_limit, runtime};
+use super::store::{d1, ledger};
+use super::{http, rate_limit, runtime};
 use crate::core::admin::MAX_BODY_BYTES;
 use crate::core::api_error::ApiError;
 use crate::core::audit::Event;
-use crate::core::auth::{self, AuthError, Caller, Principal, ScopeSet};
-use crate::core::authority::Restriction;
+use crate::core::auth::{self, AuthError, Caller};
 use crate::core::route::{Admin, Resource};
 use serde_json::{json, Value};
 use worker::{D1Database, Env, Request, Response};
@@ -217,40 +216,10 @@ async fn verify(req: &Request, db: &D1Database, now: u64) -> Result<Caller, ApiE
     let header = req.headers().get("Authorization").ok().flatten();
     let token = auth::bearer_token(header.as_deref())?;
     let principal_id = auth::key_id(token)?;
-    let principal = load_principal(db, &principal_id)
+    let principal = super::store::principals::load(db, &principal_id)
         .await?
         .ok_or(AuthError::BadSignature)?;
     Ok(auth::verify(token, &principal, now)?)
-}
-
-/// The principal a token names, as the verifier needs it.
-async fn load_principal(db: &D1Database, id: &str) -> Result<Option<Principal>, ApiError> {
-    #[derive(serde::Deserialize)]
-    struct Row {
-        id: String,
-        public_key: String,
-        scopes: String,
-        status: String,
-        expires_at: Option<u64>,
-        org_ids: Option<String>,
-        agent_ids: Option<String>,
-    }
-    let row: Option<Row> = d1::first(
-        db,
-        "SELECT id, public_key, scopes, status, expires_at, org_ids, agent_ids \
-         FROM principals WHERE id = ?1",
-        &[id.into()],
-    )
-    .await?;
-    let Some(row) = row else { return Ok(None) };
-    Ok(Some(Principal {
-        id: row.id,
-        public_key: row.public_key,
-        scopes: ScopeSet::parse(&row.scopes).unwrap_or_default(),
-        active: row.status == "active",
-        expires_at: row.expires_at,
-        restriction: Restriction::from_columns(row.org_ids.as_deref(), row.agent_ids.as_deref()),
-    }))
 }
 
 /// The client's IP as Cloudflare reports it.

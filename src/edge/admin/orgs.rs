@@ -7,7 +7,9 @@ use crate::core::admin::{parse, NewOrg};
 use crate::core::api_error::ApiError;
 use crate::core::authority;
 use crate::core::route::Resource;
-use crate::edge::{d1, ledger, runtime};
+use crate::edge::runtime;
+use crate::edge::store::ledger;
+use crate::edge::store::tenancy::insert_org;
 use serde_json::json;
 
 /// `POST /v1/orgs`
@@ -21,11 +23,7 @@ pub async fn create(call: &Call<'_>) -> Result<Reply, ApiError> {
         .with_detail(json!({ "name": body.name }))
         .for_org(Some(&id));
     ledger::commit(call.db, &event, call.now, || {
-        Ok(vec![d1::statement(
-            call.db,
-            "INSERT INTO orgs (id, name, created_at, updated_at) VALUES (?1, ?2, ?3, ?3)",
-            &[(&id).into(), (&body.name).into(), call.now.into()],
-        )?])
+        Ok(vec![insert_org(call.db, &id, &body.name, call.now)?])
     })
     .await?;
     Ok((201, collection::view(call, Resource::Orgs, &id).await?))

@@ -11,8 +11,10 @@ use crate::core::auth::{Scope, ScopeSet};
 use crate::core::authority::{self, Grant, PrincipalChange, Restriction};
 use crate::core::json;
 use crate::core::route::Resource;
-use crate::edge::{d1, ledger, runtime};
-use serde_json::{json, Value};
+use crate::edge::runtime;
+use crate::edge::store::ledger;
+use crate::edge::store::principals::{self, PrincipalRow};
+use serde_json::json;
 
 /// `POST /v1/principals`: at most the caller's scopes, reach and lifetime.
 pub async fn create(call: &Call<'_>) -> Result<Reply, ApiError> {
@@ -37,23 +39,19 @@ pub async fn create(call: &Call<'_>) -> Result<Reply, ApiError> {
         "agent_ids": grant.restriction.agent_ids,
         "expires_at": expires_at,
     }));
+    let scopes = grant.scopes.to_string();
+    let row = PrincipalRow {
+        id: &id,
+        name: &body.name,
+        public_key: &body.public_key,
+        scopes: &scopes,
+        org_ids: org_ids.as_deref(),
+        agent_ids: agent_ids.as_deref(),
+        expires_at,
+        created_by: &call.caller.principal_id,
+    };
     ledger::commit(call.db, &event, call.now, || {
-        Ok(vec![d1::statement(
-            call.db,
-            "INSERT INTO principals (id, name, public_key, scopes, org_ids, agent_ids, expires_at, \
-             created_by, created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9)",
-            &[
-                (&id).into(),
-                (&body.name).into(),
-                (&body.public_key).into(),
-                grant.scopes.to_string().into(),
-                org_ids.as_deref().into(),
-                agent_ids.as_deref().into(),
-                expires_at.into(),
-                (&call.caller.principal_id).into(),
-                call.now.into(),
-            ],
-        )?])
+        Ok(vec![principals::insert(call.db, &row, call.now)?])
     })
     .await?;
     Ok((
@@ -64,20 +62,8 @@ pub async fn create(call: &Call<'_>) -> Result<Reply, ApiError> {
 
 /// 404 naming the first org of `org_ids` (a JSON array) that does not exist.
 async fn require_orgs(call: &Call<'_>, org_ids: &str) -> Result<(), ApiError> {
-    let missing: Option<Value> = d1::first(
-        call.db,
-        "SELECT value AS id FROM json_each(?1) WHERE value NOT IN (SELECT id FROM orgs) LIMIT 1",
-        &[org_ids.into()],
-    )
-    .await?;
-    match missing {
-        Some(row) => Err(ApiError::NoSuch {
-            what: "org",
-            id: json::at(&row, "/id")
-                .as_str()
-                .unwrap_or_default()
-                .to_owned(),
-        }),
+    match principals::first_missing_org(call.db, org_ids).await? {
+        Some(id) => Err(ApiError::NoSuch { what: "org", id }),
         None => Ok(()),
     }
 }
@@ -90,10 +76,11 @@ pub async fn rotate(call: &Call<'_>, id: &str) -> Result<Reply, ApiError> {
     authority::check_principal_change(&call.caller, id, &target, PrincipalChange::RotateKey)?;
     let event = call.event("principal.rotate", id);
     ledger::commit(call.db, &event, call.now, || {
-        Ok(vec![d1::statement(
+        Ok(vec![principals::set_key(
             call.db,
-            "UPDATE principals SET public_key = ?2, updated_at = ?3 WHERE id = ?1",
-            &[id.into(), (&body.public_key).into(), call.now.into()],
+            id,
+            &body.public_key,
+            call.now,
         )?])
     })
     .await?;

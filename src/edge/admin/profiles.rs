@@ -1,16 +1,19 @@
 //! `/v1/app-profiles`: create, rotate secrets; and re-sealing every secret under a new master
 //! key. (List, get and revoke are in [`super::collection`].)
 
-use super::{collection, Call, Reply};
+use super::collection::{self, provider_of};
+use super::{Call, Reply};
 use crate::core::admin::{parse, NewAppProfile, RotateSecrets};
 use crate::core::api_error::ApiError;
 use crate::core::authority;
 use crate::core::json;
 use crate::core::route::Resource;
 use crate::core::tenancy::{Provider, SecretOwner};
-use crate::edge::secrets::{self, Owner};
-use crate::edge::{d1, ledger, runtime};
-use serde_json::{json, Value};
+use crate::edge::runtime;
+use crate::edge::store::ledger;
+use crate::edge::store::secrets::{self, Owner};
+use crate::edge::store::tenancy::{insert_profile, ProfileRow};
+use serde_json::json;
 
 /// `POST /v1/app-profiles`: the profile and its sealed secrets, in one transaction.
 pub async fn create(call: &Call<'_>) -> Result<Reply, ApiError> {
@@ -24,10 +27,6 @@ pub async fn create(call: &Call<'_>) -> Result<Reply, ApiError> {
     }
     let ring = secrets::key_ring(call.env)?;
     let id = runtime::new_id("app")?;
-    let owner = Owner {
-        table: "app_profiles",
-        id: &id,
-    };
     let event = call
         .event("app_profile.create", &id)
         .with_detail(json!({
@@ -37,23 +36,17 @@ pub async fn create(call: &Call<'_>) -> Result<Reply, ApiError> {
             "secrets": body.secrets.keys().collect::<Vec<_>>(),
         }))
         .for_org(body.org_id.as_deref());
+    let row = ProfileRow {
+        id: &id,
+        provider: body.provider,
+        kind: body.kind,
+        org_id: body.org_id.as_deref(),
+        provider_app_id: &body.provider_app_id,
+        name: &body.name,
+        secrets: &body.secrets,
+    };
     ledger::commit(call.db, &event, call.now, || {
-        let mut statements = vec![d1::statement(
-            call.db,
-            "INSERT INTO app_profiles (id, provider, kind, org_id, provider_app_id, name, created_at, updated_at) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7)",
-            &[
-                (&id).into(),
-                body.provider.as_str().into(),
-                body.kind.as_str().into(),
-                body.org_id.as_deref().into(),
-                (&body.provider_app_id).into(),
-                (&body.name).into(),
-                call.now.into(),
-            ],
-        )?];
-        statements.extend(secrets::insert_all(call.db, &ring, owner, &body.secrets, call.now)?);
-        Ok(statements)
+        insert_profile(call.db, &ring, &row, call.now)
     })
     .await?;
     Ok((
@@ -130,11 +123,6 @@ pub async fn rotate_secrets(
     })
     .await?;
     Ok(())
-}
-
-/// The provider of an app profile row.
-pub fn provider_of(row: &Value) -> Result<Provider, ApiError> {
-    Provider::parse(row["provider"].as_str().unwrap_or_default()).map_err(d1::internal)
 }
 
 /// `POST /v1/master-key/rotate`: re-seals every secret under the current master key, so the

@@ -6,16 +6,14 @@ use crate::core::api_error::ApiError;
 use crate::core::authority;
 use crate::core::json;
 use crate::core::tenancy::{check_flag_change, Stage};
-use crate::edge::{d1, ledger};
+use crate::edge::store::rollout::{self, FlagRow};
+use crate::edge::store::{d1, ledger};
 use serde_json::{json, Value};
-
-const COLUMNS: &str = "key, stage, canary_org_ids, reason, updated_by, updated_at";
 
 /// `GET /v1/rollout`: every flag that was set (a provider without one is `on`).
 pub async fn list(call: &Call<'_>) -> Result<Reply, ApiError> {
     authority::require_unrestricted(&call.caller, "reading rollout flags")?;
-    let sql = format!("SELECT {COLUMNS} FROM rollout_flags ORDER BY key");
-    let items: Vec<Value> = d1::rows(call.db, &sql, &[])
+    let items: Vec<Value> = rollout::all(call.db)
         .await?
         .into_iter()
         .map(shape)
@@ -29,7 +27,7 @@ pub async fn set(call: &Call<'_>, key: &str) -> Result<Reply, ApiError> {
     check_rollout_key(key)?;
     let body: FlagChange = parse(&call.body)?;
     body.validate()?;
-    let current = current_stage(call, key).await?;
+    let current = rollout::stage(call.db, key).await?;
     check_flag_change(key, current, body.stage, body.reason.as_deref())?;
     let canary = serde_json::to_string(&body.canary_org_ids).map_err(d1::internal)?;
     let stage = stage_name(body.stage);
@@ -39,37 +37,19 @@ pub async fn set(call: &Call<'_>, key: &str) -> Result<Reply, ApiError> {
         "canary_org_ids": body.canary_org_ids,
         "reason": body.reason,
     }));
+    let flag = FlagRow {
+        key,
+        stage,
+        canary_org_ids: &canary,
+        reason: body.reason.as_deref(),
+        updated_by: &call.caller.principal_id,
+    };
     ledger::commit(call.db, &event, call.now, || {
-        Ok(vec![d1::statement(
-            call.db,
-            "INSERT INTO rollout_flags (key, stage, canary_org_ids, reason, updated_by, updated_at) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6) \
-             ON CONFLICT (key) DO UPDATE SET stage = ?2, canary_org_ids = ?3, reason = ?4, \
-             updated_by = ?5, updated_at = ?6",
-            &[
-                key.into(),
-                stage.into(),
-                (&canary).into(),
-                body.reason.as_deref().into(),
-                (&call.caller.principal_id).into(),
-                call.now.into(),
-            ],
-        )?])
+        Ok(vec![rollout::set(call.db, &flag, call.now)?])
     })
     .await?;
-    let sql = format!("SELECT {COLUMNS} FROM rollout_flags WHERE key = ?1");
-    let row = d1::first::<Value>(call.db, &sql, &[key.into()]).await?;
+    let row = rollout::get(call.db, key).await?;
     Ok((200, shape(row.unwrap_or_default())))
-}
-
-async fn current_stage(call: &Call<'_>, key: &str) -> Result<Option<Stage>, ApiError> {
-    let row: Option<Value> = d1::first(
-        call.db,
-        "SELECT stage FROM rollout_flags WHERE key = ?1",
-        &[key.into()],
-    )
-    .await?;
-    Ok(row.and_then(|row| serde_json::from_value(json::at(&row, "/stage").clone()).ok()))
 }
 
 fn stage_name(stage: Stage) -> &'static str {

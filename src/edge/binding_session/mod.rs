@@ -28,9 +28,11 @@ use crate::core::binding_session::{self, Method as BindMethod, Outcome, Session,
 use crate::core::json;
 use crate::core::session_driver::{Alarm, Driver, NewChannel, SessionStore};
 use crate::core::signed_link::{self, Purpose};
-use crate::edge::admin::{bindings, installations};
-use crate::edge::secrets::key_ring;
-use crate::edge::{d1, ledger, runtime};
+use crate::edge::runtime;
+use crate::edge::store::secrets::key_ring;
+use crate::edge::store::tenancy::{insert_installation, InstallationRow};
+use crate::edge::store::{bindings, grants, sessions};
+use crate::edge::store::{d1, ledger};
 use futures_channel::mpsc::{unbounded, UnboundedSender};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
@@ -285,7 +287,7 @@ impl SessionStore for Object {
         for (index, transition) in session.history.iter().enumerate().skip(from) {
             let event = transition_event(session, index, last);
             ledger::commit(&db, &event, transition.at, || {
-                let mut statements = vec![mirror(&db, session)?];
+                let mut statements = vec![sessions::mirror(&db, session)?];
                 if index == last {
                     if let Some(made) = made {
                         statements.extend(new_channel(
@@ -411,7 +413,7 @@ fn new_channel(
     made: &NewChannel,
     now: u64,
 ) -> std::result::Result<Vec<worker::D1PreparedStatement>, ApiError> {
-    let installation = installations::NewRow {
+    let installation = InstallationRow {
         id: &made.installation_id,
         app_profile_id: &session.app_profile_id,
         org_id: &session.org_id,
@@ -419,7 +421,7 @@ fn new_channel(
         metadata: &made.metadata,
         credentials: &made.credentials,
     };
-    let binding = bindings::NewRow {
+    let binding = bindings::BindingRow {
         id: &made.binding_id,
         installation_id: &made.installation_id,
         agent_id: &session.binding.agent_id,
@@ -430,59 +432,22 @@ fn new_channel(
         fallback_installation_id: None,
         created_by: &session.created_by,
     };
-    let mut statements = installations::insert(db, &key_ring(env)?, &installation, now)?;
-    statements.extend(bindings::insert(db, &binding, now)?);
+    let mut statements = insert_installation(db, &key_ring(env)?, &installation, now)?;
+    statements.extend(bindings::insert(db, &binding, now, false)?);
     Ok(statements)
 }
 
-/// The D1 mirror row of `session` (inserted on start, updated after).
-fn mirror(
-    db: &worker::D1Database,
-    session: &Session,
-) -> std::result::Result<worker::D1PreparedStatement, ApiError> {
-    let updated_at = session.history.last().map_or(session.created_at, |t| t.at);
-    d1::statement(
-        db,
-        "INSERT INTO binding_sessions (id, org_id, app_profile_id, provider, method, status, \
-         created_by, created_at, expires_at, updated_at, agent_id) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11) \
-         ON CONFLICT (id) DO UPDATE SET status = excluded.status, updated_at = excluded.updated_at",
-        &[
-            (&session.id).into(),
-            (&session.org_id).into(),
-            (&session.app_profile_id).into(),
-            session.provider.as_str().into(),
-            session.method.as_str().into(),
-            session.status.as_str().into(),
-            (&session.created_by).into(),
-            session.created_at.into(),
-            session.expires_at.into(),
-            updated_at.into(),
-            (&session.binding.agent_id).into(),
-        ],
-    )
-}
-
-/// What an ended session lets go of: the channel it claimed ([`token::claim_channel`]) and, for a
-/// `qr` session, its unclaimed install token, so it cannot be claimed after the session failed,
-/// expired or was cancelled.
+/// What an ended session lets go of: the channel it claimed ([`sessions::claim_channel`]) and,
+/// for a `qr` session, its unclaimed install token, so it cannot be claimed after the session
+/// failed, expired or was cancelled.
 fn release(
     db: &worker::D1Database,
     session: &Session,
     now: u64,
 ) -> std::result::Result<Vec<worker::D1PreparedStatement>, ApiError> {
-    let mut statements = vec![d1::statement(
-        db,
-        "DELETE FROM tenant_claims WHERE session_id = ?1",
-        &[(&session.id).into()],
-    )?];
+    let mut statements = vec![sessions::release_channel(db, &session.id)?];
     if session.method == BindMethod::Qr {
-        statements.push(d1::statement(
-            db,
-            "UPDATE install_tokens SET expires_at = MIN(expires_at, ?2) \
-             WHERE binding_session_id = ?1 AND claim_event IS NULL",
-            &[(&session.id).into(), now.into()],
-        )?);
+        statements.push(grants::expire_unclaimed_of_session(db, &session.id, now)?);
     }
     Ok(statements)
 }

@@ -21,9 +21,9 @@ use crate::core::json;
 use crate::core::signed_link::{self, Purpose};
 use crate::core::tenancy::Provider;
 use crate::core::webhook::current_secret;
-use crate::edge::ingress::{directory, rejections};
 use crate::edge::runtime;
-use crate::edge::secrets::key_ring;
+use crate::edge::store::secrets::key_ring;
+use crate::edge::store::{directory, rejections};
 use serde_json::{json, Value};
 use std::collections::HashMap;
 use worker::{Context, Env, Method, Request, Response, Result};
@@ -180,7 +180,7 @@ async fn access(
     code: &str,
     now: u64,
 ) -> std::result::Result<std::result::Result<Channel, String>, ApiError> {
-    let db = env.d1("DB").map_err(crate::edge::d1::internal)?;
+    let db = env.d1("DB").map_err(crate::edge::store::d1::internal)?;
     let (profile, _) = directory::profile(&db, env, app_profile_id, now).await?;
     let secret = |name: &str| {
         profile

@@ -6,7 +6,7 @@
 use crate::core::binding_page::{content_security_policy, render};
 use crate::core::signed_link::{self, Purpose};
 use crate::edge::runtime;
-use crate::edge::secrets::key_ring;
+use crate::edge::store::secrets::key_ring;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use worker::{Env, Request, Response, Result};

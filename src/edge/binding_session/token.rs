@@ -16,7 +16,9 @@ use crate::core::api_error::ApiError;
 use crate::core::binding_session::{Credentials, Outcome, Session, State};
 use crate::core::json;
 use crate::core::session_driver::NewChannel;
-use crate::edge::{d1, http, runtime};
+use crate::edge::store::d1;
+use crate::edge::store::sessions::{self, ClaimRefused};
+use crate::edge::{http, runtime};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use serde_json::{json, Value};
@@ -112,70 +114,25 @@ pub(super) async fn fail(object: &BindingSession, reason: &str, by: &str) -> Res
 }
 
 /// Claims the channel (`tenant_key` under the session's app profile) for this session until it
-/// ends; the plain-words reason when it cannot: the org or app profile was revoked, the app
-/// profile already has an active installation for it (binding it again would take over its
-/// webhook), or another session is binding it right now. Made before anything changes at the provider, so a session that cannot
-/// win changes nothing there.
+/// ends ([`sessions::claim_channel`]); the plain-words reason when it cannot. Made before
+/// anything changes at the provider, so a session that cannot win changes nothing there.
 pub(super) async fn claim_channel(
     env: &Env,
     session: &Session,
     tenant_key: &str,
 ) -> Result<Option<String>, ApiError> {
     let db = env.d1("DB").map_err(d1::internal)?;
-    let now = runtime::now_seconds();
-    let claimed: Option<Value> = d1::first(
-        &db,
-        "INSERT INTO tenant_claims (app_profile_id, tenant_key, session_id, expires_at) \
-         SELECT ?1, ?2, ?3, ?4 WHERE NOT EXISTS (SELECT 1 FROM installations \
-           WHERE app_profile_id = ?1 AND tenant_key = ?2 AND status = 'active') \
-         AND EXISTS (SELECT 1 FROM app_profiles WHERE id = ?1 AND status = 'active') \
-         AND EXISTS (SELECT 1 FROM orgs WHERE id = ?6 AND status = 'active') \
-         ON CONFLICT (app_profile_id, tenant_key) DO UPDATE \
-           SET session_id = excluded.session_id, expires_at = excluded.expires_at \
-           WHERE tenant_claims.expires_at <= ?5 OR tenant_claims.session_id = excluded.session_id \
-         RETURNING session_id",
-        &[
-            (&session.app_profile_id).into(),
-            tenant_key.into(),
-            (&session.id).into(),
-            session.expires_at.into(),
-            now.into(),
-            (&session.org_id).into(),
-        ],
-    )
-    .await?;
-    if claimed.is_some() {
-        return Ok(None);
-    }
-    let owners: Option<Value> = d1::first(
-        &db,
-        "SELECT 1 AS live WHERE EXISTS (SELECT 1 FROM app_profiles WHERE id = ?1 AND status = 'active') \
-         AND EXISTS (SELECT 1 FROM orgs WHERE id = ?2 AND status = 'active')",
-        &[(&session.app_profile_id).into(), (&session.org_id).into()],
-    )
-    .await?;
-    if owners.is_none() {
-        return Ok(Some(
-            "the org or app profile was revoked; nothing was installed".to_owned(),
-        ));
-    }
-    let existing: Option<Value> = d1::first(
-        &db,
-        "SELECT id FROM installations WHERE app_profile_id = ?1 AND tenant_key = ?2 \
-         AND status = 'active'",
-        &[(&session.app_profile_id).into(), tenant_key.into()],
-    )
-    .await?;
-    Ok(Some(match existing {
-        Some(row) => format!(
-            "this channel is already installed as {} under this app profile; revoke that \
-             installation first, then start a new session",
-            json::at(&row, "/id")
-                .as_str()
-                .unwrap_or("another installation")
+    let claimed = sessions::claim_channel(&db, session, tenant_key, runtime::now_seconds()).await?;
+    Ok(claimed.err().map(|refused| match refused {
+        ClaimRefused::OwnerRevoked => {
+            "the org or app profile was revoked; nothing was installed".to_owned()
+        }
+        ClaimRefused::Installed(id) => format!(
+            "this channel is already installed as {id} under this app profile; revoke that \
+             installation first, then start a new session"
         ),
-        None => "another binding session is binding this channel right now; start a new \
-                 session once it has ended"
+        ClaimRefused::Held => "another binding session is binding this channel right now; start \
+                               a new session once it has ended"
             .to_owned(),
     }))
 }

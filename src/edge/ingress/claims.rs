@@ -23,6 +23,7 @@
 //! pipeline, as for every envelope).
 
 use super::{Call, Routed};
+use crate::core::admin::SenderPolicy;
 use crate::core::api_error::ApiError;
 use crate::core::audit::Event as AuditEvent;
 use crate::core::binding_session::Outcome;
@@ -33,14 +34,16 @@ use crate::core::install_token::{
     self, claim_binding_id, Claimant, Decision, Grant, Refusal, Verified,
 };
 use crate::core::json;
-use crate::core::tenancy::{resolve_binding, RouteKeys};
+use crate::core::tenancy::{resolve_binding, RouteKeys, Selector};
 use crate::core::webhook::{Delivery, Installation, Profile};
 use crate::edge::binding_session::{self, Command};
-use crate::edge::secrets::key_ring;
-use crate::edge::{d1, ledger, rate_limit};
+use crate::edge::rate_limit;
+use crate::edge::store::bindings::{self, BindingRow};
+use crate::edge::store::grants::{self, Identity};
+use crate::edge::store::secrets::key_ring;
+use crate::edge::store::{d1, ledger};
 use serde_json::json;
 use std::cell::RefCell;
-use worker::D1PreparedStatement;
 
 /// A claim message, with where it arrived.
 pub struct Claim<'a> {
@@ -65,13 +68,7 @@ pub async fn handle(call: &Call<'_>, claim: &Claim<'_>) -> Result<Routed, ApiErr
         Ok(token) => token,
         Err(error) => return Ok(rejected(call, claim, None, error.reason()).await),
     };
-    let grant: Option<Grant> = d1::first(
-        &call.db,
-        "SELECT org_id, agent_id, subject, provider, expires_at, claim_event, created_by, \
-         binding_session_id FROM install_tokens WHERE id = ?1",
-        &[(&token.grant_id).into()],
-    )
-    .await?;
+    let grant = grants::get(&call.db, &token.grant_id).await?;
     let claim_event = format!(
         "{}:{}",
         claim.installation.id, claim.event.provider_event_id
@@ -145,19 +142,7 @@ async fn mark_claimed(
     claim_event: &str,
     sender: &str,
 ) -> Result<bool, ApiError> {
-    let claimed: Option<serde_json::Value> = d1::first(
-        &call.db,
-        "UPDATE install_tokens SET claimed_at = ?1, claim_event = ?2, claimed_by = ?3 \
-         WHERE id = ?4 AND claim_event IS NULL RETURNING id",
-        &[
-            call.now.into(),
-            claim_event.into(),
-            sender.into(),
-            (&token.grant_id).into(),
-        ],
-    )
-    .await?;
-    Ok(claimed.is_some())
+    grants::mark_claimed(&call.db, &token.grant_id, claim_event, sender, call.now).await
 }
 
 /// Links the sender to the grant's subject and allows them on a binding to the grant's agent;
@@ -175,14 +160,47 @@ async fn link(
     let binding_id = existing
         .map(|binding| binding.id.clone())
         .unwrap_or_else(|| claim_binding_id(&token.grant_id));
+    let identity = Identity {
+        installation_id: &claim.installation.id,
+        sender_id: sender,
+        org_id: &grant.org_id,
+        subject: &grant.subject,
+        grant_id: &token.grant_id,
+    };
+    let (db, now) = (&call.db, call.now);
     let statements = || {
-        let mut statements = vec![link_identity(call, claim, token, grant, sender)?];
+        let mut statements = vec![grants::link(db, &identity, now)?];
         match existing {
             Some(binding) if binding.open => {}
-            Some(_) => statements.push(allow(call, &binding_id, sender, &grant.created_by)?),
+            Some(_) => statements.push(bindings::allow(
+                db,
+                &binding_id,
+                sender,
+                &grant.created_by,
+                now,
+                true,
+            )?),
             None => {
-                statements.push(create_binding(call, claim, &binding_id, grant, sender)?);
-                statements.push(allow(call, &binding_id, sender, &grant.created_by)?);
+                // This sender in this conversation (the most specific selector there is),
+                // allowlist policy, allowing the sender.
+                let selector = Selector {
+                    conversation: claim.keys.conversation.map(str::to_owned),
+                    peer: Some(sender.to_owned()),
+                    team: None,
+                };
+                let allowlist = [sender.to_owned()];
+                let row = BindingRow {
+                    id: &binding_id,
+                    installation_id: &claim.installation.id,
+                    agent_id: &grant.agent_id,
+                    selector: &selector,
+                    priority: 0,
+                    sender_policy: SenderPolicy::Allowlist,
+                    allowlist: &allowlist,
+                    fallback_installation_id: None,
+                    created_by: &grant.created_by,
+                };
+                statements.extend(bindings::insert(db, &row, now, true)?);
             }
         }
         Ok(statements)
@@ -209,75 +227,6 @@ async fn link(
     .for_org(Some(&grant.org_id));
     ledger::commit(&call.db, &event, call.now, statements).await?;
     Ok(binding_id)
-}
-
-fn link_identity(
-    call: &Call<'_>,
-    claim: &Claim<'_>,
-    token: &Verified,
-    grant: &Grant,
-    sender: &str,
-) -> Result<D1PreparedStatement, ApiError> {
-    d1::statement(
-        &call.db,
-        "INSERT INTO identities (installation_id, sender_id, org_id, subject, grant_id, linked_at) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT (installation_id, sender_id) DO UPDATE SET \
-         org_id = excluded.org_id, subject = excluded.subject, grant_id = excluded.grant_id, \
-         linked_at = excluded.linked_at",
-        &[
-            (&claim.installation.id).into(),
-            sender.into(),
-            (&grant.org_id).into(),
-            (&grant.subject).into(),
-            (&token.grant_id).into(),
-            call.now.into(),
-        ],
-    )
-}
-
-/// A binding for this sender in this conversation (peer and conversation selector, the most
-/// specific there is), allowlist policy.
-fn create_binding(
-    call: &Call<'_>,
-    claim: &Claim<'_>,
-    binding_id: &str,
-    grant: &Grant,
-    sender: &str,
-) -> Result<D1PreparedStatement, ApiError> {
-    d1::statement(
-        &call.db,
-        "INSERT INTO bindings (id, installation_id, agent_id, conversation_id, peer_id, priority, \
-         sender_policy, created_by, created_at, updated_at) \
-         VALUES (?1, ?2, ?3, ?4, ?5, 0, 'allowlist', ?6, ?7, ?7) ON CONFLICT (id) DO NOTHING",
-        &[
-            binding_id.into(),
-            (&claim.installation.id).into(),
-            (&grant.agent_id).into(),
-            claim.keys.conversation.into(),
-            sender.into(),
-            (&grant.created_by).into(),
-            call.now.into(),
-        ],
-    )
-}
-
-fn allow(
-    call: &Call<'_>,
-    binding_id: &str,
-    sender: &str,
-    created_by: &str,
-) -> Result<D1PreparedStatement, ApiError> {
-    d1::statement(
-        &call.db,
-        "INSERT INTO allowlist_entries (binding_id, sender_id, created_by, created_at) \
-         VALUES (?1, ?2, ?3, ?4) ON CONFLICT (binding_id, sender_id) DO NOTHING",
-        &[
-            binding_id.into(),
-            sender.into(),
-            created_by.into(),
-            call.now.into(),
-        ],
-    )
 }
 
 /// A refused claim: audited, and queued as `install_rejected` to the agent whose binding routes

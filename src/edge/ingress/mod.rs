@@ -19,9 +19,7 @@
 //! ([`rejections`]), aggregated per source, reason and minute.
 
 mod claims;
-mod dedupe;
-pub(crate) mod directory;
-pub(crate) mod rejections;
+mod inbound_queue;
 
 use crate::core::api_error::ApiError;
 use crate::core::dedupe::{
@@ -37,8 +35,11 @@ use crate::core::webhook::{
     decide, switched_off, tenant_keys, valid_secrets, verifying_secrets, Decision, Delivery, Facts,
     Flags, Installation, Profile, Target,
 };
-use crate::edge::{d1, http, runtime};
-use dedupe::{D1Keys, InboundQueue};
+use crate::edge::store::d1;
+use crate::edge::store::dedupe_keys::D1Keys;
+use crate::edge::store::{directory, rejections};
+use crate::edge::{http, runtime};
+use inbound_queue::InboundQueue;
 use rejections::Audit;
 use std::rc::Rc;
 use worker::{Context, D1Database, Env, Request, Response};

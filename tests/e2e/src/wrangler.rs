@@ -427,24 +427,36 @@ fn dev_secrets(root: &Path) -> Vec<(String, String)> {
 }
 
 /// Runs `wrangler <args> <state>` to completion; fails with its output.
+/// Runs wrangler with `args` and then `state`. Local D1 is a SQLite file the running worker
+/// writes too, so a command that finds it locked (`SQLITE_BUSY`) is tried again, a few times.
 fn run_wrangler(root: &Path, args: &[&str], state: &Path) -> Result<(), StartError> {
-    let output = wrangler(root)
-        .args(args)
-        .arg(state)
-        .stdin(Stdio::null())
-        .output()
-        .map_err(|e| error(format!("cannot run wrangler {}: {e}", args.join(" "))))?;
-    if output.status.success() {
-        return Ok(());
-    }
-    Err(StartError {
-        what: format!("wrangler {} failed ({})", args.join(" "), output.status),
-        log_tail: Some(format!(
+    const ATTEMPTS: u32 = 5;
+    let mut attempt = 1;
+    loop {
+        let output = wrangler(root)
+            .args(args)
+            .arg(state)
+            .stdin(Stdio::null())
+            .output()
+            .map_err(|e| error(format!("cannot run wrangler {}: {e}", args.join(" "))))?;
+        if output.status.success() {
+            return Ok(());
+        }
+        let printed = format!(
             "{}{}",
             String::from_utf8_lossy(&output.stdout),
             String::from_utf8_lossy(&output.stderr)
-        )),
-    })
+        );
+        let locked = printed.contains("SQLITE_BUSY") || printed.contains("database is locked");
+        if !locked || attempt == ATTEMPTS {
+            return Err(StartError {
+                what: format!("wrangler {} failed ({})", args.join(" "), output.status),
+                log_tail: Some(printed),
+            });
+        }
+        attempt += 1;
+        std::thread::sleep(Duration::from_millis(300));
+    }
 }
 
 /// The last `lines` lines of the file at `path` (reads at most its last 64 KiB).

@@ -11,7 +11,7 @@
 use crate::core::audit::Event;
 use crate::core::json;
 use crate::core::tenancy::Provider;
-use crate::edge::{d1, ledger};
+use crate::edge::store::{d1, ledger};
 use serde_json::json;
 use worker::{Context, Env};
 

@@ -11,11 +11,12 @@ use crate::core::expiring::ExpiringMap;
 use crate::core::seal::{KeyRing, SealContext};
 use crate::core::tenancy::{Flag, Provider, Selector, Stage};
 use crate::core::webhook::{Binding, Flags, Installation, Profile, Secret};
-use crate::edge::d1::{self, Arg};
-use crate::edge::secrets::key_ring;
+use crate::edge::store::d1::{self, Arg};
+use crate::edge::store::secrets::key_ring;
 use serde::Deserialize;
 use serde_json::Value;
 use std::cell::RefCell;
+use std::collections::{BTreeSet, HashSet};
 use std::rc::Rc;
 use worker::{D1Database, Env};
 
@@ -155,7 +156,7 @@ const LIVE_PROFILE: &str = "status = 'active' AND \
 
 /// An installation that may carry traffic: active, its org active and its app profile live.
 /// Revoking any owner takes its installations out of every lookup (within [`TTL_SECONDS`]).
-pub fn live_installation(filter: &str) -> String {
+fn live_installation(filter: &str) -> String {
     format!(
         "{filter} AND status = 'active' \
          AND org_id IN (SELECT id FROM orgs WHERE status = 'active') \
@@ -163,8 +164,45 @@ pub fn live_installation(filter: &str) -> String {
     )
 }
 
+/// What holds now for queued envelopes (read uncached, in one round trip): which of
+/// `installation_ids` are live, which of `binding_ids` are active, and the rollout flags.
+pub async fn live_for_delivery(
+    db: &D1Database,
+    installation_ids: &BTreeSet<&str>,
+    binding_ids: &BTreeSet<&str>,
+) -> Result<(HashSet<String>, HashSet<String>, Flags), ApiError> {
+    let live = live_installation("id IN (SELECT value FROM json_each(?1))");
+    let list = |ids: &BTreeSet<&str>| Arg::from(serde_json::json!(ids).to_string());
+    let statements = vec![
+        d1::statement(
+            db,
+            &format!("SELECT id FROM installations WHERE {live}"),
+            &[list(installation_ids)],
+        )?,
+        d1::statement(
+            db,
+            "SELECT id FROM bindings WHERE status = 'active' \
+             AND id IN (SELECT value FROM json_each(?1))",
+            &[list(binding_ids)],
+        )?,
+        flags_statement(db)?,
+    ];
+    let results = db.batch(statements).await.map_err(d1::internal)?;
+    let [installations, bindings, flags] = results.as_slice() else {
+        return Err(d1::internal("delivery check: expected three results"));
+    };
+    let ids = |result: &worker::D1Result| -> Result<HashSet<String>, ApiError> {
+        let rows: Vec<Value> = result.results().map_err(d1::internal)?;
+        Ok(rows
+            .iter()
+            .filter_map(|row| row["id"].as_str().map(str::to_owned))
+            .collect())
+    };
+    Ok((ids(installations)?, ids(bindings)?, flags_of(flags)?))
+}
+
 /// The statement that reads every rollout flag (for a batch; read it with [`flags_of`]).
-pub fn flags_statement(db: &D1Database) -> Result<worker::D1PreparedStatement, ApiError> {
+fn flags_statement(db: &D1Database) -> Result<worker::D1PreparedStatement, ApiError> {
     d1::statement(
         db,
         "SELECT key, stage, canary_org_ids FROM rollout_flags",
@@ -173,7 +211,7 @@ pub fn flags_statement(db: &D1Database) -> Result<worker::D1PreparedStatement, A
 }
 
 /// The flags [`flags_statement`] read.
-pub fn flags_of(result: &worker::D1Result) -> Result<Flags, ApiError> {
+fn flags_of(result: &worker::D1Result) -> Result<Flags, ApiError> {
     let rows: Vec<FlagRow> = result.results().map_err(d1::internal)?;
     Ok(rows
         .into_iter()
@@ -336,7 +374,8 @@ fn binding_of(row: BindingRow, allowed: &[Value]) -> Binding {
 fn open_all(ring: &KeyRing, rows: Vec<SecretRow>) -> Result<Vec<Secret>, ApiError> {
     rows.into_iter()
         .map(|row| {
-            let purpose = crate::edge::secrets::purpose(&row.owner_table, &row.owner_id, &row.name);
+            let purpose =
+                crate::edge::store::secrets::purpose(&row.owner_table, &row.owner_id, &row.name);
             let context = SealContext {
                 table: "secrets",
                 row_id: &row.id,

@@ -8,7 +8,7 @@
 
 use crate::core::authority::Restriction;
 use crate::core::route::Resource;
-use crate::edge::d1::Arg;
+use crate::edge::store::d1::Arg;
 use std::collections::BTreeSet;
 
 /// The condition on `resource`'s rows (`" AND …"`, or empty when nothing is restricted); its

@@ -1,15 +1,14 @@
-//! The seams of [`crate::core::dedupe`] over D1 and the `INBOUND` queue.
+//! [`crate::core::dedupe`]'s key store in D1.
 //!
 //! `dedupe_keys` holds one row per key: `committed` = 0 while a request holds it (until a short
 //! `expires_at`), 1 once its envelope is queued (until the dedupe window ends). A claim is one D1
 //! batch whatever the number of keys: an upsert per key that takes it only when it is new or its
 //! row has lapsed, then one read of what the keys it did not take hold.
 
-use crate::core::dedupe::{DedupeStore, KeyState, Outbox, StoreError};
-use crate::core::envelope::Envelope;
-use crate::edge::d1::{self, Arg};
+use super::d1::{self, Arg};
+use crate::core::dedupe::{DedupeStore, KeyState, StoreError};
 use serde_json::Value;
-use worker::{D1Database, Env, Queue, QueueContentType, RawMessageBuilder};
+use worker::D1Database;
 
 /// Dedupe keys in D1.
 pub struct D1Keys<'a>(pub &'a D1Database);
@@ -104,37 +103,5 @@ impl DedupeStore for D1Keys<'_> {
         .await
         .map(|_| ())
         .map_err(store_error)
-    }
-}
-
-/// The `INBOUND` queue producer (`agent-inbound`), or why there is none.
-pub struct InboundQueue(Result<Queue, String>);
-
-impl InboundQueue {
-    /// The producer bound as `INBOUND`.
-    pub fn new(env: &Env) -> Self {
-        InboundQueue(env.queue("INBOUND").map_err(|e| e.to_string()))
-    }
-}
-
-impl Outbox<&Envelope> for InboundQueue {
-    async fn send(&self, envelope: &&Envelope) -> Result<(), StoreError> {
-        let queue = self
-            .0
-            .as_ref()
-            .map_err(|e| StoreError(format!("agent-inbound unavailable: {e}")))?;
-        // Parsed by JSON.parse so the queue carries a plain JSON object (serde_wasm_bindgen would
-        // turn maps into JS Maps, which a consumer reads back as empty objects).
-        let json = envelope
-            .to_queue_json()
-            .map_err(|e| StoreError(format!("envelope {} does not serialise: {e}", envelope.id)))?;
-        let object = worker::js_sys::JSON::parse(&json)
-            .map_err(|_| StoreError(format!("envelope {} is not JSON", envelope.id)))?;
-        let message =
-            RawMessageBuilder::new(object).build_with_content_type(QueueContentType::Json);
-        queue
-            .send_raw(message)
-            .await
-            .map_err(|e| StoreError(format!("send of {} failed: {e}", envelope.id)))
     }
 }

@@ -6,10 +6,10 @@
 //! ([`crate::core::seal::SealContext`]), so a sealed value copied to another row does not open.
 
 use super::d1::{self, Arg};
-use super::runtime;
 use crate::core::admin::Secrets;
 use crate::core::api_error::ApiError;
 use crate::core::seal::{KeyRing, SealContext};
+use crate::edge::runtime;
 use serde_json::Value;
 use worker::{D1Database, D1PreparedStatement, Env};
 

@@ -5,8 +5,10 @@
 //! with a uniqueness violation on `audit_log`, which the core retries on the new head.
 
 use super::d1::{self, Arg};
+use super::reach;
 use crate::core::api_error::ApiError;
 use crate::core::audit::{Entry, Event, Head};
+use crate::core::authority::Restriction;
 use crate::core::ledger::{self, AppendFailure, LedgerStore};
 use crate::core::tenancy::TenancyError;
 use worker::{D1Database, D1PreparedStatement};
@@ -58,6 +60,26 @@ pub async fn commit(
 /// Appends `event` alone.
 pub async fn record(db: &D1Database, event: &Event, now: u64) -> Result<Entry, ApiError> {
     commit(db, event, now, || Ok(Vec::new())).await
+}
+
+/// Columns of an entry.
+const COLUMNS: &str = "seq, at, actor, action, target, detail, prev_hash, hash, org_id";
+
+/// Up to `limit` entries after `after` in chain order; with `restriction`, only the entries about
+/// the orgs it reaches.
+pub async fn entries(
+    db: &D1Database,
+    after: u64,
+    limit: u32,
+    restriction: Option<&Restriction>,
+) -> Result<Vec<Entry>, ApiError> {
+    let mut args: Vec<Arg> = vec![after.into(), u64::from(limit).into()];
+    let reach = restriction.map_or(String::new(), |r| {
+        reach::owned("org_id", None, r, &mut args)
+    });
+    let sql =
+        format!("SELECT {COLUMNS} FROM audit_log WHERE seq > ?1{reach} ORDER BY seq LIMIT ?2");
+    d1::all(db, &sql, &args).await
 }
 
 async fn head(db: &D1Database) -> Result<Head, ApiError> {

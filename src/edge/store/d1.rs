@@ -119,6 +119,15 @@ pub fn is_unique_violation(error: &worker::Error, table: &str) -> bool {
     message.contains("UNIQUE constraint failed") && message.contains(&format!("{table}."))
 }
 
+/// Whether D1 answers a trivial query; why not, when it does not.
+pub async fn ping(db: &D1Database) -> Result<(), String> {
+    db.prepare("SELECT 1")
+        .first::<Value>(None)
+        .await
+        .map(|_| ())
+        .map_err(|error| error.to_string())
+}
+
 /// Logs a runtime error and returns the opaque 500.
 pub fn internal(error: impl std::fmt::Display) -> ApiError {
     worker::console_error!("d1: {error}");

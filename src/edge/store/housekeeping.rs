@@ -1,0 +1,27 @@
+//! Deleting rows whose time is up (the cron trigger's work).
+
+use super::d1;
+use worker::D1Database;
+
+/// What is deleted, each with `?1` = now (Unix seconds). Claimed install tokens stay: the
+/// identities they linked refer to them.
+const DELETIONS: &[&str] = &[
+    "DELETE FROM dedupe_keys WHERE expires_at <= ?1",
+    "DELETE FROM secrets WHERE expires_at <= ?1",
+    "DELETE FROM webhook_rejections WHERE expires_at <= ?1",
+    "DELETE FROM install_tokens WHERE expires_at <= ?1 AND claimed_at IS NULL",
+    "DELETE FROM tenant_claims WHERE expires_at <= ?1",
+];
+
+/// Deletes every expired row at `now`; a deletion that fails is logged and the others still run.
+pub async fn delete_expired(db: &D1Database, now: u64) {
+    for sql in DELETIONS {
+        let outcome = match d1::statement(db, sql, &[now.into()]) {
+            Ok(statement) => statement.run().await.map(|_| ()).map_err(|e| e.to_string()),
+            Err(error) => Err(error.to_string()),
+        };
+        if let Err(error) = outcome {
+            worker::console_error!("housekeeping: {sql}: {error}");
+        }
+    }
+}
