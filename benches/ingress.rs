@@ -4,7 +4,7 @@
 //! For each provider one realistic fixture from `tests/fixtures/` is signed here, the way the
 //! native tests sign it, and two things are timed over the same bytes:
 //!
-//! - **full**: `Provider::verify` (header parsing, replay window, signature) + `Provider::parse` +
+//! - **full**: the spec's `verify` (header parsing, replay window, signature) + its `parse` +
 //!   `envelope::build` + `Envelope::to_queue_json` for every event: the core's share of one
 //!   request at the edge (no D1, queue or HTTP);
 //! - **primitive**: the bare operation verification is built on: HMAC-SHA256 of the signed

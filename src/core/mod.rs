@@ -1,12 +1,25 @@
-//! The platform-independent core.
+//! The platform-independent core: every decision the worker makes, tested natively.
 //!
 //! # What's in scope
-//! Pure decisions and data shapes: which route a request is, what the health report says, how an
-//! error is rendered as JSON, what travels on the queue.
+//! - Routing ([`route`]) and the error body ([`api_error`]).
+//! - The providers ([`ingress`]: one file each, described by its [`ingress::Spec`] and
+//!   registered in [`tenancy::Provider`]), the webhook rules after verification ([`webhook`]),
+//!   envelopes ([`envelope`]), exactly-once acceptance ([`dedupe`]) and deliveries
+//!   ([`delivery`]).
+//! - Tenancy ([`tenancy`]), admin requests ([`admin`]), JWTs ([`auth`]) and what a caller may do
+//!   to a target ([`authority`]).
+//! - Sealing ([`seal`]), install tokens ([`install_token`]), signed links ([`signed_link`]),
+//!   the audit chain ([`audit`]) and its append ([`ledger`]).
+//! - Binding sessions: the state machine ([`binding_session`]) and its driver
+//!   ([`session_driver`]), the page ([`binding_page`]) and QR codes ([`qr`]).
+//! - Health ([`health`]), ids ([`ids`]) and small safe helpers ([`expiring`], [`json`], [`mac`]).
 //!
 //! # What's out of scope
 //! Anything that needs the Workers runtime: HTTP objects, D1, Queues, Durable Objects, the clock
-//! and randomness. Those live in the `edge` module, which calls into this one.
+//! and randomness. Those live in the `edge` module, which calls into this one; storage is reached
+//! through the traits [`dedupe::DedupeStore`], [`dedupe::Outbox`], [`ledger::LedgerStore`] and
+//! [`session_driver::SessionStore`], which the tests implement with doubles that fail on
+//! command.
 
 // No request input may panic: a panic resets the isolate and every request in flight on it.
 #![cfg_attr(

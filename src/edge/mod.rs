@@ -1,13 +1,16 @@
 //! The edge layer: the only code that touches the `worker` crate.
 //!
 //! # What's in scope
-//! The Worker's entry points ([`fetch`], the queue consumer, the cron handler), the Durable Object
-//! class, and the small adapters that turn `worker` types into core inputs and core outputs into
-//! responses.
+//! The Worker's entry points (`fetch`, the queue consumer, the cron handler), the webhook
+//! pipeline ([`ingress`]), the admin handlers ([`admin`]), the Durable Object shell
+//! ([`binding_session`]), every SQL statement ([`store`]), the clock and randomness
+//! ([`runtime`]), and the small adapters that turn `worker` types into core inputs and core
+//! outputs into responses.
 //!
 //! # What's out of scope
-//! Decisions. Every rule (routing, health status, error bodies) is made in [`crate::core`] so it
-//! can be tested natively; handlers here stay short.
+//! Decisions. Every rule (routing, verification, the webhook rules, dedupe, authority, session
+//! transitions, health status, error bodies) is made in [`crate::core`] so it can be tested
+//! natively; handlers here stay short.
 
 // No request input may panic: a panic resets the isolate and every request in flight on it.
 #![cfg_attr(

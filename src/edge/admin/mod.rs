@@ -3,7 +3,7 @@
 //! Every endpoint authenticates the bearer token against its principal in D1
 //! ([`crate::core::auth::verify`]) and checks the endpoint's scope (except what a principal may
 //! do to itself: [`Admin::is_self_service`]); each handler then checks what the caller may do to
-//! its target ([`crate::core::authority`], with [`reach`] keeping queries to the caller's orgs
+//! its target ([`crate::core::authority`], with [`crate::edge::store::reach`] keeping queries to the caller's orgs
 //! and agents).
 //!
 //! A failed authentication (401) is counted against the client IP in the `ADMIN_AUTH_LIMIT` rate

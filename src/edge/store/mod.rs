@@ -1,19 +1,22 @@
 //! All of the edge's SQL: D1 reads and writes, one module per concern, called by the handlers
-//! (admin API, webhook pipeline, binding sessions, queue consumer, cron).
+//! (admin API, webhook pipeline, binding sessions, queue consumer, cron). A handler never writes
+//! SQL itself.
 //!
 //! # What's in scope
 //! - [`d1`]: binding statements, reading rows, batches, and mapping D1 failures to
-//!   [`crate::core::api_error::ApiError`].
+//!   [`crate::core::api_error::ApiError`]; [`page`] for cursor pagination.
 //! - The core's storage seams over D1: the audit ledger ([`ledger`], for
 //!   [`crate::core::ledger`]) and the dedupe keys ([`dedupe_keys`], for [`crate::core::dedupe`]).
-//! - What the webhook path reads, cached per isolate ([`directory`]), and the rejection counters
-//!   ([`rejections`]).
-//! - Sealed secrets ([`secrets`]) and the rows of each table the admin API, the binding sessions
-//!   and the claims write ([`tenancy`], [`principals`], [`grants`], [`sessions`], [`admin`]).
-//! - The reach of a restricted principal as SQL conditions ([`reach`]).
+//! - What the webhook path and the queue consumer read, cached per isolate ([`directory`]), and
+//!   the rejection counters ([`rejections`]).
+//! - The rows of each table: the admin collections ([`collection`], within a caller's
+//!   [`reach`]), orgs, app profiles and installations ([`tenancy`]), [`bindings`],
+//!   [`principals`], install-token grants and identities ([`grants`]), binding-session mirrors
+//!   and channel claims ([`sessions`]), [`rollout`] flags, sealed [`secrets`], and the cron's
+//!   deletions ([`housekeeping`]).
 //!
 //! # What's out of scope
-//! Decisions (the core) and HTTP (the handlers). A handler never writes SQL itself.
+//! Decisions (the core) and HTTP (the handlers).
 
 pub mod bindings;
 pub mod collection;
