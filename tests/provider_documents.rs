@@ -1,4 +1,4 @@
-//! The provider lists in `schema/openapi.json` and `schema/inbound-envelope.v1.json` are made
+//! The provider lists in `schema/openapi.json` and `schema/inbound-envelope.v{1,2}.json` are made
 //! from the provider registry (`Provider::ALL` and each provider's `Spec`), not written by hand:
 //! this test computes them and fails on any difference.
 //!
@@ -162,6 +162,7 @@ fn the_openapi_document_lists_the_registered_providers() {
 #[test]
 fn the_envelope_schema_lists_the_registered_providers() {
     check_or_write("schema/inbound-envelope.v1.json", false);
+    check_or_write("schema/inbound-envelope.v2.json", false);
 }
 
 #[test]
@@ -171,6 +172,10 @@ fn no_other_list_of_every_provider_is_left_by_hand() {
         ("schema/openapi.json", &OPENAPI_PROVIDER_LISTS[..]),
         (
             "schema/inbound-envelope.v1.json",
+            &ENVELOPE_PROVIDER_LISTS[..],
+        ),
+        (
+            "schema/inbound-envelope.v2.json",
             &ENVELOPE_PROVIDER_LISTS[..],
         ),
     ] {

@@ -4,20 +4,24 @@
 //! Building an [`Envelope`] from a verified [`Event`] and the routing decision, its
 //! deterministic id, the route-aware session key, and its queue encoding, which leaves out the
 //! provider payload (and says so) when the envelope would not fit a queue message. The contract is
-//! `schema/inbound-envelope.v1.json`; a native test validates built envelopes against it.
+//! `schema/inbound-envelope.v2.json` (version 1, `inbound-envelope.v1.json`, carried the
+//! provider's reply handles in the clear as `reply_context`; version 2 carries a sealed
+//! [`crate::core::reply`] capability instead); a native test validates built envelopes against
+//! it.
 //!
 //! # What's out of scope
-//! Resolving the installation and binding (the edge, with [`crate::core::tenancy`]) and sending.
+//! Resolving the installation and binding (the edge, with [`crate::core::tenancy`]), sealing the
+//! reply capability (the edge, with [`crate::core::reply`]) and sending.
 
 use crate::core::ingress::{self, Conversation, Event, Sender};
 use crate::core::install_token::Refusal;
 use crate::core::tenancy::Provider;
 use serde::Serialize;
-use serde_json::{Map, Value};
+use serde_json::Value;
 use sha2::{Digest, Sha256};
 
-/// The envelope format's version (the `v1` of the schema's file name).
-pub const VERSION: u32 = 1;
+/// The envelope format's version (the `v2` of the schema's file name).
+pub const VERSION: u32 = 2;
 
 /// Largest queue message Cloudflare Queues accepts is 128 KB; envelopes are kept below this so
 /// the queue's own framing fits too.
@@ -151,8 +155,9 @@ pub struct Envelope {
     pub install: Option<Install>,
     /// The provider's id for the event.
     pub provider_event_id: String,
-    /// What the runtime needs to reply (Discord interaction token, Slack `response_url`).
-    pub reply_context: Map<String, Value>,
+    /// How the agent answers: a sealed reply capability for `POST /v1/messages`, `None` where
+    /// there is nowhere to answer (an event without a conversation).
+    pub reply: Option<ReplyCapability>,
     /// The provider's payload; `null` when it was left out to fit the queue, and for install
     /// claims (it held the token).
     pub raw: Value,
@@ -161,6 +166,15 @@ pub struct Envelope {
     /// True when, even without `raw`, the envelope was too large and `text` was cut short (at a
     /// character boundary) to fit.
     pub text_truncated: bool,
+}
+
+/// An envelope's reply capability ([`crate::core::reply`]) and its expiry.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ReplyCapability {
+    /// The capability: `reply_to` of `POST /v1/messages`. Opaque to the runtime.
+    pub capability: String,
+    /// When it stops working, Unix seconds.
+    pub expires_at: u64,
 }
 
 /// The envelope id of a provider event: `env_` + the first 32 hex digits of
@@ -234,7 +248,7 @@ pub fn build(provider: Provider, routing: &Routing, event: &Event, received_at: 
         text: event.text.clone(),
         install: None,
         provider_event_id: event.provider_event_id.clone(),
-        reply_context: event.reply_context.clone(),
+        reply: None,
         raw: event.raw.clone(),
         raw_omitted: false,
         text_truncated: false,

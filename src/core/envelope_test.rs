@@ -1,6 +1,6 @@
 use super::*;
 use crate::core::ingress::ConversationType;
-use serde_json::json;
+use serde_json::{json, Map};
 
 fn routing() -> Routing {
     Routing {
@@ -32,6 +32,7 @@ fn event(thread: Option<&str>) -> Event {
             thread_id: thread.map(str::to_owned),
         }),
         text: Some("hello".into()),
+        message_id: Some("1700000000.000100".into()),
         reply_context: Map::new(),
         raw: json!({"event": {"text": "hello"}}),
     }
@@ -39,7 +40,7 @@ fn event(thread: Option<&str>) -> Event {
 
 fn validator() -> jsonschema::Validator {
     let schema: Value =
-        serde_json::from_str(include_str!("../../schema/inbound-envelope.v1.json")).unwrap();
+        serde_json::from_str(include_str!("../../schema/inbound-envelope.v2.json")).unwrap();
     jsonschema::validator_for(&schema).expect("the schema compiles")
 }
 
@@ -238,4 +239,28 @@ fn the_schema_refuses_an_install_kind_without_its_outcome() {
     json["kind"] = json!("message");
     json["install"] = json!({"grant_id": null, "subject": null, "reason": "used"});
     assert!(!validator().is_valid(&json));
+}
+
+#[test]
+fn an_envelope_with_its_sealed_reply_capability_matches_the_schema() {
+    use crate::core::reply;
+    use crate::core::seal::KeyRing;
+    use crate::core::webhook::Delivery;
+    let ring = KeyRing::parse("k1:AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=").unwrap();
+    let mut event = event(Some("1700000000.000100"));
+    event
+        .reply_context
+        .insert("response_url".into(), json!("https://hooks.slack.com/x"));
+    let envelope = build(Provider::Slack, &routing(), &event, 1_700_000_005);
+    let mut delivery = Delivery::of(envelope, &routing(), &event, 1_700_000_005);
+    delivery.seal_reply(&ring, [3; 12]);
+    let json = delivery.envelope.to_queue_json().unwrap();
+    assert_valid(&json);
+    assert!(!json.contains("hooks.slack.com"), "the handle is sealed");
+    let reply = delivery.envelope.reply.as_ref().unwrap();
+    let opened = reply::open(&ring, &reply.capability, 1_700_000_005).unwrap();
+    assert_eq!(opened.agent_id, "agent_support");
+    assert_eq!(opened.thread_id.as_deref(), Some("1700000000.000100"));
+    assert_eq!(opened.handles["response_url"], "https://hooks.slack.com/x");
+    assert_eq!(reply.expires_at, opened.expires_at);
 }

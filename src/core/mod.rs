@@ -55,6 +55,7 @@ pub mod ledger;
 pub mod mac;
 pub mod qr;
 pub mod queue_message;
+pub mod reply;
 pub mod route;
 pub mod seal;
 pub mod session_driver;

@@ -18,7 +18,9 @@
 //! claim and queueing ([`crate::core::dedupe`]).
 
 use crate::core::dedupe::older_than_window;
-use crate::core::envelope::{self, Envelope, Routing};
+use crate::core::envelope::{self, Envelope, ReplyCapability, Routing};
+use crate::core::reply::{self, ReplyTo};
+use crate::core::seal::KeyRing;
 use crate::core::ingress::{Event, Spec};
 use crate::core::install_token::claimed_token;
 use crate::core::tenancy::{
@@ -194,23 +196,41 @@ pub enum Decision<'e> {
     Deliver(Delivery),
 }
 
-/// A routed event: its envelope and the keys that deduplicate it.
+/// A routed event: its envelope, the keys that deduplicate it, and where its agent may answer.
 #[derive(Debug, PartialEq)]
 pub struct Delivery {
     /// The envelope to queue.
     pub envelope: Box<Envelope>,
     /// Its dedupe keys ([`envelope::dedupe_keys`]).
     pub keys: Vec<String>,
+    /// The reply capability to seal into the envelope ([`Delivery::seal_reply`]).
+    pub reply_to: Option<ReplyTo>,
 }
 
 impl Delivery {
-    /// `envelope`, made from `event`, with its dedupe keys.
-    pub fn of(envelope: Envelope, event: &Event) -> Delivery {
+    /// `envelope`, made from `event` as `routing` routed it at `now`, with its dedupe keys and
+    /// reply capability.
+    pub fn of(envelope: Envelope, routing: &Routing, event: &Event, now: u64) -> Delivery {
         let keys = envelope::dedupe_keys(&envelope, event.semantic_key.as_deref());
+        let reply_to = Provider::parse(envelope.provider)
+            .ok()
+            .and_then(|provider| ReplyTo::for_event(provider, routing, event, now));
         Delivery {
             envelope: Box::new(envelope),
             keys,
+            reply_to,
         }
+    }
+
+    /// Seals the reply capability into the envelope under `ring` with `nonce` (fresh random
+    /// bytes). An envelope whose capability cannot be sealed goes without one.
+    pub fn seal_reply(&mut self, ring: &KeyRing, nonce: [u8; 12]) {
+        self.envelope.reply = self.reply_to.as_ref().and_then(|reply_to| {
+            Some(ReplyCapability {
+                capability: reply::seal(ring, reply_to, nonce)?,
+                expires_at: reply_to.expires_at,
+            })
+        });
     }
 }
 
@@ -268,10 +288,8 @@ pub fn decide<'e>(facts: &Facts<'_>, event: &'e Event) -> Decision<'e> {
         binding_id: binding.id.clone(),
         agent_id: binding.agent_id.clone(),
     };
-    Decision::Deliver(Delivery::of(
-        envelope::build(provider, &routing, event, facts.now),
-        event,
-    ))
+    let envelope = envelope::build(provider, &routing, event, facts.now);
+    Decision::Deliver(Delivery::of(envelope, &routing, event, facts.now))
 }
 
 /// The keys a binding selector matches `event` on.

@@ -68,6 +68,7 @@ fn event(text: &str) -> Event {
             thread_id: None,
         }),
         text: Some(text.into()),
+        message_id: Some("1700000000.000100".into()),
         reply_context: Map::new(),
         raw: json!({}),
     }

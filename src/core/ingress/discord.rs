@@ -20,6 +20,7 @@
 //! follow-up messages, resolved data beyond what `raw` carries.
 
 use super::{
+    without_keys,
     any_secret, check_timestamp, decode_hex, parse_timestamp, Ack, Capabilities, Conversation,
     ConversationType, Event, Kind, ParseError, Parsed, PathId, Rejection, Reply, Request, Sender,
     Spec,
@@ -160,8 +161,9 @@ fn interaction(payload: &Value, kind: Kind, text: String) -> Result<Event, Parse
         sender: Some(sender(payload)?),
         conversation: conversation(payload, guild_id.is_some()),
         text: Some(text),
+        message_id: None,
         reply_context: reply_context(token, application_id),
-        raw: payload.clone(),
+        raw: without_keys(payload.clone(), &["token"]),
     })
 }
 

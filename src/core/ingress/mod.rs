@@ -394,10 +394,26 @@ pub struct Event {
     pub conversation: Option<Conversation>,
     /// The text, for messages and commands.
     pub text: Option<String>,
-    /// What the runtime needs to reply (Discord interaction token, Slack `response_url`).
+    /// The provider's id of the inbound message, for replies to it (Slack `ts`, Telegram
+    /// `message_id`, WhatsApp `wamid`).
+    pub message_id: Option<String>,
+    /// The provider's own reply handles (Discord interaction token and application id, Slack
+    /// `response_url`): sealed into the envelope's reply capability, never shown to the agent.
     pub reply_context: serde_json::Map<String, Value>,
-    /// The provider's payload for this event.
+    /// The provider's payload for this event, without the reply handles and tokens it carried
+    /// ([`without_keys`]).
     pub raw: Value,
+}
+
+/// `raw` without its top-level `keys`: the capabilities a payload carries (a Discord interaction
+/// `token`, a Slack `response_url` or verification `token`) never reach the agent in the clear.
+pub(crate) fn without_keys(mut raw: Value, keys: &[&str]) -> Value {
+    if let Some(object) = raw.as_object_mut() {
+        for key in keys {
+            object.remove(*key);
+        }
+    }
+    raw
 }
 
 /// A verified request's content.

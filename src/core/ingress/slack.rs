@@ -26,6 +26,7 @@
 //!   payloads carry only user ids).
 
 use super::{
+    without_keys,
     any_secret, check_timestamp, decode_hex, non_empty, parse_timestamp, Ack, Capabilities,
     Conversation, ConversationType, Event, Kind, ParseError, Parsed, PathId, Rejection, Reply,
     Request, Sender, Spec,
@@ -185,8 +186,9 @@ fn event_callback(payload: &Value) -> Result<Event, ParseError> {
         sender: event_sender(event),
         conversation: event_conversation(event),
         text: owned(event, "/text"),
+        message_id: owned(event, "/ts"),
         reply_context: Map::new(),
-        raw: without_token(payload.clone()),
+        raw: without_keys(payload.clone(), CAPABILITIES),
     })
 }
 
@@ -267,8 +269,9 @@ fn slash_command(form: &Form) -> Result<Event, ParseError> {
             thread_id: None,
         }),
         text: Some(text.trim().to_owned()),
+        message_id: None,
         reply_context: response_url(form.get("response_url")),
-        raw: form.to_json(),
+        raw: without_keys(form.to_json(), CAPABILITIES),
     })
 }
 
@@ -300,8 +303,9 @@ fn interaction(payload: &str) -> Result<Event, ParseError> {
         }),
         conversation: interaction_conversation(&payload),
         text: None,
+        message_id: owned(&payload, "/container/message_ts"),
         reply_context: response_url(text(&payload, "/response_url")),
-        raw: without_token(payload.clone()),
+        raw: without_keys(payload.clone(), CAPABILITIES),
     })
 }
 
@@ -351,13 +355,9 @@ fn response_url(url: Option<&str>) -> Map<String, Value> {
         .collect()
 }
 
-/// The payload without the deprecated verification token.
-fn without_token(mut payload: Value) -> Value {
-    if let Some(object) = payload.as_object_mut() {
-        object.remove("token");
-    }
-    payload
-}
+/// Top-level fields of Slack payloads that are capabilities: the deprecated verification
+/// `token` and the `response_url`s that post into the conversation.
+const CAPABILITIES: &[&str] = &["token", "response_url", "response_urls"];
 
 /// The whole seconds of a Slack `ts` such as `1355517523.000005`.
 fn whole_seconds(ts: &str) -> Option<u64> {

@@ -552,6 +552,11 @@ fn slash_command_is_a_command() {
         None,
         "the verification token is not passed on"
     );
+    assert_eq!(
+        event.raw.get("response_url"),
+        None,
+        "the response_url is sealed into the reply capability, not passed on"
+    );
 }
 
 #[test]
@@ -594,6 +599,8 @@ fn block_actions_is_an_interaction() {
     );
     assert_eq!(event.raw["actions"][0]["value"], "click_me_123");
     assert_eq!(event.raw.get("token"), None);
+    assert_eq!(event.raw.get("response_url"), None);
+    assert_eq!(event.message_id, event.raw["container"]["message_ts"].as_str().map(str::to_owned));
 }
 
 #[test]

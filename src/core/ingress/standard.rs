@@ -186,6 +186,7 @@ fn event(id: &str, timestamp: Option<&str>, body: Value) -> Event {
             thread_id: None,
         }),
         text: text_at(&body),
+        message_id: None,
         reply_context: Map::new(),
         raw: body,
     }

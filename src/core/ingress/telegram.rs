@@ -121,6 +121,7 @@ struct Parts {
     sender: Option<Sender>,
     conversation: Option<Conversation>,
     text: Option<String>,
+    message_id: Option<String>,
 }
 
 impl Parts {
@@ -133,6 +134,7 @@ impl Parts {
             sender: None,
             conversation: None,
             text: None,
+            message_id: None,
         }
     }
 }
@@ -154,6 +156,7 @@ fn event(update: &Value) -> Result<Event, ParseError> {
         sender: parts.sender,
         conversation: parts.conversation,
         text: parts.text,
+        message_id: parts.message_id,
         reply_context: Map::new(),
         raw: update.clone(),
     })
@@ -207,6 +210,7 @@ fn message_parts(message: &Value, edited: bool) -> Parts {
         sender: user(message.get("from")).or_else(|| sender_chat(message.get("sender_chat"))),
         conversation: conversation(message),
         text: owned(message, "/text").or_else(|| owned(message, "/caption")),
+        message_id: id(message, "/message_id"),
     }
 }
 
@@ -232,6 +236,7 @@ fn callback_parts(query: &Value) -> Parts {
         sender: user(query.get("from")),
         conversation: query.get("message").and_then(conversation),
         text: owned(query, "/data"),
+        message_id: query.get("message").and_then(|m| id(m, "/message_id")),
     }
 }
 
@@ -244,6 +249,7 @@ fn chat_event_parts(kind: Kind, object: &Value, actor: Option<&Value>) -> Parts 
         sender: user(actor).or_else(|| sender_chat(object.get("actor_chat"))),
         conversation: conversation(object),
         text: None,
+        message_id: None,
     }
 }
 

@@ -220,6 +220,7 @@ fn message_event(
             thread_id: None,
         }),
         text: message_text(message),
+        message_id: owned(message, "/id"),
         reply_context: Map::new(),
         raw: json!({
             "message": message,

@@ -103,7 +103,9 @@ pub async fn handle(call: &Call<'_>, claim: &Claim<'_>) -> Result<Routed, ApiErr
         call.now,
         Install::claimed(&token.grant_id, &grant.subject),
     );
-    Ok(Routed::Delivery(Delivery::of(envelope, claim.event)))
+    Ok(Routed::Delivery(Delivery::of(
+        envelope, &routing, claim.event, call.now,
+    )))
 }
 
 /// Tells the `qr` binding session waiting for this claim that it arrived (a repeat is a no-op
@@ -256,7 +258,7 @@ async fn rejected(
         call.now,
         Install::rejected(token.map(|t| t.grant_id.as_str()), refusal),
     );
-    Routed::Delivery(Delivery::of(envelope, claim.event))
+    Routed::Delivery(Delivery::of(envelope, &routing, claim.event, call.now))
 }
 
 /// How long a sender's refused claims on one installation reach the agent only once.

@@ -37,6 +37,7 @@ use crate::core::webhook::{
 };
 use crate::edge::store::d1;
 use crate::edge::store::dedupe_keys::D1Keys;
+use crate::edge::store::secrets::key_ring;
 use crate::edge::store::{directory, rejections};
 use crate::edge::{http, runtime};
 use inbound_queue::InboundQueue;
@@ -289,7 +290,8 @@ async fn pipeline(call: &Call<'_>, spec: &'static Spec) -> Answer {
             Routed::NotYet => return Err(unavailable()),
         }
     }
-    // 7–8. Deduplicate and queue.
+    // Each routed envelope gets its sealed reply capability; 7–8. deduplicate and queue.
+    seal_replies(call, &mut deliveries)?;
     deliver(call, &deliveries).await?;
     acknowledge(&ack)
 }
@@ -395,6 +397,18 @@ async fn find_installation(
         }
     }
     Ok(None)
+}
+
+/// Seals each delivery's reply capability ([`crate::core::reply`]) with a fresh nonce.
+fn seal_replies(call: &Call<'_>, deliveries: &mut [Delivery]) -> Result<(), ApiError> {
+    if deliveries.is_empty() {
+        return Ok(());
+    }
+    let ring = key_ring(call.env)?;
+    for delivery in deliveries {
+        delivery.seal_reply(&ring, runtime::random_bytes()?);
+    }
+    Ok(())
 }
 
 /// Deduplicates and queues ([`crate::core::dedupe::accept`]); 503 when the provider must

@@ -91,7 +91,7 @@ fn checked_envelope(delivery: &Recorded) -> Value {
 
 fn assert_schema_valid(envelope: &Value) {
     let schema: Value = serde_json::from_str(
-        &std::fs::read_to_string(repo_root().join("schema/inbound-envelope.v1.json")).unwrap(),
+        &std::fs::read_to_string(repo_root().join("schema/inbound-envelope.v2.json")).unwrap(),
     )
     .unwrap();
     let validator = jsonschema::validator_for(&schema).unwrap();
