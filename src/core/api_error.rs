@@ -72,6 +72,15 @@ pub enum ApiError {
         /// What conflicts.
         message: String,
     },
+    /// The request is well-formed but cannot be done as asked (422), with its own code
+    /// (`unsupported`, `not_routed`, …).
+    #[error("{message}")]
+    Unprocessable {
+        /// The code.
+        code: &'static str,
+        /// What cannot be done, in words.
+        message: String,
+    },
     /// A webhook request refused: `code` is the reason, also audited (`bad_signature`,
     /// `unknown_or_revoked`, …).
     #[error("{message}")]
@@ -115,6 +124,7 @@ impl ApiError {
             ApiError::NoSuch { .. } => 404,
             ApiError::Conflict { .. } => 409,
             ApiError::WebhookRejected { status, .. } => *status,
+            ApiError::Unprocessable { .. } => 422,
             ApiError::Unavailable { .. } => 503,
             ApiError::Internal => 500,
         }
@@ -140,6 +150,7 @@ impl ApiError {
             ApiError::NoSuch { .. } => "not_found",
             ApiError::Conflict { .. } => "conflict",
             ApiError::WebhookRejected { code, .. } => code,
+            ApiError::Unprocessable { code, .. } => code,
             ApiError::Unavailable { .. } => "unavailable",
             ApiError::Internal => "internal",
         }
@@ -290,6 +301,16 @@ mod tests {
             error.body(),
             json!({"error": {"code": "bad_signature", "message": "signature does not verify"}})
         );
+    }
+
+    #[test]
+    fn unprocessable_is_422_with_its_own_code() {
+        let error = ApiError::Unprocessable {
+            code: "not_routed",
+            message: "binding bnd_1 does not route conversation C9".into(),
+        };
+        assert_eq!(error.status(), 422);
+        assert_eq!(error.body()["error"]["code"], "not_routed");
     }
 
     #[test]

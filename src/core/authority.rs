@@ -111,6 +111,12 @@ pub enum AuthorityError {
         /// The agent named.
         agent_id: String,
     },
+    /// An org outside the caller's org restriction.
+    #[error("org {org_id} is outside this principal's org restriction")]
+    OrgOutOfReach {
+        /// The org named.
+        org_id: String,
+    },
     /// A created principal would outlive its creator.
     #[error(
         "expires_at must not be later than your own principal's expiry ({creator_expires_at})"

@@ -53,6 +53,8 @@ pub mod install_token;
 pub mod json;
 pub mod ledger;
 pub mod mac;
+pub mod markdown;
+pub mod outbound;
 pub mod qr;
 pub mod queue_message;
 pub mod reply;

@@ -98,7 +98,12 @@ pub fn ttl_seconds(provider: Provider) -> u64 {
 impl ReplyTo {
     /// The capability for answering `event`, routed by `routing`, received at `now`; `None` for
     /// an event with nowhere to answer (no conversation).
-    pub fn for_event(provider: Provider, routing: &Routing, event: &Event, now: u64) -> Option<Self> {
+    pub fn for_event(
+        provider: Provider,
+        routing: &Routing,
+        event: &Event,
+        now: u64,
+    ) -> Option<Self> {
         let conversation = event.conversation.as_ref()?;
         Some(ReplyTo {
             provider,
@@ -162,8 +167,7 @@ pub fn open(ring: &KeyRing, capability: &str, now: u64) -> Result<ReplyTo, Reply
     let plaintext = Aes256Gcm::new(&key.into())
         .decrypt(&Nonce::from(*nonce), payload)
         .map_err(|_| ReplyError::Unauthentic)?;
-    let reply: ReplyTo =
-        serde_json::from_slice(&plaintext).map_err(|_| ReplyError::Unauthentic)?;
+    let reply: ReplyTo = serde_json::from_slice(&plaintext).map_err(|_| ReplyError::Unauthentic)?;
     if now >= reply.expires_at {
         return Err(ReplyError::Expired);
     }

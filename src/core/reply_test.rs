@@ -101,7 +101,11 @@ fn malformed_capabilities_are_refused() {
         assert_eq!(open(&ring(), bad, NOW), Err(ReplyError::Malformed), "{bad}");
     }
     assert_eq!(
-        open(&ring(), "rc1.nokey.AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", NOW),
+        open(
+            &ring(),
+            "rc1.nokey.AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
+            NOW
+        ),
         Err(ReplyError::Unauthentic)
     );
 }
@@ -157,5 +161,8 @@ fn an_event_is_answered_where_it_happened_for_as_long_as_the_provider_allows() {
     let telegram = ReplyTo::for_event(Provider::Telegram, &routing, &event, NOW).unwrap();
     assert_eq!(telegram.expires_at, NOW + 24 * 3600);
     event.conversation = None;
-    assert_eq!(ReplyTo::for_event(Provider::Slack, &routing, &event, NOW), None);
+    assert_eq!(
+        ReplyTo::for_event(Provider::Slack, &routing, &event, NOW),
+        None
+    );
 }

@@ -19,10 +19,10 @@
 
 use crate::core::dedupe::older_than_window;
 use crate::core::envelope::{self, Envelope, ReplyCapability, Routing};
-use crate::core::reply::{self, ReplyTo};
-use crate::core::seal::KeyRing;
 use crate::core::ingress::{Event, Spec};
 use crate::core::install_token::claimed_token;
+use crate::core::reply::{self, ReplyTo};
+use crate::core::seal::KeyRing;
 use crate::core::tenancy::{
     admit, resolve_binding, Admission, Candidate, Flag, Provider, RouteKeys, SecretOwner, Selector,
 };

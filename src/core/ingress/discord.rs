@@ -20,10 +20,9 @@
 //! follow-up messages, resolved data beyond what `raw` carries.
 
 use super::{
-    without_keys,
-    any_secret, check_timestamp, decode_hex, parse_timestamp, Ack, Capabilities, Conversation,
-    ConversationType, Event, Kind, ParseError, Parsed, PathId, Rejection, Reply, Request, Sender,
-    Spec,
+    any_secret, check_timestamp, decode_hex, parse_timestamp, without_keys, Ack, Capabilities,
+    Conversation, ConversationType, Event, Kind, ParseError, Parsed, PathId, Rejection, Reply,
+    Request, Sender, Spec,
 };
 use crate::core::tenancy::SecretOwner;
 use ed25519_dalek::{Signature, VerifyingKey};
@@ -65,6 +64,7 @@ pub const SPEC: Spec = Spec {
         threads: true,
         max_text_chars: Some(2000),
     },
+    sender: None,
 };
 
 /// Discord's interactions endpoint scheme.

@@ -65,6 +65,8 @@ pub struct Spec {
     pub unsigned_event_time: bool,
     /// What sending through it can do.
     pub capabilities: Capabilities,
+    /// How channel-edge sends through it (`None`: not yet).
+    pub sender: Option<&'static crate::core::outbound::Sender>,
 }
 
 /// A provider's `GET` handshake: the profile secret it checks, and the answer.

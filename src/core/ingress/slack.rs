@@ -26,10 +26,9 @@
 //!   payloads carry only user ids).
 
 use super::{
-    without_keys,
-    any_secret, check_timestamp, decode_hex, non_empty, parse_timestamp, Ack, Capabilities,
-    Conversation, ConversationType, Event, Kind, ParseError, Parsed, PathId, Rejection, Reply,
-    Request, Sender, Spec,
+    any_secret, check_timestamp, decode_hex, non_empty, parse_timestamp, without_keys, Ack,
+    Capabilities, Conversation, ConversationType, Event, Kind, ParseError, Parsed, PathId,
+    Rejection, Reply, Request, Sender, Spec,
 };
 use crate::core::binding_session::Method;
 use crate::core::mac::hmac_sha256;
@@ -67,6 +66,7 @@ pub const SPEC: Spec = Spec {
         threads: true,
         max_text_chars: Some(4000),
     },
+    sender: Some(&crate::core::outbound::slack::SENDER),
 };
 
 /// Slack's webhook scheme.

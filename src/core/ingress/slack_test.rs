@@ -600,7 +600,12 @@ fn block_actions_is_an_interaction() {
     assert_eq!(event.raw["actions"][0]["value"], "click_me_123");
     assert_eq!(event.raw.get("token"), None);
     assert_eq!(event.raw.get("response_url"), None);
-    assert_eq!(event.message_id, event.raw["container"]["message_ts"].as_str().map(str::to_owned));
+    assert_eq!(
+        event.message_id,
+        event.raw["container"]["message_ts"]
+            .as_str()
+            .map(str::to_owned)
+    );
 }
 
 #[test]

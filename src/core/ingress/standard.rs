@@ -75,6 +75,7 @@ pub const SPEC: Spec = Spec {
         threads: false,
         max_text_chars: None,
     },
+    sender: None,
 };
 
 /// The Standard Webhooks scheme.

@@ -69,6 +69,7 @@ pub const SPEC: Spec = Spec {
         threads: true,
         max_text_chars: Some(4096),
     },
+    sender: Some(&crate::core::outbound::telegram::SENDER),
 };
 
 /// Telegram's webhook scheme.

@@ -104,7 +104,10 @@ pub async fn handle(call: &Call<'_>, claim: &Claim<'_>) -> Result<Routed, ApiErr
         Install::claimed(&token.grant_id, &grant.subject),
     );
     Ok(Routed::Delivery(Delivery::of(
-        envelope, &routing, claim.event, call.now,
+        envelope,
+        &routing,
+        claim.event,
+        call.now,
     )))
 }
 

@@ -1,0 +1,471 @@
+use super::*;
+use crate::core::tenancy::Provider;
+
+const T0: u64 = 1_800_000_000_000;
+const INTERVAL: u64 = 1000;
+
+/// Splits a text into parts of at most 10 characters (the way a provider's limit would).
+fn render(text: &str) -> Vec<String> {
+    let chars: Vec<char> = text.chars().collect();
+    chars
+        .chunks(10)
+        .map(|chunk| chunk.iter().collect())
+        .filter(|part: &String| !part.trim().is_empty())
+        .collect()
+}
+
+fn target() -> Target {
+    Target {
+        provider: Provider::Telegram,
+        org_id: "org_1".into(),
+        installation_id: "ins_1".into(),
+        binding_id: "bnd_1".into(),
+        agent_id: "agent_a".into(),
+        conversation_id: "42".into(),
+        thread_id: None,
+        message_id: None,
+        thread: None,
+    }
+}
+
+fn new(id: &str, text: &str, is_final: bool) -> NewQueued {
+    NewQueued {
+        id: id.into(),
+        target: target(),
+        text: text.into(),
+        is_final,
+    }
+}
+
+/// A provider stand-in: answers every call with `answer` and numbers new messages.
+struct Run {
+    conversation: Conversation,
+    now: u64,
+    calls: Vec<Call>,
+    sent: u32,
+}
+
+impl Run {
+    fn new() -> Self {
+        Run {
+            conversation: Conversation::default(),
+            now: T0,
+            calls: Vec::new(),
+            sent: 0,
+        }
+    }
+
+    /// Makes the next call if one is due now; returns whether one was made.
+    fn step(&mut self, answer: impl Fn(&Op) -> Outcome) -> bool {
+        match self.conversation.next(self.now, &render, true) {
+            Next::Call(call) => {
+                self.conversation.begin(call.clone());
+                let mut outcome = answer(&call.op);
+                if let (Op::Send { .. }, Outcome::Done { provider_id: None }) = (&call.op, &outcome)
+                {
+                    self.sent += 1;
+                    outcome = Outcome::Done {
+                        provider_id: Some(self.sent.to_string()),
+                    };
+                }
+                self.calls.push(call);
+                self.conversation.finish(outcome, self.now, INTERVAL);
+                true
+            }
+            Next::At(_) | Next::Idle => false,
+        }
+    }
+
+    /// Advances time in 100 ms ticks for `ms`, making every call that falls due.
+    fn run_for(&mut self, ms: u64, answer: impl Fn(&Op) -> Outcome + Copy) {
+        let end = self.now + ms;
+        while self.now <= end {
+            while self.step(answer) {}
+            self.now += 100;
+        }
+    }
+
+    fn ops(&self) -> Vec<(String, Op)> {
+        self.calls
+            .iter()
+            .map(|call| (call.message_id.clone(), call.op.clone()))
+            .collect()
+    }
+}
+
+fn ok(_: &Op) -> Outcome {
+    Outcome::Done { provider_id: None }
+}
+
+fn send(part: usize, text: &str) -> Op {
+    Op::Send {
+        part,
+        text: text.into(),
+    }
+}
+
+#[test]
+fn messages_are_sent_in_the_order_they_were_accepted_one_interval_apart() {
+    let mut run = Run::new();
+    for i in 0..5 {
+        run.conversation
+            .enqueue(new(&format!("m{i}"), &format!("hello {i}"), true), T0)
+            .unwrap();
+    }
+    run.run_for(10_000, ok);
+    let sent: Vec<(String, Op)> = (0..5)
+        .map(|i| (format!("m{i}"), send(0, &format!("hello {i}"))))
+        .collect();
+    assert_eq!(run.ops(), sent);
+    assert!(run
+        .conversation
+        .messages
+        .iter()
+        .all(|m| m.status == Status::Sent && m.parts.len() == 1));
+}
+
+#[test]
+fn a_call_waits_for_the_interval() {
+    let mut run = Run::new();
+    run.conversation.enqueue(new("a", "one", true), T0).unwrap();
+    run.conversation.enqueue(new("b", "two", true), T0).unwrap();
+    assert!(run.step(ok));
+    assert_eq!(
+        run.conversation.next(T0 + 10, &render, true),
+        Next::At(T0 + INTERVAL)
+    );
+    assert!(!run.step(ok));
+    run.now = T0 + INTERVAL;
+    assert!(run.step(ok));
+}
+
+#[test]
+fn fifty_edits_in_two_seconds_reach_the_provider_as_a_few_and_end_on_the_final_text() {
+    let mut run = Run::new();
+    run.conversation.enqueue(new("s", "", false), T0).unwrap();
+    let mut text = String::new();
+    for i in 0..50 {
+        text.push(char::from(b'a' + (i % 26) as u8));
+        let is_final = i == 49;
+        run.conversation
+            .edit("s", text.chars().take(9).collect(), is_final, run.now)
+            .unwrap();
+        while run.step(ok) {}
+        run.now += 40;
+    }
+    run.run_for(5_000, ok);
+    let provider_calls: Vec<&Op> = run
+        .calls
+        .iter()
+        .map(|c| &c.op)
+        .filter(|op| **op != Op::Typing)
+        .collect();
+    assert!(
+        provider_calls.len() <= 4,
+        "{} calls: {provider_calls:?}",
+        provider_calls.len()
+    );
+    let message = run.conversation.message("s").unwrap();
+    assert_eq!(message.parts[0].text, "abcdefghi");
+    assert!(message.is_final);
+}
+
+#[test]
+fn an_open_stream_shows_typing_until_it_has_text_and_holds_later_messages() {
+    let mut run = Run::new();
+    run.conversation.enqueue(new("s", "", false), T0).unwrap();
+    run.conversation
+        .enqueue(new("after", "later", true), T0)
+        .unwrap();
+    run.run_for(9_000, ok);
+    assert!(run.ops().iter().all(|(_, op)| *op == Op::Typing));
+    assert_eq!(run.ops().len(), 3, "typing every 4 s: at 0, 4 and 8 s");
+    run.conversation
+        .edit("s", "part one is long".into(), false, run.now)
+        .unwrap();
+    run.run_for(5_000, ok);
+    assert_eq!(
+        run.conversation.message("after").unwrap().status,
+        Status::Queued,
+        "held back by the open stream"
+    );
+    run.conversation
+        .edit("s", "part one is long and done".into(), true, run.now)
+        .unwrap();
+    run.run_for(10_000, ok);
+    let tail: Vec<(String, Op)> = run.ops().into_iter().skip(3).collect();
+    assert_eq!(
+        tail,
+        vec![
+            ("s".into(), send(0, "part one i")),
+            ("s".into(), send(1, "s long")),
+            (
+                "s".into(),
+                Op::Edit {
+                    part: 1,
+                    provider_id: "2".into(),
+                    text: "s long and".into()
+                }
+            ),
+            ("s".into(), send(2, " done")),
+            ("after".into(), send(0, "later")),
+        ]
+    );
+}
+
+#[test]
+fn a_stream_left_open_is_taken_as_final_after_a_while() {
+    let mut conversation = Conversation::default();
+    conversation.enqueue(new("s", "so far", false), T0).unwrap();
+    conversation.tidy(T0 + STREAM_IDLE_MS - 1);
+    assert!(!conversation.message("s").unwrap().is_final);
+    conversation.tidy(T0 + STREAM_IDLE_MS);
+    assert!(conversation.message("s").unwrap().is_final);
+    let mut empty = Conversation::default();
+    empty.enqueue(new("e", "", false), T0).unwrap();
+    empty.tidy(T0 + STREAM_IDLE_MS);
+    assert_eq!(empty.message("e").unwrap().status, Status::Failed);
+}
+
+#[test]
+fn a_rate_limit_waits_its_retry_after_without_counting_as_a_failure() {
+    let mut run = Run::new();
+    run.conversation.enqueue(new("a", "hi", true), T0).unwrap();
+    assert!(run.step(|_| Outcome::RateLimited { after_ms: 2000 }));
+    assert_eq!(
+        run.conversation.next(T0 + 1500, &render, true),
+        Next::At(T0 + 2000)
+    );
+    run.now = T0 + 2000;
+    assert!(run.step(ok));
+    let message = run.conversation.message("a").unwrap();
+    assert_eq!((message.status, message.failures), (Status::Sent, 0));
+}
+
+#[test]
+fn a_provider_error_is_retried_with_backoff_then_dead_lettered() {
+    let mut run = Run::new();
+    run.conversation.enqueue(new("a", "hi", true), T0).unwrap();
+    run.conversation
+        .enqueue(new("b", "next", true), T0)
+        .unwrap();
+    let failing = |op: &Op| match op {
+        Op::Send { text, .. } if text == "hi" => Outcome::Retry {
+            reason: "Telegram answered HTTP 502".into(),
+        },
+        _ => Outcome::Done { provider_id: None },
+    };
+    run.run_for(200_000, failing);
+    let a = run.conversation.message("a").unwrap();
+    assert_eq!(a.status, Status::DeadLettered);
+    assert_eq!(a.attempts, MAX_ATTEMPTS);
+    assert_eq!(a.failure.as_ref().unwrap().code, "provider_unavailable");
+    assert_eq!(
+        run.conversation.message("b").unwrap().status,
+        Status::Sent,
+        "the next message goes once the first has ended"
+    );
+    let waits: Vec<u64> = (1..=5).map(backoff_ms).collect();
+    assert_eq!(waits, vec![1000, 2000, 4000, 8000, 16000]);
+    assert_eq!(backoff_ms(30), 60_000);
+}
+
+#[test]
+fn a_retry_that_succeeds_sends_once() {
+    let mut run = Run::new();
+    run.conversation.enqueue(new("a", "hi", true), T0).unwrap();
+    assert!(run.step(|_| Outcome::Retry {
+        reason: "HTTP 500".into()
+    }));
+    run.run_for(5_000, ok);
+    assert_eq!(run.ops().len(), 2);
+    let message = run.conversation.message("a").unwrap();
+    assert_eq!((message.status, message.attempts), (Status::Sent, 2));
+}
+
+#[test]
+fn a_send_that_timed_out_is_unknown_and_never_sent_again() {
+    let mut run = Run::new();
+    run.conversation.enqueue(new("a", "hi", true), T0).unwrap();
+    run.conversation
+        .enqueue(new("b", "next", true), T0)
+        .unwrap();
+    assert!(run.step(|_| Outcome::TimedOut {
+        reason: "no answer within 10 s".into()
+    }));
+    run.run_for(10_000, ok);
+    assert_eq!(
+        run.conversation.message("a").unwrap().status,
+        Status::Unknown
+    );
+    let sends_of_a = run.calls.iter().filter(|c| c.message_id == "a").count();
+    assert_eq!(sends_of_a, 1);
+    assert_eq!(run.conversation.message("b").unwrap().status, Status::Sent);
+}
+
+#[test]
+fn an_edit_that_timed_out_is_tried_again() {
+    let mut run = Run::new();
+    run.conversation.enqueue(new("a", "hi", true), T0).unwrap();
+    run.run_for(1_000, ok);
+    run.conversation
+        .edit("a", "hello".into(), true, run.now)
+        .unwrap();
+    assert!(run.step(|_| Outcome::TimedOut {
+        reason: "slow".into()
+    }));
+    run.run_for(5_000, ok);
+    let message = run.conversation.message("a").unwrap();
+    assert_eq!(
+        (message.status, message.parts[0].text.as_str()),
+        (Status::Sent, "hello")
+    );
+}
+
+#[test]
+fn a_call_cut_short_by_an_eviction_is_not_repeated_blindly() {
+    let mut conversation = Conversation::default();
+    conversation.enqueue(new("a", "hi", true), T0).unwrap();
+    let Next::Call(call) = conversation.next(T0, &render, true) else {
+        panic!("a call is due");
+    };
+    conversation.begin(call);
+    // The object is evicted here; a new instance loads what was stored.
+    let stored = serde_json::to_string(&conversation).unwrap();
+    let mut reloaded: Conversation = serde_json::from_str(&stored).unwrap();
+    let changed = reloaded.recover(T0 + 5000);
+    assert_eq!(changed.len(), 1);
+    assert_eq!(changed[0].status, Status::Unknown);
+    assert_eq!(reloaded.next(T0 + 5000, &render, true), Next::Idle);
+}
+
+#[test]
+fn a_refusal_fails_the_message_with_its_reason() {
+    let mut run = Run::new();
+    run.conversation.enqueue(new("a", "hi", true), T0).unwrap();
+    let refused = Failure {
+        code: "blocked".into(),
+        reason: "Telegram refused: Forbidden: bot was blocked by the user".into(),
+    };
+    let answer = refused.clone();
+    assert!(run.step(move |_| Outcome::Failed(answer.clone())));
+    let message = run.conversation.message("a").unwrap();
+    assert_eq!(message.status, Status::Failed);
+    assert_eq!(message.failure, Some(refused));
+    assert_eq!(
+        run.conversation.edit("a", "x".into(), true, T0),
+        Err(CommandError::Ended(Status::Failed))
+    );
+}
+
+#[test]
+fn deleting_a_sent_message_deletes_each_part_and_an_unsent_one_at_once() {
+    let mut run = Run::new();
+    run.conversation
+        .enqueue(new("a", "0123456789abc", true), T0)
+        .unwrap();
+    run.run_for(3_000, ok);
+    assert_eq!(run.conversation.message("a").unwrap().parts.len(), 2);
+    run.conversation.delete("a", run.now).unwrap();
+    run.run_for(3_000, ok);
+    let deletes: Vec<Op> = run
+        .calls
+        .iter()
+        .filter(|c| matches!(c.op, Op::Delete { .. }))
+        .map(|c| c.op.clone())
+        .collect();
+    assert_eq!(
+        deletes,
+        vec![
+            Op::Delete {
+                part: 1,
+                provider_id: "2".into()
+            },
+            Op::Delete {
+                part: 0,
+                provider_id: "1".into()
+            }
+        ]
+    );
+    assert_eq!(
+        run.conversation.message("a").unwrap().status,
+        Status::Deleted
+    );
+    let mut unsent = Conversation::default();
+    unsent.enqueue(new("b", "hi", true), T0).unwrap();
+    assert_eq!(unsent.delete("b", T0).unwrap().status, Status::Deleted);
+    assert_eq!(unsent.next(T0, &render, true), Next::Idle);
+}
+
+#[test]
+fn an_accepted_message_is_accepted_once() {
+    let mut conversation = Conversation::default();
+    conversation.enqueue(new("a", "hi", true), T0).unwrap();
+    let again = conversation
+        .enqueue(new("a", "other text", true), T0)
+        .unwrap();
+    assert_eq!(again.id, "a");
+    assert_eq!(conversation.messages.len(), 1);
+    assert_eq!(conversation.message("a").unwrap().text, "hi");
+}
+
+#[test]
+fn a_full_conversation_refuses_more() {
+    let mut conversation = Conversation::default();
+    for i in 0..MAX_PENDING {
+        conversation
+            .enqueue(new(&format!("m{i}"), "x", true), T0)
+            .unwrap();
+    }
+    assert_eq!(
+        conversation.enqueue(new("one-more", "x", true), T0),
+        Err(CommandError::Full)
+    );
+}
+
+#[test]
+fn revocation_drops_everything_not_yet_delivered() {
+    let mut run = Run::new();
+    run.conversation.enqueue(new("a", "hi", true), T0).unwrap();
+    run.run_for(500, ok);
+    run.conversation
+        .enqueue(new("b", "queued", true), T0)
+        .unwrap();
+    run.conversation.enqueue(new("c", "", false), T0).unwrap();
+    let dropped = run
+        .conversation
+        .drop_all("revoked", "the installation was revoked", run.now);
+    let ids: Vec<&str> = dropped.iter().map(|r| r.id.as_str()).collect();
+    assert_eq!(ids, vec!["b", "c"], "a delivered message stays delivered");
+    assert!(dropped
+        .iter()
+        .all(|r| r.status == Status::Failed && r.failure.as_ref().unwrap().code == "revoked"));
+    assert_eq!(
+        run.conversation.next(run.now + 5000, &render, true),
+        Next::Idle
+    );
+}
+
+#[test]
+fn ended_messages_are_forgotten_after_a_day() {
+    let mut run = Run::new();
+    run.conversation.enqueue(new("a", "hi", true), T0).unwrap();
+    run.run_for(500, ok);
+    run.conversation.tidy(T0 + KEEP_MS - 1000);
+    assert!(run.conversation.message("a").is_some());
+    run.conversation.tidy(T0 + KEEP_MS + 1000);
+    assert!(run.conversation.message("a").is_none());
+    assert_eq!(
+        run.conversation.edit("a", "x".into(), true, T0),
+        Err(CommandError::Gone)
+    );
+}
+
+#[test]
+fn command_errors_say_what_to_do() {
+    assert!(CommandError::Full.to_string().contains("retry"));
+    assert!(CommandError::Gone.to_string().contains("no longer"));
+    assert!(CommandError::Ended(Status::Unknown)
+        .to_string()
+        .contains("unknown"));
+}

@@ -1,0 +1,444 @@
+//! Outbound messages: the agent answers through channel-edge, which holds every provider
+//! credential.
+//!
+//! # What's in scope
+//! - The API's bodies: [`NewMessage`] (`POST /v1/messages`) and [`MessageEdit`] (`PATCH`),
+//!   validated without storage.
+//! - Where a message goes ([`Target`]): from a reply capability ([`Target::from_reply`]), or
+//!   started by the agent through a binding ([`Target::explicit`]), and whether the caller may
+//!   act for that agent and org ([`check_caller`]).
+//! - A message's [`Status`] and [`Failure`], and the receipt the API shows.
+//! - The per-conversation queue ([`conversation`]): order, coalesced edits, pacing, retries,
+//!   exactly-once sends.
+//! - What each provider's API is asked and what its answers mean ([`Sender`], one file per
+//!   provider: [`slack`], [`telegram`]).
+//!
+//! # What's out of scope
+//! HTTP, storage, the Durable Object and opening credentials (the edge), the clock.
+
+pub mod conversation;
+pub mod slack;
+pub mod telegram;
+
+use crate::core::admin::parse;
+use crate::core::api_error::ApiError;
+use crate::core::auth::Caller;
+use crate::core::authority::{self, AuthorityError};
+use crate::core::markdown::Format;
+use crate::core::reply::ReplyTo;
+use crate::core::tenancy::{Provider, Selector};
+use serde::{Deserialize, Serialize};
+
+/// The longest text one message may carry, in characters (split into several provider
+/// messages at each provider's own limit).
+pub const MAX_TEXT_CHARS: usize = 32_000;
+/// The longest idempotency key.
+pub const MAX_IDEMPOTENCY_KEY_CHARS: usize = 200;
+/// How long an idempotency key is remembered, seconds.
+pub const IDEMPOTENCY_SECONDS: u64 = 24 * 3600;
+
+/// Where in a conversation a reply goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ThreadMode {
+    /// In the thread of the message answered (starting one under it on Slack; quoting it on
+    /// Telegram).
+    Reply,
+    /// In the conversation itself, outside any thread.
+    Channel,
+}
+
+/// `POST /v1/messages`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewMessage {
+    /// A reply capability from an envelope (`reply.capability`).
+    #[serde(default)]
+    pub reply_to: Option<String>,
+    /// Or: the binding to send through, for a message the agent starts itself…
+    #[serde(default)]
+    pub binding_id: Option<String>,
+    /// …in this conversation (channel, chat)…
+    #[serde(default)]
+    pub conversation: Option<String>,
+    /// …and thread or forum topic, if any.
+    #[serde(default)]
+    pub thread_id: Option<String>,
+    /// Where a reply goes; by default where the message answered was.
+    #[serde(default)]
+    pub thread: Option<ThreadMode>,
+    /// The text, in the Markdown subset (bold, italic, code, code blocks, links, lists).
+    pub text: String,
+    /// False to open a stream: the text grows with `PATCH` until one with `final: true`.
+    #[serde(default = "yes", rename = "final")]
+    pub is_final: bool,
+    /// Makes a retried request answer with the first one's message instead of sending again
+    /// (per agent, for 24 hours).
+    #[serde(default)]
+    pub idempotency_key: Option<String>,
+}
+
+/// `PATCH /v1/messages/{id}`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MessageEdit {
+    /// The whole new text.
+    pub text: String,
+    /// False while a stream goes on.
+    #[serde(default = "yes", rename = "final")]
+    pub is_final: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// How a new message is addressed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Address<'a> {
+    /// By a reply capability.
+    Reply(&'a str),
+    /// Started by the agent through a binding.
+    Explicit {
+        /// The binding.
+        binding_id: &'a str,
+        /// The conversation.
+        conversation: &'a str,
+        /// The thread, if any.
+        thread_id: Option<&'a str>,
+    },
+}
+
+impl NewMessage {
+    /// Parses and validates a body; returns how it is addressed.
+    pub fn parse(body: &[u8]) -> Result<NewMessage, ApiError> {
+        let message: NewMessage = parse(body)?;
+        check_text(&message.text, message.is_final)?;
+        if let Some(key) = &message.idempotency_key {
+            if key.is_empty() || key.chars().count() > MAX_IDEMPOTENCY_KEY_CHARS {
+                return Err(bad(format!(
+                    "idempotency_key must be 1–{MAX_IDEMPOTENCY_KEY_CHARS} characters"
+                )));
+            }
+        }
+        message.address()?;
+        Ok(message)
+    }
+
+    /// How the message is addressed: exactly one of `reply_to` and `binding_id` +
+    /// `conversation`.
+    pub fn address(&self) -> Result<Address<'_>, ApiError> {
+        let explicit = (self.binding_id.as_deref(), self.conversation.as_deref());
+        match (self.reply_to.as_deref(), explicit) {
+            (Some(reply_to), (None, None)) if self.thread_id.is_none() => {
+                Ok(Address::Reply(reply_to))
+            }
+            (None, (Some(binding_id), Some(conversation)))
+                if !binding_id.is_empty() && !conversation.is_empty() =>
+            {
+                Ok(Address::Explicit {
+                    binding_id,
+                    conversation,
+                    thread_id: self.thread_id.as_deref().filter(|t| !t.is_empty()),
+                })
+            }
+            _ => Err(bad(
+                "address the message with reply_to (an envelope's reply.capability), or with \
+                 binding_id and conversation (and thread_id), not both",
+            )),
+        }
+    }
+}
+
+impl MessageEdit {
+    /// Parses and validates a body.
+    pub fn parse(body: &[u8]) -> Result<MessageEdit, ApiError> {
+        let edit: MessageEdit = parse(body)?;
+        check_text(&edit.text, edit.is_final)?;
+        Ok(edit)
+    }
+}
+
+/// A final text must say something; any text is at most [`MAX_TEXT_CHARS`].
+fn check_text(text: &str, is_final: bool) -> Result<(), ApiError> {
+    if text.chars().count() > MAX_TEXT_CHARS {
+        return Err(bad(format!(
+            "text must be at most {MAX_TEXT_CHARS} characters"
+        )));
+    }
+    if is_final && text.trim().is_empty() {
+        return Err(bad(
+            "text must not be empty (open a stream with final: false to send it later)",
+        ));
+    }
+    Ok(())
+}
+
+fn bad(message: impl Into<String>) -> ApiError {
+    ApiError::BadRequest {
+        message: message.into(),
+    }
+}
+
+/// Where one message goes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Target {
+    /// The provider.
+    pub provider: Provider,
+    /// The installation's org.
+    pub org_id: String,
+    /// The installation whose credentials send it.
+    pub installation_id: String,
+    /// The binding it goes through.
+    pub binding_id: String,
+    /// The agent it is from.
+    pub agent_id: String,
+    /// The conversation.
+    pub conversation_id: String,
+    /// The thread or forum topic the answered message was in (or the one named explicitly).
+    #[serde(default)]
+    pub thread_id: Option<String>,
+    /// The answered message (Slack `ts`, Telegram `message_id`), for replies in its thread.
+    #[serde(default)]
+    pub message_id: Option<String>,
+    /// Where the reply goes.
+    #[serde(default)]
+    pub thread: Option<ThreadMode>,
+}
+
+/// A binding as explicit addressing checks it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BindingFacts<'a> {
+    /// The binding.
+    pub id: &'a str,
+    /// Its agent.
+    pub agent_id: &'a str,
+    /// Its route selector.
+    pub selector: &'a Selector,
+    /// Its installation.
+    pub installation_id: &'a str,
+    /// The installation's org.
+    pub org_id: &'a str,
+    /// The installation's provider.
+    pub provider: Provider,
+}
+
+/// Why a message may not go where it was addressed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum AddressError {
+    /// The provider cannot send yet, or not this way.
+    #[error("channel-edge cannot send {what} through {provider} yet")]
+    Unsupported {
+        /// The provider.
+        provider: &'static str,
+        /// What was asked.
+        what: &'static str,
+    },
+    /// An explicit conversation the binding does not route.
+    #[error("binding {binding_id} does not route conversation {conversation}")]
+    NotRouted {
+        /// The binding.
+        binding_id: String,
+        /// The conversation named.
+        conversation: String,
+    },
+}
+
+impl From<AddressError> for ApiError {
+    fn from(error: AddressError) -> Self {
+        ApiError::Unprocessable {
+            code: match error {
+                AddressError::Unsupported { .. } => "unsupported",
+                AddressError::NotRouted { .. } => "not_routed",
+            },
+            message: error.to_string(),
+        }
+    }
+}
+
+impl Target {
+    /// The target of a reply to the event `reply` was made for.
+    pub fn from_reply(reply: ReplyTo, thread: Option<ThreadMode>) -> Result<Target, AddressError> {
+        sender_of(reply.provider, "messages")?;
+        Ok(Target {
+            provider: reply.provider,
+            org_id: reply.org_id,
+            installation_id: reply.installation_id,
+            binding_id: reply.binding_id,
+            agent_id: reply.agent_id,
+            conversation_id: reply.conversation_id,
+            thread_id: reply.thread_id,
+            message_id: reply.message_id,
+            thread,
+        })
+    }
+
+    /// The target of a message the agent starts in `conversation` (and `thread_id`) through
+    /// `binding`: only where the provider lets a bot start one, and only in a conversation the
+    /// binding routes (a binding for one conversation sends only there).
+    pub fn explicit(
+        binding: &BindingFacts<'_>,
+        conversation: &str,
+        thread_id: Option<&str>,
+    ) -> Result<Target, AddressError> {
+        let sender = sender_of(binding.provider, "messages")?;
+        if !sender.starts_conversations {
+            return Err(AddressError::Unsupported {
+                provider: binding.provider.as_str(),
+                what: "a message the agent starts (answer with reply_to)",
+            });
+        }
+        let routed = binding
+            .selector
+            .conversation
+            .as_deref()
+            .is_none_or(|only| only == conversation);
+        if !routed {
+            return Err(AddressError::NotRouted {
+                binding_id: binding.id.to_owned(),
+                conversation: conversation.to_owned(),
+            });
+        }
+        Ok(Target {
+            provider: binding.provider,
+            org_id: binding.org_id.to_owned(),
+            installation_id: binding.installation_id.to_owned(),
+            binding_id: binding.id.to_owned(),
+            agent_id: binding.agent_id.to_owned(),
+            conversation_id: conversation.to_owned(),
+            thread_id: thread_id.map(str::to_owned),
+            message_id: None,
+            thread: None,
+        })
+    }
+
+    /// The name of the Durable Object that sends to this conversation: one per installation
+    /// and conversation, so messages to one conversation are sent in order.
+    pub fn conversation_key(&self) -> String {
+        format!("{}/{}", self.installation_id, self.conversation_id)
+    }
+}
+
+/// Succeeds when `caller` may send for `target`'s agent in its org.
+pub fn check_caller(caller: &Caller, target: &Target) -> Result<(), AuthorityError> {
+    authority::require_agent(caller, &target.agent_id)?;
+    if caller.restriction.reaches_org(&target.org_id) {
+        Ok(())
+    } else {
+        Err(AuthorityError::OrgOutOfReach {
+            org_id: target.org_id.clone(),
+        })
+    }
+}
+
+/// `provider`'s sender, or why there is none.
+pub fn sender_of(provider: Provider, what: &'static str) -> Result<&'static Sender, AddressError> {
+    provider.spec().sender.ok_or(AddressError::Unsupported {
+        provider: provider.as_str(),
+        what,
+    })
+}
+
+/// Where a message is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    /// Accepted, not sent yet.
+    Queued,
+    /// At the provider (a stream may still be growing: see `final`).
+    Sent,
+    /// Refused by the provider, or dropped (revoked installation or binding).
+    Failed,
+    /// The provider did not answer after the request may have landed: not sent again, so it
+    /// is either there once or not at all.
+    Unknown,
+    /// Still failing after the last attempt.
+    DeadLettered,
+    /// Deleted on request.
+    Deleted,
+}
+
+impl Status {
+    /// Its name in the API and in D1.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Queued => "queued",
+            Status::Sent => "sent",
+            Status::Failed => "failed",
+            Status::Unknown => "unknown",
+            Status::DeadLettered => "dead_lettered",
+            Status::Deleted => "deleted",
+        }
+    }
+
+    /// True when nothing more happens to the message.
+    pub fn has_ended(self) -> bool {
+        matches!(
+            self,
+            Status::Failed | Status::Unknown | Status::DeadLettered | Status::Deleted
+        )
+    }
+}
+
+/// Why a message failed: a machine-readable code and the provider's reason in plain words
+/// (never a credential, never the text).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Failure {
+    /// `conversation_not_found`, `not_in_conversation`, `blocked`, `credentials`, `revoked`,
+    /// `refused`, `timeout`, `provider_unavailable`, `not_modifiable`, …
+    pub code: String,
+    /// The reason in plain words.
+    pub reason: String,
+}
+
+/// One HTTP request to a provider's API.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HttpCall {
+    /// `POST`.
+    pub method: &'static str,
+    /// The full URL (for Telegram it holds the bot token: never log it).
+    pub url: String,
+    /// Request headers (an `Authorization` header holds a credential: never log it).
+    pub headers: Vec<(&'static str, String)>,
+    /// The JSON body.
+    pub body: String,
+}
+
+/// What a provider answered, as a sender reads it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Answer<'a> {
+    /// The HTTP status.
+    pub status: u16,
+    /// The `Retry-After` header, if any.
+    pub retry_after: Option<&'a str>,
+    /// The body.
+    pub body: &'a str,
+}
+
+/// How one provider sends: its API, its limits, its format.
+#[derive(Debug)]
+pub struct Sender {
+    /// How texts are formatted.
+    pub format: Format,
+    /// The longest text one provider message takes, as `format` counts it.
+    pub max_text: usize,
+    /// The least time between two calls into one conversation, milliseconds.
+    pub interval_ms: u64,
+    /// Whether a stream shows a typing indicator before its first text.
+    pub typing: bool,
+    /// Whether a bot may start a conversation's message without an inbound to answer.
+    pub starts_conversations: bool,
+    /// The installation credential calls are made with.
+    pub credential: &'static str,
+    /// The `[vars]` entry holding its API's base URL.
+    pub base_url_var: &'static str,
+    /// The request for `op` to `target` with `credential`, under `base_url`; `None` for an
+    /// operation the provider does not have (no call is made).
+    pub request: fn(&conversation::Op, &Target, &str, &str) -> Option<HttpCall>,
+    /// What the provider's answer to `op` means.
+    pub outcome: fn(&conversation::Op, &Answer<'_>) -> conversation::Outcome,
+}
+
+#[cfg(test)]
+#[path = "outbound_test.rs"]
+mod tests;
