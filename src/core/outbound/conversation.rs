@@ -134,7 +134,7 @@ pub struct Call {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Next {
     /// Make this call now.
-    Call(Call),
+    Call(Box<Call>),
     /// Nothing before this time, ms.
     At(u64),
     /// Nothing until a command arrives.
@@ -215,6 +215,11 @@ pub struct Receipt {
 }
 
 impl Message {
+    /// True when nothing more is owed for it: it ended, or its final text was delivered.
+    fn is_settled(&self) -> bool {
+        self.status.has_ended() || (self.status == Status::Sent && self.is_final)
+    }
+
     fn receipt(&self) -> Receipt {
         Receipt {
             id: self.id.clone(),
@@ -404,11 +409,11 @@ impl Conversation {
         if now < self.next_call_at {
             return Next::At(self.next_call_at);
         }
-        Next::Call(Call {
+        Next::Call(Box::new(Call {
             message_id: message.id.clone(),
             target: message.target.clone(),
             op,
-        })
+        }))
     }
 
     /// Records that `call` is being made (store this before making it).
@@ -443,7 +448,7 @@ impl Conversation {
         self.in_flight = None;
         self.messages
             .iter_mut()
-            .filter(|m| !m.status.has_ended() && !(m.status == Status::Sent && m.is_final))
+            .filter(|m| !m.is_settled())
             .map(|message| {
                 message.fail(Status::Failed, code, reason.to_owned());
                 message.updated_at = now;
@@ -467,10 +472,8 @@ impl Conversation {
                 }
             }
         }
-        let settled =
-            |m: &Message| m.status.has_ended() || (m.status == Status::Sent && m.is_final);
         self.messages
-            .retain(|m| !(settled(m) && m.updated_at.saturating_add(KEEP_MS) <= now));
+            .retain(|m| !(m.is_settled() && m.updated_at.saturating_add(KEEP_MS) <= now));
     }
 
     /// The message `id`, if held.

@@ -59,6 +59,7 @@ impl Run {
     fn step(&mut self, answer: impl Fn(&Op) -> Outcome) -> bool {
         match self.conversation.next(self.now, &render, true) {
             Next::Call(call) => {
+                let call = *call;
                 self.conversation.begin(call.clone());
                 let mut outcome = answer(&call.op);
                 if let (Op::Send { .. }, Outcome::Done { provider_id: None }) = (&call.op, &outcome)
@@ -329,7 +330,7 @@ fn a_call_cut_short_by_an_eviction_is_not_repeated_blindly() {
     let Next::Call(call) = conversation.next(T0, &render, true) else {
         panic!("a call is due");
     };
-    conversation.begin(call);
+    conversation.begin(*call);
     // The object is evicted here; a new instance loads what was stored.
     let stored = serde_json::to_string(&conversation).unwrap();
     let mut reloaded: Conversation = serde_json::from_str(&stored).unwrap();
