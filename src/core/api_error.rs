@@ -72,6 +72,14 @@ pub enum ApiError {
         /// What conflicts.
         message: String,
     },
+    /// Too much is waiting already (429): retry after `retry_after_seconds`.
+    #[error("{message}")]
+    TooManyRequests {
+        /// What is full, and what to do.
+        message: String,
+        /// Seconds to wait (also in `Retry-After`).
+        retry_after_seconds: u32,
+    },
     /// The request is well-formed but cannot be done as asked (422), with its own code
     /// (`unsupported`, `not_routed`, …).
     #[error("{message}")]
@@ -125,6 +133,7 @@ impl ApiError {
             ApiError::Conflict { .. } => 409,
             ApiError::WebhookRejected { status, .. } => *status,
             ApiError::Unprocessable { .. } => 422,
+            ApiError::TooManyRequests { .. } => 429,
             ApiError::Unavailable { .. } => 503,
             ApiError::Internal => 500,
         }
@@ -151,6 +160,7 @@ impl ApiError {
             ApiError::Conflict { .. } => "conflict",
             ApiError::WebhookRejected { code, .. } => code,
             ApiError::Unprocessable { code, .. } => code,
+            ApiError::TooManyRequests { .. } => "rate_limited",
             ApiError::Unavailable { .. } => "unavailable",
             ApiError::Internal => "internal",
         }
@@ -301,6 +311,16 @@ mod tests {
             error.body(),
             json!({"error": {"code": "bad_signature", "message": "signature does not verify"}})
         );
+    }
+
+    #[test]
+    fn too_many_requests_is_429_with_its_message() {
+        let error = ApiError::TooManyRequests {
+            message: "the conversation is full".into(),
+            retry_after_seconds: 5,
+        };
+        assert_eq!((error.status(), error.code()), (429, "rate_limited"));
+        assert_eq!(error.to_string(), "the conversation is full");
     }
 
     #[test]

@@ -140,6 +140,14 @@ pub enum Admin {
     BindingSessionCredentials(String),
     /// `GET /v1/binding-sessions/{id}/events`: live status as Server-Sent Events.
     BindingSessionEvents(String),
+    /// `POST /v1/messages`: send a message through an installation.
+    SendMessage,
+    /// `GET /v1/messages/{id}`: a message's status.
+    GetMessage(String),
+    /// `PATCH /v1/messages/{id}`: replace its text (streaming).
+    EditMessage(String),
+    /// `DELETE /v1/messages/{id}`: delete it.
+    DeleteMessage(String),
 }
 
 impl Admin {
@@ -169,6 +177,10 @@ impl Admin {
             Admin::ListBindingSessions
             | Admin::GetBindingSession(_)
             | Admin::BindingSessionEvents(_) => Scope::BindingsRead,
+            Admin::SendMessage
+            | Admin::GetMessage(_)
+            | Admin::EditMessage(_)
+            | Admin::DeleteMessage(_) => Scope::MessagesSend,
         }
     }
 }
@@ -324,9 +336,23 @@ const BINDING_SESSIONS: [Entry; 6] = [
     }),
 ];
 
+const MESSAGES: [Entry; 4] = [
+    entry!("POST", "/v1/messages", |_| Route::Admin(Admin::SendMessage)),
+    entry!("GET", "/v1/messages/{id}", |mut c| Route::Admin(
+        Admin::GetMessage(take(&mut c, 0))
+    )),
+    entry!("PATCH", "/v1/messages/{id}", |mut c| Route::Admin(
+        Admin::EditMessage(take(&mut c, 0))
+    )),
+    entry!("DELETE", "/v1/messages/{id}", |mut c| Route::Admin(
+        Admin::DeleteMessage(take(&mut c, 0))
+    )),
+];
+
 /// Every route but the webhooks (which come from the provider registry), in match order.
-const TABLE: [&[Entry]; 9] = [
+const TABLE: [&[Entry]; 10] = [
     &OTHERS,
+    &MESSAGES,
     &BROWSER,
     &BINDING_SESSIONS,
     &ROTATIONS,

@@ -207,6 +207,10 @@ fn every_endpoint_needs_the_documented_scope() {
         (Admin::CancelBindingSession("s".into()), BindingsWrite),
         (Admin::BindingSessionCredentials("s".into()), BindingsWrite),
         (Admin::BindingSessionEvents("s".into()), BindingsRead),
+        (Admin::SendMessage, MessagesSend),
+        (Admin::GetMessage("m".into()), MessagesSend),
+        (Admin::EditMessage("m".into()), MessagesSend),
+        (Admin::DeleteMessage("m".into()), MessagesSend),
     ];
     for (endpoint, scope) in table {
         assert_eq!(endpoint.scope(), scope, "{endpoint:?}");
@@ -303,4 +307,28 @@ fn query_pairs_are_decoded_in_order() {
     );
     assert!(query_pairs("https://edge.example/healthz").is_empty());
     assert!(query_pairs("https://edge.example/x?").is_empty());
+}
+
+#[test]
+fn messages_are_sent_read_edited_and_deleted() {
+    assert_eq!(
+        Route::resolve("POST", "/v1/messages"),
+        Route::Admin(Admin::SendMessage)
+    );
+    for (method, endpoint) in [
+        ("GET", Admin::GetMessage("msg_1".into())),
+        ("PATCH", Admin::EditMessage("msg_1".into())),
+        ("DELETE", Admin::DeleteMessage("msg_1".into())),
+    ] {
+        assert_eq!(
+            Route::resolve(method, "/v1/messages/msg_1"),
+            Route::Admin(endpoint)
+        );
+    }
+    assert_eq!(
+        Route::resolve("PUT", "/v1/messages/msg_1"),
+        Route::MethodNotAllowed {
+            allow: "DELETE, GET, HEAD, PATCH".into()
+        }
+    );
 }

@@ -78,12 +78,33 @@ pub fn error_response(error: &ApiError) -> Result<Response> {
         }
         | ApiError::Unavailable {
             retry_after_seconds,
+        }
+        | ApiError::TooManyRequests {
+            retry_after_seconds,
+            ..
         } => response
             .headers_mut()
             .set("Retry-After", &retry_after_seconds.to_string())?,
         _ => {}
     }
     Ok(response)
+}
+
+/// Why an outbound request got no response.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SendError {
+    /// It could not be made or the connection failed: it did not reach the other side, or broke.
+    Unreachable(String),
+    /// No answer in time: the request may have landed.
+    TimedOut(String),
+}
+
+impl std::fmt::Display for SendError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            SendError::Unreachable(reason) | SendError::TimedOut(reason) => f.write_str(reason),
+        }
+    }
 }
 
 /// Sends an outbound request (to a provider or the agent runtime) and waits at most `timeout`;
@@ -95,18 +116,19 @@ pub async fn send(
     headers: &[(&str, &str)],
     body: Option<String>,
     timeout: Duration,
-) -> std::result::Result<Response, String> {
+) -> std::result::Result<Response, SendError> {
     let request_headers = Headers::new();
     for (name, value) in headers {
         request_headers
             .set(name, value)
-            .map_err(|e| format!("bad header {name}: {e}"))?;
+            .map_err(|e| SendError::Unreachable(format!("bad header {name}: {e}")))?;
     }
     let mut init = RequestInit::new();
     init.with_method(method)
         .with_headers(request_headers)
         .with_body(body.map(Into::into));
-    let request = Request::new_with_init(url, &init).map_err(|_| "bad URL".to_owned())?;
+    let request = Request::new_with_init(url, &init)
+        .map_err(|_| SendError::Unreachable("bad URL".to_owned()))?;
     let controller = AbortController::default();
     let signal = controller.signal();
     let fetch = Fetch::Request(request);
@@ -114,10 +136,15 @@ pub async fn send(
     let deadline = std::pin::pin!(Delay::from(timeout));
     match select(fetch, deadline).await {
         Either::Left((Ok(response), _)) => Ok(response),
-        Either::Left((Err(_), _)) => Err("the connection failed".to_owned()),
+        Either::Left((Err(_), _)) => {
+            Err(SendError::Unreachable("the connection failed".to_owned()))
+        }
         Either::Right(_) => {
             controller.abort();
-            Err(format!("no answer within {} s", timeout.as_secs()))
+            Err(SendError::TimedOut(format!(
+                "no answer within {} s",
+                timeout.as_secs()
+            )))
         }
     }
 }

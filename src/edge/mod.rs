@@ -28,6 +28,7 @@
 
 mod admin;
 mod binding_session;
+mod conversation;
 mod health;
 mod housekeeping;
 mod http;

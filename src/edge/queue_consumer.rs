@@ -177,7 +177,9 @@ async fn deliver(url: &str, secret: &str, envelope: &Value) -> std::result::Resu
     .map_err(|e| format!("AGENT_RUNTIME_SECRET: {e}"))?;
     let mut headers = vec![("Content-Type", "application/json")];
     headers.extend(signed.iter().map(|(name, value)| (*name, value.as_str())));
-    let response = http::send(Method::Post, url, &headers, Some(body), TIMEOUT).await?;
+    let response = http::send(Method::Post, url, &headers, Some(body), TIMEOUT)
+        .await
+        .map_err(|error| error.to_string())?;
     match response.status_code() {
         200..=299 => Ok(()),
         status => Err(format!("runtime answered {status}")),

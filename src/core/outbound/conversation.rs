@@ -197,6 +197,21 @@ pub enum CommandError {
     Ended(Status),
 }
 
+impl From<CommandError> for crate::core::api_error::ApiError {
+    fn from(error: CommandError) -> Self {
+        use crate::core::api_error::ApiError;
+        match error {
+            CommandError::Full => ApiError::TooManyRequests {
+                message: error.to_string(),
+                retry_after_seconds: 5,
+            },
+            CommandError::Gone | CommandError::Ended(_) => ApiError::Conflict {
+                message: error.to_string(),
+            },
+        }
+    }
+}
+
 /// A message's receipt changed: what the API shows of it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Receipt {

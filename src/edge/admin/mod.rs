@@ -19,6 +19,7 @@ pub(crate) mod bindings;
 mod collection;
 pub(crate) mod install_tokens;
 pub(crate) mod installations;
+mod messages;
 mod orgs;
 mod principals;
 mod profiles;
@@ -173,6 +174,10 @@ async fn dispatch(call: &Call<'_>, endpoint: Admin) -> Result<Reply, ApiError> {
         Admin::GetBindingSession(id) => binding_sessions::get(call, &id).await,
         Admin::CancelBindingSession(id) => binding_sessions::cancel(call, &id).await,
         Admin::BindingSessionCredentials(id) => binding_sessions::credentials(call, &id).await,
+        Admin::SendMessage => messages::send(call).await,
+        Admin::GetMessage(id) => messages::get(call, &id).await,
+        Admin::EditMessage(id) => messages::edit(call, &id).await,
+        Admin::DeleteMessage(id) => messages::delete(call, &id).await,
         // `edge::fetch` routes this one to `stream_events`, which answers with a stream.
         Admin::BindingSessionEvents(id) => Err(ApiError::NotFound {
             method: "GET".into(),

@@ -3,14 +3,18 @@
 use super::d1;
 use worker::D1Database;
 
-/// What is deleted, each with `?1` = now (Unix seconds). Claimed install tokens stay: the
-/// identities they linked refer to them.
+/// What is deleted (or forgotten), each with `?1` = now (Unix seconds). Claimed install tokens
+/// stay: the identities they linked refer to them. Idempotency keys are forgotten after a day.
 const DELETIONS: &[&str] = &[
     "DELETE FROM dedupe_keys WHERE expires_at <= ?1",
     "DELETE FROM secrets WHERE expires_at <= ?1",
     "DELETE FROM webhook_rejections WHERE expires_at <= ?1",
     "DELETE FROM install_tokens WHERE expires_at <= ?1 AND claimed_at IS NULL",
     "DELETE FROM tenant_claims WHERE expires_at <= ?1",
+    "DELETE FROM messages WHERE expires_at <= ?1",
+    "DELETE FROM outbound_drops WHERE expires_at <= ?1",
+    "UPDATE messages SET idempotency_key = NULL \
+     WHERE idempotency_key IS NOT NULL AND created_at <= ?1 - 86400",
 ];
 
 /// Deletes every expired row at `now`; a deletion that fails is logged and the others still run.

@@ -26,6 +26,7 @@ pub mod directory;
 pub mod grants;
 pub mod housekeeping;
 pub mod ledger;
+pub mod messages;
 pub mod principals;
 pub mod reach;
 pub mod rejections;

@@ -1,0 +1,368 @@
+//! The `Conversation` Durable Object: one per installation and conversation, the only sender
+//! into it. A thin shell over [`crate::core::outbound::conversation`].
+//!
+//! Commands from the messages API ([`call`]) change the stored queue and arm the alarm; the
+//! alarm makes at most one provider call per run and arms itself again while there is work.
+//! Before each call the installation and binding are read again (through the directory's
+//! 30-second cache): when either was revoked, every message still waiting is dropped, counted
+//! once per revocation with one ledger entry. The installation's credential is opened only
+//! here, for the call. Every change of a message's status is mirrored to its D1 receipt; a
+//! dead-lettered message also gets a `message.dead_lettered` ledger entry. The queue is stored
+//! before each call, so an eviction loses nothing: a call cut short is found on the next load.
+
+use crate::core::api_error::ApiError;
+use crate::core::audit::Event;
+use crate::core::markdown::render_parts;
+use crate::core::outbound::conversation::{
+    Call, CommandError, Conversation as Queue, NewQueued, Next, Outcome, Receipt,
+};
+use crate::core::outbound::{sender_of, Answer, Sender, Status};
+use crate::core::webhook::current_secret;
+use crate::edge::http::{self, SendError};
+use crate::edge::runtime;
+use crate::edge::store::{d1, directory, ledger, messages};
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+use std::cell::RefCell;
+use std::time::Duration;
+use worker::{durable_object, DurableObject, Env, Method, Request, Response, Result, State};
+
+/// Storage key of the queue.
+const QUEUE_KEY: &str = "queue";
+/// How long a provider has to answer one call.
+const PROVIDER_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// A command from the messages API to a conversation's object.
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(tag = "command", rename_all = "snake_case")]
+pub enum Command {
+    /// Queue a new message (a message already queued is left as it is).
+    Enqueue {
+        /// The message.
+        message: NewQueued,
+    },
+    /// Replace a message's text.
+    Edit {
+        /// The message.
+        id: String,
+        /// The new text.
+        text: String,
+        /// False while it streams.
+        is_final: bool,
+    },
+    /// Delete a message.
+    Delete {
+        /// The message.
+        id: String,
+    },
+}
+
+/// Sends `command` to the object of conversation `key` and returns the message's receipt.
+pub async fn call(env: &Env, key: &str, command: &Command) -> std::result::Result<Value, ApiError> {
+    let stub = env
+        .durable_object("CONVERSATIONS")
+        .and_then(|namespace| namespace.get_by_name(key))
+        .map_err(d1::internal)?;
+    let body = serde_json::to_string(command).map_err(d1::internal)?;
+    let mut init = worker::RequestInit::new();
+    init.with_method(Method::Post).with_body(Some(body.into()));
+    let request =
+        Request::new_with_init("https://conversation/command", &init).map_err(d1::internal)?;
+    let mut response = stub
+        .fetch_with_request(request)
+        .await
+        .map_err(d1::internal)?;
+    let value: Value = response.json().await.map_err(d1::internal)?;
+    let message = || {
+        crate::core::json::at(&value, "/error/message")
+            .as_str()
+            .unwrap_or_default()
+            .to_owned()
+    };
+    match response.status_code() {
+        200 => Ok(value.clone()),
+        409 => Err(ApiError::Conflict { message: message() }),
+        429 => Err(CommandError::Full.into()),
+        _ => Err(d1::internal(format!("conversation {key}: {}", message()))),
+    }
+}
+
+#[durable_object]
+pub struct Conversation {
+    state: State,
+    env: Env,
+    /// The queue, once loaded.
+    queue: RefCell<Option<Queue>>,
+}
+
+impl DurableObject for Conversation {
+    fn new(state: State, env: Env) -> Self {
+        Self {
+            state,
+            env,
+            queue: RefCell::new(None),
+        }
+    }
+
+    async fn fetch(&self, mut req: Request) -> Result<Response> {
+        let command: Command = req.json().await?;
+        match self.command(command).await {
+            Ok(receipt) => Response::from_json(&receipt_json(&receipt)),
+            Err(error) => Ok(Response::from_json(&error.body())?.with_status(error.status())),
+        }
+    }
+
+    async fn alarm(&self) -> Result<Response> {
+        if let Err(error) = self.run().await {
+            worker::console_error!("conversation: {error}");
+            self.state
+                .storage()
+                .set_alarm(Duration::from_secs(5))
+                .await?;
+        }
+        Response::ok("done")
+    }
+}
+
+/// A receipt as the object answers it (the API adds what D1 knows).
+fn receipt_json(receipt: &Receipt) -> Value {
+    json!({
+        "id": receipt.id,
+        "status": receipt.status.as_str(),
+        "final": receipt.is_final,
+        "provider_message_ids": receipt.provider_ids,
+        "attempts": receipt.attempts,
+        "failure_code": receipt.failure.as_ref().map(|f| &f.code),
+        "failure_reason": receipt.failure.as_ref().map(|f| &f.reason),
+    })
+}
+
+impl Conversation {
+    async fn command(&self, command: Command) -> std::result::Result<Receipt, ApiError> {
+        let now = runtime::now_millis();
+        let mut queue = self.load(now).await?;
+        let receipt = match command {
+            Command::Enqueue { message } => queue.enqueue(message, now),
+            Command::Edit { id, text, is_final } => queue.edit(&id, text, is_final, now),
+            Command::Delete { id } => queue.delete(&id, now),
+        }?;
+        self.store(queue).await?;
+        self.arm(now).await?;
+        Ok(receipt)
+    }
+
+    /// The queue: from memory, else from storage, recovering a call cut short by an eviction.
+    async fn load(&self, now: u64) -> std::result::Result<Queue, ApiError> {
+        if let Some(queue) = self.queue.borrow().clone() {
+            return Ok(queue);
+        }
+        let stored: Option<Queue> = self
+            .state
+            .storage()
+            .get(QUEUE_KEY)
+            .await
+            .map_err(d1::internal)?;
+        let mut queue = stored.unwrap_or_default();
+        let changed = queue.recover(now);
+        if !changed.is_empty() {
+            self.store(queue.clone()).await?;
+            self.mirror(&changed).await;
+        }
+        Ok(queue)
+    }
+
+    async fn store(&self, queue: Queue) -> std::result::Result<(), ApiError> {
+        self.state
+            .storage()
+            .put(QUEUE_KEY, &queue)
+            .await
+            .map_err(d1::internal)?;
+        self.queue.replace(Some(queue));
+        Ok(())
+    }
+
+    /// Arms the alarm for the next thing to do, if any.
+    async fn arm(&self, now: u64) -> std::result::Result<(), ApiError> {
+        let Some(queue) = self.queue.borrow().clone() else {
+            return Ok(());
+        };
+        let Some(sender) = queue
+            .messages
+            .first()
+            .and_then(|m| sender_of(m.target.provider, "").ok())
+        else {
+            return Ok(());
+        };
+        let at = match queue.next(now, &render(sender), sender.typing) {
+            Next::Call(_) => now,
+            Next::At(at) => at,
+            Next::Idle => return Ok(()),
+        };
+        let delay = Duration::from_millis(at.saturating_sub(now));
+        self.state
+            .storage()
+            .set_alarm(delay)
+            .await
+            .map_err(d1::internal)
+    }
+
+    /// One alarm: tidy the queue, make the call that is due (if any), and arm the next alarm.
+    async fn run(&self) -> std::result::Result<(), ApiError> {
+        let now = runtime::now_millis();
+        let mut queue = self.load(now).await?;
+        queue.tidy(now);
+        let Some(sender) = queue
+            .messages
+            .first()
+            .and_then(|m| sender_of(m.target.provider, "").ok())
+        else {
+            return self.store(queue).await;
+        };
+        if let Next::Call(call) = queue.next(now, &render(sender), sender.typing) {
+            self.make(&mut queue, *call, sender, now).await?;
+        }
+        self.store(queue).await?;
+        self.arm(runtime::now_millis()).await
+    }
+
+    /// Makes `call`, unless what it goes through was revoked (then everything waiting is
+    /// dropped), and records its outcome.
+    async fn make(
+        &self,
+        queue: &mut Queue,
+        call: Call,
+        sender: &'static Sender,
+        now: u64,
+    ) -> std::result::Result<(), ApiError> {
+        let db = self.env.d1("DB").map_err(d1::internal)?;
+        let now_s = now / 1000;
+        let target = &call.target;
+        let installation =
+            directory::installation(&db, &self.env, &target.installation_id, now_s).await?;
+        let live = installation
+            .as_ref()
+            .filter(|i| i.bindings.iter().any(|b| b.id == target.binding_id));
+        let Some(installation) = live else {
+            let revoked = match installation {
+                None => format!("installation:{}", target.installation_id),
+                Some(_) => format!("binding:{}", target.binding_id),
+            };
+            return self.drop_all(queue, &revoked, now).await;
+        };
+        let Some(credential) = current_secret(&installation.secrets, sender.credential, now_s)
+        else {
+            let outcome = Outcome::Failed(crate::core::outbound::Failure {
+                code: "credentials".into(),
+                reason: format!(
+                    "the installation has no {}: rotate its credentials to add one",
+                    sender.credential
+                ),
+            });
+            queue.begin(call);
+            let changed = queue.finish(outcome, now, sender.interval_ms);
+            self.mirror(&changed).await;
+            return Ok(());
+        };
+        let base_url = self
+            .env
+            .var(sender.base_url_var)
+            .map(|v| v.to_string())
+            .unwrap_or_default();
+        let request = (sender.request)(&call.op, &call.target, &base_url, &credential);
+        queue.begin(call.clone());
+        self.store(queue.clone()).await?;
+        let outcome = match request {
+            Some(request) => send(sender, &call, request).await,
+            None => Outcome::Done { provider_id: None },
+        };
+        let changed = queue.finish(outcome, runtime::now_millis(), sender.interval_ms);
+        self.mirror(&changed).await;
+        Ok(())
+    }
+
+    /// Drops every waiting message: `revoked` (`installation:<id>` or `binding:<id>`) was
+    /// revoked. Counted once per revocation, with one ledger entry for its first drop.
+    async fn drop_all(
+        &self,
+        queue: &mut Queue,
+        revoked: &str,
+        now: u64,
+    ) -> std::result::Result<(), ApiError> {
+        let reason = format!("{revoked} was revoked before the message was sent");
+        let changed = queue.drop_all("revoked", &reason, now);
+        self.mirror(&changed).await;
+        let db = self.env.d1("DB").map_err(d1::internal)?;
+        let count = changed.len() as u64;
+        if count > 0 && messages::count_drops(&db, revoked, count, now / 1000).await? {
+            let org = queue.messages.first().map(|m| m.target.org_id.as_str());
+            let event = Event::new("system", "messages.dropped", revoked)
+                .with_detail(json!({"reason": "revoked", "count": count}))
+                .for_org(org);
+            ledger::record(&db, &event, now / 1000).await?;
+        }
+        Ok(())
+    }
+
+    /// Mirrors changed receipts to D1; a dead-lettered message also gets its ledger entry. A
+    /// failure is logged: the queue stays right, and the receipt catches up on its next change.
+    async fn mirror(&self, changed: &[Receipt]) {
+        let Ok(db) = self.env.d1("DB") else { return };
+        let now = runtime::now_seconds();
+        for receipt in changed {
+            if let Err(error) = messages::update(&db, receipt, now).await {
+                worker::console_error!("receipt {} not updated: {error}", receipt.id);
+            }
+            if receipt.status == Status::DeadLettered {
+                let event =
+                    Event::new("system", "message.dead_lettered", &receipt.id).with_detail(json!({
+                        "attempts": receipt.attempts,
+                        "failure_code": receipt.failure.as_ref().map(|f| &f.code),
+                    }));
+                if let Err(error) = ledger::record(&db, &event, now).await {
+                    worker::console_error!("dead letter {} not audited: {error}", receipt.id);
+                }
+            }
+        }
+    }
+}
+
+/// How `sender` splits a text into provider messages.
+fn render(sender: &'static Sender) -> impl Fn(&str) -> Vec<String> {
+    move |text| render_parts(text, sender.format, sender.max_text)
+}
+
+/// Makes `request` and reads the provider's answer.
+async fn send(
+    sender: &'static Sender,
+    call: &Call,
+    request: crate::core::outbound::HttpCall,
+) -> Outcome {
+    let method = Method::from(request.method.to_owned());
+    let headers: Vec<(&str, &str)> = request
+        .headers
+        .iter()
+        .map(|(name, value)| (*name, value.as_str()))
+        .collect();
+    let response = http::send(
+        method,
+        &request.url,
+        &headers,
+        Some(request.body),
+        PROVIDER_TIMEOUT,
+    )
+    .await;
+    let mut response = match response {
+        Ok(response) => response,
+        Err(SendError::TimedOut(reason)) => return Outcome::TimedOut { reason },
+        Err(SendError::Unreachable(reason)) => return Outcome::Retry { reason },
+    };
+    let status = response.status_code();
+    let retry_after = response.headers().get("Retry-After").ok().flatten();
+    let body = response.text().await.unwrap_or_default();
+    let answer = Answer {
+        status,
+        retry_after: retry_after.as_deref(),
+        body: &body,
+    };
+    (sender.outcome)(&call.op, &answer)
+}
