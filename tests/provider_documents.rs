@@ -11,12 +11,13 @@ use serde_json::{json, Value};
 use std::path::PathBuf;
 
 /// Where a document lists every provider, by JSON Pointer.
-const OPENAPI_PROVIDER_LISTS: [&str; 5] = [
+const OPENAPI_PROVIDER_LISTS: [&str; 6] = [
     "/paths/~1v1~1app-profiles/get/parameters/3/schema/enum",
     "/components/schemas/AppProfile/properties/provider/enum",
     "/components/schemas/NewAppProfile/properties/provider/enum",
     "/components/schemas/NewInstallToken/properties/provider/enum",
     "/components/schemas/NewBindingSession/properties/provider/enum",
+    "/components/schemas/Message/properties/provider/enum",
 ];
 const ENVELOPE_PROVIDER_LISTS: [&str; 2] = [
     "/properties/provider/enum",

@@ -90,6 +90,9 @@ pub struct Binding {
     pub open: bool,
     /// Allowed sender ids (under `allowlist`).
     pub allowlist: Vec<String>,
+    /// The platform installation whose credentials sending uses when the installation has
+    /// none of its own.
+    pub fallback_installation_id: Option<String>,
 }
 
 impl Binding {

@@ -31,6 +31,7 @@ fn binding(id: &str, selector: Selector, open: bool, allowlist: &[&str]) -> Bind
         priority: 0,
         open,
         allowlist: allowlist.iter().map(|s| (*s).to_owned()).collect(),
+        fallback_installation_id: None,
     }
 }
 

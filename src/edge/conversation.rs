@@ -16,8 +16,9 @@ use crate::core::markdown::render_parts;
 use crate::core::outbound::conversation::{
     Call, CommandError, Conversation as Queue, NewQueued, Next, Outcome, Receipt,
 };
-use crate::core::outbound::{sender_of, Answer, Sender, Status};
-use crate::core::webhook::current_secret;
+use crate::core::outbound::{sender_of, Answer, Failure, Sender, Status};
+use crate::core::tenancy::{credential_source, CredentialSource};
+use crate::core::webhook::{current_secret, Binding, Installation};
 use crate::edge::http::{self, SendError};
 use crate::edge::runtime;
 use crate::edge::store::{d1, directory, ledger, messages};
@@ -239,29 +240,27 @@ impl Conversation {
         let target = &call.target;
         let installation =
             directory::installation(&db, &self.env, &target.installation_id, now_s).await?;
-        let live = installation
+        let binding = installation
             .as_ref()
-            .filter(|i| i.bindings.iter().any(|b| b.id == target.binding_id));
-        let Some(installation) = live else {
+            .and_then(|i| i.bindings.iter().find(|b| b.id == target.binding_id));
+        let (Some(installation), Some(binding)) = (&installation, binding) else {
             let revoked = match installation {
                 None => format!("installation:{}", target.installation_id),
                 Some(_) => format!("binding:{}", target.binding_id),
             };
             return self.drop_all(queue, &revoked, now).await;
         };
-        let Some(credential) = current_secret(&installation.secrets, sender.credential, now_s)
-        else {
-            let outcome = Outcome::Failed(crate::core::outbound::Failure {
-                code: "credentials".into(),
-                reason: format!(
-                    "the installation has no {}: rotate its credentials to add one",
-                    sender.credential
-                ),
-            });
-            queue.begin(call);
-            let changed = queue.finish(outcome, now, sender.interval_ms);
-            self.mirror(&changed).await;
-            return Ok(());
+        let credential = match self
+            .credential(&db, installation, binding, sender, now_s)
+            .await?
+        {
+            Ok(credential) => credential,
+            Err(failure) => {
+                queue.begin(call);
+                let changed = queue.finish(Outcome::Failed(failure), now, sender.interval_ms);
+                self.mirror(&changed).await;
+                return Ok(());
+            }
         };
         let base_url = self
             .env
@@ -278,6 +277,47 @@ impl Conversation {
         let changed = queue.finish(outcome, runtime::now_millis(), sender.interval_ms);
         self.mirror(&changed).await;
         Ok(())
+    }
+
+    /// The credential a call through `binding` uses, opened now: the installation's own, else
+    /// the binding's platform fallback's ([`credential_source`]); never one picked by provider
+    /// alone. The inner `Err` fails the message.
+    async fn credential(
+        &self,
+        db: &worker::D1Database,
+        installation: &Installation,
+        binding: &Binding,
+        sender: &Sender,
+        now: u64,
+    ) -> std::result::Result<std::result::Result<String, Failure>, ApiError> {
+        let name = sender.credential;
+        let own = current_secret(&installation.secrets, name, now);
+        let source = credential_source(
+            &installation.id,
+            own.is_some(),
+            binding.fallback_installation_id.as_deref(),
+            name,
+        );
+        let fallback_id = match (own, source) {
+            (Some(own), _) => return Ok(Ok(own)),
+            (None, Ok(CredentialSource::PlatformFallback(id))) => id,
+            (None, Ok(CredentialSource::Own(_)) | Err(_)) => {
+                return Ok(Err(Failure {
+                    code: "credentials".into(),
+                    reason: format!(
+                        "installation {} has no {name} and its binding no platform fallback: \
+                         rotate its credentials to add one",
+                        installation.id
+                    ),
+                }))
+            }
+        };
+        let fallback = directory::installation(db, &self.env, &fallback_id, now).await?;
+        let secret = fallback.and_then(|f| current_secret(&f.secrets, name, now));
+        Ok(secret.ok_or_else(|| Failure {
+            code: "credentials".into(),
+            reason: format!("the binding's platform fallback {fallback_id} has no live {name}"),
+        }))
     }
 
     /// Drops every waiting message: `revoked` (`installation:<id>` or `binding:<id>`) was

@@ -285,6 +285,7 @@ struct BindingRow {
     team_id: Option<String>,
     priority: i64,
     sender_policy: String,
+    fallback_installation_id: Option<String>,
 }
 
 async fn load_installation(
@@ -308,7 +309,8 @@ async fn load_installation(
         d1::statement(
             db,
             &format!(
-                "SELECT id, agent_id, conversation_id, peer_id, team_id, priority, sender_policy \
+                "SELECT id, agent_id, conversation_id, peer_id, team_id, priority, sender_policy, \
+                 fallback_installation_id \
                  FROM bindings WHERE installation_id = {installation} AND status = 'active'"
             ),
             &args,
@@ -367,6 +369,7 @@ fn binding_of(row: BindingRow, allowed: &[Value]) -> Binding {
         agent_id: row.agent_id,
         priority: row.priority,
         allowlist,
+        fallback_installation_id: row.fallback_installation_id,
     }
 }
 

@@ -53,6 +53,8 @@ pub struct Answer {
     pub body: String,
     /// How long to wait before answering (to provoke the caller's timeout).
     pub delay: Duration,
+    /// Extra response headers.
+    pub headers: Vec<(String, String)>,
 }
 
 impl Answer {
@@ -62,7 +64,14 @@ impl Answer {
             status,
             body: body.to_string(),
             delay: Duration::ZERO,
+            headers: Vec::new(),
         }
+    }
+
+    /// The same answer with header `name: value` too.
+    pub fn with_header(mut self, name: &str, value: &str) -> Self {
+        self.headers.push((name.to_owned(), value.to_owned()));
+        self
     }
 }
 
@@ -229,9 +238,15 @@ fn serve(server: &tiny_http::Server, shared: &Shared) {
             std::thread::sleep(answer.delay);
             let header = tiny_http::Header::from_bytes("content-type", "application/json")
                 .expect("a valid header");
-            let response = tiny_http::Response::from_string(answer.body)
+            let mut response = tiny_http::Response::from_string(answer.body)
                 .with_status_code(answer.status)
                 .with_header(header);
+            for (name, value) in &answer.headers {
+                if let Ok(header) = tiny_http::Header::from_bytes(name.as_bytes(), value.as_bytes())
+                {
+                    response.add_header(header);
+                }
+            }
             let _ = request.respond(response);
         });
     }

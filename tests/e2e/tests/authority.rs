@@ -240,6 +240,7 @@ struct OrgB {
     installation: String,
     binding: String,
     session: String,
+    message: String,
 }
 
 fn org_b(env: &Env) -> OrgB {
@@ -280,12 +281,21 @@ fn org_b(env: &Env) -> OrgB {
                     "binding": {"agent_id": "agent_b"}}),
         ),
     ));
+    let message = env.admin(
+        "POST",
+        "/v1/messages",
+        "messages:send",
+        Some(json!({"binding_id": binding, "conversation": "C0ORGB", "text": "hello from B"})),
+    );
+    assert_eq!(message.status, 202, "{}", message.body);
+    let message = message.json()["id"].as_str().unwrap().to_owned();
     OrgB {
         org,
         byoa_profile,
         installation,
         binding,
         session,
+        message,
     }
 }
 
@@ -534,6 +544,34 @@ fn an_org_restricted_principal_reaches_nothing_of_another_org(env: &Env) -> Resu
             "GET",
             format!("/v1/binding-sessions/{}/events", b.session),
             "/v1/binding-sessions/{id}/events",
+            None,
+            404,
+        ),
+        (
+            "POST",
+            "/v1/messages".into(),
+            "/v1/messages",
+            Some(json!({"binding_id": b.binding, "conversation": "C0ORGB", "text": "hi"})),
+            404,
+        ),
+        (
+            "GET",
+            format!("/v1/messages/{}", b.message),
+            "/v1/messages/{id}",
+            None,
+            404,
+        ),
+        (
+            "PATCH",
+            format!("/v1/messages/{}", b.message),
+            "/v1/messages/{id}",
+            Some(json!({"text": "edited"})),
+            404,
+        ),
+        (
+            "DELETE",
+            format!("/v1/messages/{}", b.message),
+            "/v1/messages/{id}",
             None,
             404,
         ),

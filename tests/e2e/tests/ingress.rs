@@ -551,7 +551,13 @@ fn discord_ping_and_command_get_their_responses(env: &Env) -> Result<(), Failed>
     assert_eq!(reply.json(), json!({"type": 5}), "deferred channel message");
     let envelopes = deliveries(env, &id, 1, Duration::from_secs(10));
     assert_eq!(envelopes[0]["kind"], "command");
-    assert_eq!(envelopes[0]["reply_context"]["interaction_token"], "itoken");
+    // The interaction token is a capability: sealed into `reply`, never in the clear.
+    let envelope = envelopes[0].to_string();
+    assert!(!envelope.contains("itoken"), "{envelope}");
+    let capability = envelopes[0]["reply"]["capability"]
+        .as_str()
+        .unwrap_or_default();
+    assert!(capability.starts_with("rc1."), "{envelope}");
     Ok(())
 }
 
