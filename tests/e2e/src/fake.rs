@@ -22,6 +22,8 @@ pub struct Recorded {
     pub headers: Vec<(String, String)>,
     /// The raw body.
     pub body: Vec<u8>,
+    /// When it arrived.
+    pub at: Instant,
 }
 
 impl Recorded {
@@ -216,6 +218,7 @@ fn serve(server: &tiny_http::Server, shared: &Shared) {
         let url = request.url().to_owned();
         let path = url.split('?').next().unwrap_or_default().to_owned();
         let recorded = Recorded {
+            at: Instant::now(),
             method: request.method().as_str().to_ascii_uppercase(),
             url,
             headers: request

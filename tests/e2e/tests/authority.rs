@@ -28,7 +28,7 @@ tests![
 ];
 
 /// A principal created by root with `body` (name and key filled in); returns its id and key.
-fn principal(env: &Env, seed_byte: u8, body: Value) -> (String, String) {
+pub fn principal(env: &Env, seed_byte: u8, body: Value) -> (String, String) {
     let (pem, public_key) = generate_key_pair([seed_byte; 32]);
     let mut request = json!({"name": format!("authority-{seed_byte}"), "public_key": public_key});
     request
@@ -40,7 +40,7 @@ fn principal(env: &Env, seed_byte: u8, body: Value) -> (String, String) {
     (reply.json()["id"].as_str().unwrap().to_owned(), pem)
 }
 
-fn token(id: &str, pem: &str, scope: &str) -> String {
+pub fn token(id: &str, pem: &str, scope: &str) -> String {
     mint(pem, id, &ScopeSet::parse(scope).unwrap(), seed::now(), 600).unwrap()
 }
 

@@ -16,6 +16,7 @@ mod authority;
 mod health;
 mod ingress;
 mod install;
+mod messages;
 mod migrations;
 mod openapi;
 mod queue;
@@ -124,6 +125,7 @@ fn tests() -> Vec<(&'static str, Test)> {
         queue::TESTS,
         revocation::TESTS,
         install::TESTS,
+        messages::TESTS,
         migrations::TESTS,
         sessions::TESTS,
     ]
