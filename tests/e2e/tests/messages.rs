@@ -22,6 +22,7 @@ tests!(
     twenty_messages_to_one_chat_arrive_in_order,
     a_principal_for_another_agent_or_org_cannot_send,
     a_revoked_installation_sends_nothing,
+    revoking_a_binding_drops_what_waits_with_one_ledger_entry,
     an_agent_starts_a_message_only_where_its_binding_routes,
     a_refused_send_fails_with_the_providers_reason,
     messages_are_deleted_at_the_provider,
@@ -654,4 +655,83 @@ fn messages_are_deleted_at_the_provider(env: &Env) -> Result<(), Failed> {
     }
     assert_eq!(settled(env, &id, Duration::ZERO)["status"], "deleted");
     Ok(())
+}
+
+fn revoking_a_binding_drops_what_waits_with_one_ledger_entry(env: &Env) -> Result<(), Failed> {
+    let bot = telegram_bot(env);
+    let envelope = telegram_inbound(env, &bot, 1515, None);
+    let reply_to = capability(&envelope);
+    // The first send is told to wait 3 s, so the others queue behind it.
+    let limited = Answer::json(
+        429,
+        json!({"ok": false, "error_code": 429,
+        "description": "Too Many Requests: retry after 3", "parameters": {"retry_after": 3}}),
+    );
+    env.providers.respond(&bot.path("sendMessage"), limited);
+    let ids: Vec<String> = (0..3)
+        .map(|i| {
+            accepted(&send(
+                env,
+                json!({"reply_to": reply_to, "text": format!("waiting {i}")}),
+            ))
+        })
+        .collect();
+    let revoked = env.admin(
+        "POST",
+        &format!("/v1/bindings/{}/revoke", bot.binding),
+        "bindings:write",
+        None,
+    );
+    assert_eq!(revoked.status, 200, "{}", revoked.body);
+    // Within the directory's 30 s cache lifetime every waiting message is dropped.
+    for id in &ids {
+        let deadline = Instant::now() + Duration::from_secs(40);
+        let view = loop {
+            let view = settled(env, id, Duration::ZERO);
+            if view["status"] != "queued" || Instant::now() >= deadline {
+                break view;
+            }
+            std::thread::sleep(Duration::from_millis(500));
+        };
+        assert_eq!(view["status"], "failed", "{view}");
+        assert_eq!(view["failure_code"], "revoked", "{view}");
+    }
+    assert_eq!(
+        calls(env, &bot.path("sendMessage")).len(),
+        1,
+        "only the refused first try"
+    );
+    let entries: Vec<Value> = all_audit(env)
+        .into_iter()
+        .filter(|e| {
+            e["action"] == "messages.dropped"
+                && e["target"] == json!(format!("binding:{}", bot.binding))
+        })
+        .collect();
+    assert_eq!(
+        entries.len(),
+        1,
+        "one ledger entry for the revocation: {entries:?}"
+    );
+    assert_eq!(entries[0]["detail"]["count"], 3);
+    Ok(())
+}
+
+/// Every audit entry, page by page.
+fn all_audit(env: &Env) -> Vec<Value> {
+    let mut entries = Vec::new();
+    let mut cursor = String::new();
+    loop {
+        let path = if cursor.is_empty() {
+            "/v1/audit?limit=200".to_owned()
+        } else {
+            format!("/v1/audit?limit=200&cursor={cursor}")
+        };
+        let page = env.admin("GET", &path, "audit:read", None).json();
+        entries.extend(page["items"].as_array().cloned().unwrap_or_default());
+        match page["next_cursor"].as_str() {
+            Some(next) => cursor = next.to_owned(),
+            None => return entries,
+        }
+    }
 }
