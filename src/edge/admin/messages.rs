@@ -110,9 +110,11 @@ async fn target(call: &Call<'_>, body: &NewMessage) -> Result<Target, ApiError> 
             let profile_id = text(&installation, "/app_profile_id");
             let profile = collection::find(call, Resource::AppProfiles, profile_id).await?;
             let selector = Selector {
-                conversation: binding["conversation_id"].as_str().map(str::to_owned),
-                peer: binding["peer_id"].as_str().map(str::to_owned),
-                team: binding["team_id"].as_str().map(str::to_owned),
+                conversation: json::at(&binding, "/conversation_id")
+                    .as_str()
+                    .map(str::to_owned),
+                peer: json::at(&binding, "/peer_id").as_str().map(str::to_owned),
+                team: json::at(&binding, "/team_id").as_str().map(str::to_owned),
             };
             let facts = BindingFacts {
                 id: binding_id,
@@ -203,7 +205,7 @@ async fn receipt_target(call: &Call<'_>, id: &str) -> Result<Target, ApiError> {
         binding_id: text(&row, "/binding_id").to_owned(),
         agent_id: text(&row, "/agent_id").to_owned(),
         conversation_id: text(&row, "/conversation_id").to_owned(),
-        thread_id: row["thread_id"].as_str().map(str::to_owned),
+        thread_id: json::at(&row, "/thread_id").as_str().map(str::to_owned),
         message_id: None,
         thread: None,
     })
@@ -222,10 +224,12 @@ async fn receipt(call: &Call<'_>, id: &str) -> Result<Value, ApiError> {
 /// (`fresh`) over what D1 has.
 async fn view(call: &Call<'_>, id: &str, fresh: Option<Value>) -> Result<Value, ApiError> {
     let mut view = receipt(call, id).await?;
-    let ids = view["provider_message_ids"].as_str().unwrap_or("[]");
+    let ids = json::at(&view, "/provider_message_ids")
+        .as_str()
+        .unwrap_or("[]");
     let ids: Value = serde_json::from_str(ids).unwrap_or_else(|_| json!([]));
     json::set(&mut view, "provider_message_ids", ids);
-    let is_final = view["final"].as_i64() == Some(1);
+    let is_final = json::at(&view, "/final").as_i64() == Some(1);
     json::set(&mut view, "final", is_final);
     if let (Some(view), Some(Value::Object(fresh))) = (view.as_object_mut(), fresh) {
         view.extend(fresh);

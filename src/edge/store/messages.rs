@@ -5,6 +5,7 @@ use super::d1::{self, Arg};
 use super::reach;
 use crate::core::api_error::ApiError;
 use crate::core::authority::Restriction;
+use crate::core::json;
 use crate::core::outbound::conversation::Receipt;
 use crate::core::outbound::{Target, IDEMPOTENCY_SECONDS};
 use serde_json::{json, Value};
@@ -153,5 +154,5 @@ pub async fn count_drops(
         ],
     )
     .await?;
-    Ok(row.is_some_and(|row| row["count"].as_u64() == Some(count)))
+    Ok(row.is_some_and(|row| json::at(&row, "/count").as_u64() == Some(count)))
 }
