@@ -519,6 +519,7 @@ fn apply(message: &mut Message, op: &Op, outcome: Outcome, now: u64) {
         Outcome::Done { provider_id } => {
             message.failures = 0;
             message.retry_at = 0;
+            message.failure = None;
             done(message, op, provider_id);
         }
         Outcome::TimedOut { reason } if matches!(op, Op::Send { .. }) => {
@@ -529,6 +530,11 @@ fn apply(message: &mut Message, op: &Op, outcome: Outcome, now: u64) {
             if message.failures >= MAX_ATTEMPTS {
                 message.fail(Status::DeadLettered, "provider_unavailable", reason);
             } else {
+                // Shown while it waits, so a caller sees why it has not arrived yet.
+                message.failure = Some(Failure {
+                    code: "retrying".to_owned(),
+                    reason,
+                });
                 message.retry_at = now.saturating_add(backoff_ms(message.failures));
             }
         }

@@ -278,10 +278,21 @@ fn a_retry_that_succeeds_sends_once() {
     assert!(run.step(|_| Outcome::Retry {
         reason: "HTTP 500".into()
     }));
+    let waiting = run.conversation.message("a").unwrap();
+    assert_eq!(waiting.status, Status::Queued);
+    assert_eq!(
+        waiting.failure,
+        Some(Failure {
+            code: "retrying".into(),
+            reason: "HTTP 500".into()
+        }),
+        "why it has not arrived yet"
+    );
     run.run_for(5_000, ok);
     assert_eq!(run.ops().len(), 2);
     let message = run.conversation.message("a").unwrap();
     assert_eq!((message.status, message.attempts), (Status::Sent, 2));
+    assert_eq!(message.failure, None);
 }
 
 #[test]
