@@ -123,6 +123,10 @@ pub struct Installation {
     pub app_profile_id: String,
     /// Its org.
     pub org_id: String,
+    /// The provider's id for the tenant (workspace, bot, phone number).
+    pub tenant_key: String,
+    /// Non-secret provider facts (`display_phone_number`, a Standard Webhooks `callback_url`).
+    pub metadata: serde_json::Value,
     /// Opened credentials with their validity.
     pub secrets: Vec<Secret>,
     /// Its active bindings.

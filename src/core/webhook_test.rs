@@ -40,6 +40,8 @@ fn installation(bindings: Vec<Binding>) -> Installation {
         id: "ins_1".into(),
         app_profile_id: "app_1".into(),
         org_id: "org_1".into(),
+        tenant_key: "T1".into(),
+        metadata: json!({}),
         secrets: vec![secret("secret_token", "installation-secret", 1, None)],
         bindings,
     }

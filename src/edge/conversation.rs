@@ -13,14 +13,21 @@
 use crate::core::api_error::ApiError;
 use crate::core::audit::Event;
 use crate::core::markdown::render_parts;
+use crate::core::markdown::Format;
+use crate::core::outbound::conversation::Behaviour;
 use crate::core::outbound::conversation::{
     Call, CommandError, Conversation as Queue, NewQueued, Next, Outcome, Receipt,
 };
-use crate::core::outbound::{sender_of, Answer, Failure, Sender, Status};
+use crate::core::outbound::{
+    behaviour, max_text, sender_of, Answer, Context, Failure, HttpCall, Sender, Status, Target,
+};
+use crate::core::reply;
 use crate::core::tenancy::{credential_source, CredentialSource};
 use crate::core::webhook::{current_secret, Binding, Installation};
 use crate::edge::http::{self, SendError};
+use crate::edge::limiter;
 use crate::edge::runtime;
+use crate::edge::store::secrets::key_ring;
 use crate::edge::store::{d1, directory, ledger, messages};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
@@ -187,18 +194,18 @@ impl Conversation {
         let Some(queue) = self.queue.borrow().clone() else {
             return Ok(());
         };
-        let Some(sender) = queue
-            .messages
-            .first()
-            .and_then(|m| sender_of(m.target.provider, "").ok())
-        else {
+        let Some(provider) = Provider::of(&queue) else {
             return Ok(());
         };
-        let at = match queue.next(now, &render(sender), sender.typing) {
+        let at = match queue.next(now, &provider.render(), provider.behaviour) {
             Next::Call(_) => now,
             Next::At(at) => at,
             Next::Idle => return Ok(()),
         };
+        self.wake_at(at, now).await
+    }
+
+    async fn wake_at(&self, at: u64, now: u64) -> std::result::Result<(), ApiError> {
         let delay = Duration::from_millis(at.saturating_sub(now));
         self.state
             .storage()
@@ -212,18 +219,31 @@ impl Conversation {
         let now = runtime::now_millis();
         let mut queue = self.load(now).await?;
         queue.tidy(now);
-        let Some(sender) = queue
-            .messages
-            .first()
-            .and_then(|m| sender_of(m.target.provider, "").ok())
-        else {
+        let Some(provider) = Provider::of(&queue) else {
             return self.store(queue).await;
         };
-        if let Next::Call(call) = queue.next(now, &render(sender), sender.typing) {
-            self.make(&mut queue, *call, sender, now).await?;
+        if let Next::Call(call) = queue.next(now, &provider.render(), provider.behaviour) {
+            if let Some(wait_until) = self.limit(&call.target, provider.sender).await? {
+                self.store(queue).await?;
+                return self.wake_at(wait_until, now).await;
+            }
+            self.make(&mut queue, *call, provider.sender, now).await?;
         }
         self.store(queue).await?;
         self.arm(runtime::now_millis()).await
+    }
+
+    /// Asks the installation's limiter for a call, where the provider limits calls across an
+    /// installation's conversations: `Some(time)` to wait until.
+    async fn limit(
+        &self,
+        target: &Target,
+        sender: &Sender,
+    ) -> std::result::Result<Option<u64>, ApiError> {
+        match sender.per_installation {
+            Some(rate) => limiter::acquire(&self.env, &target.installation_id, rate).await,
+            None => Ok(None),
+        }
     }
 
     /// Makes `call`, unless what it goes through was revoked (then everything waiting is
@@ -250,11 +270,15 @@ impl Conversation {
             };
             return self.drop_all(queue, &revoked, now).await;
         };
-        let credential = match self
+        let request = match self
             .credential(&db, installation, binding, sender, now_s)
             .await?
         {
-            Ok(credential) => credential,
+            Ok(credential) => self.request(&call, installation, sender, &credential, now_s),
+            Err(failure) => Err(failure),
+        };
+        let request = match request {
+            Ok(request) => request,
             Err(failure) => {
                 queue.begin(call);
                 let changed = queue.finish(Outcome::Failed(failure), now, sender.interval_ms);
@@ -262,21 +286,53 @@ impl Conversation {
                 return Ok(());
             }
         };
+        queue.begin(call.clone());
+        self.store(queue.clone()).await?;
+        let (outcome, wait_ms) = match request {
+            Some(request) => send(sender, &call, request).await,
+            None => (Outcome::Done { provider_id: None }, 0),
+        };
+        let interval = sender.interval_ms.max(wait_ms);
+        let changed = queue.finish(outcome, runtime::now_millis(), interval);
+        self.mirror(&changed).await;
+        Ok(())
+    }
+
+    /// The provider request for `call`, built with the opened credential and, while the
+    /// message's reply capability is valid, the provider's reply handles inside it.
+    fn request(
+        &self,
+        call: &Call,
+        installation: &Installation,
+        sender: &Sender,
+        credential: &str,
+        now: u64,
+    ) -> std::result::Result<Option<HttpCall>, Failure> {
+        let handles = call
+            .target
+            .reply_to
+            .as_deref()
+            .and_then(|capability| {
+                let ring = key_ring(&self.env).ok()?;
+                reply::open(&ring, capability, now).ok()
+            })
+            .map(|reply| reply.handles)
+            .unwrap_or_default();
         let base_url = self
             .env
             .var(sender.base_url_var)
             .map(|v| v.to_string())
             .unwrap_or_default();
-        let request = (sender.request)(&call.op, &call.target, &base_url, &credential);
-        queue.begin(call.clone());
-        self.store(queue.clone()).await?;
-        let outcome = match request {
-            Some(request) => send(sender, &call, request).await,
-            None => Outcome::Done { provider_id: None },
+        let context = Context {
+            base_url: &base_url,
+            credential,
+            handles: &handles,
+            tenant_key: &installation.tenant_key,
+            metadata: &installation.metadata,
+            message_id: &call.message_id,
+            now,
         };
-        let changed = queue.finish(outcome, runtime::now_millis(), sender.interval_ms);
-        self.mirror(&changed).await;
-        Ok(())
+        (sender.request)(&call.op, &call.target, &context)
     }
 
     /// The credential a call through `binding` uses, opened now: the installation's own, else
@@ -366,17 +422,37 @@ impl Conversation {
     }
 }
 
-/// How `sender` splits a text into provider messages.
-fn render(sender: &'static Sender) -> impl Fn(&str) -> Vec<String> {
-    move |text| render_parts(text, sender.format, sender.max_text)
+/// The provider a conversation sends through, with what the queue needs of it.
+struct Provider {
+    sender: &'static Sender,
+    behaviour: Behaviour,
+    format: Format,
+    max_text: usize,
 }
 
-/// Makes `request` and reads the provider's answer.
-async fn send(
-    sender: &'static Sender,
-    call: &Call,
-    request: crate::core::outbound::HttpCall,
-) -> Outcome {
+impl Provider {
+    /// The provider of `queue`'s messages (all of one conversation share it).
+    fn of(queue: &Queue) -> Option<Provider> {
+        let provider = queue.messages.first()?.target.provider;
+        let sender = sender_of(provider, "").ok()?;
+        Some(Provider {
+            sender,
+            behaviour: behaviour(provider)?,
+            format: sender.format,
+            max_text: max_text(provider),
+        })
+    }
+
+    /// How a text is split into provider messages.
+    fn render(&self) -> impl Fn(&str) -> Vec<String> + '_ {
+        move |text| render_parts(text, self.format, self.max_text)
+    }
+}
+
+/// Makes `request` and reads the provider's answer; also how long the provider's rate-limit
+/// bucket asks to wait before the next call, ms. A timeout of a request the provider
+/// deduplicates is retried rather than ending as `unknown`.
+async fn send(sender: &'static Sender, call: &Call, request: HttpCall) -> (Outcome, u64) {
     let method = Method::from(request.method.to_owned());
     let headers: Vec<(&str, &str)> = request
         .headers
@@ -387,22 +463,30 @@ async fn send(
         method,
         &request.url,
         &headers,
-        Some(request.body),
+        request.body,
         PROVIDER_TIMEOUT,
+        request.follow_redirects,
     )
     .await;
     let mut response = match response {
         Ok(response) => response,
-        Err(SendError::TimedOut(reason)) => return Outcome::TimedOut { reason },
-        Err(SendError::Unreachable(reason)) => return Outcome::Retry { reason },
+        Err(SendError::TimedOut(reason)) if request.idempotent => {
+            return (Outcome::Retry { reason }, 0)
+        }
+        Err(SendError::TimedOut(reason)) => return (Outcome::TimedOut { reason }, 0),
+        Err(SendError::Unreachable(reason)) => return (Outcome::Retry { reason }, 0),
     };
     let status = response.status_code();
-    let retry_after = response.headers().get("Retry-After").ok().flatten();
+    let headers: Vec<(String, String)> = response
+        .headers()
+        .entries()
+        .map(|(name, value)| (name.to_ascii_lowercase(), value))
+        .collect();
     let body = response.text().await.unwrap_or_default();
     let answer = Answer {
         status,
-        retry_after: retry_after.as_deref(),
+        headers: &headers,
         body: &body,
     };
-    (sender.outcome)(&call.op, &answer)
+    ((sender.outcome)(&call.op, &answer), answer.bucket_wait_ms())
 }

@@ -5,7 +5,8 @@ use futures_util::future::{select, Either};
 use serde::Serialize;
 use std::time::Duration;
 use worker::{
-    AbortController, Delay, Fetch, Headers, Method, Request, RequestInit, Response, Result,
+    AbortController, Delay, Fetch, Headers, Method, Request, RequestInit, RequestRedirect,
+    Response, Result,
 };
 
 /// The request's decoded query pairs ([`crate::core::route::query_pairs`]).
@@ -116,6 +117,7 @@ pub async fn send(
     headers: &[(&str, &str)],
     body: Option<String>,
     timeout: Duration,
+    follow_redirects: bool,
 ) -> std::result::Result<Response, SendError> {
     let request_headers = Headers::new();
     for (name, value) in headers {
@@ -127,6 +129,9 @@ pub async fn send(
     init.with_method(method)
         .with_headers(request_headers)
         .with_body(body.map(Into::into));
+    if !follow_redirects {
+        init.with_redirect(RequestRedirect::Manual);
+    }
     let request = Request::new_with_init(url, &init)
         .map_err(|_| SendError::Unreachable("bad URL".to_owned()))?;
     let controller = AbortController::default();

@@ -33,6 +33,7 @@ mod health;
 mod housekeeping;
 mod http;
 mod ingress;
+mod limiter;
 mod queue_consumer;
 mod rate_limit;
 mod runtime;

@@ -177,7 +177,7 @@ async fn deliver(url: &str, secret: &str, envelope: &Value) -> std::result::Resu
     .map_err(|e| format!("AGENT_RUNTIME_SECRET: {e}"))?;
     let mut headers = vec![("Content-Type", "application/json")];
     headers.extend(signed.iter().map(|(name, value)| (*name, value.as_str())));
-    let response = http::send(Method::Post, url, &headers, Some(body), TIMEOUT)
+    let response = http::send(Method::Post, url, &headers, Some(body), TIMEOUT, true)
         .await
         .map_err(|error| error.to_string())?;
     match response.status_code() {

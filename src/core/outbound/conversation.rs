@@ -8,7 +8,10 @@
 //!   however often the runtime replaces a streamed text, the provider sees at most one edit
 //!   per interval, and always the last text.
 //! - Splitting: a text longer than the provider takes goes as several messages ([`Op::Send`]
-//!   per part, [`Op::Edit`] when a part changes).
+//!   per part, [`Op::Edit`] when a part changes). A provider that cannot edit gets a stream
+//!   once, when it is final ([`Behaviour::edits`]).
+//! - Marking the answered message read once the first reply to it is sent, where the provider
+//!   has read receipts ([`Op::MarkRead`]).
 //! - Failures ([`Outcome`]): a `429` waits its `Retry-After`; a provider error or unreachable
 //!   provider is retried with backoff up to [`MAX_ATTEMPTS`], then the message is dead-lettered;
 //!   a refusal fails it; a send that timed out after it may have landed is `unknown` and is
@@ -77,6 +80,21 @@ pub struct Message {
     pub failure: Option<Failure>,
     /// Its last change, ms.
     pub updated_at: u64,
+    /// The answered message was marked read.
+    #[serde(default)]
+    pub read: bool,
+}
+
+/// What a provider's messages can do, as the queue needs it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Behaviour {
+    /// A sent message can be edited; without, a stream goes once, when final.
+    pub edits: bool,
+    /// A stream shows a typing indicator before its first text.
+    pub typing: bool,
+    /// The answered message is marked read when the first reply is sent (and a typing
+    /// indicator marks it read too).
+    pub marks_read: bool,
 }
 
 /// One provider message a message went out as.
@@ -117,6 +135,8 @@ pub enum Op {
     },
     /// Show that an answer is being written.
     Typing,
+    /// Mark the answered message read.
+    MarkRead,
 }
 
 /// A call to make: an operation for a message.
@@ -247,11 +267,12 @@ impl Message {
     }
 
     /// The next operation that brings the provider in line with this message, if any.
-    fn pending_op(&self, render: &dyn Fn(&str) -> Vec<String>) -> Option<Op> {
+    fn pending_op(&self, render: &dyn Fn(&str) -> Vec<String>, behaviour: Behaviour) -> Option<Op> {
         if self.delete {
-            let part = self.parts.len().checked_sub(1)?;
-            let provider_id = self.parts.get(part)?.provider_id.clone();
-            return Some(Op::Delete { part, provider_id });
+            return self.last_part_deletion();
+        }
+        if !behaviour.edits && !self.is_final {
+            return None;
         }
         let wanted = render(&self.text);
         for (part, text) in wanted.iter().enumerate() {
@@ -262,7 +283,7 @@ impl Message {
                         text: text.clone(),
                     })
                 }
-                Some(sent) if sent.text != *text => {
+                Some(sent) if sent.text != *text && behaviour.edits => {
                     return Some(Op::Edit {
                         part,
                         provider_id: sent.provider_id.clone(),
@@ -272,12 +293,17 @@ impl Message {
                 Some(_) => {}
             }
         }
-        if self.is_final && self.parts.len() > wanted.len() {
-            let part = self.parts.len().checked_sub(1)?;
-            let provider_id = self.parts.get(part)?.provider_id.clone();
-            return Some(Op::Delete { part, provider_id });
+        if behaviour.edits && self.is_final && self.parts.len() > wanted.len() {
+            return self.last_part_deletion();
         }
-        None
+        let unread = behaviour.marks_read && !self.read && self.target.message_id.is_some();
+        (unread && !self.parts.is_empty()).then_some(Op::MarkRead)
+    }
+
+    fn last_part_deletion(&self) -> Option<Op> {
+        let part = self.parts.len().checked_sub(1)?;
+        let provider_id = self.parts.get(part)?.provider_id.clone();
+        Some(Op::Delete { part, provider_id })
     }
 
     fn fail(&mut self, status: Status, code: &str, reason: String) {
@@ -324,6 +350,7 @@ impl Conversation {
             retry_at: 0,
             failure: None,
             updated_at: now,
+            read: false,
         };
         let receipt = message.receipt();
         self.messages.push(message);
@@ -389,9 +416,14 @@ impl Conversation {
         })
     }
 
-    /// What to do at `now` (ms), with `render` splitting a text into provider messages and
-    /// `typing` saying whether the provider has a typing indicator.
-    pub fn next(&self, now: u64, render: &dyn Fn(&str) -> Vec<String>, typing: bool) -> Next {
+    /// What to do at `now` (ms), with `render` splitting a text into provider messages, for a
+    /// provider that behaves as `behaviour` says.
+    pub fn next(
+        &self,
+        now: u64,
+        render: &dyn Fn(&str) -> Vec<String>,
+        behaviour: Behaviour,
+    ) -> Next {
         if self.in_flight.is_some() {
             return Next::Idle;
         }
@@ -400,7 +432,7 @@ impl Conversation {
             if message.retry_at > now {
                 return Next::At(message.retry_at.max(not_before));
             }
-            if let Some(op) = message.pending_op(render) {
+            if let Some(op) = message.pending_op(render, behaviour) {
                 return self.call_at(message, op, now);
             }
             if message.is_final {
@@ -408,7 +440,9 @@ impl Conversation {
             }
             // A stream with nothing new holds the messages after it.
             let idle_at = message.updated_at.saturating_add(STREAM_IDLE_MS);
-            if typing && message.parts.is_empty() {
+            // A provider whose typing indicator marks the answered message read needs one.
+            let can_type = !behaviour.marks_read || message.target.message_id.is_some();
+            if behaviour.typing && can_type && message.parts.is_empty() {
                 let due = self.typing_at.saturating_add(TYPING_EVERY_MS);
                 if due <= now {
                     return self.call_at(message, Op::Typing, now);
@@ -443,12 +477,21 @@ impl Conversation {
             return Vec::new();
         };
         self.next_call_at = now.saturating_add(interval_ms);
-        if call.op == Op::Typing {
-            self.typing_at = now;
-            return Vec::new();
-        }
         if let Outcome::RateLimited { after_ms } = outcome {
             self.next_call_at = now.saturating_add(after_ms.max(interval_ms));
+            return Vec::new();
+        }
+        // A typing indicator or read receipt that fails is not worth a retry; neither touches
+        // the receipt or the stream's idle clock.
+        let marked = matches!(call.op, Op::MarkRead)
+            || (call.op == Op::Typing && matches!(outcome, Outcome::Done { .. }));
+        if matches!(call.op, Op::Typing | Op::MarkRead) {
+            if call.op == Op::Typing {
+                self.typing_at = now;
+            }
+            if let Some(message) = self.messages.iter_mut().find(|m| m.id == call.message_id) {
+                message.read |= marked;
+            }
             return Vec::new();
         }
         self.with_message(&call.message_id, now, |message| {
@@ -571,7 +614,7 @@ fn done(message: &mut Message, op: &Op, provider_id: Option<String>) {
                 message.status = Status::Deleted;
             }
         }
-        Op::Typing => {}
+        Op::Typing | Op::MarkRead => {}
     }
 }
 

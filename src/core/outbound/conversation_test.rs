@@ -2,6 +2,16 @@ use super::*;
 use crate::core::tenancy::Provider;
 
 const T0: u64 = 1_800_000_000_000;
+const TELEGRAM: Behaviour = Behaviour {
+    edits: true,
+    typing: true,
+    marks_read: false,
+};
+const WHATSAPP: Behaviour = Behaviour {
+    edits: false,
+    typing: true,
+    marks_read: true,
+};
 const INTERVAL: u64 = 1000;
 
 /// Splits a text into parts of at most 10 characters (the way a provider's limit would).
@@ -24,6 +34,7 @@ fn target() -> Target {
         conversation_id: "42".into(),
         thread_id: None,
         message_id: None,
+        reply_to: None,
         thread: None,
     }
 }
@@ -57,7 +68,7 @@ impl Run {
 
     /// Makes the next call if one is due now; returns whether one was made.
     fn step(&mut self, answer: impl Fn(&Op) -> Outcome) -> bool {
-        match self.conversation.next(self.now, &render, true) {
+        match self.conversation.next(self.now, &render, TELEGRAM) {
             Next::Call(call) => {
                 let call = *call;
                 self.conversation.begin(call.clone());
@@ -132,7 +143,7 @@ fn a_call_waits_for_the_interval() {
     run.conversation.enqueue(new("b", "two", true), T0).unwrap();
     assert!(run.step(ok));
     assert_eq!(
-        run.conversation.next(T0 + 10, &render, true),
+        run.conversation.next(T0 + 10, &render, TELEGRAM),
         Next::At(T0 + INTERVAL)
     );
     assert!(!run.step(ok));
@@ -234,7 +245,7 @@ fn a_rate_limit_waits_its_retry_after_without_counting_as_a_failure() {
     run.conversation.enqueue(new("a", "hi", true), T0).unwrap();
     assert!(run.step(|_| Outcome::RateLimited { after_ms: 2000 }));
     assert_eq!(
-        run.conversation.next(T0 + 1500, &render, true),
+        run.conversation.next(T0 + 1500, &render, TELEGRAM),
         Next::At(T0 + 2000)
     );
     run.now = T0 + 2000;
@@ -338,7 +349,7 @@ fn an_edit_that_timed_out_is_tried_again() {
 fn a_call_cut_short_by_an_eviction_is_not_repeated_blindly() {
     let mut conversation = Conversation::default();
     conversation.enqueue(new("a", "hi", true), T0).unwrap();
-    let Next::Call(call) = conversation.next(T0, &render, true) else {
+    let Next::Call(call) = conversation.next(T0, &render, TELEGRAM) else {
         panic!("a call is due");
     };
     conversation.begin(*call);
@@ -348,7 +359,7 @@ fn a_call_cut_short_by_an_eviction_is_not_repeated_blindly() {
     let changed = reloaded.recover(T0 + 5000);
     assert_eq!(changed.len(), 1);
     assert_eq!(changed[0].status, Status::Unknown);
-    assert_eq!(reloaded.next(T0 + 5000, &render, true), Next::Idle);
+    assert_eq!(reloaded.next(T0 + 5000, &render, TELEGRAM), Next::Idle);
 }
 
 #[test]
@@ -406,7 +417,7 @@ fn deleting_a_sent_message_deletes_each_part_and_an_unsent_one_at_once() {
     let mut unsent = Conversation::default();
     unsent.enqueue(new("b", "hi", true), T0).unwrap();
     assert_eq!(unsent.delete("b", T0).unwrap().status, Status::Deleted);
-    assert_eq!(unsent.next(T0, &render, true), Next::Idle);
+    assert_eq!(unsent.next(T0, &render, TELEGRAM), Next::Idle);
 }
 
 #[test]
@@ -453,7 +464,7 @@ fn revocation_drops_everything_not_yet_delivered() {
         .iter()
         .all(|r| r.status == Status::Failed && r.failure.as_ref().unwrap().code == "revoked"));
     assert_eq!(
-        run.conversation.next(run.now + 5000, &render, true),
+        run.conversation.next(run.now + 5000, &render, TELEGRAM),
         Next::Idle
     );
 }
@@ -480,4 +491,90 @@ fn command_errors_say_what_to_do() {
     assert!(CommandError::Ended(Status::Unknown)
         .to_string()
         .contains("unknown"));
+}
+
+#[test]
+fn a_provider_that_cannot_edit_gets_a_stream_once_when_final() {
+    let mut conversation = Conversation::default();
+    conversation.enqueue(new("s", "so", false), T0).unwrap();
+    conversation
+        .enqueue(new("after", "next", true), T0)
+        .unwrap();
+    conversation.edit("s", "so far".into(), false, T0).unwrap();
+    // Nothing but a typing indicator (which needs an answered message) while it streams.
+    assert_eq!(
+        conversation.next(T0, &render, WHATSAPP),
+        Next::At(T0 + STREAM_IDLE_MS)
+    );
+    conversation
+        .edit("s", "so far, done".into(), true, T0)
+        .unwrap();
+    let Next::Call(call) = conversation.next(T0, &render, WHATSAPP) else {
+        panic!("the final text is due");
+    };
+    assert_eq!(call.op, send(0, "so far, do"));
+}
+
+#[test]
+fn the_answered_message_is_marked_read_once_when_the_reply_is_sent() {
+    let mut conversation = Conversation::default();
+    let mut message = new("a", "hello there friend", true);
+    message.target.message_id = Some("wamid.IN".into());
+    conversation.enqueue(message, T0).unwrap();
+    let mut ops = Vec::new();
+    let mut now = T0;
+    for _ in 0..10 {
+        if let Next::Call(call) = conversation.next(now, &render, WHATSAPP) {
+            ops.push(call.op.clone());
+            conversation.begin(*call);
+            conversation.finish(
+                Outcome::Done {
+                    provider_id: Some(format!("wamid.{}", ops.len())),
+                },
+                now,
+                INTERVAL,
+            );
+        }
+        now += INTERVAL;
+    }
+    assert_eq!(
+        ops,
+        vec![send(0, "hello ther"), send(1, "e friend"), Op::MarkRead]
+    );
+    assert!(conversation.message("a").unwrap().read);
+    // Without an answered message there is nothing to mark.
+    let mut started = Conversation::default();
+    started.enqueue(new("b", "hi", true), T0).unwrap();
+    let Next::Call(call) = started.next(T0, &render, WHATSAPP) else {
+        panic!("a send is due");
+    };
+    started.begin(*call);
+    started.finish(Outcome::Done { provider_id: None }, T0, INTERVAL);
+    assert_eq!(started.next(T0 + INTERVAL, &render, WHATSAPP), Next::Idle);
+}
+
+#[test]
+fn a_failed_read_receipt_or_typing_indicator_is_not_retried_and_keeps_the_stream_clock() {
+    let mut conversation = Conversation::default();
+    let mut message = new("s", "", false);
+    message.target.message_id = Some("wamid.IN".into());
+    conversation.enqueue(message, T0).unwrap();
+    let Next::Call(call) = conversation.next(T0, &render, WHATSAPP) else {
+        panic!("typing is due");
+    };
+    assert_eq!(call.op, Op::Typing);
+    conversation.begin(*call);
+    let changed = conversation.finish(
+        Outcome::Retry {
+            reason: "HTTP 500".into(),
+        },
+        T0 + 5000,
+        INTERVAL,
+    );
+    assert!(changed.is_empty());
+    let message = conversation.message("s").unwrap();
+    assert_eq!(
+        (message.updated_at, message.failures, message.read),
+        (T0, 0, false)
+    );
 }

@@ -17,6 +17,7 @@
 //! HTTP, storage, the Durable Object and opening credentials (the edge), the clock.
 
 pub mod conversation;
+pub mod limiter;
 pub mod slack;
 pub mod telegram;
 
@@ -198,9 +199,14 @@ pub struct Target {
     /// The thread or forum topic the answered message was in (or the one named explicitly).
     #[serde(default)]
     pub thread_id: Option<String>,
-    /// The answered message (Slack `ts`, Telegram `message_id`), for replies in its thread.
+    /// The answered message (Slack `ts`, Telegram `message_id`, WhatsApp `wamid`), for replies
+    /// in its thread.
     #[serde(default)]
     pub message_id: Option<String>,
+    /// The reply capability the message answers, still sealed: the provider handles inside
+    /// (Discord's interaction token) are opened only for a call.
+    #[serde(default)]
+    pub reply_to: Option<String>,
     /// Where the reply goes.
     #[serde(default)]
     pub thread: Option<ThreadMode>,
@@ -257,9 +263,15 @@ impl From<AddressError> for ApiError {
 }
 
 impl Target {
-    /// The target of a reply to the event `reply` was made for.
-    pub fn from_reply(reply: ReplyTo, thread: Option<ThreadMode>) -> Result<Target, AddressError> {
+    /// The target of a reply to the event `reply` was made for; `capability` is `reply` still
+    /// sealed, kept for its provider handles.
+    pub fn from_reply(
+        reply: ReplyTo,
+        capability: &str,
+        thread: Option<ThreadMode>,
+    ) -> Result<Target, AddressError> {
         sender_of(reply.provider, "messages")?;
+        let reply_to = (!reply.handles.is_empty()).then(|| capability.to_owned());
         Ok(Target {
             provider: reply.provider,
             org_id: reply.org_id,
@@ -269,6 +281,7 @@ impl Target {
             conversation_id: reply.conversation_id,
             thread_id: reply.thread_id,
             message_id: reply.message_id,
+            reply_to,
             thread,
         })
     }
@@ -308,6 +321,7 @@ impl Target {
             conversation_id: conversation.to_owned(),
             thread_id: thread_id.map(str::to_owned),
             message_id: None,
+            reply_to: None,
             thread: None,
         })
     }
@@ -394,14 +408,20 @@ pub struct Failure {
 /// One HTTP request to a provider's API.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HttpCall {
-    /// `POST`.
+    /// `POST`, `PATCH` or `DELETE`.
     pub method: &'static str,
     /// The full URL (for Telegram it holds the bot token: never log it).
     pub url: String,
     /// Request headers (an `Authorization` header holds a credential: never log it).
     pub headers: Vec<(&'static str, String)>,
-    /// The JSON body.
-    pub body: String,
+    /// The JSON body, if any.
+    pub body: Option<String>,
+    /// True when repeating the request cannot make a second message (the provider deduplicates
+    /// it: Discord's `nonce` with `enforce_nonce`, a Standard Webhooks `webhook-id`), so a
+    /// timeout is retried instead of ending as `unknown`.
+    pub idempotent: bool,
+    /// False for a URL an installation configured: a redirect is refused, not followed.
+    pub follow_redirects: bool,
 }
 
 /// What a provider answered, as a sender reads it.
@@ -409,34 +429,116 @@ pub struct HttpCall {
 pub struct Answer<'a> {
     /// The HTTP status.
     pub status: u16,
-    /// The `Retry-After` header, if any.
-    pub retry_after: Option<&'a str>,
+    /// Response headers, names in lower case.
+    pub headers: &'a [(String, String)],
     /// The body.
     pub body: &'a str,
 }
 
-/// How one provider sends: its API, its limits, its format.
+impl Answer<'_> {
+    /// The header `name` (lower case), if present.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(key, _)| key == name)
+            .map(|(_, value)| value.as_str())
+    }
+
+    /// How long a provider's rate-limit bucket says to wait before the next call into it, ms:
+    /// `X-RateLimit-Remaining: 0` with `X-RateLimit-Reset-After` (Discord's per-route buckets).
+    pub fn bucket_wait_ms(&self) -> u64 {
+        if self.header("x-ratelimit-remaining").map(str::trim) != Some("0") {
+            return 0;
+        }
+        seconds_to_ms(self.header("x-ratelimit-reset-after"))
+    }
+}
+
+/// A number of seconds (whole or fractional, as providers send them) in ms: one second when
+/// absent or unreadable, at most an hour.
+pub fn seconds_to_ms(seconds: Option<&str>) -> u64 {
+    let seconds = seconds
+        .and_then(|value| value.trim().parse::<f64>().ok())
+        .filter(|value| value.is_finite() && *value >= 0.0)
+        .unwrap_or(1.0)
+        .min(3600.0);
+    (seconds * 1000.0).ceil() as u64
+}
+
+/// What a request is built from, besides the operation and its target.
+#[derive(Debug, Clone, Copy)]
+pub struct Context<'a> {
+    /// The API's base URL (`[vars]`).
+    pub base_url: &'a str,
+    /// The installation credential, opened for this call.
+    pub credential: &'a str,
+    /// The provider's reply handles from the message's reply capability, while it is valid
+    /// (Discord's interaction token); empty otherwise.
+    pub handles: &'a serde_json::Map<String, serde_json::Value>,
+    /// The installation's tenant key (WhatsApp: the phone number id it sends from).
+    pub tenant_key: &'a str,
+    /// The installation's metadata (Standard Webhooks: its `callback_url`).
+    pub metadata: &'a serde_json::Value,
+    /// The message's id.
+    pub message_id: &'a str,
+    /// Now, Unix seconds.
+    pub now: u64,
+}
+
+/// A limit on calls across all of an installation's conversations.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Rate {
+    /// Calls allowed…
+    pub calls: u32,
+    /// …in any window of this many ms.
+    pub per_ms: u64,
+}
+
+/// How one provider sends: its API, its limits, its format. What it can do (edit, delete,
+/// threads, text length) is its [`crate::core::ingress::Capabilities`].
 #[derive(Debug)]
 pub struct Sender {
     /// How texts are formatted.
     pub format: Format,
-    /// The longest text one provider message takes, as `format` counts it.
-    pub max_text: usize,
     /// The least time between two calls into one conversation, milliseconds.
     pub interval_ms: u64,
+    /// The limit across an installation's conversations, if the provider has one.
+    pub per_installation: Option<Rate>,
     /// Whether a stream shows a typing indicator before its first text.
     pub typing: bool,
+    /// Whether the answered message is marked read (WhatsApp) once the first reply is sent.
+    pub marks_read: bool,
     /// Whether a bot may start a conversation's message without an inbound to answer.
     pub starts_conversations: bool,
     /// The installation credential calls are made with.
     pub credential: &'static str,
     /// The `[vars]` entry holding its API's base URL.
     pub base_url_var: &'static str,
-    /// The request for `op` to `target` with `credential`, under `base_url`; `None` for an
-    /// operation the provider does not have (no call is made).
-    pub request: fn(&conversation::Op, &Target, &str, &str) -> Option<HttpCall>,
+    /// The request for `op` to `target`; `Ok(None)` for an operation the provider does not
+    /// have (no call is made), `Err` when it cannot be made (the message fails).
+    pub request: fn(&conversation::Op, &Target, &Context<'_>) -> Result<Option<HttpCall>, Failure>,
     /// What the provider's answer to `op` means.
     pub outcome: fn(&conversation::Op, &Answer<'_>) -> conversation::Outcome,
+}
+
+/// What a provider's messages can do, as the conversation queue needs it.
+pub fn behaviour(provider: Provider) -> Option<conversation::Behaviour> {
+    let spec = provider.spec();
+    let sender = spec.sender?;
+    Some(conversation::Behaviour {
+        edits: spec.capabilities.edits,
+        typing: sender.typing,
+        marks_read: sender.marks_read,
+    })
+}
+
+/// The longest text one of `provider`'s messages takes.
+pub fn max_text(provider: Provider) -> usize {
+    provider
+        .spec()
+        .capabilities
+        .max_text_chars
+        .unwrap_or(MAX_TEXT_CHARS)
 }
 
 #[cfg(test)]

@@ -85,7 +85,12 @@ fn reply_to(provider: Provider) -> ReplyTo {
 
 #[test]
 fn a_reply_goes_where_its_capability_says() {
-    let target = Target::from_reply(reply_to(Provider::Slack), Some(ThreadMode::Reply)).unwrap();
+    let target = Target::from_reply(
+        reply_to(Provider::Slack),
+        "rc1.k1.x",
+        Some(ThreadMode::Reply),
+    )
+    .unwrap();
     assert_eq!(target.conversation_id, "C1");
     assert_eq!(target.thread_id.as_deref(), Some("1.0"));
     assert_eq!(target.message_id.as_deref(), Some("1.5"));
@@ -96,7 +101,7 @@ fn a_reply_goes_where_its_capability_says() {
 
 #[test]
 fn a_provider_without_a_sender_is_refused_with_422() {
-    let error = Target::from_reply(reply_to(Provider::Whatsapp), None).unwrap_err();
+    let error = Target::from_reply(reply_to(Provider::Whatsapp), "rc1.k1.x", None).unwrap_err();
     assert!(matches!(
         error,
         AddressError::Unsupported {
@@ -160,7 +165,7 @@ fn caller(orgs: Option<&[&str]>, agents: Option<&[&str]>) -> Caller {
 
 #[test]
 fn a_principal_sends_only_for_its_agents_in_its_orgs() {
-    let target = Target::from_reply(reply_to(Provider::Slack), None).unwrap();
+    let target = Target::from_reply(reply_to(Provider::Slack), "rc1.k1.x", None).unwrap();
     assert!(check_caller(&caller(None, None), &target).is_ok());
     assert!(check_caller(&caller(Some(&["org_1"]), Some(&["agent_a"])), &target).is_ok());
     assert_eq!(

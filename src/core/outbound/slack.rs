@@ -12,7 +12,7 @@
 //! writes reach Slack as plain text, and no `link_names` is asked for.
 
 use super::conversation::{Op, Outcome};
-use super::{Answer, Failure, HttpCall, Sender, Target, ThreadMode};
+use super::{seconds_to_ms, Answer, Context, Failure, HttpCall, Sender, Target, ThreadMode};
 use crate::core::json;
 use crate::core::markdown::Format;
 use serde_json::{json, Value};
@@ -20,9 +20,11 @@ use serde_json::{json, Value};
 /// Slack's sender.
 pub const SENDER: Sender = Sender {
     format: Format::SlackMrkdwn,
-    max_text: 4000,
     interval_ms: 1000,
+    // Slack's limits are per method and workspace tier: its 429s are waited out.
+    per_installation: None,
     typing: false,
+    marks_read: false,
     starts_conversations: true,
     credential: "bot_token",
     base_url_var: "SLACK_API_BASE_URL",
@@ -40,7 +42,7 @@ fn thread_ts(target: &Target) -> Option<&str> {
     }
 }
 
-fn request(op: &Op, target: &Target, base_url: &str, bot_token: &str) -> Option<HttpCall> {
+fn request(op: &Op, target: &Target, context: &Context<'_>) -> Result<Option<HttpCall>, Failure> {
     let channel = target.conversation_id.as_str();
     let (method, body) = match op {
         Op::Send { text, .. } => {
@@ -60,17 +62,19 @@ fn request(op: &Op, target: &Target, base_url: &str, bot_token: &str) -> Option<
             "chat.delete",
             json!({"channel": channel, "ts": provider_id}),
         ),
-        Op::Typing => return None,
+        Op::Typing | Op::MarkRead => return Ok(None),
     };
-    Some(HttpCall {
+    Ok(Some(HttpCall {
         method: "POST",
-        url: format!("{}/{method}", base_url.trim_end_matches('/')),
+        url: format!("{}/{method}", context.base_url.trim_end_matches('/')),
         headers: vec![
-            ("Authorization", format!("Bearer {bot_token}")),
+            ("Authorization", format!("Bearer {}", context.credential)),
             ("Content-Type", "application/json; charset=utf-8".to_owned()),
         ],
-        body: body.to_string(),
-    })
+        body: Some(body.to_string()),
+        idempotent: false,
+        follow_redirects: true,
+    }))
 }
 
 /// Slack error codes that are worth retrying.
@@ -84,7 +88,7 @@ const TRANSIENT: &[&str] = &[
 fn outcome(op: &Op, answer: &Answer<'_>) -> Outcome {
     if answer.status == 429 {
         return Outcome::RateLimited {
-            after_ms: retry_after_ms(answer.retry_after),
+            after_ms: seconds_to_ms(answer.header("retry-after")),
         };
     }
     if answer.status >= 500 {
@@ -102,7 +106,7 @@ fn outcome(op: &Op, answer: &Answer<'_>) -> Outcome {
         .unwrap_or("unknown_error");
     match (error, op) {
         ("ratelimited", _) => Outcome::RateLimited {
-            after_ms: retry_after_ms(answer.retry_after),
+            after_ms: seconds_to_ms(answer.header("retry-after")),
         },
         ("message_not_found", Op::Delete { .. }) => Outcome::Done { provider_id: None },
         (error, _) if TRANSIENT.contains(&error) => Outcome::Retry {
@@ -140,15 +144,6 @@ fn refusal(error: &str) -> Failure {
         code: code.to_owned(),
         reason: format!("{words} ({})", quoted(error)),
     }
-}
-
-/// `Retry-After` in ms (one second when absent or unreadable).
-pub(super) fn retry_after_ms(header: Option<&str>) -> u64 {
-    header
-        .and_then(|value| value.trim().parse::<u64>().ok())
-        .unwrap_or(1)
-        .min(3600)
-        .saturating_mul(1000)
 }
 
 /// A provider's word, shortened and limited to harmless characters.

@@ -13,6 +13,7 @@ fn target(thread_id: Option<&str>, message_id: Option<&str>, thread: Option<Thre
         conversation_id: "C0HELP".into(),
         thread_id: thread_id.map(str::to_owned),
         message_id: message_id.map(str::to_owned),
+        reply_to: None,
         thread,
     }
 }
@@ -25,44 +26,53 @@ fn send(text: &str) -> Op {
 }
 
 fn body(call: &HttpCall) -> Value {
-    serde_json::from_str(&call.body).unwrap()
+    serde_json::from_str(call.body.as_deref().unwrap()).unwrap()
+}
+
+/// The request for `op` to `target` made with `credential`.
+fn call(op: &Op, target: &Target, credential: &str) -> Option<HttpCall> {
+    let handles = serde_json::Map::new();
+    let metadata = Value::Null;
+    let context = Context {
+        base_url: BASE,
+        credential,
+        handles: &handles,
+        tenant_key: "T1",
+        metadata: &metadata,
+        message_id: "msg_1",
+        now: 1,
+    };
+    request(op, target, &context).unwrap()
 }
 
 fn answer(status: u16, body: &str) -> Answer<'_> {
     Answer {
         status,
-        retry_after: None,
+        headers: &[],
         body,
     }
 }
 
 #[test]
 fn a_send_is_chat_post_message_with_the_bot_token() {
-    let call = request(
-        &send("*hi*"),
-        &target(None, Some("1.5"), None),
-        BASE,
-        "xoxb-1",
-    )
-    .unwrap();
-    assert_eq!(call.method, "POST");
-    assert_eq!(call.url, "https://slack.test/api/chat.postMessage");
-    assert!(call
+    let made = call(&send("*hi*"), &target(None, Some("1.5"), None), "xoxb-1").unwrap();
+    assert_eq!(made.method, "POST");
+    assert_eq!(made.url, "https://slack.test/api/chat.postMessage");
+    assert!(made
         .headers
         .contains(&("Authorization", "Bearer xoxb-1".to_owned())));
-    assert!(call
+    assert!(made
         .headers
         .contains(&("Content-Type", "application/json; charset=utf-8".to_owned())));
     assert_eq!(
-        body(&call),
+        body(&made),
         json!({"channel": "C0HELP", "text": "*hi*", "mrkdwn": true})
     );
 }
 
 #[test]
 fn a_reply_goes_where_the_answered_message_was_unless_told_otherwise() {
-    let thread =
-        |t: Target| body(&request(&send("x"), &t, BASE, "t").unwrap())["thread_ts"].clone();
+    let thread = |t: Target| body(&call(&send("x"), &t, "t").unwrap())["thread_ts"].clone();
     assert_eq!(thread(target(Some("1.0"), Some("1.5"), None)), "1.0");
     assert_eq!(thread(target(None, Some("1.5"), None)), Value::Null);
     assert_eq!(
@@ -84,20 +94,20 @@ fn edits_and_deletes_name_the_message_by_its_ts() {
         provider_id: "1700.1".into(),
         text: "new".into(),
     };
-    let call = request(&edit, &t, BASE, "t").unwrap();
-    assert_eq!(call.url, "https://slack.test/api/chat.update");
+    let made = call(&edit, &t, "t").unwrap();
+    assert_eq!(made.url, "https://slack.test/api/chat.update");
     assert_eq!(
-        body(&call),
+        body(&made),
         json!({"channel": "C0HELP", "ts": "1700.1", "text": "new"})
     );
     let delete = Op::Delete {
         part: 0,
         provider_id: "1700.1".into(),
     };
-    let call = request(&delete, &t, BASE, "t").unwrap();
-    assert_eq!(call.url, "https://slack.test/api/chat.delete");
-    assert_eq!(body(&call), json!({"channel": "C0HELP", "ts": "1700.1"}));
-    assert_eq!(request(&Op::Typing, &t, BASE, "t"), None);
+    let made = call(&delete, &t, "t").unwrap();
+    assert_eq!(made.url, "https://slack.test/api/chat.delete");
+    assert_eq!(body(&made), json!({"channel": "C0HELP", "ts": "1700.1"}));
+    assert_eq!(call(&Op::Typing, &t, "t"), None);
 }
 
 #[test]
@@ -112,9 +122,10 @@ fn answers_are_read_as_slack_documents_them() {
             provider_id: Some("1700.2".into())
         }
     );
+    let headers = [("retry-after".to_owned(), "3".to_owned())];
     let limited = Answer {
         status: 429,
-        retry_after: Some("3"),
+        headers: &headers,
         body: "",
     };
     assert_eq!(
@@ -180,7 +191,9 @@ fn refusals_are_named_in_plain_words() {
 fn a_provider_word_is_quoted_harmlessly() {
     assert_eq!(quoted("a\nb<c>"), "ab<c>");
     assert_eq!(quoted(&"x".repeat(500)).len(), 200);
-    assert_eq!(retry_after_ms(Some(" 7 ")), 7000);
-    assert_eq!(retry_after_ms(Some("soon")), 1000);
-    assert_eq!(retry_after_ms(Some("999999")), 3_600_000);
+    assert_eq!(seconds_to_ms(Some(" 7 ")), 7000);
+    assert_eq!(seconds_to_ms(Some("0.25")), 250);
+    assert_eq!(seconds_to_ms(Some("soon")), 1000);
+    assert_eq!(seconds_to_ms(Some("-3")), 1000);
+    assert_eq!(seconds_to_ms(Some("999999")), 3_600_000);
 }

@@ -13,8 +13,8 @@
 //! URL is never logged.
 
 use super::conversation::{Op, Outcome};
-use super::slack::{quoted, retry_after_ms};
-use super::{Answer, Failure, HttpCall, Sender, Target, ThreadMode};
+use super::slack::quoted;
+use super::{seconds_to_ms, Answer, Context, Failure, HttpCall, Rate, Sender, Target, ThreadMode};
 use crate::core::json;
 use crate::core::markdown::Format;
 use serde_json::{json, Value};
@@ -22,9 +22,14 @@ use serde_json::{json, Value};
 /// Telegram's sender.
 pub const SENDER: Sender = Sender {
     format: Format::TelegramHtml,
-    max_text: 4096,
     interval_ms: 1000,
+    // "no more than 30 messages per second" per bot (Bot API FAQ).
+    per_installation: Some(Rate {
+        calls: 30,
+        per_ms: 1000,
+    }),
     typing: true,
+    marks_read: false,
     starts_conversations: true,
     credential: "bot_token",
     base_url_var: "TELEGRAM_API_BASE_URL",
@@ -37,7 +42,7 @@ fn integer(id: Option<&str>) -> Option<i64> {
     id?.parse().ok()
 }
 
-fn request(op: &Op, target: &Target, base_url: &str, bot_token: &str) -> Option<HttpCall> {
+fn request(op: &Op, target: &Target, context: &Context<'_>) -> Result<Option<HttpCall>, Failure> {
     let chat_id = target.conversation_id.as_str();
     let topic = integer(target.thread_id.as_deref());
     let (method, mut body) = match op {
@@ -66,18 +71,22 @@ fn request(op: &Op, target: &Target, base_url: &str, bot_token: &str) -> Option<
             "sendChatAction",
             json!({"chat_id": chat_id, "action": "typing"}),
         ),
+        Op::MarkRead => return Ok(None),
     };
     let in_topic =
         matches!(op, Op::Send { .. } | Op::Typing) && target.thread != Some(ThreadMode::Channel);
     if let Some(topic) = topic.filter(|_| in_topic) {
         json::set(&mut body, "message_thread_id", topic);
     }
-    Some(HttpCall {
+    let base_url = context.base_url.trim_end_matches('/');
+    Ok(Some(HttpCall {
         method: "POST",
-        url: format!("{}/bot{bot_token}/{method}", base_url.trim_end_matches('/')),
+        url: format!("{base_url}/bot{}/{method}", context.credential),
         headers: vec![("Content-Type", "application/json".to_owned())],
-        body: body.to_string(),
-    })
+        body: Some(body.to_string()),
+        idempotent: false,
+        follow_redirects: true,
+    }))
 }
 
 fn outcome(op: &Op, answer: &Answer<'_>) -> Outcome {
@@ -88,7 +97,7 @@ fn outcome(op: &Op, answer: &Answer<'_>) -> Outcome {
             .as_u64()
             .map(|seconds| seconds.to_string());
         return Outcome::RateLimited {
-            after_ms: retry_after_ms(after.as_deref().or(answer.retry_after)),
+            after_ms: seconds_to_ms(after.as_deref().or(answer.header("retry-after"))),
         };
     }
     if answer.status >= 500 {

@@ -13,6 +13,7 @@ fn target(thread_id: Option<&str>, message_id: Option<&str>, thread: Option<Thre
         conversation_id: "-1001234".into(),
         thread_id: thread_id.map(str::to_owned),
         message_id: message_id.map(str::to_owned),
+        reply_to: None,
         thread,
     }
 }
@@ -25,32 +26,42 @@ fn send(part: usize, text: &str) -> Op {
 }
 
 fn body(call: &HttpCall) -> Value {
-    serde_json::from_str(&call.body).unwrap()
+    serde_json::from_str(call.body.as_deref().unwrap()).unwrap()
+}
+
+/// The request for `op` to `target` made with `credential`.
+fn call(op: &Op, target: &Target, credential: &str) -> Option<HttpCall> {
+    let handles = serde_json::Map::new();
+    let metadata = Value::Null;
+    let context = Context {
+        base_url: BASE,
+        credential,
+        handles: &handles,
+        tenant_key: "T1",
+        metadata: &metadata,
+        message_id: "msg_1",
+        now: 1,
+    };
+    request(op, target, &context).unwrap()
 }
 
 fn answer(status: u16, body: &str) -> Answer<'_> {
     Answer {
         status,
-        retry_after: None,
+        headers: &[],
         body,
     }
 }
 
 #[test]
 fn a_send_is_send_message_in_html_with_the_token_in_the_path() {
-    let call = request(
-        &send(0, "<b>hi</b>"),
-        &target(None, None, None),
-        BASE,
-        "123:ABC",
-    )
-    .unwrap();
-    assert_eq!(call.url, "https://telegram.test/bot123:ABC/sendMessage");
+    let made = call(&send(0, "<b>hi</b>"), &target(None, None, None), "123:ABC").unwrap();
+    assert_eq!(made.url, "https://telegram.test/bot123:ABC/sendMessage");
     assert_eq!(
-        body(&call),
+        body(&made),
         json!({"chat_id": "-1001234", "text": "<b>hi</b>", "parse_mode": "HTML"})
     );
-    assert!(call
+    assert!(made
         .headers
         .iter()
         .all(|(_, value)| !value.contains("123:ABC")));
@@ -59,34 +70,25 @@ fn a_send_is_send_message_in_html_with_the_token_in_the_path() {
 #[test]
 fn a_reply_stays_in_its_forum_topic_and_quotes_the_message_when_asked() {
     let t = target(Some("77"), Some("501"), Some(ThreadMode::Reply));
-    let first = body(&request(&send(0, "a"), &t, BASE, "t").unwrap());
+    let first = body(&call(&send(0, "a"), &t, "t").unwrap());
     assert_eq!(first["message_thread_id"], 77);
     assert_eq!(
         first["reply_parameters"],
         json!({"message_id": 501, "allow_sending_without_reply": true})
     );
-    let second = body(&request(&send(1, "b"), &t, BASE, "t").unwrap());
+    let second = body(&call(&send(1, "b"), &t, "t").unwrap());
     assert_eq!(second["message_thread_id"], 77);
     assert_eq!(
         second.get("reply_parameters"),
         None,
         "only the first part quotes"
     );
-    let plain = body(
-        &request(
-            &send(0, "a"),
-            &target(Some("77"), Some("501"), None),
-            BASE,
-            "t",
-        )
-        .unwrap(),
-    );
+    let plain = body(&call(&send(0, "a"), &target(Some("77"), Some("501"), None), "t").unwrap());
     assert_eq!(plain.get("reply_parameters"), None);
     let out = body(
-        &request(
+        &call(
             &send(0, "a"),
             &target(Some("77"), None, Some(ThreadMode::Channel)),
-            BASE,
             "t",
         )
         .unwrap(),
@@ -102,23 +104,23 @@ fn edits_deletes_and_typing_are_their_bot_api_methods() {
         provider_id: "9".into(),
         text: "new".into(),
     };
-    let call = request(&edit, &t, BASE, "t").unwrap();
-    assert!(call.url.ends_with("/editMessageText"));
+    let made = call(&edit, &t, "t").unwrap();
+    assert!(made.url.ends_with("/editMessageText"));
     assert_eq!(
-        body(&call),
+        body(&made),
         json!({"chat_id": "-1001234", "message_id": 9, "text": "new", "parse_mode": "HTML"})
     );
     let delete = Op::Delete {
         part: 0,
         provider_id: "9".into(),
     };
-    let call = request(&delete, &t, BASE, "t").unwrap();
-    assert!(call.url.ends_with("/deleteMessage"));
-    assert_eq!(body(&call), json!({"chat_id": "-1001234", "message_id": 9}));
-    let call = request(&Op::Typing, &t, BASE, "t").unwrap();
-    assert!(call.url.ends_with("/sendChatAction"));
+    let made = call(&delete, &t, "t").unwrap();
+    assert!(made.url.ends_with("/deleteMessage"));
+    assert_eq!(body(&made), json!({"chat_id": "-1001234", "message_id": 9}));
+    let made = call(&Op::Typing, &t, "t").unwrap();
+    assert!(made.url.ends_with("/sendChatAction"));
     assert_eq!(
-        body(&call),
+        body(&made),
         json!({"chat_id": "-1001234", "action": "typing", "message_thread_id": 77})
     );
 }

@@ -96,7 +96,7 @@ async fn target(call: &Call<'_>, body: &NewMessage) -> Result<Target, ApiError> 
         Address::Reply(capability) => {
             let reply =
                 reply::open(&key_ring(call.env)?, capability, call.now).map_err(reply_error)?;
-            Ok(Target::from_reply(reply, body.thread)?)
+            Ok(Target::from_reply(reply, capability, body.thread)?)
         }
         Address::Explicit {
             binding_id,
@@ -207,6 +207,7 @@ async fn receipt_target(call: &Call<'_>, id: &str) -> Result<Target, ApiError> {
         conversation_id: text(&row, "/conversation_id").to_owned(),
         thread_id: json::at(&row, "/thread_id").as_str().map(str::to_owned),
         message_id: None,
+        reply_to: None,
         thread: None,
     })
 }

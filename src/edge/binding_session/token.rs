@@ -266,7 +266,7 @@ pub(super) async fn call(
     body: Option<String>,
     who: &str,
 ) -> Result<Value, String> {
-    let mut response = http::send(verb, url, headers, body, PROVIDER_TIMEOUT)
+    let mut response = http::send(verb, url, headers, body, PROVIDER_TIMEOUT, true)
         .await
         .map_err(|reason| format!("{who} could not be reached: {reason}"))?;
     let status = response.status_code();

@@ -274,6 +274,8 @@ struct InstallationRow {
     id: String,
     app_profile_id: String,
     org_id: String,
+    tenant_key: String,
+    metadata: String,
 }
 
 #[derive(Deserialize)]
@@ -298,7 +300,10 @@ async fn load_installation(
     let statements = vec![
         d1::statement(
             db,
-            &format!("SELECT id, app_profile_id, org_id FROM installations WHERE {live}"),
+            &format!(
+                "SELECT id, app_profile_id, org_id, tenant_key, metadata FROM installations \
+                 WHERE {live}"
+            ),
             &args,
         )?,
         d1::statement(
@@ -348,6 +353,8 @@ async fn load_installation(
         id: row.id,
         app_profile_id: row.app_profile_id,
         org_id: row.org_id,
+        tenant_key: row.tenant_key,
+        metadata: serde_json::from_str(&row.metadata).unwrap_or(Value::Null),
         bindings,
     }))
 }
