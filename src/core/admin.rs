@@ -397,6 +397,12 @@ impl NewInstallation {
             secret_pairs(&self.credentials),
             true,
         )?;
+        let callback = self.metadata.as_ref().and_then(|m| m.get("callback_url"));
+        if let (Provider::Standard, Some(url)) = (provider, callback) {
+            let url = url.as_str().unwrap_or_default();
+            crate::core::outbound::standard::check_callback_url(url)
+                .map_err(|message| ApiError::BadRequest { message })?;
+        }
         Ok(())
     }
 

@@ -482,3 +482,24 @@ fn install_tokens_live_900_seconds_by_default_and_at_most_an_hour() {
         .is_err()
     );
 }
+
+#[test]
+fn a_standard_webhooks_installation_names_only_an_https_callback() {
+    let with = |url: &str| -> NewInstallation {
+        body(json!({
+            "app_profile_id": "app_1", "org_id": "org_1", "tenant_key": "source-1",
+            "credentials": {"webhook_secret": "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"},
+            "metadata": {"callback_url": url}
+        }))
+        .unwrap()
+    };
+    assert_eq!(
+        with("https://source.example/answers").check_credentials(Provider::Standard),
+        Ok(())
+    );
+    let refused = with("http://source.example/answers")
+        .check_credentials(Provider::Standard)
+        .unwrap_err();
+    assert_eq!(refused.status(), 400);
+    assert!(refused.to_string().contains("callback_url"));
+}

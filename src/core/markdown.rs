@@ -5,8 +5,9 @@
 //! - Parsing the subset: paragraphs, `**bold**`/`__bold__`, `*italic*`/`_italic_`,
 //!   `` `inline code` ``, fenced code blocks, `[label](url)` links (http, https, mailto only)
 //!   and one level of bullet or numbered lists; everything else is literal text.
-//! - Rendering for Telegram HTML, Slack mrkdwn and plain text, escaping so that model output
-//!   can never inject markup, entities, mentions or broadcasts.
+//! - Rendering for Telegram HTML, Slack mrkdwn, WhatsApp text formatting, Discord message
+//!   markdown and plain text, escaping so that model output can never inject markup, entities,
+//!   mentions or broadcasts (within what each provider allows, see below).
 //! - Splitting the rendered text into parts within a limit ([`render_parts`]), preferring block,
 //!   sentence and word boundaries, never inside a character, an escape or a tag, each part
 //!   well-formed on its own (formatting cut by a split is closed and reopened; a code block
@@ -14,9 +15,29 @@
 //!
 //! # What's out of scope
 //! Sending, rate limits, and the providers' limits themselves (callers pass the limit in:
-//! 4096 for Telegram, 4000 for Slack). Slack has no escape for `*`, `_` or `` ` ``, so a
-//! literal marker in text may still be formatted by Slack.
+//! 4096 for Telegram, 4000 for Slack, 4096 for WhatsApp, 2000 for Discord), and Discord's
+//! `allowed_mentions`, which the sending code sets.
+//!
+//! # Provider limits
+//! - Slack has no escape for `*`, `_` or `` ` ``, so a literal marker in text may still be
+//!   formatted by Slack.
+//! - WhatsApp has no escapes at all: a literal `*`, `_`, `~`, `` ` `` or a leading `>` in text
+//!   is left as it is and may still be formatted by WhatsApp; like Slack, it formats markers
+//!   only at word boundaries, so emphasis inside a word may show its markers. WhatsApp shows
+//!   entities literally, so `&`, `<`, `>` are not escaped either. As for Discord (below), code
+//!   blocks get backtick runs broken and inline code containing a backtick becomes text; a
+//!   backtick at the very start or end of a code block still touches the fence.
+//! - Discord: literal text escapes `` \ * _ ~ ` | < > # [ ] `` with a backslash (brackets always,
+//!   parentheses never: without an unescaped `[` no masked link can form; escaping `<` and `>`
+//!   also breaks user, role and channel mentions). `@everyone` and `@here` (any case) in text
+//!   get a zero-width space after the `@`, and `%40` for that `@` in a URL: defence in depth
+//!   next to `allowed_mentions`. Code is not escaped, but a code block never contains two
+//!   backticks in a row (a zero-width space goes between them), so it cannot close its fence
+//!   early, and inline code containing a backtick is rendered as escaped text. A bare `http(s)`
+//!   URL in text is sent as `<url>`, unescaped and never split, when it fits a part on its own
+//!   (else as escaped text), so that escaping does not break the link.
 
+use std::borrow::Cow;
 use std::rc::Rc;
 
 /// How a provider formats text.
@@ -28,47 +49,86 @@ pub enum Format {
     SlackMrkdwn,
     /// No formatting: the text as a reader would see it, markup removed.
     Plain,
+    /// WhatsApp Cloud API text formatting (`*bold*`, `_italic_`, `` `code` ``, ```` ```block``` ````).
+    WhatsApp,
+    /// Discord message markdown (`**bold**`, `*italic*`, `[label](<url>)`, backslash escapes).
+    Discord,
 }
+
+/// Zero-width space: breaks a mass mention or a backtick run without changing what is shown.
+const ZERO_WIDTH_SPACE: char = '\u{200B}';
+
+/// Characters Discord would read as markup in literal text.
+const DISCORD_ESCAPED: &str = "\\*_~`|<>#[]";
 
 impl Format {
     /// The length of rendered text as the provider counts it: Telegram counts UTF-16 code units,
-    /// Slack and Plain count chars (Unicode scalar values). (Counting Telegram's tags too is
-    /// deliberately conservative.)
+    /// Slack, WhatsApp, Discord and Plain count chars (Unicode scalar values). (Counting
+    /// Telegram's tags too is deliberately conservative.)
     #[must_use]
     pub fn length(self, rendered: &str) -> usize {
         match self {
             Format::TelegramHtml => rendered.encode_utf16().count(),
-            Format::SlackMrkdwn | Format::Plain => rendered.chars().count(),
+            Format::SlackMrkdwn | Format::Plain | Format::WhatsApp | Format::Discord => {
+                rendered.chars().count()
+            }
         }
     }
 
     /// Escapes literal text for this format, so that it shows exactly as written: `&`, `<`, `>`
-    /// become entities for Telegram HTML and Slack; Plain text is returned unchanged.
+    /// become entities for Telegram HTML and Slack; Discord puts a backslash before its markup
+    /// characters and a zero-width space after the `@` of `@everyone` and `@here`; Plain and
+    /// WhatsApp text is returned unchanged.
     #[must_use]
     pub fn escape_text(self, text: &str) -> String {
         let mut out = String::with_capacity(text.len());
-        for ch in text.chars() {
+        for (index, ch) in text.char_indices() {
             push_escaped_char(self, ch, &mut out);
+            if self == Format::Discord && ch == '@' && mass_mention_follows(text, index) {
+                out.push(ZERO_WIDTH_SPACE);
+            }
         }
         out
     }
 
     /// Escapes a URL for use inside this format's link markup: Telegram `href="…"` also
     /// escapes `"`; Slack `<url|label>` turns `|`, `<`, `>` into `%7C`, `%3C`, `%3E` and `&`
-    /// into `&amp;`; Plain returns the URL unchanged.
+    /// into `&amp;`; Discord `(<url>)` turns `(`, `)`, `<`, `>`, `\` into `%28`, `%29`, `%3C`,
+    /// `%3E`, `%5C` and the `@` of `@everyone`/`@here` into `%40`; Plain and WhatsApp return the
+    /// URL unchanged.
     #[must_use]
     pub fn escape_url(self, url: &str) -> String {
         let mut out = String::with_capacity(url.len());
-        for ch in url.chars() {
-            match (self, ch) {
-                (Format::TelegramHtml, '"') => out.push_str("&quot;"),
-                (Format::SlackMrkdwn, '|') => out.push_str("%7C"),
-                (Format::SlackMrkdwn, '<') => out.push_str("%3C"),
-                (Format::SlackMrkdwn, '>') => out.push_str("%3E"),
-                _ => push_escaped_char(self, ch, &mut out),
+        for (index, ch) in url.char_indices() {
+            if self == Format::Discord && ch == '@' && mass_mention_follows(url, index) {
+                out.push_str("%40");
+            } else {
+                push_url_char(self, ch, &mut out);
             }
         }
         out
+    }
+
+    /// Formats without escapes for their markers, where a style nested in the same style would
+    /// close it early: the inner one is dropped.
+    fn merges_nested_styles(self) -> bool {
+        matches!(self, Format::WhatsApp | Format::Discord)
+    }
+
+    /// Formats whose code blocks get backtick runs broken (see `break_backtick_runs`).
+    fn breaks_backtick_runs(self) -> bool {
+        matches!(self, Format::WhatsApp | Format::Discord)
+    }
+
+    /// Whether inline code may contain a backtick; where it may not, such code is shown as
+    /// (escaped) text instead.
+    fn code_spans_hold_backticks(self) -> bool {
+        !matches!(self, Format::WhatsApp | Format::Discord)
+    }
+
+    /// Slack and WhatsApp emphasis and inline code do not span lines.
+    fn closes_styles_at_line_breaks(self) -> bool {
+        matches!(self, Format::SlackMrkdwn | Format::WhatsApp)
     }
 }
 
@@ -80,11 +140,12 @@ impl Format {
 /// Splits between blocks when it can; a block longer than a part is split at a sentence end,
 /// else at whitespace, else at a character (code blocks: at line ends, else at a character),
 /// and formatting cut by a split is closed and reopened so every part is well-formed. A part in
-/// which not even one character fits together with its markup is sent without formatting; for
-/// limits below 8 a part may exceed the limit when not even one escaped character fits.
+/// which not even one character fits together with its markup is sent without formatting (but
+/// still escaped); for limits below 8 a part may exceed the limit when not even one escaped
+/// character fits.
 #[must_use]
 pub fn render_parts(text: &str, format: Format, limit: usize) -> Vec<String> {
-    let units = build_units(&parse_blocks(text), format);
+    let units = build_units(&parse_blocks(text), format, limit);
     let mut parts = PartBuilder::new(format, limit);
     for unit in &units {
         parts.add_unit(unit);
@@ -93,13 +154,52 @@ pub fn render_parts(text: &str, format: Format, limit: usize) -> Vec<String> {
 }
 
 fn push_escaped_char(format: Format, ch: char, out: &mut String) {
-    match (format, ch) {
-        (Format::Plain, _) => out.push(ch),
-        (_, '&') => out.push_str("&amp;"),
-        (_, '<') => out.push_str("&lt;"),
-        (_, '>') => out.push_str("&gt;"),
+    match format {
+        Format::TelegramHtml | Format::SlackMrkdwn => push_entity_escaped_char(ch, out),
+        Format::Discord if DISCORD_ESCAPED.contains(ch) => {
+            out.push('\\');
+            out.push(ch);
+        }
+        Format::Discord | Format::Plain | Format::WhatsApp => out.push(ch),
+    }
+}
+
+fn push_entity_escaped_char(ch: char, out: &mut String) {
+    match ch {
+        '&' => out.push_str("&amp;"),
+        '<' => out.push_str("&lt;"),
+        '>' => out.push_str("&gt;"),
         _ => out.push(ch),
     }
+}
+
+fn push_url_char(format: Format, ch: char, out: &mut String) {
+    match (format, ch) {
+        (Format::TelegramHtml, '"') => out.push_str("&quot;"),
+        (Format::SlackMrkdwn, '|') => out.push_str("%7C"),
+        (Format::SlackMrkdwn | Format::Discord, '<') => out.push_str("%3C"),
+        (Format::SlackMrkdwn | Format::Discord, '>') => out.push_str("%3E"),
+        (Format::Discord, '(') => out.push_str("%28"),
+        (Format::Discord, ')') => out.push_str("%29"),
+        (Format::Discord, '\\') => out.push_str("%5C"),
+        (Format::Discord, _) => out.push(ch),
+        _ => push_escaped_char(format, ch, out),
+    }
+}
+
+/// Whether `everyone` or `here` (any case) follows the `@` at byte `at` of `text`.
+fn mass_mention_follows(text: &str, at: usize) -> bool {
+    let after = text.get(at.saturating_add(1)..).unwrap_or_default();
+    starts_with_mass_mention(after.chars())
+}
+
+/// Whether `chars` (what follows an `@`) start with `everyone` or `here`, in any case.
+fn starts_with_mass_mention(chars: impl Iterator<Item = char> + Clone) -> bool {
+    ["everyone", "here"].iter().any(|word| {
+        let mut rest = chars.clone();
+        word.chars()
+            .all(|w| rest.next().is_some_and(|c| c.to_ascii_lowercase() == w))
+    })
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -651,9 +751,15 @@ fn push_delimiters(frames: &mut Frames, run: DelimiterRun) {
     }
 }
 
+/// Adds a node to the innermost frame; adjacent text is merged (so a URL is one text node even
+/// when it holds a delimiter that matched nothing).
 fn push_inline(frames: &mut Frames, node: Inline) {
-    if let Some((_, children)) = frames.last_mut() {
-        children.push(node);
+    let Some((_, children)) = frames.last_mut() else {
+        return;
+    };
+    match (children.last_mut(), node) {
+        (Some(Inline::Text(last)), Inline::Text(more)) => last.push_str(&more),
+        (_, node) => children.push(node),
     }
 }
 
@@ -700,40 +806,91 @@ enum Tag {
 }
 
 fn open_tag(format: Format, tag: &Tag) -> String {
-    match (format, tag) {
-        (Format::Plain, _) => String::new(),
-        (Format::TelegramHtml, Tag::Bold) => "<b>".to_string(),
-        (Format::TelegramHtml, Tag::Italic) => "<i>".to_string(),
-        (Format::TelegramHtml, Tag::Code) => "<code>".to_string(),
-        (Format::TelegramHtml, Tag::Link(url)) => {
-            format!("<a href=\"{}\">", format.escape_url(url))
-        }
-        (Format::TelegramHtml, Tag::Pre(None)) => "<pre>".to_string(),
-        (Format::TelegramHtml, Tag::Pre(Some(lang))) => {
-            format!("<pre><code class=\"language-{lang}\">")
-        }
-        (Format::SlackMrkdwn, Tag::Bold) => "*".to_string(),
-        (Format::SlackMrkdwn, Tag::Italic) => "_".to_string(),
-        (Format::SlackMrkdwn, Tag::Code) => "`".to_string(),
-        (Format::SlackMrkdwn, Tag::Link(url)) => format!("<{}|", format.escape_url(url)),
-        (Format::SlackMrkdwn, Tag::Pre(_)) => "```\n".to_string(),
+    match format {
+        Format::Plain => String::new(),
+        Format::TelegramHtml => telegram_open_tag(format, tag),
+        Format::SlackMrkdwn => slack_open_tag(format, tag),
+        Format::WhatsApp => whatsapp_marker(tag).to_string(),
+        Format::Discord => discord_open_tag(tag),
     }
 }
 
-fn close_tag(format: Format, tag: &Tag) -> &'static str {
+fn telegram_open_tag(format: Format, tag: &Tag) -> String {
+    match tag {
+        Tag::Bold => "<b>".to_string(),
+        Tag::Italic => "<i>".to_string(),
+        Tag::Code => "<code>".to_string(),
+        Tag::Link(url) => format!("<a href=\"{}\">", format.escape_url(url)),
+        Tag::Pre(None) => "<pre>".to_string(),
+        Tag::Pre(Some(lang)) => format!("<pre><code class=\"language-{lang}\">"),
+    }
+}
+
+fn slack_open_tag(format: Format, tag: &Tag) -> String {
+    match tag {
+        Tag::Bold => "*".to_string(),
+        Tag::Italic => "_".to_string(),
+        Tag::Code => "`".to_string(),
+        Tag::Link(url) => format!("<{}|", format.escape_url(url)),
+        Tag::Pre(_) => "```\n".to_string(),
+    }
+}
+
+/// WhatsApp markers are the same on both sides; links are plain text there.
+fn whatsapp_marker(tag: &Tag) -> &'static str {
+    match tag {
+        Tag::Bold => "*",
+        Tag::Italic => "_",
+        Tag::Code => "`",
+        Tag::Pre(_) => "```",
+        Tag::Link(_) => "",
+    }
+}
+
+fn discord_open_tag(tag: &Tag) -> String {
+    match tag {
+        Tag::Bold => "**".to_string(),
+        Tag::Italic => "*".to_string(),
+        Tag::Code => "`".to_string(),
+        Tag::Link(_) => "[".to_string(),
+        Tag::Pre(lang) => format!("```{}\n", lang.as_deref().unwrap_or_default()),
+    }
+}
+
+fn close_tag(format: Format, tag: &Tag) -> Cow<'static, str> {
     match (format, tag) {
-        (Format::Plain, _) => "",
-        (Format::TelegramHtml, Tag::Bold) => "</b>",
-        (Format::TelegramHtml, Tag::Italic) => "</i>",
-        (Format::TelegramHtml, Tag::Code) => "</code>",
-        (Format::TelegramHtml, Tag::Link(_)) => "</a>",
-        (Format::TelegramHtml, Tag::Pre(None)) => "</pre>",
-        (Format::TelegramHtml, Tag::Pre(Some(_))) => "</code></pre>",
-        (Format::SlackMrkdwn, Tag::Bold) => "*",
-        (Format::SlackMrkdwn, Tag::Italic) => "_",
-        (Format::SlackMrkdwn, Tag::Code) => "`",
-        (Format::SlackMrkdwn, Tag::Link(_)) => ">",
-        (Format::SlackMrkdwn, Tag::Pre(_)) => "\n```",
+        (Format::Plain, _) => "".into(),
+        (Format::TelegramHtml, Tag::Bold) => "</b>".into(),
+        (Format::TelegramHtml, Tag::Italic) => "</i>".into(),
+        (Format::TelegramHtml, Tag::Code) => "</code>".into(),
+        (Format::TelegramHtml, Tag::Link(_)) => "</a>".into(),
+        (Format::TelegramHtml, Tag::Pre(None)) => "</pre>".into(),
+        (Format::TelegramHtml, Tag::Pre(Some(_))) => "</code></pre>".into(),
+        (Format::SlackMrkdwn, Tag::Bold) => "*".into(),
+        (Format::SlackMrkdwn, Tag::Italic) => "_".into(),
+        (Format::SlackMrkdwn, Tag::Code) => "`".into(),
+        (Format::SlackMrkdwn, Tag::Link(_)) => ">".into(),
+        (Format::SlackMrkdwn, Tag::Pre(_)) => "\n```".into(),
+        (Format::WhatsApp, _) => whatsapp_marker(tag).into(),
+        (Format::Discord, Tag::Bold) => "**".into(),
+        (Format::Discord, Tag::Italic) => "*".into(),
+        (Format::Discord, Tag::Code) => "`".into(),
+        (Format::Discord, Tag::Link(url)) => format!("](<{}>)", format.escape_url(url)).into(),
+        (Format::Discord, Tag::Pre(_)) => "\n```".into(),
+    }
+}
+
+fn is_code(stack: &[Tag]) -> bool {
+    stack.iter().any(|t| matches!(t, Tag::Code | Tag::Pre(_)))
+}
+
+/// A character as rendered inside its markup: Discord leaves code unescaped; every other
+/// format escapes the same everywhere.
+fn push_char_in_markup(format: Format, ch: char, in_code: bool, out: &mut String) {
+    if format == Format::Discord && in_code {
+        out.push(ch);
+    } else {
+        push_escaped_char(format, ch, out);
     }
 }
 
@@ -746,65 +903,198 @@ enum AtomKind {
     CodeBlock,
 }
 
-/// One source character as rendered (`&` may become `&amp;`), with its markup stack.
+/// One source character (or, for Discord, a whole bare URL) as rendered (`&` may become
+/// `&amp;`), with its markup stack.
 #[derive(Debug, Clone)]
 struct Atom {
     ch: char,
     out: String,
     len: usize,
+    /// The character as rendered in a part sent without formatting: escaped as literal text.
+    bare: String,
+    bare_len: usize,
     stack: Rc<[Tag]>,
     kind: AtomKind,
 }
 
 impl Atom {
+    fn new(format: Format, ch: char, stack: Rc<[Tag]>, kind: AtomKind) -> Self {
+        let mut out = String::new();
+        push_char_in_markup(format, ch, is_code(&stack), &mut out);
+        let mut bare = String::new();
+        push_escaped_char(format, ch, &mut bare);
+        Atom {
+            ch,
+            len: format.length(&out),
+            out,
+            bare_len: format.length(&bare),
+            bare,
+            stack,
+            kind,
+        }
+    }
+
+    /// A bare URL as one atom (Discord): `<url>` inside markup, so that it is neither escaped
+    /// nor embedded, and escaped text without markup.
+    fn whole_url(format: Format, url: &str, stack: Rc<[Tag]>) -> Self {
+        let out = format!("<{}>", format.escape_url(url));
+        let bare = format.escape_text(url);
+        Atom {
+            ch: url.chars().next().unwrap_or('<'),
+            len: format.length(&out),
+            out,
+            bare_len: format.length(&bare),
+            bare,
+            stack,
+            kind: AtomKind::Text,
+        }
+    }
+
     fn is_space(&self) -> bool {
         self.ch.is_whitespace()
+    }
+
+    /// The rendering inside its markup (`tagged`) or without it, and its length.
+    fn rendered(&self, tagged: bool) -> (&str, usize) {
+        if tagged {
+            (&self.out, self.len)
+        } else {
+            (&self.bare, self.bare_len)
+        }
+    }
+
+    fn append_zero_width_space(&mut self, format: Format) {
+        self.out.push(ZERO_WIDTH_SPACE);
+        self.len = format.length(&self.out);
+    }
+
+    /// Makes the `@` of a mass mention inert with a zero-width space after it; inside code only
+    /// the bare rendering (used without markup) changes.
+    fn guard_mass_mention(&mut self, format: Format) {
+        if !is_code(&self.stack) {
+            self.append_zero_width_space(format);
+        }
+        self.bare.push(ZERO_WIDTH_SPACE);
+        self.bare_len = format.length(&self.bare);
+    }
+}
+
+/// Discord `@everyone` and `@here` outside code get their `@` guarded (see `Atom`).
+fn guard_mass_mentions(format: Format, atoms: &mut [Atom]) {
+    if format != Format::Discord {
+        return;
+    }
+    for index in 0..atoms.len() {
+        let is_mention = atom_char(atoms, index) == Some('@')
+            && starts_with_mass_mention(tail(atoms, index + 1).iter().map(|a| a.ch));
+        if let Some(atom) = atoms.get_mut(index).filter(|_| is_mention) {
+            atom.guard_mass_mention(format);
+        }
+    }
+}
+
+/// Discord and WhatsApp code blocks have no escapes: a zero-width space after every backtick
+/// that another follows keeps ```` ``` ```` in the content from closing the block early.
+fn break_backtick_runs(format: Format, atoms: &mut [Atom]) {
+    if !format.breaks_backtick_runs() {
+        return;
+    }
+    for index in 0..atoms.len() {
+        let run_goes_on = atom_char(atoms, index + 1) == Some('`');
+        if let Some(atom) = atoms.get_mut(index) {
+            if atom.kind == AtomKind::CodeBlock && atom.ch == '`' && run_goes_on {
+                atom.append_zero_width_space(format);
+            }
+        }
     }
 }
 
 /// Flattens inline trees into atoms for one format.
 struct Lowerer {
     format: Format,
+    /// The part limit: a bare URL is kept whole only when it fits a part on its own.
+    limit: usize,
     stack: Vec<Tag>,
     atoms: Vec<Atom>,
     in_link: bool,
 }
 
 impl Lowerer {
-    fn new(format: Format) -> Self {
+    fn new(format: Format, limit: usize) -> Self {
         Lowerer {
             format,
+            limit,
             stack: Vec::new(),
             atoms: Vec::new(),
             in_link: false,
         }
     }
 
+    /// The atoms, with the fixes that depend on neighbouring characters applied.
+    fn into_atoms(mut self) -> Vec<Atom> {
+        guard_mass_mentions(self.format, &mut self.atoms);
+        break_backtick_runs(self.format, &mut self.atoms);
+        self.atoms
+    }
+
     fn text(&mut self, text: &str, kind: AtomKind) {
+        if self.wraps_bare_urls(kind) {
+            self.text_with_bare_urls(text);
+        } else {
+            self.push_atoms(text, kind);
+        }
+    }
+
+    /// Discord escaping would break bare URLs in text, so they are wrapped as `<url>` instead.
+    fn wraps_bare_urls(&self, kind: AtomKind) -> bool {
+        self.format == Format::Discord
+            && kind == AtomKind::Text
+            && !self.in_link
+            && !is_code(&self.stack)
+    }
+
+    fn text_with_bare_urls(&mut self, text: &str) {
+        let mut done = 0;
+        for (start, end) in bare_urls(text) {
+            self.push_atoms(text.get(done..start).unwrap_or_default(), AtomKind::Text);
+            let url = text.get(start..end).unwrap_or_default();
+            if !self.push_url_atom(url) {
+                self.push_atoms(url, AtomKind::Text);
+            }
+            done = end;
+        }
+        self.push_atoms(text.get(done..).unwrap_or_default(), AtomKind::Text);
+    }
+
+    /// Pushes `url` as one atom (see `Atom::whole_url`) when it fits a part on its own, with
+    /// its markup and without; returns whether it did.
+    fn push_url_atom(&mut self, url: &str) -> bool {
+        let atom = Atom::whole_url(self.format, url, Rc::from(self.stack.as_slice()));
+        let markup = transition_length(self.format, &[], &atom.stack)
+            .saturating_add(closing_length(self.format, &atom.stack));
+        let fits = markup.saturating_add(atom.len) <= self.limit && atom.bare_len <= self.limit;
+        if fits {
+            self.atoms.push(atom);
+        }
+        fits
+    }
+
+    fn push_atoms(&mut self, text: &str, kind: AtomKind) {
         let stack: Rc<[Tag]> = Rc::from(self.stack.as_slice());
         let line_break_stack = self.line_break_stack();
         for ch in text.chars() {
-            let mut out = String::new();
-            push_escaped_char(self.format, ch, &mut out);
-            let len = self.format.length(&out);
             let stack = match &line_break_stack {
                 Some(outside) if ch == '\n' && kind != AtomKind::CodeBlock => Rc::clone(outside),
                 _ => Rc::clone(&stack),
             };
-            self.atoms.push(Atom {
-                ch,
-                out,
-                len,
-                stack,
-                kind,
-            });
+            self.atoms.push(Atom::new(self.format, ch, stack, kind));
         }
     }
 
-    /// Slack emphasis and inline code do not span lines: line breaks get a stack without them,
-    /// so the markers are closed before a newline and reopened after it.
+    /// Slack and WhatsApp emphasis and inline code do not span lines: line breaks get a stack
+    /// without them, so the markers are closed before a newline and reopened after it.
     fn line_break_stack(&self) -> Option<Rc<[Tag]>> {
-        if self.format != Format::SlackMrkdwn {
+        if !self.format.closes_styles_at_line_breaks() {
             return None;
         }
         let is_inline_style = |t: &&Tag| matches!(t, Tag::Bold | Tag::Italic | Tag::Code);
@@ -837,17 +1127,23 @@ impl Lowerer {
         }
     }
 
-    /// Telegram cannot nest code in links and Slack link labels are unformatted.
+    /// Telegram cannot nest code in links; Slack and Discord link labels are unformatted;
+    /// WhatsApp and Discord drop a style nested in itself (its marker would close it).
     fn allows_formatting(&self, tag: &Tag) -> bool {
+        if self.format.merges_nested_styles() && self.stack.contains(tag) {
+            return false;
+        }
         match self.format {
             Format::Plain => false,
             Format::TelegramHtml => !(self.in_link && *tag == Tag::Code),
-            Format::SlackMrkdwn => !self.in_link,
+            Format::SlackMrkdwn | Format::Discord => !self.in_link,
+            Format::WhatsApp => true,
         }
     }
 
     fn code_span(&mut self, code: &str) {
-        let tag = Some(Tag::Code).filter(|t| self.allows_formatting(t));
+        let holds = self.format.code_spans_hold_backticks() || !code.contains('`');
+        let tag = Some(Tag::Code).filter(|t| holds && self.allows_formatting(t));
         self.with_tag(tag, |l| l.text(code, AtomKind::Text));
     }
 
@@ -863,10 +1159,18 @@ impl Lowerer {
     fn link(&mut self, label: &[Inline], url: &str) {
         let shown = plain_text(label);
         let label_is_url = shown.trim().is_empty() || shown.trim() == url;
-        if self.format == Format::Plain {
-            self.plain_link(label, url, label_is_url);
-            return;
+        match self.format {
+            Format::Plain | Format::WhatsApp => self.plain_link(label, url, label_is_url),
+            Format::Discord if label_is_url => {
+                if !self.push_url_atom(url) {
+                    self.markup_link(label, url, label_is_url);
+                }
+            }
+            _ => self.markup_link(label, url, label_is_url),
         }
+    }
+
+    fn markup_link(&mut self, label: &[Inline], url: &str, label_is_url: bool) {
         self.in_link = true;
         self.with_tag(Some(Tag::Link(url.to_string())), |l| {
             if label_is_url {
@@ -891,6 +1195,78 @@ impl Lowerer {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Bare URLs (Discord)
+// ---------------------------------------------------------------------------------------------
+
+/// Byte ranges of bare `http://` and `https://` URLs in `text`: from a scheme not preceded by a
+/// letter or digit up to whitespace, `<`, `>`, `` ` `` or `"`, without trailing punctuation.
+fn bare_urls(text: &str) -> Vec<(usize, usize)> {
+    let mut urls = Vec::new();
+    let mut from = 0;
+    while let Some(start) = next_url_start(text, from) {
+        let end = url_end(text, start);
+        if is_allowed_url(text.get(start..end).unwrap_or_default()) {
+            urls.push((start, end));
+        }
+        from = end.max(start + 1);
+    }
+    urls
+}
+
+fn next_url_start(text: &str, from: usize) -> Option<usize> {
+    let mut previous = text.get(..from)?.chars().next_back();
+    for (offset, ch) in text.get(from..)?.char_indices() {
+        let at = from + offset;
+        let after_word = previous.is_some_and(char::is_alphanumeric);
+        if !after_word && has_http_scheme(text.get(at..).unwrap_or_default()) {
+            return Some(at);
+        }
+        previous = Some(ch);
+    }
+    None
+}
+
+fn has_http_scheme(rest: &str) -> bool {
+    ["http://", "https://"].iter().any(|scheme| {
+        rest.get(..scheme.len())
+            .is_some_and(|p| p.eq_ignore_ascii_case(scheme))
+    })
+}
+
+fn url_end(text: &str, start: usize) -> usize {
+    let rest = text.get(start..).unwrap_or_default();
+    let stop = |c: char| c.is_whitespace() || "<>`\"".contains(c);
+    let run = rest.find(stop).unwrap_or(rest.len());
+    start + trim_url_end(rest.get(..run).unwrap_or_default()).len()
+}
+
+/// `url` without the trailing punctuation that more likely belongs to the sentence:
+/// `.,:;!?'*_~|`, and `)` or `]` that has no partner inside the URL.
+fn trim_url_end(url: &str) -> &str {
+    let count = |c: char| url.matches(c).count();
+    let (parens_open, mut parens_closed) = (count('('), count(')'));
+    let (brackets_open, mut brackets_closed) = (count('['), count(']'));
+    let mut end = url.len();
+    for (index, ch) in url.char_indices().rev() {
+        let trailing = match ch {
+            ')' => parens_closed > parens_open,
+            ']' => brackets_closed > brackets_open,
+            _ => ".,:;!?'*_~|".contains(ch),
+        };
+        if !trailing {
+            break;
+        }
+        match ch {
+            ')' => parens_closed -= 1,
+            ']' => brackets_closed -= 1,
+            _ => {}
+        }
+        end = index;
+    }
+    url.get(..end).unwrap_or_default()
+}
+
+// ---------------------------------------------------------------------------------------------
 // Units: the pieces between which parts are preferably split
 // ---------------------------------------------------------------------------------------------
 
@@ -902,27 +1278,28 @@ struct Unit {
     is_code_block: bool,
 }
 
-fn build_units(blocks: &[Block], format: Format) -> Vec<Unit> {
+fn build_units(blocks: &[Block], format: Format, limit: usize) -> Vec<Unit> {
     blocks
         .iter()
-        .filter_map(|block| build_unit(block, format))
+        .filter_map(|block| build_unit(block, format, limit))
         .collect()
 }
 
-fn build_unit(block: &Block, format: Format) -> Option<Unit> {
+fn build_unit(block: &Block, format: Format, limit: usize) -> Option<Unit> {
     let (separator, atoms) = match block {
-        Block::Paragraph(text) => ("\n\n", inline_atoms(format, "", text)),
+        Block::Paragraph(text) => ("\n\n", inline_atoms(format, limit, "", text)),
         Block::ListItem {
             marker,
             text,
             starts_list,
         } => {
             let separator = if *starts_list { "\n\n" } else { "\n" };
-            (separator, inline_atoms(format, marker, text))
+            (separator, inline_atoms(format, limit, marker, text))
         }
-        Block::Code { lang, content } => {
-            ("\n\n", code_block_atoms(format, lang.as_deref(), content))
-        }
+        Block::Code { lang, content } => (
+            "\n\n",
+            code_block_atoms(format, limit, lang.as_deref(), content),
+        ),
     };
     let is_code_block = matches!(block, Block::Code { .. });
     atoms.iter().any(|a| !a.is_space()).then_some(Unit {
@@ -932,14 +1309,23 @@ fn build_unit(block: &Block, format: Format) -> Option<Unit> {
     })
 }
 
-fn inline_atoms(format: Format, marker: &str, text: &str) -> Vec<Atom> {
-    let mut lowerer = Lowerer::new(format);
+fn inline_atoms(format: Format, limit: usize, marker: &str, text: &str) -> Vec<Atom> {
+    let mut lowerer = Lowerer::new(format, limit);
     if !marker.is_empty() {
-        lowerer.text(marker, AtomKind::Marker);
+        lowerer.text(list_marker(format, marker), AtomKind::Marker);
         lowerer.text(" ", AtomKind::Marker);
     }
     lowerer.inlines(&parse_inlines(text, true));
-    trim_atoms(lowerer.atoms)
+    trim_atoms(lowerer.into_atoms())
+}
+
+/// Discord shows a bullet list for `-` items; the other formats get a literal `•`.
+fn list_marker(format: Format, marker: &str) -> &str {
+    if format == Format::Discord && marker == "•" {
+        "-"
+    } else {
+        marker
+    }
 }
 
 fn trim_atoms(mut atoms: Vec<Atom>) -> Vec<Atom> {
@@ -951,11 +1337,11 @@ fn trim_atoms(mut atoms: Vec<Atom>) -> Vec<Atom> {
     atoms
 }
 
-fn code_block_atoms(format: Format, lang: Option<&str>, content: &str) -> Vec<Atom> {
-    let mut lowerer = Lowerer::new(format);
+fn code_block_atoms(format: Format, limit: usize, lang: Option<&str>, content: &str) -> Vec<Atom> {
+    let mut lowerer = Lowerer::new(format, limit);
     lowerer.stack.push(Tag::Pre(lang.map(str::to_string)));
     lowerer.text(trim_blank_lines(content), AtomKind::CodeBlock);
-    lowerer.atoms
+    lowerer.into_atoms()
 }
 
 /// Drops blank lines before the first line with content and trailing whitespace; indentation of
@@ -995,7 +1381,7 @@ fn stack_of(atom: &Atom, tagged: bool) -> &[Tag] {
 fn push_transition(format: Format, from: &[Tag], to: &[Tag], out: &mut String) {
     let common = common_prefix(from, to);
     for tag in tail(from, common).iter().rev() {
-        out.push_str(close_tag(format, tag));
+        out.push_str(&close_tag(format, tag));
     }
     for tag in tail(to, common) {
         out.push_str(&open_tag(format, tag));
@@ -1005,7 +1391,7 @@ fn push_transition(format: Format, from: &[Tag], to: &[Tag], out: &mut String) {
 fn closing_length(format: Format, stack: &[Tag]) -> usize {
     stack
         .iter()
-        .map(|t| format.length(close_tag(format, t)))
+        .map(|t| format.length(&close_tag(format, t)))
         .sum()
 }
 
@@ -1025,7 +1411,7 @@ fn render_atoms(atoms: &[Atom], format: Format, tagged: bool) -> String {
     for atom in atoms {
         let next = stack_of(atom, tagged);
         push_transition(format, open, next, &mut out);
-        out.push_str(&atom.out);
+        out.push_str(atom.rendered(tagged).0);
         open = next;
     }
     push_transition(format, open, &[], &mut out);
@@ -1039,7 +1425,7 @@ fn fitting_end(atoms: &[Atom], start: usize, format: Format, limit: usize, tagge
     let mut end = start;
     for atom in tail(atoms, start) {
         let next = stack_of(atom, tagged);
-        let step = transition_length(format, open, next).saturating_add(atom.len);
+        let step = transition_length(format, open, next).saturating_add(atom.rendered(tagged).1);
         let total = used
             .saturating_add(step)
             .saturating_add(closing_length(format, next));

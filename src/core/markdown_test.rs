@@ -3,7 +3,11 @@ use super::*;
 const TG: Format = Format::TelegramHtml;
 const SLACK: Format = Format::SlackMrkdwn;
 const PLAIN: Format = Format::Plain;
+const WA: Format = Format::WhatsApp;
+const DISCORD: Format = Format::Discord;
 const ALL: [Format; 3] = [TG, SLACK, PLAIN];
+const EVERY: [Format; 5] = [TG, SLACK, PLAIN, WA, DISCORD];
+const ZWSP: char = '\u{200B}';
 
 /// Renders with a limit large enough for one part and returns that part.
 fn one(text: &str, format: Format) -> String {
@@ -31,7 +35,10 @@ fn assert_parts_valid(parts: &[String], format: Format, limit: usize) {
         match format {
             Format::TelegramHtml => assert_telegram_well_formed(part),
             Format::SlackMrkdwn => assert_slack_safe(part),
-            Format::Plain => {}
+            Format::Discord => {
+                discord_visible(part);
+            }
+            Format::Plain | Format::WhatsApp => {}
         }
     }
 }
@@ -130,6 +137,127 @@ fn telegram_visible(part: &str) -> String {
         .replace("&amp;", "&")
 }
 
+/// What a Discord reader sees (escapes resolved; markup, link targets and zero-width spaces
+/// dropped), asserting on the way that the markup is well-formed, that every markup character in
+/// text is escaped or ours, and that no mass mention is left outside code.
+fn discord_visible(part: &str) -> String {
+    let mut out = String::new();
+    let mut rest = part;
+    let mut stars = 0;
+    let mut in_label = false;
+    while let Some(c) = rest.chars().next() {
+        let after = &rest[c.len_utf8()..];
+        rest = match c {
+            '\\' => {
+                let e = after.chars().next().expect("dangling backslash");
+                assert!("\\*_~`|<>#[]".contains(e), "needless \\{e} in {part:?}");
+                out.push(e);
+                &after[e.len_utf8()..]
+            }
+            '`' if after.starts_with("``") => {
+                let body = &after[2..];
+                let end = body
+                    .find("```")
+                    .unwrap_or_else(|| panic!("open block in {part:?}"));
+                let (lang, code) = body[..end].split_once('\n').expect("fence line");
+                assert!(
+                    code.ends_with('\n'),
+                    "block not closed on its own line: {part:?}"
+                );
+                let lang_ok = |c: char| c.is_ascii_alphanumeric() || "+-_.#".contains(c);
+                assert!(lang.chars().all(lang_ok), "bad language in {part:?}");
+                out.push_str(code);
+                &body[end + 3..]
+            }
+            '`' => {
+                let end = after
+                    .find('`')
+                    .unwrap_or_else(|| panic!("open code in {part:?}"));
+                assert!(end > 0, "empty code in {part:?}");
+                out.push_str(&after[..end]);
+                &after[end + 1..]
+            }
+            '*' => {
+                stars += 1;
+                after
+            }
+            '[' => {
+                assert!(!in_label, "nested [ in {part:?}");
+                in_label = true;
+                after
+            }
+            ']' => {
+                assert!(in_label, "stray ] in {part:?}");
+                in_label = false;
+                let target = after.strip_prefix("(<").expect("link target");
+                let end = target.find(">)").expect("link target end");
+                assert_discord_url(&target[..end], part);
+                &target[end + 2..]
+            }
+            '<' => {
+                let end = after
+                    .find('>')
+                    .unwrap_or_else(|| panic!("open <url> in {part:?}"));
+                assert_discord_url(&after[..end], part);
+                out.push_str(&percent_decoded(&after[..end]));
+                &after[end + 1..]
+            }
+            '_' | '~' | '|' | '#' | '>' => panic!("unescaped {c:?} in {part:?}"),
+            '@' => {
+                assert!(!is_mass_mention(after), "mass mention in {part:?}");
+                out.push(c);
+                after
+            }
+            _ => {
+                out.push(c);
+                after
+            }
+        };
+    }
+    assert!(!in_label, "open link label in {part:?}");
+    assert_eq!(stars % 2, 0, "unbalanced * in {part:?}");
+    out.replace(ZWSP, "")
+}
+
+fn is_mass_mention(after_at: &str) -> bool {
+    let next: String = after_at.chars().take(8).collect::<String>().to_lowercase();
+    next.starts_with("everyone") || next.starts_with("here")
+}
+
+fn assert_discord_url(url: &str, part: &str) {
+    let lower = url.to_ascii_lowercase();
+    assert!(
+        ["http://", "https://", "mailto:"]
+            .iter()
+            .any(|s| lower.starts_with(s)),
+        "bad url {url:?} in {part:?}"
+    );
+    assert!(
+        !url.chars()
+            .any(|c| c.is_whitespace() || "<>()\\".contains(c)),
+        "unescaped url {url:?} in {part:?}"
+    );
+    assert!(!lower.contains("@everyone") && !lower.contains("@here"));
+}
+
+fn percent_decoded(url: &str) -> String {
+    [
+        ("%28", "("),
+        ("%29", ")"),
+        ("%3C", "<"),
+        ("%3E", ">"),
+        ("%5C", "\\"),
+        ("%40", "@"),
+    ]
+    .iter()
+    .fold(url.to_string(), |s, (from, to)| s.replace(from, to))
+}
+
+/// WhatsApp text without whitespace, markers and zero-width spaces (a split only adds markers).
+fn whatsapp_visible(part: &str) -> String {
+    without_whitespace(part).replace(['*', '_', '`', ZWSP], "")
+}
+
 fn without_whitespace(s: &str) -> String {
     s.chars().filter(|c| !c.is_whitespace()).collect()
 }
@@ -139,6 +267,8 @@ fn without_whitespace(s: &str) -> String {
 fn assert_content_kept(text: &str, format: Format, parts: &[String]) {
     let visible = |s: &str| match format {
         Format::TelegramHtml => without_whitespace(&telegram_visible(s)),
+        Format::Discord => without_whitespace(&discord_visible(s)),
+        Format::WhatsApp => whatsapp_visible(s),
         _ => without_whitespace(s),
     };
     let whole: String = render_parts(text, format, usize::MAX)
@@ -758,6 +888,394 @@ fn content_kept_for_plain_split() {
     );
 }
 
+// ----- WhatsApp --------------------------------------------------------------------------------
+
+#[test]
+fn whatsapp_length_and_escape_helpers() {
+    assert_eq!(WA.length("a😀é"), 3);
+    assert_eq!(
+        WA.escape_text("<b>&amp; *x* _y_ ~z~ `c`"),
+        "<b>&amp; *x* _y_ ~z~ `c`"
+    );
+    assert_eq!(WA.escape_url("https://x/a|b<c>&d"), "https://x/a|b<c>&d");
+}
+
+#[test]
+fn whatsapp_bold_italic_and_nesting() {
+    assert_eq!(one("**bold** and __also__", WA), "*bold* and *also*");
+    assert_eq!(one("*it* and _it_", WA), "_it_ and _it_");
+    assert_eq!(one("**bold *and italic***", WA), "*bold _and italic_*");
+    assert_eq!(one("***both***", WA), "_*both*_");
+    // A style nested in itself would close it early: the inner marker is dropped.
+    assert_eq!(one("**a __b__ c**", WA), "*a b c*");
+    assert_eq!(one("*a _b_ c*", WA), "_a b c_");
+}
+
+#[test]
+fn whatsapp_styles_are_closed_at_line_breaks() {
+    assert_eq!(
+        one("**two\nlines** and `a\nb`", WA),
+        "*two*\n*lines* and `a`\n`b`"
+    );
+}
+
+#[test]
+fn whatsapp_inline_code() {
+    assert_eq!(
+        one("run `cargo **test**` now", WA),
+        "run `cargo **test**` now"
+    );
+    assert_eq!(one("```let x```", WA), "`let x`");
+    // No escape inside code: code holding a backtick is shown as text.
+    assert_eq!(one("``a ` b``", WA), "a ` b");
+}
+
+#[test]
+fn whatsapp_code_blocks() {
+    let text = "```rust\nfn main() {\n    println!(\"hi\");\n}\n```";
+    assert_eq!(one(text, WA), "```fn main() {\n    println!(\"hi\");\n}```");
+    assert_eq!(
+        one("```\n**not bold** <b>\n```", WA),
+        "```**not bold** <b>```"
+    );
+    assert_eq!(
+        one("```\nlet s = \"```\";\n```", WA),
+        "```let s = \"`\u{200B}`\u{200B}`\";```"
+    );
+}
+
+#[test]
+fn whatsapp_links() {
+    assert_eq!(
+        one("see [the **docs**](https://example.com/a_b) now", WA),
+        "see the *docs* (https://example.com/a_b) now"
+    );
+    assert_eq!(one("[https://x.io](https://x.io)", WA), "https://x.io");
+    assert_eq!(one("[](https://x.io)", WA), "https://x.io");
+    assert_eq!(one("[mail](mailto:a@b.c)", WA), "mail (mailto:a@b.c)");
+    assert_eq!(one("[x](javascript:y)", WA), "[x](javascript:y)");
+}
+
+#[test]
+fn whatsapp_lists() {
+    assert_eq!(
+        one("- one\n* two\n+ **three**", WA),
+        "• one\n• two\n• *three*"
+    );
+    assert_eq!(one("3. three\n4) _four_", WA), "3. three\n4. _four_");
+}
+
+#[test]
+fn whatsapp_leaves_literal_markers_and_html_alone() {
+    assert_eq!(
+        one("2 * 3 * 4, snake_case_name, ~~s~~ <b>x</b> & &amp; > q", WA),
+        "2 * 3 * 4, snake_case_name, ~~s~~ <b>x</b> & &amp; > q"
+    );
+    assert_eq!(one("\\*lit\\* \\_x\\_", WA), "*lit* _x_");
+    assert_eq!(one("`a<b>&c`", WA), "`a<b>&c`");
+}
+
+#[test]
+fn whatsapp_splits_at_its_limit_counting_chars() {
+    let exact = "é".repeat(4096);
+    assert_eq!(parts(&exact, WA, 4096), vec![exact.clone()]);
+    let over = "😀".repeat(4097);
+    assert_eq!(
+        parts(&over, WA, 4096),
+        vec!["😀".repeat(4096), "😀".to_string()]
+    );
+    assert_eq!(
+        parts("漢字漢字漢字漢字漢字", WA, 8),
+        vec!["漢字漢字漢字漢字", "漢字"]
+    );
+    assert_eq!(
+        parts("**😀😀😀😀😀😀😀😀**", WA, 8),
+        vec!["*😀😀😀😀😀😀*", "*😀😀*"]
+    );
+    assert_eq!(
+        parts("**one two three four**", WA, 12),
+        vec!["*one two*", "*three four*"]
+    );
+    assert_eq!(
+        parts("- aaa\n- bbb\n- ccc", WA, 12),
+        vec!["• aaa\n• bbb", "• ccc"]
+    );
+}
+
+#[test]
+fn whatsapp_code_block_splits_into_complete_blocks() {
+    let text = "```rust\nfn a() {}\nfn b() {}\nfn c() {}\n```";
+    assert_eq!(
+        parts(text, WA, 25),
+        vec!["```fn a() {}\nfn b() {}```", "```fn c() {}```"]
+    );
+    assert_eq!(
+        parts("```\nabcdefghijkl\n```", WA, 12),
+        vec!["```abcdef```", "```ghijkl```"]
+    );
+}
+
+// ----- Discord ---------------------------------------------------------------------------------
+
+#[test]
+fn discord_length_and_escape_helpers() {
+    assert_eq!(DISCORD.length("a😀é\u{200B}"), 4);
+    assert_eq!(
+        DISCORD.escape_text("a*b_c~d`e|f<g>h#i[j]k\\l (m) @everyone @Here @x"),
+        "a\\*b\\_c\\~d\\`e\\|f\\<g\\>h\\#i\\[j\\]k\\\\l (m) @\u{200B}everyone @\u{200B}Here @x"
+    );
+    assert_eq!(
+        DISCORD.escape_url("https://x/a_(b)<c>\\d/@here/@x"),
+        "https://x/a_%28b%29%3Cc%3E%5Cd/%40here/@x"
+    );
+}
+
+#[test]
+fn discord_bold_italic_and_nesting() {
+    assert_eq!(
+        one("**bold** and __also__", DISCORD),
+        "**bold** and **also**"
+    );
+    assert_eq!(one("*it* and _it_", DISCORD), "*it* and *it*");
+    assert_eq!(
+        one("**bold *and italic***", DISCORD),
+        "**bold *and italic***"
+    );
+    assert_eq!(one("***both***", DISCORD), "***both***");
+    assert_eq!(one("*a _b_ c*", DISCORD), "*a b c*");
+    assert_eq!(one("**two\nlines**", DISCORD), "**two\nlines**");
+}
+
+#[test]
+fn discord_inline_code_is_not_escaped() {
+    assert_eq!(
+        one("run `cargo **test** ~~x~~ @everyone` now", DISCORD),
+        "run `cargo **test** ~~x~~ @everyone` now"
+    );
+    assert_eq!(one("```let x```", DISCORD), "`let x`");
+    // No escape inside code: code holding a backtick is shown as escaped text.
+    assert_eq!(one("``a ` *b*``", DISCORD), "a \\` \\*b\\*");
+}
+
+#[test]
+fn discord_code_blocks() {
+    let text = "```rust\nfn main() {\n    println!(\"hi\");\n}\n```";
+    assert_eq!(
+        one(text, DISCORD),
+        "```rust\nfn main() {\n    println!(\"hi\");\n}\n```"
+    );
+    assert_eq!(
+        one("```\n**not bold** ~~x~~ || > # @here\n```", DISCORD),
+        "```\n**not bold** ~~x~~ || > # @here\n```"
+    );
+    assert_eq!(one("```\"><script>\nx\n```", DISCORD), "```\nx\n```");
+}
+
+#[test]
+fn discord_code_block_cannot_close_its_fence_early() {
+    let got = one("```\nlet s = \"```\";\n@everyone\n```", DISCORD);
+    assert_eq!(got, "```\nlet s = \"`\u{200B}`\u{200B}`\";\n@everyone\n```");
+    assert_eq!(got.matches("```").count(), 2);
+    assert_eq!(discord_visible(&got), "let s = \"```\";\n@everyone\n");
+    assert_eq!(one("```\n``\n```", DISCORD), "```\n`\u{200B}`\n```");
+}
+
+#[test]
+fn discord_escapes_markup_in_text() {
+    for (text, want) in [
+        ("a ** b", "a \\*\\* b"),
+        ("snake_case_name", "snake\\_case\\_name"),
+        ("~~strike~~", "\\~\\~strike\\~\\~"),
+        ("||spoiler||", "\\|\\|spoiler\\|\\|"),
+        ("> quote", "\\> quote"),
+        (">>> quote", "\\>\\>\\> quote"),
+        ("# heading", "\\# heading"),
+        ("-# subtext", "-\\# subtext"),
+        ("C:\\dir", "C:\\\\dir"),
+        ("`open code", "\\`open code"),
+        ("\\*lit\\*", "\\*lit\\*"),
+        ("[x](javascript:y)", "\\[x\\](javascript:y)"),
+        (
+            "<@123> <#456> <t:1:R>",
+            "\\<@123\\> \\<\\#456\\> \\<t:1:R\\>",
+        ),
+    ] {
+        assert_eq!(one(text, DISCORD), want, "for {text:?}");
+    }
+}
+
+#[test]
+fn discord_neutralises_mass_mentions_outside_code() {
+    assert_eq!(
+        one("ping @everyone and @here, @Everyone, @HERE!", DISCORD),
+        "ping @\u{200B}everyone and @\u{200B}here, @\u{200B}Everyone, @\u{200B}HERE!"
+    );
+    assert_eq!(one("**@here**", DISCORD), "**@\u{200B}here**");
+    // Formatting dropped in a link label must not join `@` and `everyone`.
+    assert_eq!(
+        one("[@**everyone**](https://x.io)", DISCORD),
+        "[@\u{200B}everyone](<https://x.io>)"
+    );
+    assert_eq!(
+        one("mail ops@here.example", DISCORD),
+        "mail ops@\u{200B}here.example"
+    );
+    assert_eq!(one("@someone", DISCORD), "@someone");
+}
+
+#[test]
+fn discord_links() {
+    assert_eq!(
+        one("see [the **docs**](https://example.com/a_b) now", DISCORD),
+        "see [the docs](<https://example.com/a_b>) now"
+    );
+    assert_eq!(
+        one(
+            "[wiki](https://en.wikipedia.org/wiki/Rust_(language))",
+            DISCORD
+        ),
+        "[wiki](<https://en.wikipedia.org/wiki/Rust_%28language%29>)"
+    );
+    assert_eq!(
+        one("[a [b] | c](https://x.io/@everyone)", DISCORD),
+        "[a \\[b\\] \\| c](<https://x.io/%40everyone>)"
+    );
+    assert_eq!(
+        one("[mail](mailto:a@b.c)", DISCORD),
+        "[mail](<mailto:a@b.c>)"
+    );
+    assert_eq!(one("[](https://x.io)", DISCORD), "<https://x.io>");
+    assert_eq!(
+        one("[https://x.io/a_b](https://x.io/a_b)", DISCORD),
+        "<https://x.io/a_b>"
+    );
+    assert_eq!(one("[x](ftp://a.b)", DISCORD), "\\[x\\](ftp://a.b)");
+}
+
+#[test]
+fn discord_bare_urls_are_kept_whole_and_unescaped() {
+    assert_eq!(
+        one("see https://x.io/a_b#c. Next", DISCORD),
+        "see <https://x.io/a_b#c>. Next"
+    );
+    assert_eq!(one("(https://x.io/a)", DISCORD), "(<https://x.io/a>)");
+    assert_eq!(
+        one("**https://en.wikipedia.org/wiki/Rust_(language)**", DISCORD),
+        "**<https://en.wikipedia.org/wiki/Rust_%28language%29>**"
+    );
+    assert_eq!(one("xhttps://a.b/c_d", DISCORD), "xhttps://a.b/c\\_d");
+    assert_eq!(
+        one("https:// and http://.", DISCORD),
+        "https:// and http://."
+    );
+    // A URL that cannot fit a part whole is escaped text, so a split cannot leave `<#1>`.
+    let got = parts("https://x.io/#1234567890", DISCORD, 12);
+    assert!(got.iter().all(|p| !p.contains('<')), "{got:?}");
+}
+
+#[test]
+fn discord_lists() {
+    assert_eq!(
+        one("- one\n* two\n+ **three**", DISCORD),
+        "- one\n- two\n- **three**"
+    );
+    assert_eq!(one("3. three\n4) *four*", DISCORD), "3. three\n4. *four*");
+    assert_eq!(one("Intro\n- a\n- b", DISCORD), "Intro\n\n- a\n- b");
+}
+
+#[test]
+fn discord_splits_at_its_limit_counting_chars() {
+    let exact = "é".repeat(2000);
+    assert_eq!(parts(&exact, DISCORD, 2000), vec![exact.clone()]);
+    let over = "😀".repeat(2001);
+    assert_eq!(
+        parts(&over, DISCORD, 2000),
+        vec!["😀".repeat(2000), "😀".to_string()]
+    );
+    assert_eq!(
+        parts("**漢字漢字漢字漢字**", DISCORD, 8),
+        vec!["**漢字漢字**", "**漢字漢字**"]
+    );
+    assert_eq!(
+        parts("*one two three four*", DISCORD, 12),
+        vec!["*one two*", "*three four*"]
+    );
+}
+
+#[test]
+fn discord_escapes_and_mentions_are_never_cut() {
+    assert_eq!(parts("~~~~~", DISCORD, 8), vec!["\\~\\~\\~\\~", "\\~"]);
+    assert_eq!(
+        parts("@here@here", DISCORD, 8),
+        vec!["@\u{200B}here@\u{200B}", "here"]
+    );
+    assert_eq!(
+        parts("**||a||**", DISCORD, 9),
+        vec!["**\\|\\|a**", "**\\|\\|**"]
+    );
+}
+
+#[test]
+fn discord_links_are_reopened_across_parts() {
+    assert_eq!(
+        parts("[alpha beta gamma](https://x.io)", DISCORD, 30),
+        vec!["[alpha beta](<https://x.io>)", "[gamma](<https://x.io>)"]
+    );
+}
+
+#[test]
+fn discord_code_block_splits_into_complete_blocks() {
+    let text = "```rust\nfn a() {}\nfn b() {}\nfn c() {}\n```";
+    assert_eq!(
+        parts(text, DISCORD, 31),
+        vec![
+            "```rust\nfn a() {}\nfn b() {}\n```",
+            "```rust\nfn c() {}\n```"
+        ]
+    );
+    // Each backtick keeps its zero-width space, so no part can close its fence early.
+    let got = parts("```\n``````\n```", DISCORD, 10);
+    assert_eq!(got.len(), 6, "{got:?}");
+    assert!(got.iter().all(|p| p.matches("```").count() == 2), "{got:?}");
+}
+
+#[test]
+fn discord_tiny_limits_stay_escaped_without_markup() {
+    let got = parts("```\n@here **x** ~~y~~\n```", DISCORD, 8);
+    assert!(got.iter().all(|p| !p.contains("```")), "{got:?}");
+    assert_content_kept("```\n@here **x** ~~y~~\n```", DISCORD, &got);
+}
+
+#[test]
+fn new_formats_order_and_content_are_kept() {
+    let text = "First paragraph with **some bold text** here. And more!\n\n\
+                - item one is long enough\n- item _two_ too @here\n\n\
+                ```py\nprint(1)\nprint(2)\n```\n\nLast & final [link](https://a.b/c) \
+                https://a.b/d_e words.";
+    for format in [WA, DISCORD] {
+        for limit in [8, 12, 20, 33, 50, 80, 4096] {
+            let got = parts(text, format, limit);
+            assert_content_kept(text, format, &got);
+            let joined = got.join("\n");
+            assert!(joined.find("First").unwrap() < joined.find("words").unwrap());
+        }
+    }
+}
+
+#[test]
+fn new_formats_handle_empty_input_and_tiny_limits() {
+    for format in [WA, DISCORD] {
+        assert!(render_parts("", format, 100).is_empty());
+        assert!(render_parts("  \n\n\t \n", format, 100).is_empty());
+        assert!(render_parts("```\n  \n```", format, 100).is_empty());
+        for limit in 0..8 {
+            let got = render_parts("**&é😀** [x](https://y.z)\n\n```\n&\n```", format, limit);
+            assert!(!got.is_empty());
+            assert!(got.iter().all(|p| !p.is_empty()));
+        }
+    }
+}
+
 // ----- random inputs --------------------------------------------------------------------------
 
 struct Lcg(u64);
@@ -808,18 +1326,48 @@ const PIECES: [&str; 30] = [
     "\u{10348}",
 ];
 
-#[test]
-fn random_inputs_never_panic_and_stay_valid() {
-    let mut rng = Lcg(42);
-    for _ in 0..3000 {
+/// Markup of the new formats, mass mentions and URLs that need escaping.
+const MARKUP_PIECES: [&str; 24] = [
+    "@everyone",
+    "@here",
+    "@",
+    "everyone",
+    "~",
+    "~~",
+    "|",
+    "||",
+    "#",
+    "# ",
+    ">",
+    "> ",
+    "-# ",
+    "`",
+    "``",
+    "```\n",
+    "\n```\n",
+    "https://a.b/c_d(e)#f",
+    "[x](https://y.z/@here)",
+    "**",
+    "_",
+    " ",
+    "\n",
+    "é",
+];
+
+/// Random texts from `pieces`, rendered in every format at several limits: no panic, parts
+/// within the limit and valid for their format (for Discord that includes: markup characters in
+/// text escaped and no `@everyone`/`@here` left outside code), content and emptiness kept.
+fn check_random_inputs(seed: u64, rounds: usize, pieces: &[&str], limits: [usize; 5]) {
+    let mut rng = Lcg(seed);
+    for _ in 0..rounds {
         let count = rng.below(60);
         let text: String = (0..count)
-            .map(|_| PIECES[rng.below(PIECES.len())])
+            .map(|_| pieces[rng.below(pieces.len())])
             .collect();
-        for format in ALL {
+        for format in EVERY {
             let whole = render_parts(&text, format, usize::MAX);
             assert!(whole.len() <= 1);
-            for limit in [8, 9, 13, 24, 41] {
+            for limit in limits {
                 let got = render_parts(&text, format, limit);
                 assert_parts_valid(&got, format, limit);
                 assert_eq!(got.is_empty(), whole.is_empty(), "{text:?}");
@@ -832,6 +1380,12 @@ fn random_inputs_never_panic_and_stay_valid() {
 }
 
 #[test]
+fn random_inputs_never_panic_and_stay_valid() {
+    check_random_inputs(42, 3000, &PIECES, [8, 9, 13, 24, 41]);
+    check_random_inputs(7, 1500, &MARKUP_PIECES, [8, 11, 19, 32, 2000]);
+}
+
+#[test]
 fn pathological_inputs_are_fast_enough() {
     let many_openers = "*a _b [c `d ".repeat(3000);
     let many_brackets = "[".repeat(20_000);
@@ -839,6 +1393,21 @@ fn pathological_inputs_are_fast_enough() {
         for format in ALL {
             let got = render_parts(text, format, 4096);
             assert_parts_valid(&got, format, 4096);
+        }
+    }
+}
+
+#[test]
+fn pathological_inputs_are_fast_enough_in_new_formats() {
+    let mentions = "@@here".repeat(5000);
+    let schemes = "https://".repeat(5000);
+    let parens = format!("https://x.io/{}", ")".repeat(20_000));
+    let ticks = format!("```\n{}\n```", "`".repeat(20_000));
+    let openers = "*a _b [c `d ".repeat(3000);
+    for text in [&mentions, &schemes, &parens, &ticks, &openers] {
+        for (format, limit) in [(WA, 4096), (DISCORD, 2000)] {
+            let got = render_parts(text, format, limit);
+            assert_parts_valid(&got, format, limit);
         }
     }
 }

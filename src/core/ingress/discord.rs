@@ -64,7 +64,7 @@ pub const SPEC: Spec = Spec {
         threads: true,
         max_text_chars: Some(2000),
     },
-    sender: None,
+    sender: Some(&crate::core::outbound::discord::SENDER),
 };
 
 /// Discord's interactions endpoint scheme.
@@ -110,8 +110,11 @@ impl Discord {
                 )))
             }
         };
+        // A deferred channel message is the "original" response a reply edits; after a
+        // deferred update (a component) the original is the clicked message: replies follow up.
+        let reply_edits_original = ack == DEFERRED_MESSAGE;
         Ok(Parsed::Events {
-            events: vec![interaction(&payload, kind, text)?],
+            events: vec![interaction(&payload, kind, text, reply_edits_original)?],
             ack: Ack::Json(ack.to_owned()),
         })
     }
@@ -145,7 +148,12 @@ fn tenant_keys(guild_id: Option<&str>, application_id: &str) -> Vec<String> {
 }
 
 /// One interaction as an event.
-fn interaction(payload: &Value, kind: Kind, text: String) -> Result<Event, ParseError> {
+fn interaction(
+    payload: &Value,
+    kind: Kind,
+    text: String,
+    reply_edits_original: bool,
+) -> Result<Event, ParseError> {
     let id = required(payload, "/id")?;
     let application_id = required(payload, "/application_id")?;
     let token = required(payload, "/token")?;
@@ -162,7 +170,7 @@ fn interaction(payload: &Value, kind: Kind, text: String) -> Result<Event, Parse
         conversation: conversation(payload, guild_id.is_some()),
         text: Some(text),
         message_id: None,
-        reply_context: reply_context(token, application_id),
+        reply_context: reply_context(token, application_id, reply_edits_original),
         raw: without_keys(payload.clone(), &["token"]),
     })
 }
@@ -198,10 +206,18 @@ fn conversation(payload: &Value, in_guild: bool) -> Option<Conversation> {
     })
 }
 
-fn reply_context(token: &str, application_id: &str) -> Map<String, Value> {
+/// The interaction's reply handles: its token and application (valid 15 minutes), and whether
+/// the first reply edits the deferred response (`original`) or follows up (`followup`).
+fn reply_context(token: &str, application_id: &str, edits_original: bool) -> Map<String, Value> {
+    let respond = if edits_original {
+        "original"
+    } else {
+        "followup"
+    };
     [
         ("interaction_token", token),
         ("application_id", application_id),
+        ("respond", respond),
     ]
     .into_iter()
     .map(|(key, value)| (key.to_owned(), Value::from(value)))

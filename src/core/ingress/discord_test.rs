@@ -450,7 +450,8 @@ fn guild_slash_command_is_a_deferred_command() {
     );
     assert_eq!(
         Value::Object(event.reply_context),
-        json!({"interaction_token": "A_UNIQUE_TOKEN", "application_id": "290926444748734465"})
+        json!({"interaction_token": "A_UNIQUE_TOKEN", "application_id": "290926444748734465",
+               "respond": "original"})
     );
     // The interaction token is a capability: it goes into the sealed reply capability only.
     let mut raw = serde_json::from_slice::<Value>(SLASH_COMMAND).unwrap();
@@ -472,6 +473,10 @@ fn button_is_a_deferred_update() {
     assert_eq!(
         event.reply_context["interaction_token"],
         "unique_interaction_token"
+    );
+    assert_eq!(
+        event.reply_context["respond"], "followup",
+        "the original is the clicked message: a reply follows up"
     );
 }
 

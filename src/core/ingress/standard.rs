@@ -69,13 +69,15 @@ pub const SPEC: Spec = Spec {
     url_forms: &[],
     dedupe_window_seconds: 26 * 3600,
     unsigned_event_time: false,
+    // Answers go to the installation's callback_url as message.created, .updated and
+    // .deleted events.
     capabilities: Capabilities {
-        edits: false,
-        deletes: false,
-        threads: false,
+        edits: true,
+        deletes: true,
+        threads: true,
         max_text_chars: None,
     },
-    sender: None,
+    sender: Some(&crate::core::outbound::standard::SENDER),
 };
 
 /// The Standard Webhooks scheme.

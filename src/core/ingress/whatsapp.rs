@@ -69,7 +69,7 @@ pub const SPEC: Spec = Spec {
         threads: false,
         max_text_chars: Some(4096),
     },
-    sender: None,
+    sender: Some(&crate::core::outbound::whatsapp::SENDER),
 };
 
 /// WhatsApp Cloud API's webhook scheme.

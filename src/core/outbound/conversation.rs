@@ -592,9 +592,12 @@ fn apply(message: &mut Message, op: &Op, outcome: Outcome, now: u64) {
 /// A successful `op`.
 fn done(message: &mut Message, op: &Op, provider_id: Option<String>) {
     match op {
-        Op::Send { text, .. } => {
+        Op::Send { part, text } => {
+            // A provider that names no id for a message (a Standard Webhooks callback) is
+            // given channel-edge's own.
+            let provider_id = provider_id.unwrap_or_else(|| format!("{}.{part}", message.id));
             message.parts.push(Part {
-                provider_id: provider_id.unwrap_or_default(),
+                provider_id,
                 text: text.clone(),
             });
             if message.status == Status::Queued {

@@ -11,15 +11,19 @@
 //! - The per-conversation queue ([`conversation`]): order, coalesced edits, pacing, retries,
 //!   exactly-once sends.
 //! - What each provider's API is asked and what its answers mean ([`Sender`], one file per
-//!   provider: [`slack`], [`telegram`]).
+//!   provider: [`slack`], [`telegram`], [`whatsapp`], [`discord`], [`standard`]), and the
+//!   limit across an installation's conversations ([`limiter`]).
 //!
 //! # What's out of scope
 //! HTTP, storage, the Durable Object and opening credentials (the edge), the clock.
 
 pub mod conversation;
+pub mod discord;
 pub mod limiter;
 pub mod slack;
+pub mod standard;
 pub mod telegram;
+pub mod whatsapp;
 
 use crate::core::admin::parse;
 use crate::core::api_error::ApiError;
@@ -233,7 +237,7 @@ pub struct BindingFacts<'a> {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum AddressError {
     /// The provider cannot send yet, or not this way.
-    #[error("channel-edge cannot send {what} through {provider} yet")]
+    #[error("{what} cannot be sent through {provider}")]
     Unsupported {
         /// The provider.
         provider: &'static str,
@@ -298,7 +302,7 @@ impl Target {
         if !sender.starts_conversations {
             return Err(AddressError::Unsupported {
                 provider: binding.provider.as_str(),
-                what: "a message the agent starts (answer with reply_to)",
+                what: "a message the agent starts (only answers, with reply_to,)",
             });
         }
         let routed = binding

@@ -100,8 +100,10 @@ fn a_reply_goes_where_its_capability_says() {
 }
 
 #[test]
-fn a_provider_without_a_sender_is_refused_with_422() {
-    let error = Target::from_reply(reply_to(Provider::Whatsapp), "rc1.k1.x", None).unwrap_err();
+fn a_provider_that_cannot_start_a_conversation_is_refused_with_422() {
+    let selector = Selector::default();
+    let error =
+        Target::explicit(&binding(&selector, Provider::Whatsapp), "15550002222", None).unwrap_err();
     assert!(matches!(
         error,
         AddressError::Unsupported {
@@ -109,8 +111,15 @@ fn a_provider_without_a_sender_is_refused_with_422() {
             ..
         }
     ));
+    assert!(error.to_string().contains("reply_to"));
     let api: ApiError = error.into();
     assert_eq!((api.status(), api.code()), (422, "unsupported"));
+    // Every provider channel-edge receives from can be answered.
+    for provider in Provider::ALL {
+        assert!(sender_of(provider, "messages").is_ok(), "{provider:?}");
+        let reply = Target::from_reply(reply_to(provider), "rc1.k1.x", None).unwrap();
+        assert_eq!(reply.reply_to, None, "no handles: nothing sealed to keep");
+    }
 }
 
 fn binding(selector: &Selector, provider: Provider) -> BindingFacts<'_> {
@@ -147,7 +156,7 @@ fn an_agent_starts_a_message_only_in_a_conversation_its_binding_routes() {
     assert_eq!(ApiError::from(error).code(), "not_routed");
     let anywhere = Selector::default();
     assert!(Target::explicit(&binding(&anywhere, Provider::Slack), "C9", None).is_ok());
-    assert!(Target::explicit(&binding(&anywhere, Provider::Discord), "C9", None).is_err());
+    assert!(Target::explicit(&binding(&anywhere, Provider::Discord), "C9", None).is_ok());
 }
 
 fn caller(orgs: Option<&[&str]>, agents: Option<&[&str]>) -> Caller {

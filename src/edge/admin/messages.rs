@@ -66,7 +66,18 @@ pub async fn get(call: &Call<'_>, id: &str) -> Result<Reply, ApiError> {
 /// `PATCH /v1/messages/{id}`: the whole new text; `final: false` while a stream goes on.
 pub async fn edit(call: &Call<'_>, id: &str) -> Result<Reply, ApiError> {
     let edit = MessageEdit::parse(&call.body)?;
-    let target = receipt_target(call, id).await?;
+    let row = receipt(call, id).await?;
+    let target = target_of(&row)?;
+    let is_final = json::at(&row, "/final").as_i64() == Some(1);
+    if is_final && !target.provider.spec().capabilities.edits {
+        return Err(ApiError::Unprocessable {
+            code: "unsupported",
+            message: format!(
+                "{} messages cannot be edited once final; send a new message",
+                target.provider.as_str()
+            ),
+        });
+    }
     let command = Command::Edit {
         id: id.to_owned(),
         text: edit.text,
@@ -197,15 +208,19 @@ async fn not_queued(call: &Call<'_>, id: &str, error: &ApiError) {
 
 /// The target a stored receipt names (404 when out of the caller's reach).
 async fn receipt_target(call: &Call<'_>, id: &str) -> Result<Target, ApiError> {
-    let row = receipt(call, id).await?;
+    target_of(&receipt(call, id).await?)
+}
+
+/// The target a receipt row names.
+fn target_of(row: &Value) -> Result<Target, ApiError> {
     Ok(Target {
-        provider: provider_of(&row)?,
-        org_id: text(&row, "/org_id").to_owned(),
-        installation_id: text(&row, "/installation_id").to_owned(),
-        binding_id: text(&row, "/binding_id").to_owned(),
-        agent_id: text(&row, "/agent_id").to_owned(),
-        conversation_id: text(&row, "/conversation_id").to_owned(),
-        thread_id: json::at(&row, "/thread_id").as_str().map(str::to_owned),
+        provider: provider_of(row)?,
+        org_id: text(row, "/org_id").to_owned(),
+        installation_id: text(row, "/installation_id").to_owned(),
+        binding_id: text(row, "/binding_id").to_owned(),
+        agent_id: text(row, "/agent_id").to_owned(),
+        conversation_id: text(row, "/conversation_id").to_owned(),
+        thread_id: json::at(row, "/thread_id").as_str().map(str::to_owned),
         message_id: None,
         reply_to: None,
         thread: None,

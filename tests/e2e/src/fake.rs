@@ -85,11 +85,14 @@ struct Queued {
 
 /// Computes an answer from the requests received before it.
 type Responder = Arc<dyn Fn(&[Recorded]) -> Answer + Send + Sync>;
+/// Computes an answer from the request's body and the requests received before it.
+type BodyResponder = Arc<dyn Fn(&[u8], &[Recorded]) -> Answer + Send + Sync>;
 
 #[derive(Default)]
 struct Script {
     queued: HashMap<String, VecDeque<Queued>>,
     responders: HashMap<String, Responder>,
+    body_responders: HashMap<String, BodyResponder>,
     defaults: HashMap<String, Answer>,
 }
 
@@ -168,6 +171,18 @@ impl FakeServer {
         let mut script = self.shared.script.lock().unwrap();
         script
             .responders
+            .insert(path.to_owned(), Arc::new(responder));
+    }
+
+    /// Like [`FakeServer::respond_with`], for a responder that also reads the request's body.
+    pub fn respond_to_body(
+        &self,
+        path: &str,
+        responder: impl Fn(&[u8], &[Recorded]) -> Answer + Send + Sync + 'static,
+    ) {
+        let mut script = self.shared.script.lock().unwrap();
+        script
+            .body_responders
             .insert(path.to_owned(), Arc::new(responder));
     }
 
@@ -270,6 +285,10 @@ fn next_answer(shared: &Shared, path: &str, body: &[u8]) -> Answer {
                 .expect("the index was just found")
                 .answer;
         }
+    }
+    if let Some(responder) = script.body_responders.get(path).cloned() {
+        drop(script);
+        return responder(body, &shared.recorded.lock().unwrap());
     }
     if let Some(responder) = script.responders.get(path).cloned() {
         drop(script);

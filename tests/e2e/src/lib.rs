@@ -7,6 +7,8 @@
 //! - [`fake`]: small loopback HTTP servers that stand in for services we cannot reach here (the
 //!   agent runtime, providers' APIs). They record every request and answer from a script.
 //! - [`http`]: a blocking HTTP client whose responses keep status, headers and body for asserts.
+//! - [`stats`]: the percentiles the load tools (`src/bin/load.rs`, `src/bin/load-outbound.rs`)
+//!   print.
 //!
 //! The suite itself is `tests/e2e.rs`: it starts the fakes, then one `wrangler dev` pointed at
 //! them through `--var`, runs every test against it, and stops everything.
@@ -19,6 +21,7 @@ pub mod fake;
 pub mod http;
 pub mod seed;
 pub mod sign;
+pub mod stats;
 pub mod wrangler;
 
 use std::path::PathBuf;

@@ -22,6 +22,7 @@ mod openapi;
 mod queue;
 mod revocation;
 mod routing;
+mod senders;
 mod sessions;
 mod tenancy;
 
@@ -40,7 +41,8 @@ pub struct Env {
     pub worker: WranglerDev,
     pub runtime: FakeServer,
     /// Stands in for provider APIs: Telegram under `/telegram`, the Graph API under `/graph`,
-    /// Slack's Web API under `/slack`.
+    /// Slack's Web API under `/slack`, Discord's under `/discord`; Standard Webhooks callbacks
+    /// under whatever path an installation names.
     pub providers: FakeServer,
     pub seed: Ids,
 }
@@ -126,6 +128,7 @@ fn tests() -> Vec<(&'static str, Test)> {
         revocation::TESTS,
         install::TESTS,
         messages::TESTS,
+        senders::TESTS,
         migrations::TESTS,
         sessions::TESTS,
     ]
@@ -167,6 +170,7 @@ fn start() -> Result<Env, Box<dyn std::error::Error>> {
         ("TELEGRAM_API_BASE_URL", providers.url("/telegram")),
         ("GRAPH_API_BASE_URL", providers.url("/graph")),
         ("SLACK_API_BASE_URL", providers.url("/slack")),
+        ("DISCORD_API_BASE_URL", providers.url("/discord")),
     ])?;
     let seed = seed::load_checked(&worker.url(""), &|method, path, body| {
         openapi::assert_request_conforms(method, path, body)

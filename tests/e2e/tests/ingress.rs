@@ -504,7 +504,7 @@ fn whatsapp_subscribe_handshake_and_message_and_kill_switch(env: &Env) -> Result
     Ok(())
 }
 
-fn post_discord(env: &Env, body: &Value) -> Reply {
+pub fn post_discord(env: &Env, body: &Value) -> Reply {
     let body = body.to_string();
     let now = seed::now();
     let dataset = seed::dataset();
@@ -570,9 +570,29 @@ fn post_standard(env: &Env, id: &str, timestamp: u64, body: &str, ip: &str) -> R
         "credentials",
         "webhook_secret",
     );
+    post_standard_to(
+        env,
+        env.id("acme_standard"),
+        &secret,
+        (id, timestamp),
+        body,
+        ip,
+    )
+}
+
+/// Posts `body` to Standard Webhooks installation `installation` as message `id` at `timestamp`,
+/// signed with its `secret`, from `ip`.
+pub fn post_standard_to(
+    env: &Env,
+    installation: &str,
+    secret: &str,
+    (id, timestamp): (&str, u64),
+    body: &str,
+    ip: &str,
+) -> Reply {
     let url = env
         .worker
-        .url(&format!("/webhooks/standard/{}", env.id("acme_standard")));
+        .url(&format!("/webhooks/standard/{installation}"));
     http::send(
         "POST",
         &url,
@@ -581,7 +601,7 @@ fn post_standard(env: &Env, id: &str, timestamp: u64, body: &str, ip: &str) -> R
             ("webhook-timestamp", &timestamp.to_string()),
             (
                 "webhook-signature",
-                &sign::standard(&secret, id, timestamp, body.as_bytes()),
+                &sign::standard(secret, id, timestamp, body.as_bytes()),
             ),
             ("cf-connecting-ip", ip),
         ],

@@ -29,29 +29,29 @@ tests!(
 );
 
 /// A Telegram bot installed for one test, with an open binding to its own agent.
-struct Bot {
-    installation: String,
-    binding: String,
-    agent: String,
-    bot_token: String,
-    secret_token: String,
+pub struct Bot {
+    pub installation: String,
+    pub binding: String,
+    pub agent: String,
+    pub bot_token: String,
+    pub secret_token: String,
 }
 
 impl Bot {
     /// The fake Bot API path of `method` for this bot.
-    fn path(&self, method: &str) -> String {
+    pub fn path(&self, method: &str) -> String {
         format!("/telegram/bot{}/{method}", self.bot_token)
     }
 }
 
-fn created(reply: &Reply) -> String {
+pub fn created(reply: &Reply) -> String {
     assert_eq!(reply.status, 201, "{}", reply.body);
     reply.json()["id"].as_str().unwrap().to_owned()
 }
 
 /// Installs a bot whose Bot API answers every method with success (new message ids counting
 /// up), bound to a fresh agent.
-fn telegram_bot(env: &Env) -> Bot {
+pub fn telegram_bot(env: &Env) -> Bot {
     let n = unique();
     let bot_token = format!("{}:BOT{n}SECRET", 7_000_000 + n);
     let secret_token = format!("secret-token-{n}");
@@ -99,7 +99,7 @@ fn telegram_bot(env: &Env) -> Bot {
 
 /// An inbound Telegram message in `chat` (a forum topic when `topic` is given); returns the
 /// envelope the agent received.
-fn telegram_inbound(env: &Env, bot: &Bot, chat: i64, topic: Option<i64>) -> Value {
+pub fn telegram_inbound(env: &Env, bot: &Bot, chat: i64, topic: Option<i64>) -> Value {
     let update_id = 3_000_000 + unique();
     let mut message = json!({"message_id": update_id % 100_000, "date": seed::now(),
         "from": {"id": 555, "is_bot": false, "first_name": "Ann"},
@@ -117,7 +117,7 @@ fn telegram_inbound(env: &Env, bot: &Bot, chat: i64, topic: Option<i64>) -> Valu
     envelopes[0].clone()
 }
 
-fn capability(envelope: &Value) -> String {
+pub fn capability(envelope: &Value) -> String {
     envelope["reply"]["capability"]
         .as_str()
         .unwrap_or_else(|| panic!("no reply capability: {envelope}"))
@@ -125,17 +125,17 @@ fn capability(envelope: &Value) -> String {
 }
 
 /// `POST /v1/messages` as root (scope `messages:send`).
-fn send(env: &Env, body: Value) -> Reply {
+pub fn send(env: &Env, body: Value) -> Reply {
     env.admin("POST", "/v1/messages", "messages:send", Some(body))
 }
 
-fn accepted(reply: &Reply) -> String {
+pub fn accepted(reply: &Reply) -> String {
     assert_eq!(reply.status, 202, "{}", reply.body);
     reply.json()["id"].as_str().unwrap().to_owned()
 }
 
 /// Waits until message `id`'s status is not `queued` (or `timeout`), and returns it.
-fn settled(env: &Env, id: &str, timeout: Duration) -> Value {
+pub fn settled(env: &Env, id: &str, timeout: Duration) -> Value {
     let deadline = Instant::now() + timeout;
     loop {
         let reply = env.admin("GET", &format!("/v1/messages/{id}"), "messages:send", None);
@@ -149,7 +149,7 @@ fn settled(env: &Env, id: &str, timeout: Duration) -> Value {
 }
 
 /// Requests the provider fake received at `path`.
-fn calls(env: &Env, path: &str) -> Vec<Recorded> {
+pub fn calls(env: &Env, path: &str) -> Vec<Recorded> {
     env.providers
         .requests()
         .into_iter()
@@ -383,7 +383,7 @@ fn a_rate_limit_is_waited_out_and_then_the_message_is_sent(env: &Env) -> Result<
 }
 
 /// When the fake received each request to `path`, as offsets from the first.
-fn sent_times(env: &Env, path: &str) -> Vec<Duration> {
+pub fn sent_times(env: &Env, path: &str) -> Vec<Duration> {
     let received: Vec<Recorded> = calls(env, path);
     let first = received.first().map(|r| r.at).unwrap_or_else(Instant::now);
     received
@@ -718,7 +718,7 @@ fn revoking_a_binding_drops_what_waits_with_one_ledger_entry(env: &Env) -> Resul
 }
 
 /// Every audit entry, page by page.
-fn all_audit(env: &Env) -> Vec<Value> {
+pub fn all_audit(env: &Env) -> Vec<Value> {
     let mut entries = Vec::new();
     let mut cursor = String::new();
     loop {

@@ -25,6 +25,7 @@
 use channel_edge_e2e::fake::FakeServer;
 use channel_edge_e2e::seed;
 use channel_edge_e2e::sign;
+use channel_edge_e2e::stats::percentile;
 use channel_edge_e2e::wrangler::WranglerDev;
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
@@ -278,15 +279,6 @@ struct Stats {
     p50: Duration,
     p99: Duration,
     errors: usize,
-}
-
-/// Nearest-rank percentile of sorted `latencies`.
-fn percentile(latencies: &[Duration], pct: f64) -> Duration {
-    if latencies.is_empty() {
-        return Duration::ZERO;
-    }
-    let rank = (pct / 100.0 * latencies.len() as f64).ceil() as usize;
-    latencies[rank.clamp(1, latencies.len()) - 1]
 }
 
 fn stats(label: String, samples: &[&Sample], wall: Option<Duration>) -> Stats {
@@ -693,15 +685,6 @@ mod tests {
         assert_eq!(schedule(5, 0, 1).len(), 5);
         assert_eq!(duplicated(4, 100), vec![0, 1, 2, 3]);
         assert_eq!(schedule(4, 100, 0).len(), 8);
-    }
-
-    #[test]
-    fn percentiles_are_nearest_rank() {
-        let ms: Vec<Duration> = (1..=100).map(Duration::from_millis).collect();
-        assert_eq!(percentile(&ms, 50.0), Duration::from_millis(50));
-        assert_eq!(percentile(&ms, 99.0), Duration::from_millis(99));
-        assert_eq!(percentile(&ms[..1], 99.0), Duration::from_millis(1));
-        assert_eq!(percentile(&[], 50.0), Duration::ZERO);
     }
 
     #[test]
