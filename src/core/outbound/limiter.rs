@@ -10,6 +10,11 @@
 use super::Rate;
 use std::collections::VecDeque;
 
+/// Slack added to each window, ms: a call granted now reaches the provider a little later, and
+/// a little later than the one granted before it, so windows measured at the provider stay
+/// within the rate.
+pub const SLACK_MS: u64 = 100;
+
 /// The times of the calls granted in the current window, oldest first.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Window {
@@ -18,12 +23,13 @@ pub struct Window {
 
 impl Window {
     /// Grants a call at `now` (ms) when fewer than `rate.calls` were granted in the last
-    /// `rate.per_ms`; otherwise `Err` with the time a slot frees up.
+    /// `rate.per_ms` (plus [`SLACK_MS`]); otherwise `Err` with the time a slot frees up.
     pub fn acquire(&mut self, now: u64, rate: Rate) -> Result<(), u64> {
+        let window = rate.per_ms.saturating_add(SLACK_MS);
         while self
             .times
             .front()
-            .is_some_and(|at| at.saturating_add(rate.per_ms) <= now)
+            .is_some_and(|at| at.saturating_add(window) <= now)
         {
             self.times.pop_front();
         }
@@ -32,7 +38,7 @@ impl Window {
             return Ok(());
         }
         let oldest = self.times.front().copied().unwrap_or(now);
-        Err(oldest.saturating_add(rate.per_ms))
+        Err(oldest.saturating_add(window))
     }
 }
 
@@ -66,7 +72,7 @@ mod tests {
                 .count();
             assert!(within <= 30, "{within} calls in the second from {at}");
         }
-        assert_eq!(granted.len(), 90, "30 a second for 3 s");
+        assert_eq!(granted.len(), 90, "30 a second (and a tenth) for 3 s");
     }
 
     #[test]
@@ -75,8 +81,8 @@ mod tests {
         for i in 0..30 {
             window.acquire(i, RATE).unwrap();
         }
-        assert_eq!(window.acquire(500, RATE), Err(1000));
-        assert_eq!(window.acquire(1000, RATE), Ok(()));
-        assert_eq!(window.acquire(1000, RATE), Err(1001));
+        assert_eq!(window.acquire(500, RATE), Err(1100));
+        assert_eq!(window.acquire(1100, RATE), Ok(()));
+        assert_eq!(window.acquire(1100, RATE), Err(1101));
     }
 }

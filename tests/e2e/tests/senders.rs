@@ -123,7 +123,11 @@ fn a_whatsapp_reply_quotes_the_message_and_marks_it_read(env: &Env) -> Result<()
     );
     let view = settled(env, &id, Duration::from_secs(5));
     assert_eq!(view["status"], "sent", "{view}");
-    assert_eq!(view["provider_message_ids"], json!(["wamid.OUT1"]));
+    let ids = view["provider_message_ids"].as_array().unwrap().clone();
+    assert!(
+        ids.len() == 1 && ids[0].as_str().unwrap().starts_with("wamid.OUT"),
+        "{view}"
+    );
     Ok(())
 }
 
