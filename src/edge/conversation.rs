@@ -148,21 +148,30 @@ fn receipt_json(receipt: &Receipt) -> Value {
 impl Conversation {
     async fn command(&self, command: Command) -> std::result::Result<Receipt, ApiError> {
         let now = runtime::now_millis();
-        let mut queue = self.load(now).await?;
-        let receipt = match command {
+        self.load(now).await?;
+        let receipt = self.with_queue(|queue| match command {
             Command::Enqueue { message } => queue.enqueue(message, now),
             Command::Edit { id, text, is_final } => queue.edit(&id, text, is_final, now),
             Command::Delete { id } => queue.delete(&id, now),
-        }?;
-        self.store(queue).await?;
+        })?;
+        self.persist().await?;
         self.arm(now).await?;
         Ok(receipt)
     }
 
-    /// The queue: from memory, else from storage, recovering a call cut short by an eviction.
-    async fn load(&self, now: u64) -> std::result::Result<Queue, ApiError> {
-        if let Some(queue) = self.queue.borrow().clone() {
-            return Ok(queue);
+    /// Changes the queue in memory, synchronously: every change goes through here, and none
+    /// works on a copy across an `await` (a provider call lets other requests in, whose changes
+    /// a stale copy written back would lose).
+    fn with_queue<R>(&self, change: impl FnOnce(&mut Queue) -> R) -> R {
+        let mut slot = self.queue.borrow_mut();
+        change(slot.get_or_insert_with(Queue::default))
+    }
+
+    /// Loads the queue from storage once per instance, recovering a call cut short by an
+    /// eviction.
+    async fn load(&self, now: u64) -> std::result::Result<(), ApiError> {
+        if self.queue.borrow().is_some() {
+            return Ok(());
         }
         let stored: Option<Queue> = self
             .state
@@ -170,37 +179,46 @@ impl Conversation {
             .get(QUEUE_KEY)
             .await
             .map_err(d1::internal)?;
+        if self.queue.borrow().is_some() {
+            return Ok(());
+        }
         let mut queue = stored.unwrap_or_default();
         let changed = queue.recover(now);
+        self.queue.replace(Some(queue));
         if !changed.is_empty() {
-            self.store(queue.clone()).await?;
+            self.persist().await?;
             self.mirror(&changed).await;
         }
-        Ok(queue)
+        Ok(())
     }
 
-    async fn store(&self, queue: Queue) -> std::result::Result<(), ApiError> {
+    /// Stores the queue as it is in memory now.
+    async fn persist(&self) -> std::result::Result<(), ApiError> {
+        let Some(queue) = self.queue.borrow().clone() else {
+            return Ok(());
+        };
         self.state
             .storage()
             .put(QUEUE_KEY, &queue)
             .await
-            .map_err(d1::internal)?;
-        self.queue.replace(Some(queue));
-        Ok(())
+            .map_err(d1::internal)
+    }
+
+    /// What to do next, for the queue's provider; `None` for an empty queue.
+    fn next(&self, now: u64) -> Option<(Next, Provider)> {
+        self.with_queue(|queue| {
+            let provider = Provider::of(queue)?;
+            let next = queue.next(now, &provider.render(), provider.behaviour);
+            Some((next, provider))
+        })
     }
 
     /// Arms the alarm for the next thing to do, if any.
     async fn arm(&self, now: u64) -> std::result::Result<(), ApiError> {
-        let Some(queue) = self.queue.borrow().clone() else {
-            return Ok(());
-        };
-        let Some(provider) = Provider::of(&queue) else {
-            return Ok(());
-        };
-        let at = match queue.next(now, &provider.render(), provider.behaviour) {
-            Next::Call(_) => now,
-            Next::At(at) => at,
-            Next::Idle => return Ok(()),
+        let at = match self.next(now) {
+            Some((Next::Call(_), _)) => now,
+            Some((Next::At(at), _)) => at,
+            Some((Next::Idle, _)) | None => return Ok(()),
         };
         self.wake_at(at, now).await
     }
@@ -217,19 +235,18 @@ impl Conversation {
     /// One alarm: tidy the queue, make the call that is due (if any), and arm the next alarm.
     async fn run(&self) -> std::result::Result<(), ApiError> {
         let now = runtime::now_millis();
-        let mut queue = self.load(now).await?;
-        queue.tidy(now);
-        let Some(provider) = Provider::of(&queue) else {
-            return self.store(queue).await;
-        };
-        if let Next::Call(call) = queue.next(now, &provider.render(), provider.behaviour) {
-            if let Some(wait_until) = self.limit(&call.target, provider.sender).await? {
-                self.store(queue).await?;
-                return self.wake_at(wait_until, now).await;
+        self.load(now).await?;
+        self.with_queue(|queue| queue.tidy(now));
+        if let Some((Next::Call(call), provider)) = self.next(now) {
+            match self.limit(&call.target, provider.sender).await? {
+                Some(wait_until) => {
+                    self.persist().await?;
+                    return self.wake_at(wait_until, now).await;
+                }
+                None => self.make(*call, provider.sender, now).await?,
             }
-            self.make(&mut queue, *call, provider.sender, now).await?;
         }
-        self.store(queue).await?;
+        self.persist().await?;
         self.arm(runtime::now_millis()).await
     }
 
@@ -250,7 +267,6 @@ impl Conversation {
     /// dropped), and records its outcome.
     async fn make(
         &self,
-        queue: &mut Queue,
         call: Call,
         sender: &'static Sender,
         now: u64,
@@ -268,7 +284,7 @@ impl Conversation {
                 None => format!("installation:{}", target.installation_id),
                 Some(_) => format!("binding:{}", target.binding_id),
             };
-            return self.drop_all(queue, &revoked, now).await;
+            return self.drop_all(&revoked, now).await;
         };
         let request = match self
             .credential(&db, installation, binding, sender, now_s)
@@ -280,20 +296,23 @@ impl Conversation {
         let request = match request {
             Ok(request) => request,
             Err(failure) => {
-                queue.begin(call);
-                let changed = queue.finish(Outcome::Failed(failure), now, sender.interval_ms);
+                let changed = self.with_queue(|queue| {
+                    queue.begin(call);
+                    queue.finish(Outcome::Failed(failure), now, sender.interval_ms)
+                });
                 self.mirror(&changed).await;
                 return Ok(());
             }
         };
-        queue.begin(call.clone());
-        self.store(queue.clone()).await?;
+        self.with_queue(|queue| queue.begin(call.clone()));
+        self.persist().await?;
         let (outcome, wait_ms) = match request {
             Some(request) => send(sender, &call, request).await,
             None => (Outcome::Done { provider_id: None }, 0),
         };
         let interval = sender.interval_ms.max(wait_ms);
-        let changed = queue.finish(outcome, runtime::now_millis(), interval);
+        let finished = runtime::now_millis();
+        let changed = self.with_queue(|queue| queue.finish(outcome, finished, interval));
         self.mirror(&changed).await;
         Ok(())
     }
@@ -378,22 +397,19 @@ impl Conversation {
 
     /// Drops every waiting message: `revoked` (`installation:<id>` or `binding:<id>`) was
     /// revoked. Counted once per revocation, with one ledger entry for its first drop.
-    async fn drop_all(
-        &self,
-        queue: &mut Queue,
-        revoked: &str,
-        now: u64,
-    ) -> std::result::Result<(), ApiError> {
+    async fn drop_all(&self, revoked: &str, now: u64) -> std::result::Result<(), ApiError> {
         let reason = format!("{revoked} was revoked before the message was sent");
-        let changed = queue.drop_all("revoked", &reason, now);
+        let (changed, org) = self.with_queue(|queue| {
+            let org = queue.messages.first().map(|m| m.target.org_id.clone());
+            (queue.drop_all("revoked", &reason, now), org)
+        });
         self.mirror(&changed).await;
         let db = self.env.d1("DB").map_err(d1::internal)?;
         let count = changed.len() as u64;
         if count > 0 && messages::count_drops(&db, revoked, count, now / 1000).await? {
-            let org = queue.messages.first().map(|m| m.target.org_id.as_str());
             let event = Event::new("system", "messages.dropped", revoked)
                 .with_detail(json!({"reason": "revoked", "count": count}))
-                .for_org(org);
+                .for_org(org.as_deref());
             ledger::record(&db, &event, now / 1000).await?;
         }
         Ok(())

@@ -51,6 +51,9 @@ pub struct Conversation {
     /// The call being made, stored before it is made: found again after an eviction, it was
     /// cut short ([`Conversation::recover`]).
     pub in_flight: Option<Call>,
+    /// The answered message last marked read: several replies to one message mark it once.
+    #[serde(default)]
+    pub marked_read: Option<String>,
 }
 
 /// One message.
@@ -432,7 +435,10 @@ impl Conversation {
             if message.retry_at > now {
                 return Next::At(message.retry_at.max(not_before));
             }
-            if let Some(op) = message.pending_op(render, behaviour) {
+            let op = message.pending_op(render, behaviour).filter(|op| {
+                !(*op == Op::MarkRead && self.marked_read == message.target.message_id)
+            });
+            if let Some(op) = op {
                 return self.call_at(message, op, now);
             }
             if message.is_final {
@@ -491,6 +497,9 @@ impl Conversation {
             }
             if let Some(message) = self.messages.iter_mut().find(|m| m.id == call.message_id) {
                 message.read |= marked;
+            }
+            if marked {
+                self.marked_read = call.target.message_id;
             }
             return Vec::new();
         }

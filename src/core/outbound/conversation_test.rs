@@ -542,6 +542,20 @@ fn the_answered_message_is_marked_read_once_when_the_reply_is_sent() {
         vec![send(0, "hello ther"), send(1, "e friend"), Op::MarkRead]
     );
     assert!(conversation.message("a").unwrap().read);
+    // A second reply to the same message does not mark it again.
+    let mut again = new("b", "more", true);
+    again.target.message_id = Some("wamid.IN".into());
+    conversation.enqueue(again, now).unwrap();
+    let mut more = Vec::new();
+    for _ in 0..5 {
+        if let Next::Call(call) = conversation.next(now, &render, WHATSAPP) {
+            more.push(call.op.clone());
+            conversation.begin(*call);
+            conversation.finish(Outcome::Done { provider_id: None }, now, INTERVAL);
+        }
+        now += INTERVAL;
+    }
+    assert_eq!(more, vec![send(0, "more")]);
     // Without an answered message there is nothing to mark.
     let mut started = Conversation::default();
     started.enqueue(new("b", "hi", true), T0).unwrap();
