@@ -34,7 +34,11 @@ CREATE TABLE audit_log (
   hash      TEXT    NOT NULL
 , org_id TEXT) STRICT;
 
+CREATE INDEX audit_log_action ON audit_log (action, seq);
+
 CREATE INDEX audit_log_org ON audit_log (org_id, seq) WHERE org_id IS NOT NULL;
+
+CREATE INDEX audit_log_target ON audit_log (target, seq);
 
 CREATE TABLE binding_sessions (
   id              TEXT    PRIMARY KEY,  -- bss_…

@@ -4,6 +4,10 @@
 #
 # CHANNEL_EDGE_PREBUILT=1 skips the build when build/ already holds one: the end-to-end harness
 # sets it because scripts/test.sh has just built.
+#
+# CHANNEL_EDGE_BUILD=dev (scripts/run.sh sets it) makes a development build instead: no
+# optimisation and no wasm-opt, so `wrangler dev` serves a source change within seconds. It is
+# much larger, so the size budget is not checked; tests and deploys use the release build.
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 toolchain_env
 
@@ -16,7 +20,13 @@ if [ "${CHANNEL_EDGE_PREBUILT:-0}" = 1 ] && [ -f "$ROOT/build/index.js" ] && [ -
 fi
 
 cd "$ROOT"
-worker-build --release
+# worker-build passes cargo's output through with blank lines between: drop those.
+if [ "${CHANNEL_EDGE_BUILD:-release}" = dev ]; then
+  worker-build --dev 2>&1 | grep -v '^\s*$'
+  echo "channel-edge: development build ($(($(wc -c <"$WASM") / 1024)) KiB; no size budget)"
+  exit 0
+fi
+worker-build --release 2>&1 | grep -v '^\s*$'
 
 raw=$(wc -c <"$WASM")
 gz=$(gzip -9 -c "$WASM" | wc -c)

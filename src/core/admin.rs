@@ -101,7 +101,7 @@ pub enum InputError {
         allowed: String,
     },
     /// A filter value that no object can have.
-    #[error("{name}={value:?} is not a valid filter; use one of {allowed}")]
+    #[error("{name}={value:?} is not a valid filter; use {allowed}")]
     BadFilterValue {
         /// The filter.
         name: &'static str,
@@ -650,6 +650,10 @@ pub enum FilterValues {
     Kind,
     /// An object id.
     Id,
+    /// A time in Unix seconds.
+    Seconds,
+    /// `asc` or `desc`.
+    Order,
 }
 
 impl FilterValues {
@@ -657,12 +661,16 @@ impl FilterValues {
     fn check(self, name: &'static str, value: &str) -> Result<(), InputError> {
         let allowed = match self {
             FilterValues::Status if matches!(value, "active" | "revoked") => return Ok(()),
-            FilterValues::Status => "active, revoked",
+            FilterValues::Status => "one of active, revoked",
             FilterValues::Provider if Provider::parse(value).is_ok() => return Ok(()),
-            FilterValues::Provider => "slack, telegram, whatsapp, discord, standard",
+            FilterValues::Provider => "one of slack, telegram, whatsapp, discord, standard",
             FilterValues::Kind if matches!(value, "platform" | "byoa") => return Ok(()),
-            FilterValues::Kind => "platform, byoa",
+            FilterValues::Kind => "one of platform, byoa",
             FilterValues::Id => return check_text(name, value, MAX_ID_CHARS),
+            FilterValues::Seconds if value.parse::<u64>().is_ok() => return Ok(()),
+            FilterValues::Seconds => "a time in Unix seconds, e.g. 1767225600",
+            FilterValues::Order if matches!(value, "asc" | "desc") => return Ok(()),
+            FilterValues::Order => "one of asc, desc",
         };
         Err(InputError::BadFilterValue {
             name,
@@ -734,6 +742,62 @@ impl ListQuery {
                     values.check(name, value)?;
                     query.filters.push((name, value.to_owned()));
                 }
+            }
+        }
+        Ok(query)
+    }
+}
+
+/// `GET /v1/audit`'s query: newest first unless `order=asc`, entries past the cursor in that
+/// order, equal to the `action`, `target` and `actor` given, at or after `since`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuditQuery {
+    /// Entries per page, 1..=[`MAX_PAGE`].
+    pub limit: u32,
+    /// `order=asc`: chain order, as verification reads it.
+    pub oldest_first: bool,
+    /// The `seq` of the previous page's last entry.
+    pub cursor: Option<u64>,
+    /// Columns (`action`, `target`, `actor`) and the value each must equal.
+    pub equals: Vec<(&'static str, String)>,
+    /// Only entries whose `at` is at or after this time.
+    pub since: Option<u64>,
+}
+
+impl AuditQuery {
+    /// The query parameters `GET /v1/audit` takes besides `limit` and `cursor`.
+    pub const FILTERS: &'static [(&'static str, FilterValues)] = &[
+        ("action", FilterValues::Id),
+        ("target", FilterValues::Id),
+        ("actor", FilterValues::Id),
+        ("since", FilterValues::Seconds),
+        ("order", FilterValues::Order),
+    ];
+
+    /// Reads the query (400 for anything else, as [`ListQuery::parse`]).
+    pub fn parse<'a>(
+        pairs: impl IntoIterator<Item = (&'a str, &'a str)>,
+    ) -> Result<AuditQuery, ApiError> {
+        let list = ListQuery::parse(Self::FILTERS, pairs)?;
+        let cursor = match &list.page.cursor {
+            Some(cursor) => Some(cursor.parse().map_err(|_| ApiError::BadRequest {
+                message: "cursor must be the next_cursor of a previous page".into(),
+            })?),
+            None => None,
+        };
+        let mut query = AuditQuery {
+            limit: list.page.limit,
+            oldest_first: false,
+            cursor,
+            equals: Vec::new(),
+            since: None,
+        };
+        for (name, value) in list.filters {
+            match name {
+                "order" => query.oldest_first = value == "asc",
+                // Checked as seconds by the filter; the latest `since` is the one that holds.
+                "since" => query.since = query.since.max(value.parse().ok()),
+                column => query.equals.push((column, value)),
             }
         }
         Ok(query)

@@ -411,7 +411,7 @@ fn list_filters_take_only_values_an_object_can_have() {
         Err(InputError::BadFilterValue {
             name: "status",
             value: "deleted".into(),
-            allowed: "active, revoked"
+            allowed: "one of active, revoked"
         }
         .into())
     );
@@ -502,4 +502,75 @@ fn a_standard_webhooks_installation_names_only_an_https_callback() {
         .unwrap_err();
     assert_eq!(refused.status(), 400);
     assert!(refused.to_string().contains("callback_url"));
+}
+
+#[test]
+fn the_audit_query_is_newest_first_unless_asked_and_filters_by_column_and_time() {
+    let parse = |pairs: &[(&str, &str)]| AuditQuery::parse(pairs.iter().copied());
+    assert_eq!(
+        parse(&[]).unwrap(),
+        AuditQuery {
+            limit: DEFAULT_PAGE,
+            oldest_first: false,
+            cursor: None,
+            equals: Vec::new(),
+            since: None,
+        }
+    );
+    assert_eq!(
+        parse(&[
+            ("order", "asc"),
+            ("cursor", "41"),
+            ("action", "installation.revoked"),
+            ("target", "ins_1"),
+            ("actor", "prn_root"),
+            ("since", "1700000000"),
+            ("since", "1700000500"),
+            ("limit", "10"),
+        ])
+        .unwrap(),
+        AuditQuery {
+            limit: 10,
+            oldest_first: true,
+            cursor: Some(41),
+            equals: vec![
+                ("action", "installation.revoked".to_owned()),
+                ("target", "ins_1".to_owned()),
+                ("actor", "prn_root".to_owned()),
+            ],
+            since: Some(1_700_000_500),
+        }
+    );
+    assert!(!parse(&[("order", "desc")]).unwrap().oldest_first);
+    assert_eq!(
+        parse(&[("order", "newest")]),
+        Err(InputError::BadFilterValue {
+            name: "order",
+            value: "newest".into(),
+            allowed: "one of asc, desc"
+        }
+        .into())
+    );
+    assert_eq!(
+        parse(&[("since", "yesterday")]),
+        Err(InputError::BadFilterValue {
+            name: "since",
+            value: "yesterday".into(),
+            allowed: "a time in Unix seconds, e.g. 1767225600"
+        }
+        .into())
+    );
+    assert_eq!(
+        parse(&[("cursor", "seq-9")]).unwrap_err().to_string(),
+        "bad request: cursor must be the next_cursor of a previous page"
+    );
+    assert_eq!(parse(&[("action", "")]).unwrap_err().status(), 400);
+    assert_eq!(
+        parse(&[("org_id", "org_1")]),
+        Err(InputError::UnknownParameter {
+            name: "org_id".into(),
+            allowed: "limit, cursor, action, target, actor, since, order".into()
+        }
+        .into())
+    );
 }

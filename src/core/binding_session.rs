@@ -147,6 +147,26 @@ impl Method {
     }
 }
 
+/// Each provider with binding sessions and its methods, e.g. `telegram: token, qr; …`; the
+/// others' installations are created with `POST /v1/installations`.
+fn available_methods() -> String {
+    let with_sessions = Provider::ALL.iter().filter_map(|provider| {
+        let methods = provider.spec().session_methods;
+        let names: Vec<&str> = methods.iter().map(|method| method.as_str()).collect();
+        (!names.is_empty()).then(|| format!("{}: {}", provider.as_str(), names.join(", ")))
+    });
+    let without: Vec<&str> = Provider::ALL
+        .iter()
+        .filter(|provider| provider.spec().session_methods.is_empty())
+        .map(|provider| provider.as_str())
+        .collect();
+    format!(
+        "{} (no sessions for {}: create their installations with POST /v1/installations)",
+        with_sessions.collect::<Vec<_>>().join("; "),
+        without.join(", ")
+    )
+}
+
 /// The binding a session creates when it completes.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -192,10 +212,10 @@ impl NewSession {
         let bad = |message: String| Err(ApiError::BadRequest { message });
         if !self.method.supports(self.provider) {
             return bad(format!(
-                "method {} is not available for {}; available: token and qr for telegram and \
-                 whatsapp, oauth for slack",
+                "method {} is not available for {}; available: {}",
                 self.method.as_str(),
-                self.provider.as_str()
+                self.provider.as_str(),
+                available_methods()
             ));
         }
         for (field, value) in [
@@ -299,7 +319,12 @@ pub struct Session {
 
 /// A transition the table does not have.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("the session is {from} and cannot become {to}", from = from.as_str(), to = to.as_str())]
+#[error(
+    "the session is {from} and cannot become {to}{hint}",
+    from = from.as_str(),
+    to = to.as_str(),
+    hint = if from.has_ended() { "; it has ended: start a new session" } else { "" }
+)]
 pub struct IllegalTransition {
     /// Where it was.
     pub from: State,

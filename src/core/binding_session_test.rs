@@ -83,6 +83,14 @@ fn an_illegal_transition_is_a_conflict_and_changes_nothing() {
 fn an_ended_session_stays_ended() {
     let mut session = session();
     session.advance(State::Cancelled, NOW + 1, "prn_a").unwrap();
+    let error = session
+        .advance(State::ChannelAuthenticating, NOW + 2, "prn_a")
+        .unwrap_err();
+    assert_eq!(
+        error.to_string(),
+        "the session is cancelled and cannot become channel_authenticating; it has ended: start \
+         a new session"
+    );
     assert!(session
         .advance(State::Expired, NOW + 400, "system")
         .is_err());
@@ -154,6 +162,16 @@ fn requests_are_validated() {
         let error = request(bad.clone()).validate().unwrap_err();
         assert_eq!(error.status(), 400, "{bad}");
     }
+    let discord = request(json!({"provider": "discord"}))
+        .validate()
+        .unwrap_err();
+    assert_eq!(
+        discord.to_string(),
+        "bad request: method token is not available for discord; available: slack: oauth; \
+         telegram: token, \
+         qr; whatsapp: token, qr (no sessions for discord, standard: create their installations \
+         with POST /v1/installations)"
+    );
     let unknown = serde_json::from_value::<NewSession>(json!({"provider": "telegram",
         "method": "token", "org_id": "o", "app_profile_id": "a",
         "binding": {"agent_id": "x", "selectr": {}}}));

@@ -85,9 +85,36 @@ pub fn backoff_seconds(age_seconds: u64) -> u32 {
     (age_seconds.saturating_mul(2)).clamp(1, MAX_BACKOFF_SECONDS) as u32
 }
 
+/// A delivery URL as logs show it: without user info, query or fragment, which may hold
+/// credentials.
+pub fn url_for_logs(url: &str) -> String {
+    let url = url.split(['?', '#']).next().unwrap_or_default();
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return "(not a URL)".into();
+    };
+    let (authority, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
+    let host = authority
+        .rsplit_once('@')
+        .map_or(authority, |(_, host)| host);
+    format!("{scheme}://{host}{path}")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn logs_show_a_delivery_url_without_what_may_hold_credentials() {
+        assert_eq!(
+            url_for_logs("https://agent:s3cret@runtime.example:8443/in@box?token=t#x"),
+            "https://runtime.example:8443/in@box"
+        );
+        assert_eq!(
+            url_for_logs("http://127.0.0.1:8790/inbound"),
+            "http://127.0.0.1:8790/inbound"
+        );
+        assert_eq!(url_for_logs("runtime.example/inbound"), "(not a URL)");
+    }
     use crate::core::ingress::{standard::Standard, Request};
 
     const SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";

@@ -15,7 +15,9 @@ use super::store::{directory, ledger};
 use super::{http, runtime};
 use crate::core::api_error::ApiError;
 use crate::core::audit::Event;
-use crate::core::delivery::{backoff_seconds, signed_headers, still_deliverable, Stale};
+use crate::core::delivery::{
+    backoff_seconds, signed_headers, still_deliverable, url_for_logs, Stale,
+};
 use crate::core::queue_message::HealthProbe;
 use crate::core::tenancy::admit;
 use serde_json::{json, Value};
@@ -179,10 +181,10 @@ async fn deliver(url: &str, secret: &str, envelope: &Value) -> std::result::Resu
     headers.extend(signed.iter().map(|(name, value)| (*name, value.as_str())));
     let response = http::send(Method::Post, url, &headers, Some(body), TIMEOUT, true)
         .await
-        .map_err(|error| error.to_string())?;
+        .map_err(|error| format!("POST {}: {error}", url_for_logs(url)))?;
     match response.status_code() {
         200..=299 => Ok(()),
-        status => Err(format!("runtime answered {status}")),
+        status => Err(format!("POST {} answered {status}", url_for_logs(url))),
     }
 }
 

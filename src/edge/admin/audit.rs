@@ -1,7 +1,7 @@
 //! `/v1/audit`: read the ledger, and verify its hash chain.
 
 use super::{Call, Reply};
-use crate::core::admin::ListQuery;
+use crate::core::admin::AuditQuery;
 use crate::core::api_error::ApiError;
 use crate::core::audit::{self, Entry};
 use crate::core::authority;
@@ -11,20 +11,13 @@ use serde_json::{json, Value};
 /// Entries read per round trip while verifying.
 const VERIFY_PAGE: u32 = 500;
 
-/// `GET /v1/audit?limit=&cursor=<seq>`: entries in order, `detail` as an object; for a principal
-/// restricted to orgs, only the entries about those orgs.
+/// `GET /v1/audit` ([`AuditQuery`]): entries newest first (or `order=asc`), filtered, `detail`
+/// as an object; for a principal restricted to orgs, only the entries about those orgs.
 pub async fn list(call: &Call<'_>) -> Result<Reply, ApiError> {
-    let page = ListQuery::parse(&[], call.query_pairs())?.page;
-    let after: u64 = match &page.cursor {
-        Some(cursor) => cursor.parse().map_err(|_| ApiError::BadRequest {
-            message: "cursor must be the next_cursor of a previous page".into(),
-        })?,
-        None => 0,
-    };
-    let restriction = Some(&call.caller.restriction);
-    let entries = ledger::entries(call.db, after, page.limit + 1, restriction).await?;
+    let query = AuditQuery::parse(call.query_pairs())?;
+    let entries = ledger::page(call.db, &query, &call.caller.restriction).await?;
     let (entries, next_cursor) =
-        store::page(entries, page.limit, |entry| Some(entry.seq.to_string()));
+        store::page(entries, query.limit, |entry| Some(entry.seq.to_string()));
     let items: Vec<Value> = entries.into_iter().map(present).collect();
     Ok((200, json!({ "items": items, "next_cursor": next_cursor })))
 }
@@ -52,7 +45,7 @@ pub async fn verify(call: &Call<'_>) -> Result<Reply, ApiError> {
     let mut checked: u64 = 0;
     loop {
         let after = previous.as_ref().map_or(0, |entry| entry.seq);
-        let page = ledger::entries(call.db, after, VERIFY_PAGE, None).await?;
+        let page = ledger::entries(call.db, after, VERIFY_PAGE).await?;
         if let Err(broken) = audit::verify(previous.as_ref(), &page) {
             let verified = checked + broken.seq().saturating_sub(after + 1);
             return Ok((

@@ -6,6 +6,7 @@
 
 use super::d1::{self, Arg};
 use super::reach;
+use crate::core::admin::AuditQuery;
 use crate::core::api_error::ApiError;
 use crate::core::audit::{Entry, Event, Head};
 use crate::core::authority::Restriction;
@@ -65,20 +66,41 @@ pub async fn record(db: &D1Database, event: &Event, now: u64) -> Result<Entry, A
 /// Columns of an entry.
 const COLUMNS: &str = "seq, at, actor, action, target, detail, prev_hash, hash, org_id";
 
-/// Up to `limit` entries after `after` in chain order; with `restriction`, only the entries about
-/// the orgs it reaches.
-pub async fn entries(
+/// Up to `limit` entries after `after` in chain order, every org's (what verification reads).
+pub async fn entries(db: &D1Database, after: u64, limit: u32) -> Result<Vec<Entry>, ApiError> {
+    let sql = format!("SELECT {COLUMNS} FROM audit_log WHERE seq > ?1 ORDER BY seq LIMIT ?2");
+    d1::all(db, &sql, &[after.into(), u64::from(limit).into()]).await
+}
+
+/// One page of `GET /v1/audit` ([`AuditQuery`], `limit + 1` rows so the caller knows whether
+/// there is more); with `restriction`, only the entries about the orgs it reaches.
+pub async fn page(
     db: &D1Database,
-    after: u64,
-    limit: u32,
-    restriction: Option<&Restriction>,
+    query: &AuditQuery,
+    restriction: &Restriction,
 ) -> Result<Vec<Entry>, ApiError> {
-    let mut args: Vec<Arg> = vec![after.into(), u64::from(limit).into()];
-    let reach = restriction.map_or(String::new(), |r| {
-        reach::owned("org_id", None, r, &mut args)
-    });
-    let sql =
-        format!("SELECT {COLUMNS} FROM audit_log WHERE seq > ?1{reach} ORDER BY seq LIMIT ?2");
+    let mut args: Vec<Arg> = vec![u64::from(query.limit + 1).into()];
+    let mut conditions = String::new();
+    let mut condition = |sql: &str, arg: Arg, args: &mut Vec<Arg>| {
+        args.push(arg);
+        conditions.push_str(&format!(" AND {sql} ?{}", args.len()));
+    };
+    if let Some(cursor) = query.cursor {
+        let past = if query.oldest_first { "seq >" } else { "seq <" };
+        condition(past, cursor.into(), &mut args);
+    }
+    for (column, value) in &query.equals {
+        // `column` is one of the fixed names AuditQuery::FILTERS allows.
+        condition(&format!("{column} ="), value.into(), &mut args);
+    }
+    if let Some(since) = query.since {
+        condition("at >=", since.into(), &mut args);
+    }
+    conditions.push_str(&reach::owned("org_id", None, restriction, &mut args));
+    let order = if query.oldest_first { "" } else { " DESC" };
+    let sql = format!(
+        "SELECT {COLUMNS} FROM audit_log WHERE 1 = 1{conditions} ORDER BY seq{order} LIMIT ?1"
+    );
     d1::all(db, &sql, &args).await
 }
 

@@ -79,6 +79,69 @@ pub fn load_checked(base_url: &str, check: &dyn Fn(&str, &str, &Value)) -> Resul
     Ok(ids)
 }
 
+/// The ids of a dataset loaded earlier, found through the admin API: an org by its name, an app
+/// profile by its provider and app id, an installation by its app profile and tenant.
+pub fn find_loaded(base_url: &str) -> Result<Ids, String> {
+    let dataset = dataset();
+    let token = root_token("*");
+    let mut ids = Ids::new();
+    let sections = [
+        ("orgs", "/v1/orgs", &["name"][..]),
+        (
+            "app_profiles",
+            "/v1/app-profiles",
+            &["provider", "provider_app_id"][..],
+        ),
+        (
+            "installations",
+            "/v1/installations",
+            &["app_profile_id", "tenant_key"][..],
+        ),
+    ];
+    for (section, path, keys) in sections {
+        let existing = list_all(base_url, path, &token)?;
+        for item in dataset[section].as_array().into_iter().flatten() {
+            let Some(reference) = item["ref"].as_str() else {
+                continue;
+            };
+            let wanted = |key: &str| match key {
+                "app_profile_id" => ids
+                    .get(item["app_profile"].as_str().unwrap_or_default())
+                    .map(|id| Value::from(id.as_str()))
+                    .unwrap_or_default(),
+                _ => item[key].clone(),
+            };
+            let found = existing
+                .iter()
+                .find(|object| keys.iter().all(|key| object[*key] == wanted(key)));
+            if let Some(id) = found.and_then(|object| object["id"].as_str()) {
+                ids.insert(reference.to_owned(), id.to_owned());
+            }
+        }
+    }
+    Ok(ids)
+}
+
+/// Every item of the admin collection at `path`, page by page.
+fn list_all(base_url: &str, path: &str, token: &str) -> Result<Vec<Value>, String> {
+    let bearer = format!("Bearer {token}");
+    let mut items = Vec::new();
+    let mut cursor = String::new();
+    loop {
+        let url = format!("{base_url}{path}?limit=100{cursor}");
+        let reply = http::send("GET", &url, &[("authorization", &bearer)], &[]);
+        if reply.status != 200 {
+            return Err(format!("GET {path}: {} {}", reply.status, reply.body));
+        }
+        let page = reply.json();
+        items.extend(page["items"].as_array().into_iter().flatten().cloned());
+        match page["next_cursor"].as_str() {
+            Some(next) => cursor = format!("&cursor={next}"),
+            None => return Ok(items),
+        }
+    }
+}
+
 /// The API body of one dataset item: `_…` keys and `ref` dropped, refs swapped for ids.
 fn request_body(
     item: &Value,

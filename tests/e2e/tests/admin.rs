@@ -16,6 +16,7 @@ tests![
     rotating_a_principal_key_retires_the_old_key,
     a_revoked_principal_is_refused,
     concurrent_appends_keep_the_chain_and_tampering_is_caught,
+    the_audit_list_is_newest_first_and_filters,
 ];
 
 fn openapi_document_is_served(env: &Env) -> Result<(), Failed> {
@@ -239,32 +240,109 @@ fn a_revoked_principal_is_refused(env: &Env) -> Result<(), Failed> {
     Ok(())
 }
 
-/// Every ledger entry with `action`, paging through the whole ledger.
+/// Every ledger entry with `action`, oldest first.
 pub fn audit_entries(env: &Env, action: &str) -> Vec<Value> {
+    audit_where(env, &format!("action={action}"))
+}
+
+/// Every ledger entry matching the `GET /v1/audit` filters in `query` (`name=value&…`), oldest
+/// first, page by page.
+pub fn audit_where(env: &Env, query: &str) -> Vec<Value> {
     let mut found = Vec::new();
     let mut cursor = String::new();
     loop {
         let reply = env.admin(
             "GET",
-            &format!("/v1/audit?limit=200&cursor={cursor}"),
+            &format!("/v1/audit?order=asc&limit=200&{query}&cursor={cursor}"),
             "audit:read",
             None,
         );
         assert_eq!(reply.status, 200, "{}", reply.body);
         let page = reply.json();
-        found.extend(
-            page["items"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .filter(|entry| entry["action"] == action)
-                .cloned(),
-        );
+        found.extend(page["items"].as_array().into_iter().flatten().cloned());
         match page["next_cursor"].as_str() {
             Some(next) => cursor = next.to_owned(),
             None => return found,
         }
     }
+}
+
+fn the_audit_list_is_newest_first_and_filters(env: &Env) -> Result<(), Failed> {
+    let org = env.admin(
+        "POST",
+        "/v1/orgs",
+        "profiles:write",
+        Some(json!({"name": "audit filters"})),
+    );
+    assert_eq!(org.status, 201, "{}", org.body);
+    let org = org.json()["id"].as_str().unwrap().to_owned();
+    let revoked = env.admin(
+        "POST",
+        &format!("/v1/orgs/{org}/revoke"),
+        "profiles:write",
+        None,
+    );
+    assert_eq!(revoked.status, 200, "{}", revoked.body);
+    let page = |query: &str| {
+        let reply = env.admin("GET", &format!("/v1/audit?{query}"), "audit:read", None);
+        assert_eq!(reply.status, 200, "{query}: {}", reply.body);
+        reply.json()
+    };
+    let actions = |page: &Value| -> Vec<String> {
+        let items = page["items"].as_array().unwrap();
+        items
+            .iter()
+            .map(|e| e["action"].as_str().unwrap().to_owned())
+            .collect()
+    };
+
+    // Newest first by default, oldest first with order=asc; the filter holds across pages.
+    let newest = page(&format!("target={org}&limit=1"));
+    assert_eq!(actions(&newest), ["org.revoke"]);
+    let cursor = newest["next_cursor"].as_str().expect("a second page");
+    let older = page(&format!("target={org}&limit=1&cursor={cursor}"));
+    assert_eq!(actions(&older), ["org.create"]);
+    assert_eq!(older["next_cursor"], Value::Null);
+    assert_eq!(
+        actions(&page(&format!("target={org}&order=asc"))),
+        ["org.create", "org.revoke"]
+    );
+
+    // The whole ledger, unfiltered, is newest first too.
+    let latest = page("limit=50");
+    let seqs: Vec<u64> = latest["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["seq"].as_u64().unwrap())
+        .collect();
+    assert!(seqs.windows(2).all(|pair| pair[0] > pair[1]), "{seqs:?}");
+
+    // Filters combine.
+    let created = page(&format!("target={org}&action=org.create&actor=prn_root"));
+    assert_eq!(actions(&created), ["org.create"]);
+    let at = created["items"][0]["at"].as_u64().unwrap();
+    assert_eq!(
+        actions(&page(&format!("target={org}&actor=prn_other"))),
+        Vec::<String>::new()
+    );
+    assert_eq!(actions(&page(&format!("target={org}&since={at}"))).len(), 2);
+    assert_eq!(
+        actions(&page(&format!("target={org}&since={}", at + 3600))),
+        Vec::<String>::new()
+    );
+
+    for bad in [
+        "order=newest",
+        "since=yesterday",
+        "action=",
+        "org_id=x",
+        "cursor=abc",
+    ] {
+        let reply = env.admin("GET", &format!("/v1/audit?{bad}"), "audit:read", None);
+        assert_eq!(reply.status, 400, "{bad}: {}", reply.body);
+    }
+    Ok(())
 }
 
 fn verify(env: &Env) -> Value {

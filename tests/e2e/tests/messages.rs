@@ -318,7 +318,9 @@ fn a_stream_of_fifty_edits_reaches_telegram_as_a_few_and_ends_on_the_final_text(
         assert_eq!(reply.status, 200, "{}", reply.body);
         std::thread::sleep(Duration::from_millis(30));
     }
-    assert!(started.elapsed() < Duration::from_secs(5));
+    // One call per second in a Telegram chat: the PATCHes took this long, so at most one edit per
+    // second of it (and one for the final text) may reach Telegram, however slow the machine.
+    let most_edits = started.elapsed().as_secs() as usize + 2;
     let final_text = text.trim_end().to_owned();
     let deadline = Instant::now() + Duration::from_secs(15);
     let shown = loop {
@@ -339,7 +341,11 @@ fn a_stream_of_fifty_edits_reaches_telegram_as_a_few_and_ends_on_the_final_text(
         "ends on the final text"
     );
     assert_eq!(shown.0, 1, "one message");
-    assert!(shown.1 <= 6, "{} edits for 50 PATCHes", shown.1);
+    assert!(
+        shown.1 <= most_edits && shown.1 < 50,
+        "{} edits for 50 PATCHes (at most {most_edits})",
+        shown.1
+    );
     let view = settled(env, &id, Duration::from_secs(5));
     assert_eq!(
         (view["status"].clone(), view["final"].clone()),
@@ -701,13 +707,10 @@ fn revoking_a_binding_drops_what_waits_with_one_ledger_entry(env: &Env) -> Resul
         1,
         "only the refused first try"
     );
-    let entries: Vec<Value> = all_audit(env)
-        .into_iter()
-        .filter(|e| {
-            e["action"] == "messages.dropped"
-                && e["target"] == json!(format!("binding:{}", bot.binding))
-        })
-        .collect();
+    let entries = crate::admin::audit_where(
+        env,
+        &format!("action=messages.dropped&target=binding:{}", bot.binding),
+    );
     assert_eq!(
         entries.len(),
         1,
@@ -715,23 +718,4 @@ fn revoking_a_binding_drops_what_waits_with_one_ledger_entry(env: &Env) -> Resul
     );
     assert_eq!(entries[0]["detail"]["count"], 3);
     Ok(())
-}
-
-/// Every audit entry, page by page.
-pub fn all_audit(env: &Env) -> Vec<Value> {
-    let mut entries = Vec::new();
-    let mut cursor = String::new();
-    loop {
-        let path = if cursor.is_empty() {
-            "/v1/audit?limit=200".to_owned()
-        } else {
-            format!("/v1/audit?limit=200&cursor={cursor}")
-        };
-        let page = env.admin("GET", &path, "audit:read", None).json();
-        entries.extend(page["items"].as_array().cloned().unwrap_or_default());
-        match page["next_cursor"].as_str() {
-            Some(next) => cursor = next.to_owned(),
-            None => return entries,
-        }
-    }
 }

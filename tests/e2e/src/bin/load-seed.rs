@@ -1,7 +1,7 @@
 //! `load-seed [BASE_URL]`: loads seed/dev-dataset.json into a running worker (default
 //! http://127.0.0.1:8787) through the admin API. Skips loading when the worker already has
 //! bindings (the dataset's last section), so running it again is harmless; refuses a database
-//! that holds part of a load. Used by scripts/run.sh.
+//! that holds part of a load. Either way it prints the dataset's ids. Used by scripts/run.sh.
 
 use channel_edge_e2e::{http, seed};
 use std::process::ExitCode;
@@ -15,8 +15,10 @@ fn main() -> ExitCode {
         has_any(&base_url, "/v1/orgs"),
     ) {
         (Ok(true), _) => {
-            println!("load-seed: the worker already has the seed; not loaded again");
-            return ExitCode::SUCCESS;
+            return report(
+                "the worker already has seed/dev-dataset.json (not loaded again):",
+                seed::find_loaded(&base_url),
+            );
         }
         (Ok(false), Ok(true)) => {
             eprintln!(
@@ -31,9 +33,14 @@ fn main() -> ExitCode {
         }
         (Ok(false), Ok(false)) => {}
     }
-    match seed::load(&base_url) {
+    report("loaded seed/dev-dataset.json:", seed::load(&base_url))
+}
+
+/// Prints the dataset's ids by ref under `heading`, or what failed.
+fn report(heading: &str, ids: Result<seed::Ids, String>) -> ExitCode {
+    match ids {
         Ok(ids) => {
-            println!("load-seed: loaded seed/dev-dataset.json:");
+            println!("load-seed: {heading}");
             for (reference, id) in ids {
                 println!("  {reference:<18} {id}");
             }
