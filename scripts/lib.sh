@@ -93,8 +93,16 @@ ensure_node_modules() {
   step "Installing wrangler, binaryen and playwright-core from package-lock.json"
   # `npm install`, not `npm ci`: the registry here lacks workerd's macOS and Windows packages, so
   # the lock file cannot list them and `npm ci` would call it out of sync. `npm install` still
-  # installs exactly the locked versions.
-  (cd "$ROOT" && npm install --no-audit --no-fund --loglevel=error)
+  # installs exactly the locked versions, but on another platform it writes that platform's
+  # packages into the lock: the committed lock is put back afterwards, so a clone stays clean.
+  local saved
+  saved="$(mktemp)"
+  cp "$ROOT/package-lock.json" "$saved"
+  local installed=0
+  (cd "$ROOT" && npm install --no-audit --no-fund --loglevel=error) && installed=1
+  cat "$saved" >"$ROOT/package-lock.json"
+  rm -f "$saved"
+  [ "$installed" = 1 ] || die "npm install failed (its output is above); run the command again"
   cat "$ROOT/package.json" "$ROOT/package-lock.json" >"$stamp"
 }
 

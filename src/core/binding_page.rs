@@ -1,24 +1,45 @@
 //! The binding page (`GET /bind/{id}?t=…`): one self-contained HTML document (no external
-//! scripts, styles or fonts) that shows a binding session's status, instructions and outcome,
-//! updating live from the session's event stream.
+//! scripts, styles or fonts) that shows what a binding session binds (channel, org, agent), the
+//! time it has left, its status, instructions and outcome, and what to do after a failure,
+//! updating live from the session's event stream. Also the plain notices in the same style (a
+//! refused link, the end of Slack's consent).
 //!
 //! # What's in scope
-//! Filling the template (`binding_page.html`) safely: the session id as HTML text, the events
-//! URL as a JavaScript string literal, and the per-response nonce its inline script and style
-//! carry, which [`content_security_policy`] names.
+//! Filling the template (`binding_page.html`, style `binding_page.css`) safely: the session id as
+//! HTML text, the events URL as a JavaScript string literal, the server's clock as a number, and
+//! the per-response nonce its inline script and style carry, which [`content_security_policy`]
+//! names.
 //!
 //! # What's out of scope
 //! Checking the link's capability ([`crate::core::signed_link`]) and serving (the edge).
 
 const TEMPLATE: &str = include_str!("binding_page.html");
+const STYLE: &str = include_str!("binding_page.css");
 
 /// The page for session `session_id`, whose live status is at `events_url`, with `nonce` (fresh
-/// random base64url per response) on its inline script and style.
-pub fn render(session_id: &str, events_url: &str, nonce: &str) -> String {
+/// random base64url per response) on its inline script and style; `now` (Unix seconds) lets it
+/// count the time left by the server's clock.
+pub fn render(session_id: &str, events_url: &str, nonce: &str, now: u64) -> String {
     TEMPLATE
+        .replace("{{STYLE}}", STYLE)
         .replace("{{NONCE}}", &html_escape(nonce))
         .replace("{{SESSION_ID}}", &html_escape(session_id))
         .replace("{{EVENTS_URL}}", &script_string(events_url))
+        .replace("{{NOW}}", &now.to_string())
+}
+
+/// A page with no script in the binding page's style: `title` as its heading and `message` as
+/// its text (both escaped here); `problem` shows the message as one. Served as a static page.
+pub fn notice(title: &str, message: &str, problem: bool) -> String {
+    format!(
+        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">\
+         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
+         <title>{title} · channel-edge</title><style>{STYLE}</style></head><body><main>\
+         <h1>{title}</h1><p id=\"result\"{class}>{message}</p></main></body></html>",
+        title = html_escape(title),
+        message = html_escape(message),
+        class = if problem { " class=\"problem\"" } else { "" },
+    )
 }
 
 /// The `Content-Security-Policy` of a page rendered with `nonce`: only its own inline script and
@@ -60,10 +81,28 @@ mod tests {
 
     #[test]
     fn the_page_is_filled_and_self_contained() {
-        let page = render("bss_1", "/bind/bss_1/events?t=9.abc", "n0nce");
+        let page = render(
+            "bss_1",
+            "/bind/bss_1/events?t=9.abc",
+            "n0nce",
+            1_700_000_000,
+        );
         assert!(page.contains("<code>bss_1</code>"));
         assert!(page.contains(r#"new EventSource("/bind/bss_1/events?t=9.abc")"#));
         assert!(page.contains(r#"<script nonce="n0nce">"#));
+        assert!(page.contains("var skew = 1700000000 - Date.now() / 1000;"));
+        assert!(
+            page.contains("grid-template-columns"),
+            "the style is inlined"
+        );
+        for shown in [
+            r#"id="channel""#,
+            r#"id="org""#,
+            r#"id="agent""#,
+            r#"id="time-left""#,
+        ] {
+            assert!(page.contains(shown), "{shown}");
+        }
         assert!(!page.contains("{{"), "every placeholder is filled");
         for external in ["<script src", "<link", "@import", "https://"] {
             assert!(!page.contains(external), "{external}");
@@ -71,8 +110,19 @@ mod tests {
     }
 
     #[test]
+    fn a_notice_is_styled_escaped_and_without_script() {
+        let page = notice("Link not valid", "Ask <b>your</b> admin", true);
+        assert!(page.contains("<h1>Link not valid</h1>"));
+        assert!(page
+            .contains(r#"<p id="result" class="problem">Ask &lt;b&gt;your&lt;/b&gt; admin</p>"#));
+        assert!(page.contains("<style>") && page.contains("#status"));
+        assert!(!page.contains("<script"));
+        assert!(!notice("Done", "ok", false).contains("class=\"problem\""));
+    }
+
+    #[test]
     fn hostile_values_cannot_break_out() {
-        let page = render("<b>x</b>", "</script><script>alert(1)</script>", "\"><x");
+        let page = render("<b>x</b>", "</script><script>alert(1)</script>", "\"><x", 0);
         assert!(!page.contains("<b>x</b>"));
         assert!(!page.contains("</script><script>alert(1)"));
         assert!(page.contains(r#"\u003c/script>"#));

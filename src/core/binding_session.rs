@@ -167,6 +167,20 @@ fn available_methods() -> String {
     )
 }
 
+/// How people know a channel of `provider`: the metadata field its spec names (bot username,
+/// phone number, workspace name) and the provider's id for it, e.g. `acme_bot (7000000001)`.
+pub fn channel_name(provider: Provider, tenant_key: &str, metadata: &serde_json::Value) -> String {
+    let name = provider
+        .spec()
+        .channel_name
+        .and_then(|field| metadata.get(field)?.as_str())
+        .filter(|name| !name.is_empty() && *name != tenant_key);
+    match name {
+        Some(name) => format!("{name} ({tenant_key})"),
+        None => tenant_key.to_owned(),
+    }
+}
+
 /// The binding a session creates when it completes.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -288,10 +302,17 @@ pub struct Session {
     pub method: Method,
     /// The org.
     pub org_id: String,
+    /// The org's name, for the binding page.
+    #[serde(default)]
+    pub org_name: Option<String>,
     /// The app profile.
     pub app_profile_id: String,
     /// The binding to create.
     pub binding: BindingSpec,
+    /// Which bot, number or workspace is being bound ([`channel_name`]), once known: at the
+    /// start for `qr`, when the provider accepts the credential or the consent otherwise.
+    #[serde(default)]
+    pub channel: Option<String>,
     /// `qr`: the user linking their identity.
     #[serde(default)]
     pub subject: Option<String>,
@@ -356,8 +377,10 @@ impl Session {
             provider: request.provider,
             method: request.method,
             org_id: request.org_id,
+            org_name: None,
             app_profile_id: request.app_profile_id,
             binding: request.binding,
+            channel: None,
             subject: request.subject,
             deep_link: None,
             authorize_url: None,
@@ -389,6 +412,19 @@ impl Session {
             by: by.to_owned(),
         });
         self.status = next;
+        Ok(())
+    }
+
+    /// The provider accepted the channel, which people know as `channel` ([`channel_name`]):
+    /// `channel_authenticated` at `now`, made by `by`.
+    pub fn authenticated(
+        &mut self,
+        channel: String,
+        now: u64,
+        by: &str,
+    ) -> Result<(), IllegalTransition> {
+        self.advance(State::ChannelAuthenticated, now, by)?;
+        self.channel = Some(channel);
         Ok(())
     }
 

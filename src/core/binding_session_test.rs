@@ -334,3 +334,37 @@ fn a_readers_view_carries_no_capability() {
     assert_eq!(oauth["auth_prompt"]["data"]["authorize_url"], json!(null));
     assert!(!oauth.to_string().contains("SIGNED"));
 }
+
+#[test]
+fn a_channel_is_named_as_people_know_it_with_the_providers_id() {
+    let metadata = json!({"bot_username": "acme_bot", "team_name": "Acme",
+        "display_phone_number": "+1 555 0100"});
+    let name = |provider| channel_name(provider, "7000000001", &metadata);
+    assert_eq!(name(Provider::Telegram), "acme_bot (7000000001)");
+    assert_eq!(name(Provider::Slack), "Acme (7000000001)");
+    assert_eq!(name(Provider::Whatsapp), "+1 555 0100 (7000000001)");
+    assert_eq!(name(Provider::Discord), "7000000001");
+    assert_eq!(
+        channel_name(Provider::Telegram, "7000000001", &json!({})),
+        "7000000001"
+    );
+}
+
+#[test]
+fn authenticating_records_the_channel_with_the_transition() {
+    let mut session = session();
+    session
+        .advance(State::ChannelAuthenticating, NOW + 1, "prn_a")
+        .unwrap();
+    session
+        .authenticated("acme_bot (7000000001)".into(), NOW + 2, "telegram")
+        .unwrap();
+    assert_eq!(session.status, State::ChannelAuthenticated);
+    assert_eq!(session.channel.as_deref(), Some("acme_bot (7000000001)"));
+    let mut ended = session.clone();
+    ended.fail("gone", NOW + 3, "system").unwrap();
+    assert!(ended
+        .authenticated("other".into(), NOW + 4, "telegram")
+        .is_err());
+    assert_eq!(ended.channel.as_deref(), Some("acme_bot (7000000001)"));
+}

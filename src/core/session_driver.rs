@@ -177,6 +177,13 @@ impl<S: SessionStore> Driver<S> {
         self.change(|session| session.advance(next, now, by)).await
     }
 
+    /// `channel_authenticated`: the provider accepted the channel, which people know as
+    /// `channel`; made by `by` at `now`, and saved.
+    pub async fn authenticated(&self, channel: String, now: u64, by: &str) -> Result<(), ApiError> {
+        self.change(|session| session.authenticated(channel, now, by))
+            .await
+    }
+
     /// Fails the session with `reason` (plain words, shown to the admin), made by `by`.
     pub async fn fail(&self, reason: &str, now: u64, by: &str) -> Result<(), ApiError> {
         self.change(|session| session.fail(reason, now, by)).await

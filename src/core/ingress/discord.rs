@@ -55,6 +55,7 @@ pub const SPEC: Spec = Spec {
     parse: Discord::parse,
     session_methods: &[],
     deep_link: None,
+    channel_name: None,
     url_forms: &[],
     dedupe_window_seconds: 26 * 3600,
     unsigned_event_time: false,

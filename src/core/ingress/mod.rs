@@ -56,6 +56,9 @@ pub struct Spec {
     pub session_methods: &'static [Method],
     /// How an install token reaches it as a link, if it can.
     pub deep_link: Option<DeepLink>,
+    /// The installation metadata field that names the channel to people (bot username, phone
+    /// number, workspace name), if it has one.
+    pub channel_name: Option<&'static str>,
     /// Fields whose values go into its API's URL paths, and their form.
     pub url_forms: &'static [(&'static str, Form)],
     /// How long an accepted event's dedupe keys are kept: longer than the provider retries.

@@ -57,6 +57,7 @@ pub const SPEC: Spec = Spec {
     parse: Slack::parse,
     session_methods: &[Method::Oauth],
     deep_link: None,
+    channel_name: Some("team_name"),
     url_forms: &[],
     dedupe_window_seconds: 26 * 3600,
     unsigned_event_time: false,

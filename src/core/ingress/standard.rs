@@ -66,6 +66,7 @@ pub const SPEC: Spec = Spec {
     parse: Standard::parse,
     session_methods: &[],
     deep_link: None,
+    channel_name: None,
     url_forms: &[],
     dedupe_window_seconds: 26 * 3600,
     unsigned_event_time: false,

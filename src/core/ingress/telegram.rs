@@ -59,6 +59,7 @@ pub const SPEC: Spec = Spec {
         metadata_field: "bot_username",
         link: crate::core::install_token::telegram_link,
     }),
+    channel_name: Some("bot_username"),
     url_forms: &[("bot_token", Form::TelegramBotToken)],
     // Telegram retries a failed update for about a day.
     dedupe_window_seconds: 26 * 3600,

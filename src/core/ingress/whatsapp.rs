@@ -59,6 +59,7 @@ pub const SPEC: Spec = Spec {
         metadata_field: "display_phone_number",
         link: crate::core::install_token::whatsapp_link,
     }),
+    channel_name: Some("display_phone_number"),
     url_forms: &[("phone_number_id", Form::Digits), ("waba_id", Form::Digits)],
     // Meta retries a failed delivery for up to 7 days.
     dedupe_window_seconds: 8 * 24 * 3600,

@@ -12,7 +12,7 @@ use crate::core::api_error::ApiError;
 use crate::core::auth::{Caller, Scope};
 use crate::core::authority;
 use crate::core::binding_session::{
-    oauth_state, slack_authorize_url, Method, NewSession, Session, State,
+    channel_name, oauth_state, slack_authorize_url, Method, NewSession, Session, State,
 };
 use crate::core::install_token::deep_link;
 use crate::core::json;
@@ -34,7 +34,7 @@ use worker::{D1Database, Env, Response};
 pub async fn start(call: &Call<'_>) -> Result<Reply, ApiError> {
     let body: NewSession = parse(&call.body)?;
     let timeout = body.validate()?;
-    collection::find_active(call, Resource::Orgs, &body.org_id).await?;
+    let org = collection::find_active(call, Resource::Orgs, &body.org_id).await?;
     let profile =
         collection::find_active(call, Resource::AppProfiles, &body.app_profile_id).await?;
     authority::require_agent(&call.caller, &body.binding.agent_id)?;
@@ -62,12 +62,23 @@ pub async fn start(call: &Call<'_>) -> Result<Reply, ApiError> {
         call.now,
         timeout,
     );
+    session.org_name = json::at(&org, "/name").as_str().map(str::to_owned);
     match session.method {
-        Method::Qr => session.deep_link = Some(qr_link(call, &session, timeout).await?),
+        Method::Qr => {
+            let (link, channel) = qr_link(call, &session, timeout).await?;
+            (session.deep_link, session.channel) = (Some(link), Some(channel));
+        }
         Method::Oauth => session.authorize_url = Some(authorize_url(call, &session).await?),
         Method::Token => {}
     }
-    let (status, view) = binding_session::call(call.env, &id, &Command::Start { session }).await?;
+    let (status, view) = binding_session::call(
+        call.env,
+        &id,
+        &Command::Start {
+            session: Box::new(session),
+        },
+    )
+    .await?;
     Ok((if status == 200 { 201 } else { status }, view))
 }
 
@@ -105,8 +116,12 @@ async fn authorize_url(call: &Call<'_>, session: &Session) -> Result<String, Api
 
 /// A `qr` session's deep link: to the org's first active installation of the session's app
 /// profile whose metadata names its number or bot, with an install token (lifetime: the
-/// session's) whose claim completes the session.
-async fn qr_link(call: &Call<'_>, session: &Session, ttl: u64) -> Result<String, ApiError> {
+/// session's) whose claim completes the session; and that installation's [`channel_name`].
+async fn qr_link(
+    call: &Call<'_>,
+    session: &Session,
+    ttl: u64,
+) -> Result<(String, String), ApiError> {
     let installations = linkable_installations(
         call.db,
         &session.org_id,
@@ -114,11 +129,10 @@ async fn qr_link(call: &Call<'_>, session: &Session, ttl: u64) -> Result<String,
         &[session.provider],
     )
     .await?;
-    let has_handle = |metadata: &Value| deep_link(session.provider, metadata, "").is_some();
-    if !installations
+    let Some(installation) = installations
         .iter()
-        .any(|(_, metadata)| has_handle(metadata))
-    {
+        .find(|installation| deep_link(session.provider, &installation.metadata, "").is_some())
+    else {
         return Err(ApiError::Conflict {
             message: format!(
                 "the org has no active {} installation under this app profile whose metadata \
@@ -131,7 +145,7 @@ async fn qr_link(call: &Call<'_>, session: &Session, ttl: u64) -> Result<String,
                 }
             ),
         });
-    }
+    };
     let grant = Grant {
         org_id: &session.org_id,
         agent_id: &session.binding.agent_id,
@@ -141,10 +155,14 @@ async fn qr_link(call: &Call<'_>, session: &Session, ttl: u64) -> Result<String,
         binding_session_id: Some(&session.id),
     };
     let (minted, _) = install_tokens::create(call, &grant).await?;
-    installations
-        .iter()
-        .find_map(|(_, metadata)| deep_link(session.provider, metadata, &minted.token))
-        .ok_or(ApiError::Internal)
+    let link = deep_link(session.provider, &installation.metadata, &minted.token)
+        .ok_or(ApiError::Internal)?;
+    let name = channel_name(
+        session.provider,
+        &installation.tenant_key,
+        &installation.metadata,
+    );
+    Ok((link, name))
 }
 
 /// `GET /v1/binding-sessions`: newest first; `?status=active` for those that have not ended, or

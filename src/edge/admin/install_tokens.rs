@@ -108,8 +108,8 @@ async fn links(call: &Call<'_>, body: &NewInstallToken, token: &str) -> Result<V
         }
         installations
             .iter()
-            .filter(|(name, _)| name == provider.as_str())
-            .find_map(|(_, metadata)| deep_link(provider, metadata, token))
+            .filter(|installation| installation.provider == provider.as_str())
+            .find_map(|installation| deep_link(provider, &installation.metadata, token))
             .map_or(Value::Null, Value::String)
     };
     Ok(json!({

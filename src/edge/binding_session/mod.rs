@@ -55,8 +55,8 @@ const BUSY_RETRY: Duration = Duration::from_secs(2);
 pub enum Command {
     /// Store a new session and arm its alarm.
     Start {
-        /// The session, as [`Session::start`] made it.
-        session: Session,
+        /// The session, as [`Session::start`] made it (boxed: it is much the largest command).
+        session: Box<Session>,
     },
     /// The session's view; its live capabilities only with `capabilities`
     /// ([`crate::core::binding_session::view`]).
@@ -204,7 +204,7 @@ impl BindingSession {
                         .await
                         .map_err(d1::internal)?;
                 }
-                self.driver.start(session).await?;
+                self.driver.start(*session).await?;
             }
             Command::View { capabilities } => return self.view(capabilities),
             Command::Cancel { by } => self.driver.cancel(&by, now).await?,

@@ -15,8 +15,8 @@ use super::token::{base_url, call, claim_channel, fail, finish, quote, Channel};
 use super::{BindingSession, Command};
 use crate::core::admin::{Secret, Secrets};
 use crate::core::api_error::ApiError;
-use crate::core::binding_page::html_escape;
-use crate::core::binding_session::{parse_oauth_state, Method as BindMethod, State};
+use crate::core::binding_page::notice;
+use crate::core::binding_session::{channel_name, parse_oauth_state, Method as BindMethod, State};
 use crate::core::json;
 use crate::core::signed_link::{self, Purpose};
 use crate::core::tenancy::Provider;
@@ -27,6 +27,9 @@ use crate::edge::store::{directory, rejections};
 use serde_json::{json, Value};
 use std::collections::HashMap;
 use worker::{Context, Env, Method, Request, Response, Result};
+
+/// The title of the page that ends a successful consent.
+const BOUND: &str = "Slack workspace bound";
 
 /// `GET /oauth/slack/callback`.
 pub async fn callback(req: Request, env: &Env, ctx: &Context) -> Result<Response> {
@@ -54,6 +57,7 @@ pub async fn callback(req: Request, env: &Env, ctx: &Context) -> Result<Response
             worker::console_error!("oauth callback for {id}: {status} {body}");
             page(
                 500,
+                "Something went wrong",
                 "Something went wrong on our side. Start a new binding session.",
             )
         }
@@ -61,6 +65,7 @@ pub async fn callback(req: Request, env: &Env, ctx: &Context) -> Result<Response
             worker::console_error!("oauth callback for {id}: {error}");
             page(
                 500,
+                "Something went wrong",
                 "Something went wrong on our side. Start a new binding session.",
             )
         }
@@ -91,6 +96,7 @@ fn refuse(
     );
     page(
         400,
+        "Link not valid",
         "This sign-in link is not valid, was already used, or has expired. Start a new binding session.",
     )
 }
@@ -99,6 +105,7 @@ fn outcome_page(view: &Value) -> Result<Response> {
     match view["status"].as_str() {
         Some("completed") => page(
             200,
+            BOUND,
             &format!(
                 "The Slack workspace is bound to agent {}. You can close this window.",
                 json::at(view, "/binding/agent_id")
@@ -108,21 +115,19 @@ fn outcome_page(view: &Value) -> Result<Response> {
         ),
         _ => page(
             200,
+            "Binding failed",
             &format!(
-                "Binding failed: {}",
+                "{} Start a new binding session to try again.",
                 view["failure"].as_str().unwrap_or("unknown reason")
             ),
         ),
     }
 }
 
-fn page(status: u16, message: &str) -> Result<Response> {
-    let escaped = html_escape(message);
-    let html = format!(
-        "<!doctype html><html lang=\"en\"><meta charset=\"utf-8\">\
-         <title>Slack · channel-edge</title><p id=\"result\">{escaped}</p></html>"
-    );
-    crate::edge::http::static_page(status, &html)
+/// A notice page; every one but the success is shown as a problem.
+fn page(status: u16, title: &str, message: &str) -> Result<Response> {
+    let problem = !(status == 200 && title == BOUND);
+    crate::edge::http::static_page(status, &notice(title, message, problem))
 }
 
 /// Takes the code Slack sent back (or the error). 409 when the session is not an `oauth` one
@@ -160,9 +165,8 @@ pub async fn exchange(
         return fail(object, &reason, "slack").await;
     }
     let now = runtime::now_seconds();
-    driver
-        .advance(State::ChannelAuthenticated, now, "slack")
-        .await?;
+    let name = channel_name(session.provider, &channel.tenant_key, &channel.metadata);
+    driver.authenticated(name, now, "slack").await?;
     driver
         .advance(State::TestingConnection, now, "system")
         .await?;

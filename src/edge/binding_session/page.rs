@@ -3,18 +3,13 @@
 //! browser). A link that is malformed, forged, for another session or expired gets a 403 page
 //! saying so.
 
-use crate::core::binding_page::{content_security_policy, render};
+use crate::core::binding_page::{content_security_policy, notice, render};
 use crate::core::signed_link::{self, Purpose};
 use crate::edge::runtime;
 use crate::edge::store::secrets::key_ring;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use worker::{Env, Request, Response, Result};
-
-/// What a refused link shows.
-const REFUSED: &str = "<!doctype html><html lang=\"en\"><meta charset=\"utf-8\">\
-<title>Link not valid · channel-edge</title><p>This binding link is not valid or has expired. \
-Ask your admin for a new one.</p></html>";
 
 /// The page.
 pub async fn page(req: &Request, env: &Env, id: &str) -> Result<Response> {
@@ -25,7 +20,8 @@ pub async fn page(req: &Request, env: &Env, id: &str) -> Result<Response> {
         .map_err(|error| worker::Error::RustError(error.to_string()))?;
     let nonce = URL_SAFE_NO_PAD.encode(nonce);
     let events = format!("/bind/{id}/events?t={capability}");
-    let mut response = Response::from_html(render(id, &events, &nonce))?;
+    let page = render(id, &events, &nonce, runtime::now_seconds());
+    let mut response = Response::from_html(page)?;
     let headers = response.headers_mut();
     headers.set("Content-Security-Policy", &content_security_policy(&nonce))?;
     headers.set("Cache-Control", "no-store")?;
@@ -61,5 +57,7 @@ fn authorised(req: &Request, env: &Env, id: &str) -> Result<Option<String>> {
 }
 
 fn refused() -> Result<Response> {
-    crate::edge::http::static_page(403, REFUSED)
+    let message =
+        "This binding link is not valid or has expired. Ask whoever sent it for a new one.";
+    crate::edge::http::static_page(403, &notice("Link not valid", message, true))
 }

@@ -13,7 +13,7 @@
 use super::BindingSession;
 use crate::core::admin::{Secret, Secrets};
 use crate::core::api_error::ApiError;
-use crate::core::binding_session::{Credentials, Outcome, Session, State};
+use crate::core::binding_session::{channel_name, Credentials, Outcome, Session, State};
 use crate::core::json;
 use crate::core::session_driver::NewChannel;
 use crate::edge::store::d1;
@@ -69,9 +69,8 @@ pub async fn authenticate(object: &BindingSession, by: &str, body: &Value) -> Re
         Err(reason) => return fail(object, &reason, provider).await,
     };
     let now = runtime::now_seconds();
-    driver
-        .advance(State::ChannelAuthenticated, now, provider)
-        .await?;
+    let name = channel_name(session.provider, &channel.tenant_key, &channel.metadata);
+    driver.authenticated(name, now, provider).await?;
     driver
         .advance(State::TestingConnection, now, "system")
         .await?;

@@ -119,19 +119,29 @@ pub fn insert_installation(
     Ok(statements)
 }
 
-/// The provider and metadata (parsed) of `org_id`'s active installations under active app
-/// profiles of `providers`, oldest first: what deep links are made from.
+/// An active installation that deep links can be made to.
+pub struct Linkable {
+    /// Its provider's name.
+    pub provider: String,
+    /// The provider's id for the bot or number.
+    pub tenant_key: String,
+    /// Its non-secret provider facts (which name the bot or number).
+    pub metadata: Value,
+}
+
+/// `org_id`'s active installations under active app profiles of `providers`, oldest first:
+/// what deep links are made from.
 pub async fn linkable_installations(
     db: &D1Database,
     org_id: &str,
     app_profile_id: Option<&str>,
     providers: &[Provider],
-) -> Result<Vec<(String, Value)>, ApiError> {
+) -> Result<Vec<Linkable>, ApiError> {
     let names: Vec<&str> = providers.iter().map(|p| p.as_str()).collect();
     let rows = d1::rows(
         db,
-        "SELECT p.provider AS provider, i.metadata AS metadata FROM installations i \
-         JOIN app_profiles p ON p.id = i.app_profile_id \
+        "SELECT p.provider AS provider, i.tenant_key AS tenant_key, i.metadata AS metadata \
+         FROM installations i JOIN app_profiles p ON p.id = i.app_profile_id \
          WHERE i.org_id = ?1 AND i.status = 'active' AND p.status = 'active' \
          AND p.provider IN (SELECT value FROM json_each(?2)) \
          AND (?3 IS NULL OR i.app_profile_id = ?3) ORDER BY i.created_at, i.id",
@@ -145,8 +155,11 @@ pub async fn linkable_installations(
     Ok(rows
         .iter()
         .filter_map(|row| {
-            let metadata = serde_json::from_str::<Value>(row["metadata"].as_str()?).ok()?;
-            Some((row["provider"].as_str()?.to_owned(), metadata))
+            Some(Linkable {
+                provider: row["provider"].as_str()?.to_owned(),
+                tenant_key: row["tenant_key"].as_str()?.to_owned(),
+                metadata: serde_json::from_str(row["metadata"].as_str()?).ok()?,
+            })
         })
         .collect())
 }

@@ -152,7 +152,13 @@ fn a_telegram_token_session_completes_and_the_bot_delivers(env: &Env) -> Result<
         session["auth_prompt"]["data"]["fields"],
         json!(["bot_token"])
     );
-    let (token, _) = fake_bot(env);
+    assert_eq!(session["org_name"], "Acme (dev)");
+    assert_eq!(
+        session["channel"],
+        Value::Null,
+        "not known before the token"
+    );
+    let (token, bot_id) = fake_bot(env);
     let statuses = std::thread::scope(|scope| {
         let follower = scope.spawn(|| follow(env, &id, Duration::from_secs(30)));
         std::thread::sleep(Duration::from_millis(500));
@@ -174,6 +180,8 @@ fn a_telegram_token_session_completes_and_the_bot_delivers(env: &Env) -> Result<
     );
 
     let done = view(env, &id);
+    let username = format!("bound_{}_bot", bot_id - 9_100_000_000);
+    assert_eq!(done["channel"], format!("{username} ({bot_id})").as_str());
     let installation = done["outcome"]["installation_id"].as_str().unwrap();
     let set = env.providers.wait_for(1, Duration::from_secs(1), |r| {
         r.url == format!("/telegram/bot{token}/setWebhook")
@@ -445,6 +453,20 @@ fn the_binding_page_follows_a_session_live_in_chromium(env: &Env) -> Result<(), 
         "the QR code was drawn"
     );
     assert_eq!(report["installation"], env.id("acme_telegram"));
+    // While waiting: what is being bound, the time left, and the link as text to copy.
+    let waiting = &report["waiting"];
+    assert_eq!(waiting["channel"], "Telegram bot acme_dev_bot (7000000001)");
+    assert_eq!(
+        waiting["org"],
+        format!("Acme (dev) ({})", env.id("acme")).as_str()
+    );
+    assert_eq!(waiting["agent"], "agent_linked");
+    let left = waiting["time_left"].as_str().unwrap();
+    let minutes: u64 = left.split(':').next().unwrap().parse()?;
+    assert!((3..=5).contains(&minutes), "{left} of a 300 s session");
+    assert_eq!(waiting["deep_link"], session["deep_link"]);
+    assert_eq!(report["ended"]["time_left"], "none: the session has ended");
+    assert_eq!(report["ended"]["deep_link"], Value::Null);
     assert_eq!(
         report["console_errors"],
         json!([]),
@@ -475,6 +497,11 @@ fn a_forged_or_foreign_page_link_is_refused(env: &Env) -> Result<(), Failed> {
     )));
     assert_eq!(foreign.status, 403, "a link opens only its own session");
     assert!(foreign.body.contains("not valid or has expired"));
+    assert!(
+        foreign.body.contains("<h1>Link not valid</h1>") && foreign.body.contains("<style>"),
+        "styled like the page: {}",
+        foreign.body
+    );
     let id = first["id"].as_str().unwrap();
     for bad in ["", "?t=", "?t=123.AAAAAAAAAAAAAAAAAAAAAA", "?t=nonsense"] {
         let reply = http::get(&env.worker.url(&format!("/bind/{id}{bad}")));
@@ -639,8 +666,14 @@ fn a_slack_oauth_session_completes_through_the_callback(env: &Env) -> Result<(),
         "{}",
         reply.body
     );
+    assert!(
+        reply.body.contains("<h1>Slack workspace bound</h1>"),
+        "{}",
+        reply.body
+    );
     let done = view(env, id);
     assert_eq!(done["status"], "completed", "{done}");
+    assert_eq!(done["channel"], format!("OAuth Co ({team})").as_str());
     let exchange = env.providers.wait_for(1, Duration::from_secs(1), |r| {
         r.url == "/slack/oauth.v2.access" && String::from_utf8_lossy(&r.body).contains(&code)
     });
