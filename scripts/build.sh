@@ -27,6 +27,9 @@ if [ "${CHANNEL_EDGE_BUILD:-release}" = dev ]; then
   exit 0
 fi
 worker-build --release 2>&1 | grep -v '^\s*$'
+# The name section (function names, ~300 KB) is dropped here rather than by `strip = true`, which
+# would also drop the section wasm-bindgen reads the Wasm features from.
+wasm-opt "$WASM" --strip-debug --strip-producers --strip-target-features -o "$WASM"
 
 raw=$(wc -c <"$WASM")
 gz=$(gzip -9 -c "$WASM" | wc -c)
