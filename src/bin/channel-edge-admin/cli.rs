@@ -6,6 +6,14 @@
 //! tokens are made by [`channel_edge::core::auth`]; this binary only reads arguments and files,
 //! the clock and the OS random number generator.
 //!
+//! `webhook` plays a chat provider instead: it sends a running worker a signed test webhook (see
+//! `webhook.rs`), as `stripe trigger` does for Stripe:
+//!
+//! ```text
+//! $ channel-edge-admin webhook slack --to app_… --text "hi"
+//! 200 OK
+//! ```
+//!
 //! An example session: make a key (`keygen` prints the public key as JSON), register it with a
 //! token that holds `principals:write`, then mint a token for it:
 //!
@@ -16,11 +24,14 @@
 //! ```
 //!
 //! Exit codes: 0 on success, 2 for a usage error (bad command, flag or value), 1 for anything
-//! else (a key file that cannot be read or written, a file that is not a key).
+//! else (a key file that cannot be read or written, a file that is not a key, a webhook the
+//! worker did not answer with a 2xx).
 
+use crate::webhook::{self, Content, Secret, Sent, Webhook, WebhookError};
 use channel_edge::core::auth::{
     generate_key_pair, mint, public_key_from_pem, AuthError, Scope, ScopeSet, MAX_LIFETIME_SECONDS,
 };
+use channel_edge::core::tenancy::Provider;
 use std::fs::OpenOptions;
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
@@ -30,6 +41,19 @@ const BIN: &str = "channel-edge-admin";
 const KEYGEN: &str = "keygen --out <path> [--force]";
 const PUBLIC_KEY: &str = "public-key --key <path>";
 const TOKEN: &str = "token --key <path> --principal <id> --scope <scopes> [--ttl <seconds>]";
+const WEBHOOK: &str = "webhook <provider> --to <id> (--text <text> [--from <id>] \
+[--conversation <id>] | --file <path>) [--secret <value> | --dataset <path>] [--base <url>]";
+/// The flags of `webhook` that take a value.
+const WEBHOOK_FLAGS: [&str; 8] = [
+    "--to",
+    "--text",
+    "--from",
+    "--conversation",
+    "--file",
+    "--secret",
+    "--base",
+    "--dataset",
+];
 /// The token lifetime when `--ttl` is not given.
 const DEFAULT_TTL_SECONDS: u64 = 900;
 
@@ -49,6 +73,8 @@ enum Command {
         scopes: ScopeSet,
         ttl: u64,
     },
+    /// Send a signed test webhook to a worker.
+    Webhook(Webhook),
 }
 
 /// What a successful command prints.
@@ -58,13 +84,29 @@ struct Output {
     stdout: String,
     /// For the person at the terminal: a line for stderr.
     note: Option<String>,
+    /// True when the command ran but what it reports is a failure (a webhook the worker did
+    /// not accept): exit code 1.
+    failed: bool,
+}
+
+impl Output {
+    /// Success that prints `stdout` and no note.
+    fn text(stdout: String) -> Output {
+        Output {
+            stdout,
+            note: None,
+            failed: false,
+        }
+    }
 }
 
 /// Why a command failed. Every message says what to fix.
 #[derive(Debug, thiserror::Error)]
 enum CliError {
     /// The first argument is not a command.
-    #[error("unknown command `{command}`; the commands are keygen, public-key, token and help")]
+    #[error(
+        "unknown command `{command}`; the commands are keygen, public-key, token, webhook and help"
+    )]
     UnknownCommand {
         /// The argument as given.
         command: String,
@@ -153,6 +195,36 @@ enum CliError {
     /// The system clock reads before 1970.
     #[error("the system clock is before 1970-01-01; fix the clock and try again")]
     Clock,
+    /// `webhook` without a provider before its flags.
+    #[error(
+        "`webhook` needs a provider first, one of: {}; usage: {BIN} {WEBHOOK}",
+        provider_names()
+    )]
+    MissingProvider,
+    /// `webhook` for a provider that does not exist.
+    #[error(
+        "unknown provider `{provider}`; the providers are: {}",
+        provider_names()
+    )]
+    UnknownProvider {
+        /// The argument as given.
+        provider: String,
+    },
+    /// `webhook` with neither `--text` nor `--file`.
+    #[error("`webhook` needs --text <text> (a message built for the provider) or --file <path> (a body sent as it is)")]
+    MissingContent,
+    /// A flag that shapes a built message, given with `--file`.
+    #[error("--file sends the file as it is, so {flag} cannot change it; leave out one of them")]
+    WithFile {
+        /// The flag.
+        flag: &'static str,
+    },
+    /// `--secret` and `--dataset` together.
+    #[error("--secret gives the secret, so --dataset would not be read; leave out one of them")]
+    SecretAndDataset,
+    /// Everything else about a webhook.
+    #[error(transparent)]
+    Webhook(#[from] WebhookError),
 }
 
 impl CliError {
@@ -168,7 +240,12 @@ impl CliError {
                 | CliError::BadTtl { .. }
                 | CliError::BadScope { .. }
                 | CliError::EmptyScope
-        )
+                | CliError::MissingProvider
+                | CliError::UnknownProvider { .. }
+                | CliError::MissingContent
+                | CliError::WithFile { .. }
+                | CliError::SecretAndDataset
+        ) || matches!(self, CliError::Webhook(error) if error.is_usage())
     }
 
     /// 2 for usage errors, 1 for everything else.
@@ -185,6 +262,7 @@ fn synopsis(command: &str) -> &'static str {
     match command {
         "keygen" => KEYGEN,
         "public-key" => PUBLIC_KEY,
+        "webhook" => WEBHOOK,
         _ => TOKEN,
     }
 }
@@ -193,9 +271,29 @@ fn scope_names() -> String {
     Scope::ALL.map(Scope::as_str).join(" ")
 }
 
+fn provider_names() -> String {
+    Provider::ALL.map(Provider::as_str).join(" ")
+}
+
+/// One line per provider: what `--to` names, and the message it sends by default.
+fn provider_table() -> String {
+    Provider::ALL
+        .iter()
+        .map(|provider| {
+            let to = format!(
+                "{} ({}_…)",
+                webhook::path_id_kind(*provider),
+                provider.path_id_prefix()
+            );
+            let name = provider.as_str();
+            format!("  {name:<9} {to:<21} {}\n", webhook::defaults(*provider))
+        })
+        .collect()
+}
+
 fn usage() -> String {
     format!(
-        "{BIN}: keys and tokens for the channel-edge admin API
+        "{BIN}: keys and tokens for the channel-edge admin API, and test webhooks
 
 Usage:
   {BIN} {KEYGEN}
@@ -209,14 +307,30 @@ Usage:
       Print a token (JWT) for principal <id>, signed with the private key in <path>.
       <scopes> is space-separated; --scope may be repeated. --ttl is 1 to {MAX_LIFETIME_SECONDS}
       (default {DEFAULT_TTL_SECONDS}). Use it as `Authorization: Bearer <token>`.
+  {BIN} {WEBHOOK}
+      Send a worker a signed test webhook as <provider> would: a text message from --from
+      in --conversation, or the bytes of --file as they are. POSTs to
+      <url>/webhooks/<provider>/<id>, <url> being --base, else ${base_variable}, else
+      {default_base}; prints the answer's status and body, and exits 1 unless it is 2xx.
+      Signs with --secret, else with the provider's secret in the dev dataset
+      ({default_dataset} under the current directory, or --dataset): Slack's
+      signing_secret, Telegram's secret_token, WhatsApp's app_secret, Discord's Ed25519
+      seed (64 hex digits, also what --secret takes), Standard Webhooks' webhook_secret
+      (whsec_…).
   {BIN} help
       Print this text (also --help, -h).
 
 Scopes: {scopes}
 
+Webhook providers, what --to names, and the message by default (the dev dataset's):
+{providers}
 Exit codes: 0 success, 1 failure, 2 usage error.
 ",
-        scopes = scope_names()
+        scopes = scope_names(),
+        providers = provider_table(),
+        base_variable = webhook::BASE_VARIABLE,
+        default_base = webhook::DEFAULT_BASE,
+        default_dataset = webhook::DEFAULT_DATASET,
     )
 }
 
@@ -263,9 +377,84 @@ fn parse(args: &[String]) -> Result<Command, CliError> {
                 ttl,
             })
         }
+        "webhook" => parse_webhook(rest),
         other => Err(CliError::UnknownCommand {
             command: other.to_owned(),
         }),
+    }
+}
+
+/// Parses `webhook <provider> <flags>`.
+fn parse_webhook(args: &[String]) -> Result<Command, CliError> {
+    let provider = match args.first().map(String::as_str) {
+        Some("--help" | "-h") => return Ok(Command::Help),
+        Some(name) if !name.starts_with('-') => parse_provider(name)?,
+        _ => return Err(CliError::MissingProvider),
+    };
+    let rest = args.get(1..).unwrap_or_default();
+    let Some(flags) = Flags::read("webhook", rest, &WEBHOOK_FLAGS, &[])? else {
+        return Ok(Command::Help);
+    };
+    let to = flags.required("--to")?.to_owned();
+    webhook::check_target(provider, &to)?;
+    let content = webhook_content(provider, &flags)?;
+    let secret = webhook_secret(provider, &flags)?;
+    let base = match flags.single("--base")? {
+        Some(base) => Some(webhook::check_base("--base", base)?),
+        None => None,
+    };
+    Ok(Command::Webhook(Webhook {
+        provider,
+        to,
+        content,
+        secret,
+        base,
+    }))
+}
+
+/// `--secret`, checked against the provider's form, or the dev dataset at `--dataset` or its
+/// default path.
+fn webhook_secret(provider: Provider, flags: &Flags) -> Result<Secret, CliError> {
+    match (flags.single("--secret")?, flags.single("--dataset")?) {
+        (Some(_), Some(_)) => Err(CliError::SecretAndDataset),
+        (Some(secret), None) => {
+            webhook::check_secret(provider, secret)?;
+            Ok(Secret::Given(secret.to_owned()))
+        }
+        (None, dataset) => Ok(Secret::Dataset(
+            dataset.unwrap_or(webhook::DEFAULT_DATASET).into(),
+        )),
+    }
+}
+
+fn parse_provider(name: &str) -> Result<Provider, CliError> {
+    Provider::parse(name).map_err(|_| CliError::UnknownProvider {
+        provider: name.to_owned(),
+    })
+}
+
+/// A message from `--text`, `--from` and `--conversation`, or `--file` alone.
+fn webhook_content(provider: Provider, flags: &Flags) -> Result<Content, CliError> {
+    let text = flags.single("--text")?;
+    let from = flags.single("--from")?;
+    let conversation = flags.single("--conversation")?;
+    let Some(path) = flags.single("--file")? else {
+        let text = text.ok_or(CliError::MissingContent)?;
+        webhook::check_ids(provider, from, conversation)?;
+        return Ok(Content::Message {
+            text: text.to_owned(),
+            from: from.map(str::to_owned),
+            conversation: conversation.map(str::to_owned),
+        });
+    };
+    let shaping = [
+        ("--text", text),
+        ("--from", from),
+        ("--conversation", conversation),
+    ];
+    match shaping.into_iter().find(|(_, value)| value.is_some()) {
+        Some((flag, _)) => Err(CliError::WithFile { flag }),
+        None => Ok(Content::File(path.into())),
     }
 }
 
@@ -377,19 +566,13 @@ impl Flags {
 /// Runs a parsed command.
 fn run(command: Command) -> Result<Output, CliError> {
     match command {
-        Command::Help => Ok(Output {
-            stdout: usage(),
-            note: None,
-        }),
+        Command::Help => Ok(Output::text(usage())),
         Command::Keygen { out, force } => keygen(&out, force),
         Command::PublicKey { key } => {
             let pem = read_key(&key)?;
             let public_key = public_key_from_pem(&pem)
                 .map_err(|source| CliError::BadKey { path: key, source })?;
-            Ok(Output {
-                stdout: format!("{public_key}\n"),
-                note: None,
-            })
+            Ok(Output::text(format!("{public_key}\n")))
         }
         Command::Token {
             key,
@@ -398,17 +581,55 @@ fn run(command: Command) -> Result<Output, CliError> {
             ttl,
         } => {
             let pem = read_key(&key)?;
-            let now = SystemTime::now()
-                .duration_since(UNIX_EPOCH)
-                .map_err(|_| CliError::Clock)?
-                .as_secs();
-            let token = mint(&pem, &principal, &scopes, now, ttl)
+            let token = mint(&pem, &principal, &scopes, unix_now()?, ttl)
                 .map_err(|source| CliError::BadKey { path: key, source })?;
-            Ok(Output {
-                stdout: format!("{token}\n"),
-                note: None,
-            })
+            Ok(Output::text(format!("{token}\n")))
         }
+        Command::Webhook(webhook) => send_webhook(&webhook),
+    }
+}
+
+fn unix_now() -> Result<u64, CliError> {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|elapsed| elapsed.as_secs())
+        .map_err(|_| CliError::Clock)
+}
+
+/// Sends `webhook` to `--base`, `$EDGE` or the default, now, with fresh ids.
+fn send_webhook(webhook: &Webhook) -> Result<Output, CliError> {
+    let env = std::env::var(webhook::BASE_VARIABLE).ok();
+    let base = webhook::base(webhook.base.as_deref(), env.as_deref())?;
+    let nonce = getrandom::u64().map_err(CliError::Random)?;
+    let sent = webhook::run(webhook, &base, unix_now()?, nonce)?;
+    Ok(webhook_output(&sent))
+}
+
+/// The answer's status line and body on stdout; what was sent (and a refusal) on stderr.
+fn webhook_output(sent: &Sent) -> Output {
+    let answer = &sent.answer;
+    let reason = ureq::http::StatusCode::from_u16(answer.status)
+        .ok()
+        .and_then(|status| status.canonical_reason())
+        .unwrap_or_default();
+    let mut stdout = format!("{} {reason}\n", answer.status);
+    if !answer.body.is_empty() {
+        stdout.push_str(&answer.body);
+        if !answer.body.ends_with('\n') {
+            stdout.push('\n');
+        }
+    }
+    let mut note = sent.summary.clone();
+    if !answer.accepted() {
+        note.push_str(&format!(
+            "\nnot accepted: the worker answered {} (its answer is above)",
+            answer.status
+        ));
+    }
+    Output {
+        stdout,
+        note: Some(note),
+        failed: !answer.accepted(),
     }
 }
 
@@ -422,6 +643,7 @@ fn keygen(out: &Path, force: bool) -> Result<Output, CliError> {
         "public_key": public_key,
     });
     Ok(Output {
+        failed: false,
         stdout: format!("{json}\n"),
         note: Some(format!(
             "next: register the public key with `POST /v1/principals` (needs a token with \
@@ -497,6 +719,9 @@ pub fn main() -> std::process::ExitCode {
             }
             if let Some(note) = output.note {
                 eprintln!("{note}");
+            }
+            if output.failed {
+                return ExitCode::from(1);
             }
             ExitCode::SUCCESS
         }

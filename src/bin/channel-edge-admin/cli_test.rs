@@ -422,3 +422,216 @@ fn environment_failures_say_what_to_fix() {
     assert!(error.to_string().contains("fix the clock"));
     assert_eq!(error.exit_code(), 1);
 }
+
+// webhook
+
+const APP_ID: &str = "app_0123456789abcdef0123456789abcdef";
+const INS_ID: &str = "ins_0123456789abcdef0123456789abcdef";
+
+fn parse_webhook_args(args: &[&str]) -> Result<Webhook, CliError> {
+    match parse_args(&[&["webhook"][..], args].concat())? {
+        Command::Webhook(webhook) => Ok(webhook),
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn parses_a_webhook_message_with_the_defaults_left_to_run() {
+    let webhook = parse_webhook_args(&["slack", "--to", APP_ID, "--text", "hi"]).unwrap();
+    assert_eq!(
+        webhook,
+        Webhook {
+            provider: Provider::Slack,
+            to: APP_ID.into(),
+            content: Content::Message {
+                text: "hi".into(),
+                from: None,
+                conversation: None,
+            },
+            secret: Secret::Dataset("seed/dev-dataset.json".into()),
+            base: None,
+        }
+    );
+}
+
+#[test]
+fn parses_every_webhook_flag() {
+    let webhook = parse_webhook_args(&[
+        "telegram",
+        "--text=hello there",
+        "--to",
+        INS_ID,
+        "--from",
+        "7",
+        "--conversation",
+        "-1009",
+        "--secret",
+        "tok",
+        "--base",
+        "https://edge.example/",
+    ])
+    .unwrap();
+    assert_eq!(webhook.provider, Provider::Telegram);
+    assert_eq!(
+        webhook.content,
+        Content::Message {
+            text: "hello there".into(),
+            from: Some("7".into()),
+            conversation: Some("-1009".into()),
+        }
+    );
+    assert_eq!(webhook.secret, Secret::Given("tok".into()));
+    assert_eq!(webhook.base.as_deref(), Some("https://edge.example"));
+
+    let args = [
+        "standard",
+        "--to",
+        INS_ID,
+        "--file",
+        "p.json",
+        "--dataset",
+        "d.json",
+    ];
+    let file = parse_webhook_args(&args).unwrap();
+    assert_eq!(file.content, Content::File("p.json".into()));
+    assert_eq!(file.secret, Secret::Dataset("d.json".into()));
+}
+
+#[test]
+fn webhook_help_and_usage_list_the_providers() {
+    for args in [&["webhook", "--help"][..], &["webhook", "slack", "-h"]] {
+        assert_eq!(parse_args(args).unwrap(), Command::Help, "{args:?}");
+    }
+    let text = usage();
+    assert!(text.contains(WEBHOOK));
+    for provider in Provider::ALL {
+        let line = text
+            .lines()
+            .find(|line| line.trim_start().starts_with(provider.as_str()))
+            .unwrap_or_else(|| panic!("no line for {provider:?}"));
+        assert!(line.contains(provider.path_id_prefix()), "{line}");
+        assert!(line.contains(webhook::default_sender(provider)), "{line}");
+    }
+    for needle in [
+        "$EDGE",
+        "http://127.0.0.1:8787",
+        "seed/dev-dataset.json",
+        "whsec_",
+    ] {
+        assert!(text.contains(needle), "usage lacks {needle}");
+    }
+}
+
+#[test]
+fn a_webhook_needs_a_known_provider_first() {
+    for args in [&["webhook"][..], &["webhook", "--to", APP_ID, "slack"]] {
+        let error = parse_args(args).unwrap_err();
+        assert!(matches!(error, CliError::MissingProvider), "{error:?}");
+        assert!(error.to_string().contains(&provider_names()));
+        assert_eq!(error.exit_code(), 2);
+    }
+    let error = parse_args(&["webhook", "sms", "--to", APP_ID]).unwrap_err();
+    assert!(matches!(&error, CliError::UnknownProvider { provider } if provider == "sms"));
+    let message = error.to_string();
+    assert!(
+        message.contains("`sms`") && message.contains("slack telegram whatsapp discord standard")
+    );
+    assert_eq!(error.exit_code(), 2);
+}
+
+#[test]
+fn a_webhook_needs_a_target_and_something_to_send() {
+    let error = parse_webhook_args(&["slack", "--text", "hi"]).unwrap_err();
+    assert!(
+        matches!(error, CliError::MissingFlag { flag: "--to", .. }),
+        "{error:?}"
+    );
+    assert!(error.to_string().contains(WEBHOOK));
+
+    let error = parse_webhook_args(&["slack", "--to", APP_ID]).unwrap_err();
+    assert!(matches!(error, CliError::MissingContent), "{error:?}");
+    assert!(error.to_string().contains("--text") && error.to_string().contains("--file"));
+    assert_eq!(error.exit_code(), 2);
+}
+
+/// Asserts a usage error (exit code 2) whose message contains `needle`.
+fn assert_usage(error: &CliError, needle: &str) {
+    assert!(error.to_string().contains(needle), "{needle}: {error}");
+    assert_eq!(error.exit_code(), 2, "{error}");
+}
+
+#[test]
+fn a_file_is_sent_as_it_is_so_message_flags_conflict() {
+    for flag in ["--text", "--from", "--conversation"] {
+        let args = ["slack", "--to", APP_ID, "--file", "p.json", flag, "x"];
+        let error = parse_webhook_args(&args).unwrap_err();
+        assert!(matches!(error, CliError::WithFile { flag: named } if named == flag));
+        assert_usage(&error, flag);
+    }
+}
+
+#[test]
+fn webhook_values_are_checked_while_parsing() {
+    for (provider, to, extra, needle) in [
+        ("slack", INS_ID, &[][..], "app profile id"),
+        ("standard", APP_ID, &[], "installation id"),
+        ("telegram", INS_ID, &["--from", "bob"], "whole numbers"),
+        ("whatsapp", APP_ID, &["--conversation", "c"], "one to one"),
+        ("discord", APP_ID, &["--secret", "k"], "64 hex digits"),
+        ("slack", APP_ID, &["--base", "edge.example"], "http://"),
+        ("slack", APP_ID, &["--text", "y"], "more than once"),
+        ("slack", APP_ID, &["--scope", "*"], "`--scope`"),
+        (
+            "slack",
+            APP_ID,
+            &["--secret", "s", "--dataset", "d"],
+            "leave out one",
+        ),
+    ] {
+        let args = [&[provider, "--to", to, "--text", "x"][..], extra].concat();
+        assert_usage(&parse_webhook_args(&args).unwrap_err(), needle);
+    }
+}
+
+fn sent(status: u16, body: &str) -> Sent {
+    Sent {
+        summary: "sent a slack message".into(),
+        answer: webhook::Answer {
+            status,
+            body: body.into(),
+        },
+    }
+}
+
+#[test]
+fn an_accepted_webhook_prints_its_status_line_and_body() {
+    let output = webhook_output(&sent(204, ""));
+    assert_eq!(output.stdout, "204 No Content\n");
+    assert!(!output.failed);
+    assert_eq!(output.note.as_deref(), Some("sent a slack message"));
+
+    let output = webhook_output(&sent(200, r#"{"type":5}"#));
+    assert_eq!(output.stdout, "200 OK\n{\"type\":5}\n");
+    assert!(!output.failed);
+}
+
+#[test]
+fn a_refused_webhook_prints_the_answer_and_fails() {
+    let body = r#"{"error":{"code":"bad_signature","message":"signature does not verify"}}"#;
+    let output = webhook_output(&sent(401, body));
+    assert_eq!(output.stdout, format!("401 Unauthorized\n{body}\n"));
+    assert!(output.failed);
+    assert!(output
+        .note
+        .unwrap()
+        .contains("not accepted: the worker answered 401"));
+    let output = webhook_output(&sent(599, "x\n"));
+    assert_eq!(output.stdout, "599 \nx\n");
+    assert!(output.failed);
+}
+
+#[test]
+fn the_unknown_command_message_names_webhook() {
+    let error = parse_args(&["trigger"]).unwrap_err();
+    assert!(error.to_string().contains("webhook"));
+}

@@ -29,9 +29,9 @@ use ed25519_dalek::{Signature, VerifyingKey};
 use serde_json::{Map, Value};
 
 /// The signature header.
-const SIGNATURE: &str = "X-Signature-Ed25519";
+pub(super) const SIGNATURE: &str = "X-Signature-Ed25519";
 /// The signed timestamp header.
-const TIMESTAMP: &str = "X-Signature-Timestamp";
+pub(super) const TIMESTAMP: &str = "X-Signature-Timestamp";
 /// Discord's epoch, 2015-01-01T00:00:00Z, in Unix milliseconds.
 const DISCORD_EPOCH_MS: u64 = 1_420_070_400_000;
 /// PONG.
@@ -85,7 +85,7 @@ impl Discord {
             .ok_or(Rejection::MalformedSignature { header: SIGNATURE })?;
         check_timestamp(parse_timestamp(timestamp_text, TIMESTAMP)?, now, window)?;
         let signature = Signature::from_bytes(&signature);
-        let message = [timestamp_text.as_bytes(), request.body].concat();
+        let message = signed_message(timestamp_text, request.body);
         any_secret(secrets.iter().filter_map(|key| public_key(key)), |key| {
             key.verify_strict(&message, &signature).is_ok()
         })
@@ -121,8 +121,13 @@ impl Discord {
     }
 }
 
+/// What Discord signs: `{X-Signature-Timestamp}{raw body}`.
+pub(super) fn signed_message(timestamp: &str, body: &[u8]) -> Vec<u8> {
+    [timestamp.as_bytes(), body].concat()
+}
+
 /// Exactly `2 * N` hex digits as `N` bytes.
-fn parse_hex<const N: usize>(text: &str) -> Option<[u8; N]> {
+pub(super) fn parse_hex<const N: usize>(text: &str) -> Option<[u8; N]> {
     if text.len() != 2 * N {
         return None;
     }

@@ -11,6 +11,7 @@
 //!   that reach its API's URLs, its dedupe window and what it can do when sending. Routes, admin
 //!   validation, the secret catalogue and the documents' provider lists all come from it.
 //! - [`any_secret`]: the one loop that tries every valid secret.
+//! - `sign` (native only): signing requests as each provider does, for the CLI and tests.
 //! - [`Rejection`]: why a request is refused (always 401 at the edge). No message ever contains
 //!   a secret or an expected signature.
 //!
@@ -19,6 +20,10 @@
 //! those with the rules in [`crate::core::tenancy`]); the clock (`now` is an argument).
 
 pub mod discord;
+// Signing as each provider does is for the CLI and tests, which play the provider; the worker
+// only verifies, so the Wasm carries no signer.
+#[cfg(not(target_arch = "wasm32"))]
+pub mod sign;
 pub mod slack;
 pub mod standard;
 pub mod telegram;
@@ -174,6 +179,16 @@ pub struct Request<'a> {
 }
 
 impl<'a> Request<'a> {
+    /// A `POST` without a query, as webhooks arrive.
+    pub fn post(headers: &'a [(String, String)], body: &'a [u8]) -> Self {
+        Request {
+            method: "POST",
+            headers,
+            query: &[],
+            body,
+        }
+    }
+
     /// The first header called `name` (case-insensitive).
     pub fn header(&self, name: &str) -> Option<&'a str> {
         self.headers

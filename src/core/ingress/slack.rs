@@ -33,13 +33,14 @@ use super::{
 use crate::core::binding_session::Method;
 use crate::core::mac::hmac_sha256;
 use crate::core::tenancy::SecretOwner;
-use hmac::Mac;
+use hmac::{Hmac, Mac};
 use serde_json::{Map, Value};
+use sha2::Sha256;
 
 /// The signature header.
-const SIGNATURE: &str = "X-Slack-Signature";
+pub(super) const SIGNATURE: &str = "X-Slack-Signature";
 /// The signed timestamp header.
-const TIMESTAMP: &str = "X-Slack-Request-Timestamp";
+pub(super) const TIMESTAMP: &str = "X-Slack-Request-Timestamp";
 
 /// Slack, as [`crate::core::tenancy::Provider`] registers it.
 pub const SPEC: Spec = Spec {
@@ -112,12 +113,17 @@ fn signature(text: &str) -> Result<[u8; 32], Rejection> {
 
 /// Whether `secret` signs `v0:{timestamp}:{body}` as `signature` (constant-time).
 fn signs(secret: &str, timestamp: &str, body: &[u8], signature: &[u8]) -> bool {
+    mac(secret, timestamp, body).verify_slice(signature).is_ok()
+}
+
+/// HMAC-SHA256 keyed with `secret` over `v0:{timestamp}:{body}`, before finalising.
+pub(super) fn mac(secret: &str, timestamp: &str, body: &[u8]) -> Hmac<Sha256> {
     let mut mac = hmac_sha256(secret.as_bytes());
     mac.update(b"v0:");
     mac.update(timestamp.as_bytes());
     mac.update(b":");
     mac.update(body);
-    mac.verify_slice(signature).is_ok()
+    mac
 }
 
 fn parse_json(body: &[u8]) -> Result<Parsed, ParseError> {

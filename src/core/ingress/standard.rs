@@ -18,8 +18,11 @@
 //!   within the replay window in both directions and is checked before any HMAC.
 //! - [`sign`]: the `webhook-signature` value for a delivery, with the same key decoding and MAC
 //!   as `verify`.
-//! - [`Standard::parse`]: any JSON object → one event keyed by `webhook-id`, read leniently
-//!   (`type`, `text`, `sender`, `conversation`, at the top level or under `data`).
+//! - [`Standard::parse`]: any JSON object → one event keyed by `webhook-id`, read leniently:
+//!   `type` (`"message"` is a message, anything else other), `text`, `sender` and
+//!   `conversation`, each under `data` first, then at the top level. A sender or conversation is
+//!   an object with an `id` (`{"id": "ci-bot"}`) or the id itself (`"ci-bot"`); an id is a
+//!   string or a number (read as text).
 //!
 //! # What's out of scope
 //! Asymmetric `v1a` (Ed25519) signatures, secret generation, delivery retries (the queue
@@ -39,11 +42,11 @@ use serde_json::{Map, Value};
 use sha2::Sha256;
 
 /// The message id header.
-const ID: &str = "webhook-id";
+pub(super) const ID: &str = "webhook-id";
 /// The signed timestamp header.
-const TIMESTAMP: &str = "webhook-timestamp";
+pub(super) const TIMESTAMP: &str = "webhook-timestamp";
 /// The signature list header.
-const SIGNATURE: &str = "webhook-signature";
+pub(super) const SIGNATURE: &str = "webhook-signature";
 /// The prefix of a secret's text.
 const SECRET_PREFIX: &str = "whsec_";
 /// The prefix of a symmetric signature entry.
@@ -204,14 +207,18 @@ fn text_at(body: &Value) -> Option<String> {
         .map(str::to_owned)
 }
 
-/// `data.{object}.id`, else `{object}.id`: a string, or a number as text.
+/// `data.{object}`, else `{object}`: an object's `id`, or the value itself (`"sender":
+/// "ci-bot"`); a string, or a number as text.
 fn id_at(body: &Value, object: &str) -> Option<String> {
-    [format!("/data/{object}/id"), format!("/{object}/id")]
+    [format!("/data/{object}"), format!("/{object}")]
         .iter()
-        .find_map(|pointer| match body.pointer(pointer)? {
-            Value::String(id) => Some(id.clone()),
-            Value::Number(id) => Some(id.to_string()),
-            _ => None,
+        .find_map(|pointer| {
+            let value = body.pointer(pointer)?;
+            match value.get("id").unwrap_or(value) {
+                Value::String(id) => Some(id.clone()),
+                Value::Number(id) => Some(id.to_string()),
+                _ => None,
+            }
         })
 }
 

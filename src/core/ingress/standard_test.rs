@@ -484,6 +484,50 @@ fn top_level_fields_are_read_too() {
 }
 
 #[test]
+fn a_sender_or_conversation_may_be_the_id_itself() {
+    // Vector: made up; `"sender": "ci-bot"` as many CI senders write it, at both levels.
+    let headers = headers(&[]);
+    for body in [
+        &br#"{"type":"message","text":"hi","sender":"ci-bot","conversation":"c1"}"#[..],
+        br#"{"type":"message","data":{"text":"hi","sender":"ci-bot","conversation":"c1"}}"#,
+        br#"{"type":"message","text":"hi","sender":{"id":"ci-bot"},"conversation":"c1"}"#,
+    ] {
+        let event = single_event(&headers, body);
+        assert_eq!(
+            event.sender.map(|sender| sender.id).as_deref(),
+            Some("ci-bot")
+        );
+        assert_eq!(
+            event.conversation.map(|conversation| conversation.id),
+            Some("c1".to_owned())
+        );
+    }
+    let numeric = single_event(&headers, br#"{"sender":7,"conversation":-100}"#);
+    assert_eq!(numeric.sender.unwrap().id, "7");
+    assert_eq!(numeric.conversation.unwrap().id, "-100");
+}
+
+#[test]
+fn data_is_read_before_the_top_level_and_unusable_values_are_skipped() {
+    // Vector: made up. `data.sender` wins over `sender`; a `data.conversation` without an id, a
+    // boolean or an array is no id, so the top-level one is read.
+    let body = br#"{"sender":"top","data":{"sender":"inner","conversation":{"name":"x"}},
+        "conversation":"c2"}"#;
+    let headers = headers(&[]);
+    let event = single_event(&headers, body);
+    assert_eq!(event.sender.unwrap().id, "inner");
+    assert_eq!(event.conversation.unwrap().id, "c2");
+    for body in [
+        &br#"{"sender":true}"#[..],
+        br#"{"sender":["a"]}"#,
+        br#"{"sender":{"id":null}}"#,
+        br#"{"sender":null}"#,
+    ] {
+        assert_eq!(single_event(&headers, body).sender, None, "{body:?}");
+    }
+}
+
+#[test]
 fn a_body_that_is_not_a_json_object_is_a_parse_error() {
     let headers = headers(&[]);
     for body in [&b"not json"[..], b"[1,2]", b"\"text\"", b""] {

@@ -33,7 +33,7 @@ use serde_json::{Map, Value};
 use subtle::ConstantTimeEq;
 
 /// The secret token header.
-const SECRET_TOKEN: &str = "X-Telegram-Bot-Api-Secret-Token";
+pub(super) const SECRET_TOKEN: &str = "X-Telegram-Bot-Api-Secret-Token";
 /// Update fields that carry a `Message`.
 const MESSAGES: [&str; 4] = [
     "message",

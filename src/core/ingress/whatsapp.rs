@@ -31,11 +31,12 @@ use super::{
 use crate::core::binding_session::Method;
 use crate::core::mac::hmac_sha256;
 use crate::core::tenancy::SecretOwner;
-use hmac::Mac;
+use hmac::{Hmac, Mac};
 use serde_json::{json, Map, Value};
+use sha2::Sha256;
 
 /// The signature header.
-const SIGNATURE: &str = "X-Hub-Signature-256";
+pub(super) const SIGNATURE: &str = "X-Hub-Signature-256";
 /// The handshake's query parameters.
 const MODE: &str = "hub.mode";
 const VERIFY_TOKEN: &str = "hub.verify_token";
@@ -154,9 +155,14 @@ fn signature(text: &str) -> Result<[u8; 32], Rejection> {
 
 /// Whether `secret` signs `body` as `signature` (constant-time).
 fn signs(secret: &str, body: &[u8], signature: &[u8]) -> bool {
+    mac(secret, body).verify_slice(signature).is_ok()
+}
+
+/// HMAC-SHA256 keyed with `secret` over `body`, before finalising.
+pub(super) fn mac(secret: &str, body: &[u8]) -> Hmac<Sha256> {
     let mut mac = hmac_sha256(secret.as_bytes());
     mac.update(body);
-    mac.verify_slice(signature).is_ok()
+    mac
 }
 
 /// The events of one `entry` (one WhatsApp Business Account).

@@ -7,6 +7,7 @@
 //! - [`fake`]: small loopback HTTP servers that stand in for services we cannot reach here (the
 //!   agent runtime, providers' APIs). They record every request and answer from a script.
 //! - [`http`]: a blocking HTTP client whose responses keep status, headers and body for asserts.
+//! - [`cli`]: the admin CLI, built once by the cargo running the suite, for tests that run it.
 //! - [`stats`]: the percentiles the load tools (`src/bin/load.rs`, `src/bin/load-outbound.rs`)
 //!   print.
 //!
@@ -15,12 +16,14 @@
 //!
 //! # What's out of scope
 //! Building the Worker: `scripts/test.sh` builds it first and the harness refuses to start
-//! without a build, rather than compiling inside a test.
+//! without a build, rather than compiling inside a test. (The admin CLI is the exception: a
+//! native binary of the main crate, [`cli`] builds it with cargo, the one thing that says
+//! reliably where it is.)
 
+pub mod cli;
 pub mod fake;
 pub mod http;
 pub mod seed;
-pub mod sign;
 pub mod stats;
 pub mod wrangler;
 

@@ -13,6 +13,7 @@ macro_rules! tests {
 
 mod admin;
 mod authority;
+mod cli;
 mod health;
 mod ingress;
 mod install;
@@ -124,6 +125,7 @@ fn tests() -> Vec<(&'static str, Test)> {
         authority::TESTS,
         tenancy::TESTS,
         ingress::TESTS,
+        cli::TESTS,
         queue::TESTS,
         revocation::TESTS,
         install::TESTS,

@@ -2,11 +2,11 @@
 
 use crate::admin::audit_entries;
 use crate::{unique_ip, Env};
-use channel_edge::core::ingress::{standard::Standard, Request};
+use channel_edge::core::ingress::{sign, standard::Standard, Request};
 use channel_edge_e2e::fake::{Answer, Recorded};
 use channel_edge_e2e::http::{self, Reply};
 use channel_edge_e2e::wrangler::WranglerDev;
-use channel_edge_e2e::{repo_root, seed, sign};
+use channel_edge_e2e::{repo_root, seed};
 use libtest_mimic::Failed;
 use serde_json::{json, Value};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -64,8 +64,21 @@ pub fn deliveries(
     count: usize,
     timeout: Duration,
 ) -> Vec<Value> {
+    deliveries_matching(env, count, timeout, |envelope| {
+        envelope["provider_event_id"] == provider_event_id
+    })
+}
+
+/// Envelopes the fake runtime received that `matches`, waiting up to `timeout` for `count` of
+/// them. Every one is checked: signature and schema.
+pub fn deliveries_matching(
+    env: &Env,
+    count: usize,
+    timeout: Duration,
+    matches: impl Fn(&Value) -> bool,
+) -> Vec<Value> {
     let received = env.runtime.wait_for(count, timeout, |r| {
-        r.url == "/inbound" && r.json()["provider_event_id"] == provider_event_id
+        r.url == "/inbound" && matches(&r.json())
     });
     received.iter().map(checked_envelope).collect()
 }
@@ -426,7 +439,10 @@ pub fn post_whatsapp(env: &Env, body: &Value) -> Reply {
         &url,
         &[
             ("content-type", "application/json"),
-            ("x-hub-signature-256", &sign::meta(&secret, body.as_bytes())),
+            (
+                "x-hub-signature-256",
+                &sign::whatsapp(&secret, body.as_bytes()),
+            ),
         ],
         body.as_bytes(),
     )
@@ -517,7 +533,7 @@ pub fn post_discord(env: &Env, body: &Value) -> Reply {
         .as_str()
         .unwrap()
         .to_owned();
-    let signature = sign::discord(&seed_hex, now, body.as_bytes());
+    let signature = sign::discord(&seed_hex, now, body.as_bytes()).unwrap();
     let url = env
         .worker
         .url(&format!("/webhooks/discord/{}", env.id("discord")));
@@ -601,7 +617,7 @@ pub fn post_standard_to(
             ("webhook-timestamp", &timestamp.to_string()),
             (
                 "webhook-signature",
-                &sign::standard(secret, id, timestamp, body.as_bytes()),
+                &sign::standard(secret, id, timestamp, body.as_bytes()).unwrap(),
             ),
             ("cf-connecting-ip", ip),
         ],

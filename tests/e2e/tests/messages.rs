@@ -5,9 +5,10 @@
 use crate::authority::{principal, token};
 use crate::ingress::{dataset_secret, deliveries, post_telegram, unique};
 use crate::{unique_ip, Env};
+use channel_edge::core::ingress::sign;
 use channel_edge_e2e::fake::{Answer, Recorded};
 use channel_edge_e2e::http::{self, Reply};
-use channel_edge_e2e::{seed, sign};
+use channel_edge_e2e::seed;
 use libtest_mimic::Failed;
 use serde_json::{json, Value};
 use std::time::{Duration, Instant};

@@ -136,7 +136,8 @@ fn revoking_an_app_profile_stops_its_installations(env: &Env) -> Result<(), Fail
     let send = |id: &str| {
         let body = json!({"type": "message", "text": "hi", "sender": {"id": "s1"}}).to_string();
         let now = seed::now();
-        let signature = channel_edge_e2e::sign::standard(secret, id, now, body.as_bytes());
+        let signature =
+            channel_edge::core::ingress::sign::standard(secret, id, now, body.as_bytes()).unwrap();
         http::send(
             "POST",
             &env.worker

@@ -21,10 +21,11 @@
 //! stand-in accepted; exits non-zero when a message is missing, doubled or out of order.
 //! Everything stays on 127.0.0.1; wrangler is stopped on exit.
 
+use channel_edge::core::ingress::sign;
 use channel_edge_e2e::fake::{Answer, FakeServer, Recorded};
 use channel_edge_e2e::stats::percentile;
 use channel_edge_e2e::wrangler::WranglerDev;
-use channel_edge_e2e::{http, seed, sign};
+use channel_edge_e2e::{http, seed};
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
 use std::process::ExitCode;
@@ -295,7 +296,7 @@ fn whatsapp_capability(env: &Env, user: &str) -> Result<String, String> {
     let url = env
         .worker
         .url(&format!("/webhooks/whatsapp/{}", seeded(env, "whatsapp")?));
-    let signature = sign::meta(&secret, body.as_bytes());
+    let signature = sign::whatsapp(&secret, body.as_bytes());
     let headers = [
         ("content-type", "application/json"),
         ("x-hub-signature-256", signature.as_str()),

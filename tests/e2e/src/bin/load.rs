@@ -22,9 +22,9 @@
 //! minute or made an admin write fail, or the global deadline (10 minutes) cut the run short.
 //! Everything stays on 127.0.0.1; wrangler is stopped on exit (`WranglerDev`'s drop).
 
+use channel_edge::core::ingress::sign;
 use channel_edge_e2e::fake::FakeServer;
 use channel_edge_e2e::seed;
-use channel_edge_e2e::sign;
 use channel_edge_e2e::stats::percentile;
 use channel_edge_e2e::wrangler::WranglerDev;
 use serde_json::{json, Value};

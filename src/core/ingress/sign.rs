@@ -1,0 +1,133 @@
+//! Signing webhook requests the way each provider does, for the callers that play the provider:
+//! the admin CLI's `webhook` command, the end-to-end suite and the load tools. Native only; the
+//! worker verifies and never signs as a provider.
+//!
+//! # What's in scope
+//! - One signer per provider, each the counterpart of its verifier and built from the same
+//!   pieces (MAC, signed message, header names): [`slack`] (`v0=` HMAC over
+//!   `v0:{timestamp}:{body}`), [`whatsapp`] (`sha256=` HMAC over the body), [`discord`] (Ed25519
+//!   over `{timestamp}{body}` from a 32-byte seed) and [`standard`] (`v1,` HMAC over
+//!   `{id}.{timestamp}.{body}`); Telegram signs nothing and sends its secret token as it is.
+//! - [`headers`]: the authentication headers a provider sends with a body (signature, signed
+//!   timestamp, Standard Webhooks' message id), by [`Provider`].
+//!
+//! # What's out of scope
+//! Building payloads and sending them (the CLI's), `Content-Type`, the clock (`timestamp` is an
+//! argument), WhatsApp's `GET` subscription handshake (a query, not a signature).
+
+use super::{discord, slack, standard, telegram, whatsapp};
+use crate::core::tenancy::Provider;
+use ed25519_dalek::{Signer, SigningKey};
+use hmac::Mac;
+
+/// Why a request cannot be signed: the secret is not of the provider's form.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SignError {
+    /// A Discord signing key that is not 64 hex digits.
+    #[error("a Discord signing key is a 32-byte Ed25519 seed written as 64 hex digits")]
+    DiscordSeed,
+    /// A Standard Webhooks secret that does not decode to a key.
+    #[error("a Standard Webhooks secret is `whsec_` followed by the base64 of a non-empty key")]
+    StandardSecret,
+}
+
+/// When a request is signed and, for Standard Webhooks, its message id (`webhook-id`; the
+/// other providers carry their event id in the body).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Stamp<'a> {
+    /// Unix seconds.
+    pub timestamp: u64,
+    /// The Standard Webhooks message id.
+    pub message_id: &'a str,
+}
+
+/// The authentication headers `provider` sends with `body`, signed with `secret` (Slack's
+/// signing secret, Telegram's secret token, WhatsApp's app secret, Discord's Ed25519 seed in
+/// hex, a Standard Webhooks `whsec_` secret), as (name, value) pairs.
+pub fn headers(
+    provider: Provider,
+    secret: &str,
+    stamp: Stamp<'_>,
+    body: &[u8],
+) -> Result<Vec<(String, String)>, SignError> {
+    let headers = provider_headers(provider, secret, stamp, body)?;
+    Ok(headers
+        .into_iter()
+        .map(|(name, value)| (name.to_owned(), value))
+        .collect())
+}
+
+fn provider_headers(
+    provider: Provider,
+    secret: &str,
+    stamp: Stamp<'_>,
+    body: &[u8],
+) -> Result<Vec<(&'static str, String)>, SignError> {
+    let timestamp = stamp.timestamp.to_string();
+    Ok(match provider {
+        Provider::Slack => vec![
+            (slack::TIMESTAMP, timestamp),
+            (slack::SIGNATURE, self::slack(secret, stamp.timestamp, body)),
+        ],
+        Provider::Telegram => vec![(telegram::SECRET_TOKEN, secret.to_owned())],
+        Provider::Whatsapp => vec![(whatsapp::SIGNATURE, self::whatsapp(secret, body))],
+        Provider::Discord => vec![
+            (
+                discord::SIGNATURE,
+                self::discord(secret, stamp.timestamp, body)?,
+            ),
+            (discord::TIMESTAMP, timestamp),
+        ],
+        Provider::Standard => vec![
+            (standard::ID, stamp.message_id.to_owned()),
+            (standard::TIMESTAMP, timestamp),
+            (
+                standard::SIGNATURE,
+                self::standard(secret, stamp.message_id, stamp.timestamp, body)?,
+            ),
+        ],
+    })
+}
+
+/// Slack: the `X-Slack-Signature` of `body` sent at `timestamp`.
+pub fn slack(secret: &str, timestamp: u64, body: &[u8]) -> String {
+    let tag = slack::mac(secret, &timestamp.to_string(), body).finalize();
+    format!("v0={}", hex(&tag.into_bytes()))
+}
+
+/// WhatsApp (Meta): the `X-Hub-Signature-256` of `body`.
+pub fn whatsapp(app_secret: &str, body: &[u8]) -> String {
+    let tag = whatsapp::mac(app_secret, body).finalize();
+    format!("sha256={}", hex(&tag.into_bytes()))
+}
+
+/// Discord: the `X-Signature-Ed25519` of `body` sent at `timestamp`, by the key whose 32-byte
+/// seed is `seed_hex`.
+pub fn discord(seed_hex: &str, timestamp: u64, body: &[u8]) -> Result<String, SignError> {
+    let seed = discord::parse_hex::<32>(seed_hex.trim()).ok_or(SignError::DiscordSeed)?;
+    let message = discord::signed_message(&timestamp.to_string(), body);
+    Ok(hex(&SigningKey::from_bytes(&seed)
+        .sign(&message)
+        .to_bytes()))
+}
+
+/// The hex public key of a Discord seed: what the app profile's `public_key` holds.
+pub fn discord_public_key(seed_hex: &str) -> Result<String, SignError> {
+    let seed = discord::parse_hex::<32>(seed_hex.trim()).ok_or(SignError::DiscordSeed)?;
+    Ok(hex(SigningKey::from_bytes(&seed)
+        .verifying_key()
+        .as_bytes()))
+}
+
+/// Standard Webhooks: the `webhook-signature` of `body` sent as message `id` at `timestamp`.
+pub fn standard(secret: &str, id: &str, timestamp: u64, body: &[u8]) -> Result<String, SignError> {
+    standard::sign(secret, id, timestamp, body).map_err(|_| SignError::StandardSecret)
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|byte| format!("{byte:02x}")).collect()
+}
+
+#[cfg(test)]
+#[path = "sign_test.rs"]
+mod tests;
