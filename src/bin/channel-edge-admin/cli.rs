@@ -18,9 +18,9 @@
 //! token that holds `principals:write`, then mint a token for it:
 //!
 //! ```text
-//! $ channel-edge-admin keygen --out ops.pem
+//! $ channel-edge-admin keygen --out ~/.config/channel-edge/keys/ops.pem
 //! $ curl -X POST "$EDGE/v1/principals" -H "Authorization: Bearer $ROOT_TOKEN" -d '{"name":"ops","public_key":"<base64url>","scopes":["bindings:read"]}'   # answers {"id":"prn_…",…}
-//! $ TOKEN=$(channel-edge-admin token --key ops.pem --principal prn_… --scope bindings:read)
+//! $ TOKEN=$(channel-edge-admin token --key ~/.config/channel-edge/keys/ops.pem --principal prn_… --scope bindings:read)
 //! ```
 //!
 //! Exit codes: 0 on success, 2 for a usage error (bad command, flag or value), 1 for anything
@@ -38,7 +38,7 @@ use std::path::{Path, PathBuf};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 const BIN: &str = "channel-edge-admin";
-const KEYGEN: &str = "keygen --out <path> [--force]";
+const KEYGEN: &str = "keygen [--out <path>] [--force]";
 const PUBLIC_KEY: &str = "public-key --key <path>";
 const TOKEN: &str = "token --key <path> --principal <id> --scope <scopes> [--ttl <seconds>]";
 const WEBHOOK: &str = "webhook <provider> --to <id> (--text <text> [--from <id>] \
@@ -62,8 +62,8 @@ const DEFAULT_TTL_SECONDS: u64 = 900;
 enum Command {
     /// Print the usage text.
     Help,
-    /// Make a key pair and write the private key to `out`.
-    Keygen { out: PathBuf, force: bool },
+    /// Make a key pair and write the private key to `out` ([`default_key_path`] when `None`).
+    Keygen { out: Option<PathBuf>, force: bool },
     /// Print the public key of the private key in `key`.
     PublicKey { key: PathBuf },
     /// Mint a token for `principal` signed by the private key in `key`.
@@ -173,6 +173,9 @@ enum CliError {
         /// The OS error.
         source: io::Error,
     },
+    /// `keygen` without `--out` has nowhere outside the repository to put the key.
+    #[error("neither XDG_CONFIG_HOME nor HOME is set, so keygen has no default key path; pass --out <path> (outside any repository)")]
+    NoKeyDirectory,
     /// The private key file could not be read.
     #[error("cannot read {}: {source}; check the --key path", .path.display())]
     ReadKey {
@@ -297,8 +300,9 @@ fn usage() -> String {
 
 Usage:
   {BIN} {KEYGEN}
-      Make an Ed25519 key pair. Writes the private key (PKCS#8 PEM, mode 0600) to <path>,
-      refusing to overwrite a file unless --force, and prints
+      Make an Ed25519 key pair. Writes the private key (PKCS#8 PEM, mode 0600) to <path>
+      (default: $XDG_CONFIG_HOME/channel-edge/keys/principal.pem, or under ~/.config: never
+      inside the repository), refusing to overwrite a file unless --force, and prints
       {{\"private_key_file\": <path>, \"public_key\": <base64url>}}. Register the public key
       with POST /v1/principals.
   {BIN} {PUBLIC_KEY}
@@ -346,7 +350,7 @@ fn parse(args: &[String]) -> Result<Command, CliError> {
                 return Ok(Command::Help);
             };
             Ok(Command::Keygen {
-                out: flags.required("--out")?.into(),
+                out: flags.single("--out")?.map(PathBuf::from),
                 force: flags.has("--force"),
             })
         }
@@ -567,7 +571,16 @@ impl Flags {
 fn run(command: Command) -> Result<Output, CliError> {
     match command {
         Command::Help => Ok(Output::text(usage())),
-        Command::Keygen { out, force } => keygen(&out, force),
+        Command::Keygen { out, force } => {
+            let out = match out {
+                Some(out) => out,
+                None => key_directory(default_key_path(
+                    std::env::var_os("XDG_CONFIG_HOME"),
+                    std::env::var_os("HOME"),
+                )?)?,
+            };
+            keygen(&out, force)
+        }
         Command::PublicKey { key } => {
             let pem = read_key(&key)?;
             let public_key = public_key_from_pem(&pem)
@@ -652,6 +665,37 @@ fn keygen(out: &Path, force: bool) -> Result<Output, CliError> {
             out.display()
         )),
     })
+}
+
+/// Where `keygen` puts a key without `--out`: `<config>/channel-edge/keys/principal.pem`, where
+/// `<config>` is `config_home` (`$XDG_CONFIG_HOME`) or `<home>/.config`; outside the repository,
+/// so a key is never committed by accident.
+fn default_key_path(
+    config_home: Option<std::ffi::OsString>,
+    home: Option<std::ffi::OsString>,
+) -> Result<PathBuf, CliError> {
+    let config = match (config_home, home) {
+        (Some(config), _) if !config.is_empty() => PathBuf::from(config),
+        (_, Some(home)) if !home.is_empty() => PathBuf::from(home).join(".config"),
+        _ => return Err(CliError::NoKeyDirectory),
+    };
+    Ok(config.join("channel-edge/keys/principal.pem"))
+}
+
+/// Makes the directory of the default key `path` (owner only, on unix), and returns `path`.
+fn key_directory(path: PathBuf) -> Result<PathBuf, CliError> {
+    let directory = path.parent().unwrap_or(Path::new("."));
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+    builder
+        .create(directory)
+        .map_err(|source| CliError::WriteKey {
+            path: path.clone(),
+            source,
+        })?;
+    Ok(path)
 }
 
 /// Writes `pem` to `path`, readable by its owner only (on unix).

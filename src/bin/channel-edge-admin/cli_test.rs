@@ -57,7 +57,7 @@ impl Drop for TempDir {
 fn make_key(dir: &TempDir) -> (PathBuf, String) {
     let out = dir.0.join("key.pem");
     let output = run(Command::Keygen {
-        out: out.clone(),
+        out: Some(out.clone()),
         force: false,
     })
     .unwrap();
@@ -95,17 +95,54 @@ fn parses_keygen() {
     assert_eq!(
         parse_args(&["keygen", "--out", "a.pem"]).unwrap(),
         Command::Keygen {
-            out: "a.pem".into(),
+            out: Some("a.pem".into()),
             force: false
         }
     );
     assert_eq!(
         parse_args(&["keygen", "--force", "--out=b.pem"]).unwrap(),
         Command::Keygen {
-            out: "b.pem".into(),
+            out: Some("b.pem".into()),
             force: true
         }
     );
+    assert_eq!(
+        parse_args(&["keygen"]).unwrap(),
+        Command::Keygen {
+            out: None,
+            force: false
+        }
+    );
+}
+
+#[test]
+fn keygen_defaults_to_a_key_path_outside_the_repository() {
+    assert_eq!(
+        default_key_path(Some("/cfg".into()), Some("/home/me".into())).unwrap(),
+        PathBuf::from("/cfg/channel-edge/keys/principal.pem")
+    );
+    assert_eq!(
+        default_key_path(Some("".into()), Some("/home/me".into())).unwrap(),
+        PathBuf::from("/home/me/.config/channel-edge/keys/principal.pem")
+    );
+    let error = default_key_path(None, None).unwrap_err();
+    assert!(matches!(error, CliError::NoKeyDirectory));
+    assert!(error.to_string().contains("pass --out <path>"));
+    assert_eq!(error.exit_code(), 1);
+    // The directory is made, owner only.
+    let dir = TempDir::new();
+    let path = key_directory(dir.0.join("a/b/principal.pem")).unwrap();
+    assert!(dir.0.join("a/b").is_dir());
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(dir.0.join("a/b"))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o700);
+    }
+    assert_eq!(path, dir.0.join("a/b/principal.pem"));
 }
 
 #[test]
@@ -182,8 +219,7 @@ fn missing_values_are_usage_errors() {
 #[test]
 fn missing_flags_are_usage_errors() {
     for (args, missing) in [
-        (&["keygen", "--force"][..], "--out"),
-        (&["public-key"], "--key"),
+        (&["public-key"][..], "--key"),
         (&["token", "--key", "k", "--principal", "p"], "--scope"),
         (&["token", "--key", "k", "--scope", "*"], "--principal"),
         (&["token", "--principal", "p", "--scope", "*"], "--key"),
@@ -274,7 +310,7 @@ fn keygen_writes_an_owner_only_key_and_refuses_to_overwrite() {
     }
 
     let error = run(Command::Keygen {
-        out: out.clone(),
+        out: Some(out.clone()),
         force: false,
     })
     .unwrap_err();
@@ -295,7 +331,7 @@ fn keygen_writes_an_owner_only_key_and_refuses_to_overwrite() {
         std::fs::set_permissions(&out, loose).unwrap();
     }
     let output = run(Command::Keygen {
-        out: out.clone(),
+        out: Some(out.clone()),
         force: true,
     })
     .unwrap();
@@ -316,7 +352,7 @@ fn keygen_into_a_missing_directory_names_the_path() {
     let dir = TempDir::new();
     let out = dir.0.join("no-such-dir").join("key.pem");
     let error = run(Command::Keygen {
-        out: out.clone(),
+        out: Some(out.clone()),
         force: false,
     })
     .unwrap_err();
