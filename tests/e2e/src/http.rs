@@ -1,6 +1,8 @@
 //! A blocking HTTP client for the tests: every status is a response (not an error), and the
 //! response keeps status, headers and body so tests can assert on all three.
 
+use std::io::{BufRead, BufReader};
+use std::sync::mpsc::{self, Receiver};
 use std::time::Duration;
 use ureq::http::{Method, Request};
 
@@ -91,4 +93,33 @@ pub fn send(method: &str, url: &str, headers: &[(&str, &str)], body: &[u8]) -> R
 /// `GET url`.
 pub fn get(url: &str) -> Reply {
     send("GET", url, &[], &[])
+}
+
+/// The `data:` payloads of the server-sent event stream at `url`, parsed as JSON, in order. A
+/// thread reads the stream (through `ureq`, so chunked bodies are decoded) for at most `timeout`;
+/// callers wait on the receiver with their own deadline. The channel closes when the stream ends,
+/// the time is up or the receiver is dropped.
+pub fn events(url: &str, token: &str, timeout: Duration) -> Receiver<serde_json::Value> {
+    let (sender, receiver) = mpsc::channel();
+    let (url, authorization) = (url.to_owned(), format!("Bearer {token}"));
+    std::thread::spawn(move || {
+        let response = agent(timeout)
+            .get(&url)
+            .header("Authorization", &authorization)
+            .header("Accept", "text/event-stream")
+            .call()
+            .unwrap_or_else(|e| panic!("GET {url}: {e}"));
+        let reader = BufReader::new(response.into_body().into_reader());
+        for line in reader.lines().map_while(Result::ok) {
+            let Some(data) = line.strip_prefix("data: ") else {
+                continue;
+            };
+            let event = serde_json::from_str(data)
+                .unwrap_or_else(|e| panic!("an event that is not JSON ({e}): {data}"));
+            if sender.send(event).is_err() {
+                break;
+            }
+        }
+    });
+    receiver
 }

@@ -9,8 +9,6 @@ use channel_edge_e2e::{http, repo_root, seed};
 use libtest_mimic::Failed;
 use serde_json::{json, Value};
 use std::collections::BTreeSet;
-use std::io::{BufRead, BufReader, Write};
-use std::net::TcpStream;
 use std::time::Duration;
 
 tests![
@@ -729,27 +727,10 @@ fn an_agent_restricted_principal_reaches_only_its_agents(env: &Env) -> Result<()
 
 /// The first `status` event of a session's live stream, read with `token`.
 fn first_event(env: &Env, id: &str, token: &str) -> Value {
-    let url = env.worker.url("");
-    let address = url.trim_start_matches("http://");
-    let mut stream = TcpStream::connect(address).expect("the worker listens");
-    stream
-        .set_read_timeout(Some(Duration::from_secs(10)))
-        .unwrap();
-    write!(
-        stream,
-        "GET /v1/binding-sessions/{id}/events HTTP/1.1\r\nHost: {address}\r\n\
-         Authorization: Bearer {token}\r\nAccept: text/event-stream\r\n\r\n"
-    )
-    .unwrap();
-    let mut reader = BufReader::new(stream);
-    let mut line = String::new();
-    while reader.read_line(&mut line).expect("the stream answers") > 0 {
-        if let Some(data) = line.trim_end().strip_prefix("data: ") {
-            return serde_json::from_str(data).unwrap();
-        }
-        line.clear();
-    }
-    panic!("the stream ended without an event")
+    let url = env.worker.url(&format!("/v1/binding-sessions/{id}/events"));
+    http::events(&url, token, Duration::from_secs(10))
+        .recv_timeout(Duration::from_secs(10))
+        .expect("the stream sends the session's status first")
 }
 
 fn read_only_callers_get_no_live_capabilities(env: &Env) -> Result<(), Failed> {

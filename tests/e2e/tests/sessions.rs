@@ -6,8 +6,7 @@ use channel_edge_e2e::fake::{Answer, Recorded};
 use channel_edge_e2e::{http, repo_root, seed};
 use libtest_mimic::Failed;
 use serde_json::{json, Value};
-use std::io::{BufRead, BufReader, Write};
-use std::net::TcpStream;
+use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -104,42 +103,16 @@ fn fake_bot(env: &Env) -> (String, u64) {
 /// Reads the session's event stream until it ends or `timeout` passes; returns the statuses
 /// seen, in order.
 fn follow(env: &Env, id: &str, timeout: Duration) -> Vec<String> {
-    let url = env.worker.url("");
-    let address = url.trim_start_matches("http://");
-    let mut stream = TcpStream::connect(address).expect("the worker listens");
-    stream
-        .set_read_timeout(Some(Duration::from_millis(500)))
-        .unwrap();
-    let token = seed::root_token("bindings:read");
-    write!(
-        stream,
-        "GET /v1/binding-sessions/{id}/events HTTP/1.1\r\nHost: {address}\r\n\
-         Authorization: Bearer {token}\r\nAccept: text/event-stream\r\n\r\n"
-    )
-    .unwrap();
-    let mut reader = BufReader::new(stream);
-    let mut statuses = Vec::new();
+    let url = env.worker.url(&format!("/v1/binding-sessions/{id}/events"));
+    let events = http::events(&url, &seed::root_token("bindings:read"), timeout);
     let deadline = Instant::now() + timeout;
-    let mut line = String::new();
-    while Instant::now() < deadline {
-        line.clear();
-        match reader.read_line(&mut line) {
-            Ok(0) => break,
-            Ok(_) => {
-                if let Some(data) = line.trim_end().strip_prefix("data: ") {
-                    let status = serde_json::from_str::<Value>(data).unwrap()["status"]
-                        .as_str()
-                        .unwrap()
-                        .to_owned();
-                    let ended =
-                        ["completed", "failed", "expired", "cancelled"].contains(&status.as_str());
-                    statuses.push(status);
-                    if ended {
-                        break;
-                    }
-                }
-            }
-            Err(_) => continue,
+    let mut statuses = Vec::new();
+    while let Ok(event) = events.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
+        let status = event["status"].as_str().unwrap().to_owned();
+        let ended = ["completed", "failed", "expired", "cancelled"].contains(&status.as_str());
+        statuses.push(status);
+        if ended {
+            break;
         }
     }
     statuses
