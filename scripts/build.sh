@@ -22,7 +22,7 @@ fi
 cd "$ROOT"
 # worker-build passes cargo's output through with blank lines between: drop those.
 if [ "${CHANNEL_EDGE_BUILD:-release}" = dev ]; then
-  worker-build --dev 2>&1 | grep -v '^\s*$'
+  worker-build --profile wasm-dev --no-opt 2>&1 | grep -v '^\s*$'
   echo "channel-edge: development build ($(($(wc -c <"$WASM") / 1024)) KiB; no size budget)"
   exit 0
 fi

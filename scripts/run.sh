@@ -68,8 +68,9 @@ CI=true wrangler d1 migrations apply DB --local
 step "Seeding the root principal (public key only; seed/root-principal.sql)"
 CI=true wrangler d1 execute DB --local --file seed/root-principal.sql
 
-step "Building the development tools (seed loader, stand-in runtime and providers)"
-cargo build --quiet --locked -p channel-edge-e2e --bin load-seed --bin dev-runtime --bin dev-providers
+step "Building the development tools (admin CLI, seed loader, stand-in runtime and providers)"
+cargo build --quiet --locked -p channel-edge -p channel-edge-e2e --bin channel-edge-admin \
+  --bin load-seed --bin dev-runtime --bin dev-providers
 
 step "Building the Worker (development build; the first one compiles every dependency)"
 export CHANNEL_EDGE_BUILD=dev
@@ -127,4 +128,6 @@ step "Loading seed/dev-dataset.json through the admin API"
 "$ROOT/target/debug/load-seed" "$BASE"
 
 step "Ready: $BASE (Ctrl-C to stop). Edit src/ and wrangler dev rebuilds within seconds."
+note "In another terminal: export EDGE=$BASE PATH=\"$ROOT/target/debug:\$PATH\", then e.g."
+note "channel-edge-admin webhook telegram --to <acme_telegram's id above> --text hi"
 wait "$wrangler_pid"

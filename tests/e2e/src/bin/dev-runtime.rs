@@ -5,7 +5,9 @@
 //! Each delivery's Standard Webhooks signature is checked with `AGENT_RUNTIME_SECRET` from
 //! `.dev.vars` (the worker's own dev secret) and the envelope is printed as one readable line
 //! (with `--json`, the whole envelope follows); the delivery is acknowledged with 200, or
-//! refused with 401 when the signature does not verify. Only for development: it keeps nothing.
+//! refused with 401 when the signature does not verify. `GET /last` answers with the last
+//! envelope delivered (404 before the first), so a shell can pick its `reply.capability`. Only
+//! for development: it keeps nothing else, and nothing across restarts.
 
 use channel_edge::core::ingress::{standard::Standard, Request};
 use channel_edge_e2e::repo_root;
@@ -41,7 +43,12 @@ fn main() -> ExitCode {
         }
     };
     println!("dev-runtime: printing the envelopes delivered to http://{address}/");
+    let mut last: Option<Vec<u8>> = None;
     for mut request in server.incoming_requests() {
+        if request.method() == &tiny_http::Method::Get {
+            let _ = request.respond(last_envelope(last.as_deref()));
+            continue;
+        }
         let mut body = Vec::new();
         let _ = request.as_reader().read_to_end(&mut body);
         let headers: Vec<(String, String)> = request
@@ -57,6 +64,7 @@ fn main() -> ExitCode {
         let status = match verify(&headers, &body, &secret) {
             Ok(()) => {
                 print_envelope(&body, json);
+                last = Some(body);
                 200
             }
             Err(reason) => {
@@ -67,6 +75,18 @@ fn main() -> ExitCode {
         let _ = request.respond(tiny_http::Response::empty(status));
     }
     ExitCode::SUCCESS
+}
+
+/// `GET /last`: the last envelope delivered, as JSON.
+fn last_envelope(last: Option<&[u8]>) -> tiny_http::Response<std::io::Cursor<Vec<u8>>> {
+    let json =
+        tiny_http::Header::from_bytes("Content-Type", "application/json").expect("a valid header");
+    match last {
+        Some(envelope) => tiny_http::Response::from_data(envelope.to_vec()).with_header(json),
+        None => tiny_http::Response::from_string(r#"{"error":"no envelope delivered yet"}"#)
+            .with_status_code(404)
+            .with_header(json),
+    }
 }
 
 /// `AGENT_RUNTIME_SECRET` from `.dev.vars` (or `.dev.vars.example` before `run.sh` made it).
