@@ -157,22 +157,27 @@ fn the_committed_config_is_refused_with_every_problem_at_once() {
 }
 
 #[test]
-fn var_overrides_are_checked_and_named() {
+fn var_overrides_are_checked_named_and_passed_on() {
     let config = production();
     let run = dry_run(config.path(), &["PUBLIC_BASE_URL:http://localhost:8787"]);
     run.refused_saying(&["PUBLIC_BASE_URL is \"http://localhost:8787\" (--var)"]);
-    // An override can also fix what the file has wrong.
+    // Overrides can also fix what the file has wrong; public addresses pass.
     let config = config_with("http://127.0.0.1:8787", AGENT_RUNTIME_URL, DATABASE_ID);
-    let run = dry_run(
-        config.path(),
-        &[&format!("PUBLIC_BASE_URL:{PUBLIC_BASE_URL}")],
-    );
+    let vars = [
+        "PUBLIC_BASE_URL:https://edge.acme.dev/",
+        "SLACK_API_BASE_URL:https://172.32.0.1/api",
+        "GRAPH_API_BASE_URL:https://[2606:4700::1]/v21.0",
+    ];
+    let run = dry_run(config.path(), &vars);
     assert!(run.ok, "{}\n{}", run.stdout, run.stderr);
+    assert!(run
+        .stdout
+        .contains("env.PUBLIC_BASE_URL (\"https://edge.acme.dev/\")"));
 }
 
 #[test]
-fn hosts_the_providers_cannot_reach_are_refused() {
-    let config = production();
+fn hosts_the_providers_cannot_reach_are_refused_in_every_url_var() {
+    // Every `*_URL` var is checked, and every problem is reported at once: one run covers all.
     let refused = [
         ("https://localhost", "localhost"),
         ("https://0.0.0.0", "unspecified"),
@@ -187,25 +192,31 @@ fn hosts_the_providers_cannot_reach_are_refused() {
         ("https://169.254.169.254", "link-local"),
         ("https://edge", "single-label"),
         ("https://edge.example.com", "documentation placeholder"),
-        ("https://edge.acme.dev/channel-edge", "has a path"),
+        ("not a url", "not a URL"),
     ];
-    std::thread::scope(|threads| {
-        for (url, reason) in refused {
-            let config = config.path();
-            threads.spawn(move || {
-                let var = format!("PUBLIC_BASE_URL:{url}");
-                dry_run(config, &[&var]).refused_saying(&[&format!("\"{url}\""), reason]);
-            });
-        }
-    });
-    for url in [
-        "https://172.32.0.1",
-        "https://[2606:4700::1]",
-        "https://edge.acme.dev/",
-    ] {
-        let run = dry_run(config.path(), &[&format!("PUBLIC_BASE_URL:{url}")]);
-        assert!(run.ok, "{url}: {}", run.stderr);
+    let vars: Vec<String> = refused
+        .iter()
+        .enumerate()
+        .map(|(i, (url, _))| format!("HOST_{i}_URL:{url}"))
+        .chain(["PUBLIC_BASE_URL:https://edge.acme.dev/channel-edge".to_owned()])
+        .collect();
+    let config = production();
+    let run = dry_run(
+        config.path(),
+        &vars.iter().map(String::as_str).collect::<Vec<_>>(),
+    );
+    for (i, (url, reason)) in refused.iter().enumerate() {
+        let line = run
+            .stderr
+            .lines()
+            .find(|line| line.contains(&format!("HOST_{i}_URL is \"{url}\"")))
+            .unwrap_or_else(|| panic!("{url} not refused:\n{}", run.stderr));
+        assert!(line.contains(reason), "{line}");
     }
+    run.refused_saying(&[
+        "PUBLIC_BASE_URL is \"https://edge.acme.dev/channel-edge\"",
+        "has a path",
+    ]);
 }
 
 /// A stand-in for wrangler that records its arguments in `calls` beside it and answers
