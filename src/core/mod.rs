@@ -10,6 +10,7 @@
 //!   to a target ([`authority`]).
 //! - Sealing ([`seal`]), install tokens ([`install_token`]), signed links ([`signed_link`]),
 //!   the audit chain ([`audit`]) and its append ([`ledger`]).
+//! - The Slack app manifest of a Slack app profile ([`slack_manifest`]).
 //! - Binding sessions: the state machine ([`binding_session`]) and its driver
 //!   ([`session_driver`]), the page ([`binding_page`]) and QR codes ([`qr`]).
 //! - Health ([`health`]), ids ([`ids`]) and small safe helpers ([`expiring`], [`json`], [`mac`]).
@@ -62,6 +63,7 @@ pub mod route;
 pub mod seal;
 pub mod session_driver;
 pub mod signed_link;
+pub mod slack_manifest;
 pub mod tenancy;
 #[cfg(test)]
 pub mod test_support;

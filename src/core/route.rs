@@ -106,6 +106,8 @@ pub enum Admin {
     RotatePrincipalKey(String),
     /// `POST /v1/app-profiles/{id}/rotate`: new secrets, the old ones kept for a grace period.
     RotateProfileSecrets(String),
+    /// `GET /v1/app-profiles/{id}/slack-manifest`: the Slack app manifest of a Slack profile.
+    SlackManifest(String),
     /// `POST /v1/installations/{id}/rotate`: new credentials, likewise.
     RotateInstallationCredentials(String),
     /// `POST /v1/<resource>/{id}/revoke`
@@ -165,6 +167,7 @@ impl Admin {
             Admin::RotateProfileSecrets(_) => Scope::ProfilesWrite,
             Admin::RotateInstallationCredentials(_) => Scope::InstallationsWrite,
             Admin::List(resource) | Admin::Get(resource, _) => resource.read_scope(),
+            Admin::SlackManifest(_) => Resource::AppProfiles.read_scope(),
             Admin::AllowlistList(_) => Scope::BindingsRead,
             Admin::AllowlistAdd(_) | Admin::AllowlistRemove(..) => Scope::BindingsWrite,
             Admin::RolloutList | Admin::RolloutSet(_) => Scope::RolloutWrite,
@@ -273,9 +276,12 @@ const ROTATIONS: [Entry; 3] = [
     }),
 ];
 
-const OTHERS: [Entry; 11] = [
+const OTHERS: [Entry; 12] = [
     entry!("GET", "/healthz", |_| Route::Healthz),
     entry!("GET", "/v1/openapi.json", |_| Route::OpenApi),
+    entry!("GET", "/v1/app-profiles/{id}/slack-manifest", |mut c| {
+        Route::Admin(Admin::SlackManifest(take(&mut c, 0)))
+    }),
     entry!("GET", "/v1/bindings/{id}/allowlist", |mut c| Route::Admin(
         Admin::AllowlistList(take(&mut c, 0))
     )),

@@ -89,6 +89,21 @@ fn principals_profiles_and_installations_rotate() {
 }
 
 #[test]
+fn app_profiles_have_a_slack_manifest() {
+    assert_eq!(
+        admin(Route::resolve(
+            "GET",
+            "/v1/app-profiles/app_1/slack-manifest"
+        )),
+        Admin::SlackManifest("app_1".into())
+    );
+    assert_eq!(
+        Route::resolve("GET", "/v1/app-profiles/app_1/slack-manifest/x"),
+        Route::NotFound
+    );
+}
+
+#[test]
 fn allowlist_rollout_audit_and_master_key_routes() {
     assert_eq!(
         admin(Route::resolve("GET", "/v1/bindings/b_1/allowlist")),
@@ -173,6 +188,7 @@ fn every_endpoint_needs_the_documented_scope() {
         (Admin::Create(Resource::Principals), PrincipalsWrite),
         (Admin::List(Resource::Orgs), ProfilesRead),
         (Admin::Get(Resource::AppProfiles, "a".into()), ProfilesRead),
+        (Admin::SlackManifest("a".into()), ProfilesRead),
         (Admin::Create(Resource::Orgs), ProfilesWrite),
         (Admin::List(Resource::Installations), InstallationsRead),
         (

@@ -5,9 +5,17 @@ use futures_util::future::{select, Either};
 use serde::Serialize;
 use std::time::Duration;
 use worker::{
-    AbortController, Delay, Fetch, Headers, Method, Request, RequestInit, RequestRedirect,
+    AbortController, Delay, Env, Fetch, Headers, Method, Request, RequestInit, RequestRedirect,
     Response, Result,
 };
+
+/// The URL in `[vars]` `name` (`PUBLIC_BASE_URL`, a provider's API base) without a trailing
+/// `/`, so paths are appended with `format!("{base}/path")`; empty when it is not set.
+pub fn base_url(env: &Env, name: &str) -> String {
+    env.var(name)
+        .map(|value| value.to_string().trim_end_matches('/').to_owned())
+        .unwrap_or_default()
+}
 
 /// The request's decoded query pairs ([`crate::core::route::query_pairs`]).
 pub fn query(req: &Request) -> Vec<(String, String)> {

@@ -21,6 +21,7 @@ use crate::core::signed_link::{self, Purpose};
 use crate::core::tenancy::{check_installation_org, Provider};
 use crate::core::webhook::current_secret;
 use crate::edge::binding_session::{self, Command};
+use crate::edge::http::base_url;
 use crate::edge::runtime;
 use crate::edge::store::d1;
 use crate::edge::store::directory;
@@ -100,16 +101,13 @@ async fn authorize_url(call: &Call<'_>, session: &Session) -> Result<String, Api
         &session.id,
         session.expires_at,
     );
-    let var = |name: &str| {
-        call.env
-            .var(name)
-            .map(|v| v.to_string().trim_end_matches('/').to_owned())
-            .unwrap_or_default()
-    };
     Ok(slack_authorize_url(
-        &var("SLACK_AUTHORIZE_URL"),
+        &base_url(call.env, "SLACK_AUTHORIZE_URL"),
         &client_id,
-        &format!("{}/oauth/slack/callback", var("PUBLIC_BASE_URL")),
+        &format!(
+            "{}/oauth/slack/callback",
+            base_url(call.env, "PUBLIC_BASE_URL")
+        ),
         &oauth_state(&session.id, &capability),
     ))
 }

@@ -159,6 +159,7 @@ async fn dispatch(call: &Call<'_>, endpoint: Admin) -> Result<Reply, ApiError> {
         Admin::Revoke(resource, id) => collection::revoke(call, resource, &id).await,
         Admin::RotatePrincipalKey(id) => principals::rotate(call, &id).await,
         Admin::RotateProfileSecrets(id) => profiles::rotate(call, &id).await,
+        Admin::SlackManifest(id) => profiles::slack_manifest(call, &id).await,
         Admin::RotateInstallationCredentials(id) => installations::rotate(call, &id).await,
         Admin::AllowlistList(id) => bindings::allowlist(call, &id).await,
         Admin::AllowlistAdd(id) => bindings::allow(call, &id).await,

@@ -1,5 +1,5 @@
-//! `/v1/app-profiles`: create, rotate secrets; and re-sealing every secret under a new master
-//! key. (List, get and revoke are in [`super::collection`].)
+//! `/v1/app-profiles`: create, rotate secrets, a Slack profile's app manifest; and re-sealing
+//! every secret under a new master key. (List, get and revoke are in [`super::collection`].)
 
 use super::collection::{self, provider_of};
 use super::{Call, Reply};
@@ -8,7 +8,9 @@ use crate::core::api_error::ApiError;
 use crate::core::authority;
 use crate::core::json;
 use crate::core::route::Resource;
+use crate::core::slack_manifest::{self, Profile};
 use crate::core::tenancy::{Provider, SecretOwner};
+use crate::edge::http::base_url;
 use crate::edge::runtime;
 use crate::edge::store::ledger;
 use crate::edge::store::secrets::{self, Owner};
@@ -74,6 +76,20 @@ pub async fn rotate(call: &Call<'_>, id: &str) -> Result<Reply, ApiError> {
         200,
         collection::view(call, Resource::AppProfiles, id).await?,
     ))
+}
+
+/// `GET /v1/app-profiles/{id}/slack-manifest`: the Slack app manifest of an active Slack
+/// profile within the caller's reach ([`slack_manifest::manifest`]), its URLs under
+/// `PUBLIC_BASE_URL`. Another provider's profile is 422; a revoked one 409.
+pub async fn slack_manifest(call: &Call<'_>, id: &str) -> Result<Reply, ApiError> {
+    let row = collection::find_active(call, Resource::AppProfiles, id).await?;
+    let profile = Profile {
+        id,
+        provider: provider_of(&row)?,
+        name: json::at(&row, "/name").as_str().unwrap_or_default(),
+    };
+    let manifest = slack_manifest::manifest(&profile, &base_url(call.env, "PUBLIC_BASE_URL"))?;
+    Ok((200, manifest))
 }
 
 /// What a secret rotation replaces and how it is audited.

@@ -11,7 +11,7 @@
 //!
 //! The callback answers with a small HTML page saying how it went.
 
-use super::token::{base_url, call, claim_channel, fail, finish, quote, Channel};
+use super::token::{call, claim_channel, fail, finish, quote, Channel};
 use super::{BindingSession, Command};
 use crate::core::admin::{Secret, Secrets};
 use crate::core::api_error::ApiError;
@@ -21,6 +21,7 @@ use crate::core::json;
 use crate::core::signed_link::{self, Purpose};
 use crate::core::tenancy::Provider;
 use crate::core::webhook::current_secret;
+use crate::edge::http::base_url;
 use crate::edge::runtime;
 use crate::edge::store::secrets::key_ring;
 use crate::edge::store::{directory, rejections};

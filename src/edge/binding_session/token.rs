@@ -16,9 +16,10 @@ use crate::core::api_error::ApiError;
 use crate::core::binding_session::{channel_name, Credentials, Outcome, Session, State};
 use crate::core::json;
 use crate::core::session_driver::NewChannel;
+use crate::edge::http::{self, base_url};
+use crate::edge::runtime;
 use crate::edge::store::d1;
 use crate::edge::store::sessions::{self, ClaimRefused};
-use crate::edge::{http, runtime};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use serde_json::{json, Value};
@@ -282,12 +283,6 @@ pub(super) async fn call(
 
 pub(super) fn quote(reason: &str) -> String {
     reason.chars().take(MAX_REASON_CHARS).collect()
-}
-
-pub(super) fn base_url(env: &Env, name: &str) -> String {
-    env.var(name)
-        .map(|value| value.to_string().trim_end_matches('/').to_owned())
-        .unwrap_or_default()
 }
 
 fn public_base_url(env: &Env) -> String {

@@ -344,8 +344,10 @@ fn wrangler(root: &Path) -> Command {
     command
 }
 
-/// wrangler.toml with `edits` applied, written beside it (paths in it are relative to it).
-fn edited_config(
+/// wrangler.toml with `edits` applied, written beside it (paths in it are relative to it) as
+/// `.wrangler-e2e-*.toml` (git-ignored), deleted when dropped. Each `(from, to)` replaces text
+/// that must occur exactly once.
+pub fn edited_config(
     root: &Path,
     edits: &[(&str, &str)],
 ) -> Result<tempfile::NamedTempFile, StartError> {

@@ -378,6 +378,13 @@ fn an_org_restricted_principal_reaches_nothing_of_another_org(env: &Env) -> Resu
             404,
         ),
         (
+            "GET",
+            format!("/v1/app-profiles/{}/slack-manifest", b.byoa_profile),
+            "/v1/app-profiles/{id}/slack-manifest",
+            None,
+            404,
+        ),
+        (
             "POST",
             format!("/v1/app-profiles/{}/rotate", b.byoa_profile),
             "/v1/app-profiles/{id}/rotate",
@@ -620,6 +627,8 @@ fn an_org_restricted_principal_reaches_nothing_of_another_org(env: &Env) -> Resu
         call("GET", &format!("/v1/app-profiles/{platform_slack}"), None).status,
         200
     );
+    let manifest = format!("/v1/app-profiles/{platform_slack}/slack-manifest");
+    assert_eq!(call("GET", &manifest, None).status, 200);
     let installation = created(&call(
         "POST",
         "/v1/installations",

@@ -124,7 +124,8 @@ fn slack_event(event_id: &str, user: &str, ts: &str) -> Value {
     })
 }
 
-fn post_slack(env: &Env, body: &Value, extra: &[(&str, &str)]) -> Reply {
+/// POSTs `body` to the `slack_platform` profile's webhook, signed with its signing secret.
+pub fn post_slack(env: &Env, body: &Value, extra: &[(&str, &str)]) -> Reply {
     let body = body.to_string();
     let now = seed::now();
     let secret = dataset_secret(

@@ -20,6 +20,7 @@ tests![
     rollout_flags_record_who_and_why,
     master_key_rotation_reseals_everything,
     schema_file_is_the_migrated_schema,
+    a_slack_profile_has_an_app_manifest_pointing_at_this_worker,
 ];
 
 fn created(reply: channel_edge_e2e::http::Reply) -> Value {
@@ -543,5 +544,63 @@ fn schema_file_is_the_migrated_schema(env: &Env) -> Result<(), Failed> {
         "schema/d1.sql differs from the migrated database; regenerate it with \
          CHANNEL_EDGE_WRITE_SCHEMA=1 cargo test -p channel-edge-e2e -- schema_file"
     );
+    Ok(())
+}
+
+fn a_slack_profile_has_an_app_manifest_pointing_at_this_worker(env: &Env) -> Result<(), Failed> {
+    let id = env.id("slack_platform");
+    let path = |id: &str| format!("/v1/app-profiles/{id}/slack-manifest");
+    let reply = env.admin("GET", &path(id), "profiles:read", None);
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    let manifest = reply.json();
+    // Built from the worker's PUBLIC_BASE_URL (the harness sets it to the worker's own origin).
+    let webhook = env.worker.url(&format!("/webhooks/slack/{id}"));
+    assert_eq!(
+        manifest["settings"]["event_subscriptions"]["request_url"],
+        webhook.as_str()
+    );
+    assert_eq!(
+        manifest["settings"]["interactivity"]["request_url"],
+        webhook.as_str()
+    );
+    assert_eq!(
+        manifest["features"]["slash_commands"][0]["url"],
+        webhook.as_str()
+    );
+    assert_eq!(
+        manifest["oauth_config"]["redirect_urls"],
+        json!([env.worker.url("/oauth/slack/callback")])
+    );
+    assert_eq!(
+        manifest["display_information"]["name"],
+        "Slack platform app (dev)"
+    );
+    // That request URL passes Slack's check when the app is created: url_verification answered.
+    let challenge =
+        json!({"token": "x", "challenge": "manifest-check", "type": "url_verification"});
+    let answer = crate::ingress::post_slack(env, &challenge, &[]);
+    assert_eq!(
+        (answer.status, answer.body.as_str()),
+        (200, "manifest-check")
+    );
+
+    let telegram = env.admin("GET", &path(env.id("telegram")), "profiles:read", None);
+    assert_eq!(telegram.status, 422, "{}", telegram.body);
+    assert_eq!(telegram.json()["error"]["code"], "unsupported");
+    let unknown = env.admin("GET", &path("app_nope"), "profiles:read", None);
+    assert_eq!(unknown.status, 404, "{}", unknown.body);
+    let revoked = new_slack_profile(env, "platform", None, "manifest-revoked-secret");
+    let revoke = format!("/v1/app-profiles/{revoked}/revoke");
+    assert_eq!(
+        env.admin("POST", &revoke, "profiles:write", None).status,
+        200
+    );
+    let manifest = env.admin("GET", &path(&revoked), "profiles:read", None);
+    assert_eq!(
+        manifest.status, 409,
+        "a revoked profile's webhooks answer 404"
+    );
+    let no_scope = env.admin("GET", &path(id), "installations:read", None);
+    assert_eq!(no_scope.status, 403, "{}", no_scope.body);
     Ok(())
 }
