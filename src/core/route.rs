@@ -159,7 +159,20 @@ impl Admin {
         matches!(self, Admin::RotatePrincipalKey(id) if id == principal_id)
     }
 
-    /// The scope a token needs for this endpoint (but see [`Admin::is_self_service`]).
+    /// A second scope that also allows this endpoint: orgs are read with `installations:read`
+    /// too, so whoever manages installations (or binds them) can find the org they belong to
+    /// without a `profiles:*` scope.
+    pub fn alternative_scope(&self) -> Option<Scope> {
+        match self {
+            Admin::List(Resource::Orgs) | Admin::Get(Resource::Orgs, _) => {
+                Some(Scope::InstallationsRead)
+            }
+            _ => None,
+        }
+    }
+
+    /// The scope a token needs for this endpoint (but see [`Admin::is_self_service`] and
+    /// [`Admin::alternative_scope`]).
     pub fn scope(&self) -> Scope {
         match self {
             Admin::Create(resource) | Admin::Revoke(resource, _) => resource.write_scope(),

@@ -234,6 +234,25 @@ fn every_endpoint_needs_the_documented_scope() {
 }
 
 #[test]
+fn orgs_alone_are_also_read_with_installations_read() {
+    let orgs = [
+        Admin::List(Resource::Orgs),
+        Admin::Get(Resource::Orgs, "org_a".into()),
+    ];
+    for endpoint in orgs {
+        assert_eq!(endpoint.alternative_scope(), Some(InstallationsRead));
+    }
+    for endpoint in [
+        Admin::List(Resource::AppProfiles),
+        Admin::Get(Resource::AppProfiles, "app_a".into()),
+        Admin::Create(Resource::Orgs),
+        Admin::Revoke(Resource::Orgs, "org_a".into()),
+    ] {
+        assert_eq!(endpoint.alternative_scope(), None, "{endpoint:?}");
+    }
+}
+
+#[test]
 fn only_rotating_ones_own_key_is_self_service() {
     assert!(Admin::RotatePrincipalKey("prn_a".into()).is_self_service("prn_a"));
     assert!(!Admin::RotatePrincipalKey("prn_b".into()).is_self_service("prn_a"));

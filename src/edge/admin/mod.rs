@@ -117,9 +117,12 @@ pub async fn stream_events(req: Request, env: &Env, id: &str) -> Result<Response
     binding_sessions::events(&db, env, &caller, id).await
 }
 
-/// The endpoint's scope, unless it is something the caller may do to itself.
+/// The endpoint's scope (or its alternative), unless it is something the caller may do to itself.
 fn authorise(caller: &Caller, endpoint: &Admin) -> Result<(), ApiError> {
-    if endpoint.is_self_service(&caller.principal_id) {
+    let alternative = endpoint.alternative_scope();
+    if endpoint.is_self_service(&caller.principal_id)
+        || alternative.is_some_and(|scope| caller.require(scope).is_ok())
+    {
         return Ok(());
     }
     Ok(caller.require(endpoint.scope())?)

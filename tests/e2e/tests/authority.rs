@@ -19,6 +19,7 @@ tests![
     an_agent_restricted_principal_reaches_only_its_agents,
     read_only_callers_get_no_live_capabilities,
     a_missing_scope_is_not_a_failed_authentication,
+    read_scopes_find_ids_without_writing,
     only_json_objects_are_bodies,
     oversized_bodies_and_fields_are_refused,
     unknown_filters_and_filter_values_are_refused,
@@ -816,6 +817,38 @@ fn a_missing_scope_is_not_a_failed_authentication(env: &Env) -> Result<(), Faile
         &[("cf-connecting-ip", &ip)],
     );
     assert_eq!(bad.status, 401, "403s were not counted against this client");
+    Ok(())
+}
+
+fn read_scopes_find_ids_without_writing(env: &Env) -> Result<(), Failed> {
+    let org = format!("/v1/orgs/{}", env.id("acme"));
+    let profile = format!("/v1/app-profiles/{}", env.id("telegram"));
+    let installation = format!("/v1/installations/{}", env.id("acme_telegram"));
+    let cases: [(&str, &[&str], &[&str]); 3] = [
+        (
+            "profiles:read",
+            &["/v1/orgs", &org, "/v1/app-profiles", &profile],
+            &["/v1/installations"],
+        ),
+        (
+            "installations:read",
+            &["/v1/orgs", &org, "/v1/installations", &installation],
+            &["/v1/app-profiles", &profile],
+        ),
+        ("bindings:read", &["/v1/bindings"], &["/v1/orgs", &org]),
+    ];
+    for (scope, allowed, refused) in cases {
+        for path in allowed {
+            let reply = env.admin("GET", path, scope, None);
+            assert_eq!(reply.status, 200, "{scope} GET {path}: {}", reply.body);
+        }
+        for path in refused {
+            let reply = env.admin("GET", path, scope, None);
+            assert_eq!(reply.status, 403, "{scope} GET {path}: {}", reply.body);
+        }
+        let write = env.admin("POST", "/v1/orgs", scope, Some(json!({"name": "Not made"})));
+        assert_eq!(write.status, 403, "{scope} creates no org: {}", write.body);
+    }
     Ok(())
 }
 

@@ -170,9 +170,12 @@ fn var_overrides_are_checked_named_and_passed_on() {
     ];
     let run = dry_run(config.path(), &vars);
     assert!(run.ok, "{}\n{}", run.stdout, run.stderr);
-    assert!(run
-        .stdout
-        .contains("env.PUBLIC_BASE_URL (\"https://edge.acme.dev/\")"));
+    // wrangler lists a `--var` value as hidden, a `[vars]` one with its value.
+    assert!(
+        run.stdout.contains("env.PUBLIC_BASE_URL (\"(hidden)\")"),
+        "wrangler is given the override: {}",
+        run.stdout
+    );
 }
 
 #[test]
