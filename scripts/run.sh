@@ -11,7 +11,8 @@
 #   --fake-providers  point the provider API base URLs at local stand-ins (dev-providers), so
 #                     binding sessions and answers work without real Slack/Telegram/… accounts
 #   --no-runtime      do not start the stand-in agent runtime (run your own on AGENT_RUNTIME_URL)
-#   --var NAME=VALUE  override a wrangler.toml var for this run (repeatable)
+#   --var NAME=VALUE  override a wrangler.toml var for this run (repeatable; NAME:VALUE, as
+#                     wrangler and scripts/deploy.sh write it, works too)
 #
 # PORT (default 8787) and HOST (default 127.0.0.1) choose where it listens; PUBLIC_BASE_URL
 # follows them. FAKE_PROVIDERS_PORT (default 8791) is where the stand-ins listen.
@@ -30,8 +31,12 @@ while [ $# -gt 0 ]; do
     --fake-providers) fake_providers=1 ;;
     --no-runtime) runtime=0 ;;
     --var)
-      [ $# -ge 2 ] && [[ "$2" == *=* ]] || die "--var needs NAME=VALUE"
-      vars+=("${2%%=*}:${2#*=}")
+      # NAME=VALUE, or wrangler's own NAME:VALUE.
+      if [[ "${2:-}" =~ ^([A-Za-z_][A-Za-z0-9_]*)[=:](.*)$ ]]; then
+        vars+=("${BASH_REMATCH[1]}:${BASH_REMATCH[2]}")
+      else
+        die "--var needs NAME=VALUE (or NAME:VALUE)"
+      fi
       shift
       ;;
     -h|--help) sed -n '2,/^source/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;

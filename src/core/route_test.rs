@@ -240,7 +240,7 @@ fn orgs_alone_are_also_read_with_installations_read() {
         Admin::Get(Resource::Orgs, "org_a".into()),
     ];
     for endpoint in orgs {
-        assert_eq!(endpoint.alternative_scope(), Some(InstallationsRead));
+        assert_eq!(endpoint.alternative_scope(), Some(Scope::InstallationsRead));
     }
     for endpoint in [
         Admin::List(Resource::AppProfiles),
