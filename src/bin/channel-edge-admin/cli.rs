@@ -302,7 +302,8 @@ Usage:
   {BIN} {KEYGEN}
       Make an Ed25519 key pair. Writes the private key (PKCS#8 PEM, mode 0600) to <path>
       (default: $XDG_CONFIG_HOME/channel-edge/keys/principal.pem, or under ~/.config: never
-      inside the repository), refusing to overwrite a file unless --force, and prints
+      inside the repository; a missing directory is made, owner only), refusing to overwrite
+      a file unless --force, and prints
       {{\"private_key_file\": <path>, \"public_key\": <base64url>}}. Register the public key
       with POST /v1/principals.
   {BIN} {PUBLIC_KEY}
@@ -574,11 +575,12 @@ fn run(command: Command) -> Result<Output, CliError> {
         Command::Keygen { out, force } => {
             let out = match out {
                 Some(out) => out,
-                None => key_directory(default_key_path(
+                None => default_key_path(
                     std::env::var_os("XDG_CONFIG_HOME"),
                     std::env::var_os("HOME"),
-                )?)?,
+                )?,
             };
+            let out = key_directory(out)?;
             keygen(&out, force)
         }
         Command::PublicKey { key } => {
@@ -682,7 +684,8 @@ fn default_key_path(
     Ok(config.join("channel-edge/keys/principal.pem"))
 }
 
-/// Makes the directory of the default key `path` (owner only, on unix), and returns `path`.
+/// Makes the directory of the key `path` when it is missing (owner only, on unix; an existing
+/// one is left as it is), and returns `path`.
 fn key_directory(path: PathBuf) -> Result<PathBuf, CliError> {
     let directory = path.parent().unwrap_or(Path::new("."));
     let mut builder = std::fs::DirBuilder::new();

@@ -296,6 +296,20 @@ fn empty_scope_is_a_usage_error() {
 }
 
 #[test]
+fn keygen_makes_the_missing_directory_of_out() {
+    let dir = TempDir::new();
+    let out = dir.0.join("keys/ops.pem");
+    run(Command::Keygen {
+        out: Some(out.clone()),
+        force: false,
+    })
+    .unwrap();
+    assert!(std::fs::read_to_string(&out)
+        .unwrap()
+        .starts_with("-----BEGIN PRIVATE KEY-----"));
+}
+
+#[test]
 fn keygen_writes_an_owner_only_key_and_refuses_to_overwrite() {
     let dir = TempDir::new();
     let (out, public_key) = make_key(&dir);
@@ -348,9 +362,10 @@ fn keygen_writes_an_owner_only_key_and_refuses_to_overwrite() {
 }
 
 #[test]
-fn keygen_into_a_missing_directory_names_the_path() {
+fn keygen_where_no_directory_can_be_made_names_the_path() {
     let dir = TempDir::new();
-    let out = dir.0.join("no-such-dir").join("key.pem");
+    std::fs::write(dir.0.join("a-file"), "").unwrap();
+    let out = dir.0.join("a-file").join("key.pem");
     let error = run(Command::Keygen {
         out: Some(out.clone()),
         force: false,
