@@ -12,7 +12,9 @@
 //!   succeed.
 //! - Slack under `/slack`: `/slack/oauth/v2/authorize` is a consent page whose "Allow" sends the
 //!   browser back with a code; `oauth.v2.access` turns code `standin-<n>` into a bot token for
-//!   workspace `T0STANDIN<n>`, `auth.test` confirms it; sending succeeds.
+//!   workspace `T0STANDIN<n>` (`n` counts up from the Unix time the stand-ins started, so each
+//!   consent is a new workspace, also after a restart), `auth.test` confirms it; sending
+//!   succeeds.
 //! - Discord under `/discord`: every call succeeds.
 
 use serde_json::{json, Value};
@@ -37,6 +39,10 @@ fn main() -> ExitCode {
         }
     };
     println!("dev-providers: provider stand-ins on http://{address}/");
+    let started = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(1, |elapsed| elapsed.as_secs());
+    NEXT_WORKSPACE.store(started, Ordering::Relaxed);
     let mut state = State::default();
     for mut request in server.incoming_requests() {
         let mut body = String::new();
@@ -110,6 +116,11 @@ struct State {
 }
 
 static NEXT: AtomicU64 = AtomicU64::new(1);
+
+/// The number of the next stand-in Slack workspace. It starts at the Unix time the stand-ins
+/// started, so a restarted stand-in never hands out a workspace the local database (which
+/// outlives it) has already installed.
+static NEXT_WORKSPACE: AtomicU64 = AtomicU64::new(0);
 
 fn next_id() -> u64 {
     NEXT.fetch_add(1, Ordering::Relaxed)
@@ -255,7 +266,8 @@ fn consent_page(query: &str) -> Answer {
             .finish();
         html_escape(&format!("{redirect}?{query}"))
     };
-    let allow = back(format!("code=standin-{}&", next_id()));
+    let workspace = NEXT_WORKSPACE.fetch_add(1, Ordering::Relaxed);
+    let allow = back(format!("code=standin-{workspace}&"));
     let cancel = back("error=access_denied&".to_owned());
     let html = format!(
         "<!doctype html><title>Stand-in Slack consent</title><h1>Stand-in for Slack's consent \
