@@ -21,7 +21,8 @@
 //! `edge::fetch` reads the method and path, asks [`core::route::Route::resolve`] which route it
 //! is and runs that route's handler. A webhook is looked up, verified and parsed by its
 //! provider's [`core::ingress::Spec`], each event decided by [`core::webhook::decide`], and the
-//! routed envelopes deduplicated and queued by [`core::dedupe::accept`]. An admin call is
+//! routed envelopes queued with their dedupe keys, which the queue consumer claims with
+//! [`core::dedupe::sort`] before it delivers. An admin call is
 //! authenticated ([`core::auth`]), authorised ([`core::authority`]) and handled. Every outcome,
 //! or a [`core::api_error::ApiError`], becomes a response; errors are always the same JSON body.
 

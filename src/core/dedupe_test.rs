@@ -6,324 +6,199 @@ use std::collections::HashMap;
 const NOW: u64 = 1_800_000_000;
 const WINDOW: u64 = 26 * 3600;
 
-/// An in-memory dedupe table that fails the operations it is told to.
+/// An in-memory dedupe table with the D1 table's rules (one claim at a time, in order), that
+/// fails when told to. It also counts round trips.
 #[derive(Default)]
 struct Store {
-    /// key → (committed, expires_at)
-    rows: RefCell<HashMap<String, (bool, u64)>>,
-    fail_claim: Cell<bool>,
-    fail_commit: Cell<bool>,
-    fail_release: Cell<bool>,
+    /// key → (owner, expires_at)
+    rows: RefCell<HashMap<String, (String, u64)>>,
+    fail: Cell<bool>,
+    round_trips: Cell<usize>,
 }
 
 impl DedupeStore for Store {
-    async fn claim(
-        &self,
-        keys: &[String],
-        now: u64,
-        pending_until: u64,
-    ) -> Result<Vec<KeyState>, StoreError> {
-        if self.fail_claim.get() {
+    async fn claim(&self, claims: &[KeyClaim], now: u64) -> Result<Vec<String>, StoreError> {
+        self.round_trips.set(self.round_trips.get() + 1);
+        if self.fail.get() {
             return Err(StoreError("D1 is down".into()));
         }
         let mut rows = self.rows.borrow_mut();
-        Ok(keys
-            .iter()
-            .map(|key| match rows.get(key) {
-                Some((true, expires_at)) if *expires_at > now => KeyState::Committed,
-                Some((false, expires_at)) if *expires_at > now => KeyState::Pending,
-                _ => {
-                    rows.insert(key.clone(), (false, pending_until));
-                    KeyState::Claimed
-                }
-            })
-            .collect())
-    }
-
-    async fn commit(&self, keys: &[String], expires_at: u64) -> Result<(), StoreError> {
-        if self.fail_commit.get() {
-            return Err(StoreError("D1 is down".into()));
-        }
-        let mut rows = self.rows.borrow_mut();
-        for key in keys {
-            rows.insert(key.clone(), (true, expires_at));
-        }
-        Ok(())
-    }
-
-    async fn release(&self, keys: &[String]) -> Result<(), StoreError> {
-        if self.fail_release.get() {
-            return Err(StoreError("D1 is down".into()));
-        }
-        let mut rows = self.rows.borrow_mut();
-        for key in keys {
-            if rows.get(key).is_some_and(|(committed, _)| !committed) {
-                rows.remove(key);
+        for claim in claims {
+            let held = rows
+                .get(&claim.key)
+                .is_some_and(|(_, expires_at)| *expires_at > now);
+            if !held {
+                rows.insert(claim.key.clone(), (claim.owner.clone(), claim.expires_at));
             }
         }
-        Ok(())
+        Ok(claims
+            .iter()
+            .map(|claim| rows[&claim.key].0.clone())
+            .collect())
     }
 }
 
-/// A queue that records what it took and refuses from its `refuse_from`-th send on.
-#[derive(Default)]
-struct Queue {
-    sent: RefCell<Vec<&'static str>>,
-    refuse_from: Cell<Option<usize>>,
-}
+/// A store that answers fewer owners than it was asked for.
+struct Short;
 
-impl Outbox<&'static str> for Queue {
-    async fn send(&self, item: &&'static str) -> Result<(), StoreError> {
-        let mut sent = self.sent.borrow_mut();
-        if self.refuse_from.get().is_some_and(|n| sent.len() >= n) {
-            return Err(StoreError("queue refused".into()));
-        }
-        sent.push(item);
-        Ok(())
+impl DedupeStore for Short {
+    async fn claim(&self, _: &[KeyClaim], _: u64) -> Result<Vec<String>, StoreError> {
+        Ok(vec!["msg-1".into()])
     }
 }
 
-fn item(name: &'static str, keys: &[&str]) -> Item<&'static str> {
-    Item {
-        item: name,
-        keys: keys.iter().map(|key| (*key).to_owned()).collect(),
+fn keys(names: &[&str]) -> Vec<String> {
+    names.iter().map(|name| (*name).to_owned()).collect()
+}
+
+fn message<'a>(message_id: &'a str, keys: &'a [String]) -> Pending<'a> {
+    Pending {
+        message_id,
+        keys,
+        window_seconds: WINDOW,
     }
 }
 
-/// One request as the edge runs it: accept, then (after the response) commit.
-fn request(store: &Store, queue: &Queue, items: &[Item<&'static str>], now: u64) -> Outcome {
-    let outcome = block_on(accept(store, queue, items, now, WINDOW));
-    if let Outcome::Accepted { commit, .. } = &outcome {
-        let _ = block_on(store.commit(commit, now + WINDOW));
-    }
-    outcome
+fn sorted(store: &Store, pending: &[Pending<'_>], now: u64) -> Vec<Verdict> {
+    block_on(sort(store, pending, now)).expect("the store answers")
+}
+
+use Verdict::{Deliver, Duplicate};
+
+#[test]
+fn a_new_event_is_delivered_and_the_providers_retry_is_a_duplicate() {
+    let store = Store::default();
+    let event = keys(&["slack:ins_1:event:Ev1", "slack:ins_1:content:T1:C1:1.0"]);
+    assert_eq!(sorted(&store, &[message("msg-1", &event)], NOW), [Deliver]);
+    // The retry is another queue message with the same keys, in a later batch.
+    assert_eq!(
+        sorted(&store, &[message("msg-2", &event)], NOW + 10),
+        [Duplicate]
+    );
+    assert_eq!(store.round_trips.get(), 2, "one round trip per batch");
 }
 
 #[test]
-fn a_new_event_is_queued_and_its_retry_is_a_duplicate() {
-    let (store, queue) = (Store::default(), Queue::default());
-    let event = [item("e1", &["event:1", "content:a"])];
-    let first = request(&store, &queue, &event, NOW);
-    assert!(matches!(
-        first,
-        Outcome::Accepted {
-            queued: 1,
-            duplicates: 0,
-            ..
-        }
-    ));
-    let retry = request(&store, &queue, &event, NOW + 5);
-    assert!(matches!(
-        retry,
-        Outcome::Accepted {
-            queued: 0,
-            duplicates: 1,
-            ..
-        }
-    ));
-    assert_eq!(*queue.sent.borrow(), ["e1"]);
+fn two_copies_in_one_batch_deliver_the_first_only() {
+    let store = Store::default();
+    let event = keys(&["k:event:1"]);
+    let other = keys(&["k:event:2"]);
+    let batch = [
+        message("msg-1", &event),
+        message("msg-2", &other),
+        message("msg-3", &event),
+    ];
+    assert_eq!(sorted(&store, &batch, NOW), [Deliver, Deliver, Duplicate]);
+    assert_eq!(store.round_trips.get(), 1);
+}
+
+#[test]
+fn two_concurrent_batches_deliver_one_copy() {
+    // The store takes claims one at a time, so of two batches carrying copies of one event,
+    // whichever claims first delivers it, and the other finds it owned.
+    let store = Store::default();
+    let event = keys(&["k:event:1"]);
+    let first = sorted(&store, &[message("msg-a", &event)], NOW);
+    let second = sorted(&store, &[message("msg-b", &event)], NOW);
+    assert_eq!([first[0], second[0]], [Deliver, Duplicate]);
 }
 
 #[test]
 fn a_semantic_duplicate_under_another_event_id_is_dropped() {
-    let (store, queue) = (Store::default(), Queue::default());
-    request(
-        &store,
-        &queue,
-        &[item("e1", &["event:1", "content:a"])],
-        NOW,
-    );
-    let other_id = request(
-        &store,
-        &queue,
-        &[item("e2", &["event:2", "content:a"])],
-        NOW + 1,
-    );
-    assert!(matches!(
-        other_id,
-        Outcome::Accepted {
-            queued: 0,
-            duplicates: 1,
-            ..
-        }
-    ));
-    assert_eq!(*queue.sent.borrow(), ["e1"]);
-}
-
-#[test]
-fn a_refused_send_releases_the_keys_so_the_retry_is_delivered() {
-    let (store, queue) = (Store::default(), Queue::default());
-    queue.refuse_from.set(Some(0));
-    let event = [item("e1", &["event:1"])];
-    let refused = request(&store, &queue, &event, NOW);
-    assert!(matches!(
-        refused,
-        Outcome::RetryLater {
-            reason: RetryReason::Queue(_),
-            queued: 0
-        }
-    ));
-    queue.refuse_from.set(None);
-    let retry = request(&store, &queue, &event, NOW + 1);
-    assert!(matches!(retry, Outcome::Accepted { queued: 1, .. }));
-    assert_eq!(*queue.sent.borrow(), ["e1"]);
-}
-
-#[test]
-fn a_failure_between_claim_and_send_never_loses_the_event() {
-    // The send fails and so does the release: the key stays pending.
-    let (store, queue) = (Store::default(), Queue::default());
-    queue.refuse_from.set(Some(0));
-    store.fail_release.set(true);
-    let event = [item("e1", &["event:1", "content:a"])];
-    assert!(matches!(
-        request(&store, &queue, &event, NOW),
-        Outcome::RetryLater { .. }
-    ));
-    store.fail_release.set(false);
-    queue.refuse_from.set(None);
-    // A retry while the claim is pending is told to come back, not dropped.
-    assert_eq!(
-        request(&store, &queue, &event, NOW + 10),
-        Outcome::RetryLater {
-            reason: RetryReason::InFlight,
-            queued: 0
-        }
-    );
-    assert!(queue.sent.borrow().is_empty());
-    // Once the claim lapses, the retry is delivered, once.
-    let later = request(&store, &queue, &event, NOW + PENDING_SECONDS + 1);
-    assert!(matches!(
-        later,
-        Outcome::Accepted {
-            queued: 1,
-            duplicates: 0,
-            ..
-        }
-    ));
-    let again = request(&store, &queue, &event, NOW + PENDING_SECONDS + 2);
-    assert!(matches!(
-        again,
-        Outcome::Accepted {
-            queued: 0,
-            duplicates: 1,
-            ..
-        }
-    ));
-    assert_eq!(*queue.sent.borrow(), ["e1"]);
-}
-
-#[test]
-fn a_request_that_dies_after_its_claim_does_not_make_the_retry_a_duplicate() {
-    // The first request claims and then vanishes (CPU limit, disconnect): nothing else runs.
     let store = Store::default();
-    let keys = ["event:1".to_owned()];
-    block_on(store.claim(&keys, NOW, NOW + PENDING_SECONDS)).unwrap();
-    let queue = Queue::default();
-    let event = [item("e1", &["event:1"])];
-    assert!(matches!(
-        request(&store, &queue, &event, NOW + 1),
-        Outcome::RetryLater {
-            reason: RetryReason::InFlight,
-            ..
-        }
-    ));
-    assert!(matches!(
-        request(&store, &queue, &event, NOW + PENDING_SECONDS),
-        Outcome::Accepted { queued: 1, .. }
-    ));
-    assert_eq!(*queue.sent.borrow(), ["e1"]);
-}
-
-#[test]
-fn when_the_queue_refuses_midway_the_sent_events_stay_sent() {
-    let (store, queue) = (Store::default(), Queue::default());
-    queue.refuse_from.set(Some(1));
-    let events = [item("e1", &["event:1"]), item("e2", &["event:2"])];
-    assert!(matches!(
-        request(&store, &queue, &events, NOW),
-        Outcome::RetryLater { queued: 1, .. }
-    ));
-    queue.refuse_from.set(None);
-    let retry = request(&store, &queue, &events, NOW + 1);
-    assert!(matches!(
-        retry,
-        Outcome::Accepted {
-            queued: 1,
-            duplicates: 1,
-            ..
-        }
-    ));
-    assert_eq!(*queue.sent.borrow(), ["e1", "e2"]);
-}
-
-#[test]
-fn a_store_that_cannot_claim_queues_nothing() {
-    let (store, queue) = (Store::default(), Queue::default());
-    store.fail_claim.set(true);
-    assert!(matches!(
-        request(&store, &queue, &[item("e1", &["event:1"])], NOW),
-        Outcome::RetryLater {
-            reason: RetryReason::Store(_),
-            queued: 0
-        }
-    ));
-    assert!(queue.sent.borrow().is_empty());
-}
-
-#[test]
-fn a_lost_commit_lapses_instead_of_blocking_forever() {
-    let (store, queue) = (Store::default(), Queue::default());
-    store.fail_commit.set(true);
-    let event = [item("e1", &["event:1"])];
-    assert!(matches!(
-        request(&store, &queue, &event, NOW),
-        Outcome::Accepted { queued: 1, .. }
-    ));
-    store.fail_commit.set(false);
-    // The provider was acknowledged and does not retry; an unexpected retry within the pending
-    // time waits, and after it is queued again (at least once: the runtime deduplicates on the
-    // envelope id).
-    assert!(matches!(
-        request(&store, &queue, &event, NOW + 1),
-        Outcome::RetryLater { .. }
-    ));
-}
-
-#[test]
-fn an_event_in_flight_holds_back_the_whole_request_and_releases_its_claims() {
-    let (store, queue) = (Store::default(), Queue::default());
-    let keys = ["event:2".to_owned()];
-    block_on(store.claim(&keys, NOW, NOW + PENDING_SECONDS)).unwrap();
-    let events = [item("e1", &["event:1"]), item("e2", &["event:2"])];
-    assert!(matches!(
-        request(&store, &queue, &events, NOW + 1),
-        Outcome::RetryLater {
-            reason: RetryReason::InFlight,
-            queued: 0
-        }
-    ));
-    assert!(queue.sent.borrow().is_empty());
-    assert!(
-        !store.rows.borrow().contains_key("event:1"),
-        "its own claim was released"
+    let first = keys(&["tg:ins_1:event:100", "tg:ins_1:content:chat:7"]);
+    let again = keys(&["tg:ins_1:event:101", "tg:ins_1:content:chat:7"]);
+    assert_eq!(sorted(&store, &[message("msg-1", &first)], NOW), [Deliver]);
+    assert_eq!(
+        sorted(&store, &[message("msg-2", &again)], NOW),
+        [Duplicate]
     );
 }
 
 #[test]
-fn retry_reasons_say_what_failed() {
+fn a_delivery_that_failed_after_its_claim_is_delivered_on_the_retry() {
+    let store = Store::default();
+    let event = keys(&["k:event:1"]);
+    assert_eq!(sorted(&store, &[message("msg-1", &event)], NOW), [Deliver]);
+    // The runtime refused; the queue retries the same message (same id) later, and the
+    // provider's own retry arrives meanwhile as another message.
+    let batch = [message("msg-2", &event), message("msg-1", &event)];
+    assert_eq!(sorted(&store, &batch, NOW + 60), [Duplicate, Deliver]);
+}
+
+#[test]
+fn a_batch_retried_as_a_whole_finds_its_own_claims() {
+    // The consumer died after claiming (or its answer was lost): the queue redelivers the
+    // whole batch, with the same message ids.
+    let store = Store::default();
+    let (one, two) = (keys(&["k:event:1"]), keys(&["k:event:2", "k:content:2"]));
+    let batch = [message("msg-1", &one), message("msg-2", &two)];
+    assert_eq!(sorted(&store, &batch, NOW), [Deliver, Deliver]);
+    assert_eq!(sorted(&store, &batch, NOW + 5), [Deliver, Deliver]);
+}
+
+#[test]
+fn a_store_failure_sorts_nothing_and_the_retry_delivers() {
+    let store = Store::default();
+    let event = keys(&["k:event:1"]);
+    store.fail.set(true);
+    let error = block_on(sort(&store, &[message("msg-1", &event)], NOW)).unwrap_err();
+    assert_eq!(error.to_string(), "D1 is down");
+    store.fail.set(false);
+    assert_eq!(sorted(&store, &[message("msg-1", &event)], NOW), [Deliver]);
+}
+
+#[test]
+fn a_store_that_loses_an_answer_is_an_error_not_a_guess() {
+    let event = keys(&["k:event:1", "k:content:1"]);
+    let error = block_on(sort(&Short, &[message("msg-1", &event)], NOW)).unwrap_err();
+    assert_eq!(error.to_string(), "the store answered 1 owners for 2 keys");
+}
+
+#[test]
+fn keys_expire_with_their_window_and_the_event_is_new_again() {
+    let store = Store::default();
+    let event = keys(&["k:event:1"]);
+    assert_eq!(sorted(&store, &[message("msg-1", &event)], NOW), [Deliver]);
     assert_eq!(
-        RetryReason::InFlight.to_string(),
-        "another request is accepting the same event"
+        sorted(&store, &[message("msg-2", &event)], NOW + WINDOW - 1),
+        [Duplicate]
     );
     assert_eq!(
-        RetryReason::Store(StoreError("D1 is down".into())).to_string(),
-        "dedupe store: D1 is down"
+        sorted(&store, &[message("msg-3", &event)], NOW + WINDOW),
+        [Deliver]
     );
-    assert_eq!(
-        RetryReason::Queue(StoreError("full".into())).to_string(),
-        "queue: full"
-    );
+}
+
+#[test]
+fn envelopes_without_keys_are_delivered_without_a_round_trip() {
+    let store = Store::default();
+    let none: Vec<String> = Vec::new();
+    let batch = [message("msg-1", &none), message("msg-2", &none)];
+    assert_eq!(sorted(&store, &batch, NOW), [Deliver, Deliver]);
+    assert_eq!(store.round_trips.get(), 0);
+}
+
+#[test]
+fn each_claim_carries_its_owner_and_its_providers_window() {
+    let store = Store::default();
+    let (short, long) = (keys(&["a"]), keys(&["b"]));
+    let batch = [
+        Pending {
+            message_id: "msg-1",
+            keys: &short,
+            window_seconds: 100,
+        },
+        Pending {
+            message_id: "msg-2",
+            keys: &long,
+            window_seconds: 900,
+        },
+    ];
+    sorted(&store, &batch, NOW);
+    let rows = store.rows.borrow();
+    assert_eq!(rows["a"], ("msg-1".to_owned(), NOW + 100));
+    assert_eq!(rows["b"], ("msg-2".to_owned(), NOW + 900));
 }
 
 #[test]

@@ -264,3 +264,24 @@ fn an_envelope_with_its_sealed_reply_capability_matches_the_schema() {
     assert_eq!(opened.handles["response_url"], "https://hooks.slack.com/x");
     assert_eq!(reply.expires_at, opened.expires_at);
 }
+
+#[test]
+fn the_queue_message_carries_the_envelope_beside_its_dedupe_keys() {
+    use crate::core::queue_message::{envelope_message, read, Dedupe, Incoming};
+    let envelope = build(Provider::Slack, &routing(), &event(None), 1_700_000_005);
+    let dedupe = Dedupe {
+        keys: dedupe_keys(&envelope, Some("T1:C1:1.0")),
+        window_seconds: 93600,
+    };
+    let body: Value = serde_json::from_str(&envelope_message(&envelope, &dedupe).unwrap()).unwrap();
+    let Incoming::Envelope {
+        envelope: read_back,
+        dedupe: Some(keys),
+    } = read(&body)
+    else {
+        panic!("an envelope with keys: {body}")
+    };
+    assert_valid(&read_back.to_string());
+    assert_eq!(read_back["id"], envelope.id.as_str());
+    assert_eq!(keys, dedupe);
+}

@@ -18,7 +18,7 @@
 //! # What's out of scope
 //! Anything that needs the Workers runtime: HTTP objects, D1, Queues, Durable Objects, the clock
 //! and randomness. Those live in the `edge` module, which calls into this one; storage is reached
-//! through the traits [`dedupe::DedupeStore`], [`dedupe::Outbox`], [`ledger::LedgerStore`] and
+//! through the traits [`dedupe::DedupeStore`], [`ledger::LedgerStore`] and
 //! [`session_driver::SessionStore`], which the tests implement with doubles that fail on
 //! command.
 
@@ -67,4 +67,5 @@ pub mod slack_manifest;
 pub mod tenancy;
 #[cfg(test)]
 pub mod test_support;
+pub mod timing;
 pub mod webhook;

@@ -38,6 +38,7 @@ mod queue_consumer;
 mod rate_limit;
 mod runtime;
 mod store;
+mod timing;
 
 use crate::core::api_error::ApiError;
 use crate::core::route::{Admin, Route};

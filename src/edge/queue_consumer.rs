@@ -10,15 +10,20 @@
 //! (one D1 round trip per batch, no secret opened): an envelope whose installation, org, app
 //! profile or binding was revoked, or whose provider was switched off, since it was queued is
 //! dropped, with one `delivery.dropped` audit entry per installation and reason in the batch.
+//! Then the remaining envelopes' dedupe keys are claimed for their messages
+//! ([`crate::core::dedupe`], one more round trip per batch): a provider's retry, queued again by
+//! the ingress, is acknowledged there as a duplicate and counted, never delivered.
 
-use super::store::{directory, ledger};
+use super::store::dedupe_keys::D1Keys;
+use super::store::{directory, ledger, rejections};
 use super::{http, runtime};
 use crate::core::api_error::ApiError;
 use crate::core::audit::Event;
+use crate::core::dedupe::{self, Pending, Verdict};
 use crate::core::delivery::{
     backoff_seconds, signed_headers, still_deliverable, url_for_logs, Stale,
 };
-use crate::core::queue_message::HealthProbe;
+use crate::core::queue_message::{self, Dedupe, Incoming};
 use crate::core::tenancy::admit;
 use serde_json::{json, Value};
 use std::collections::{BTreeMap, BTreeSet, HashSet};
@@ -34,7 +39,7 @@ const TIMEOUT: Duration = Duration::from_secs(10);
 const DEAD_LETTER_QUEUE: &str = "agent-inbound-dlq";
 
 #[event(queue)]
-async fn consume(batch: MessageBatch<Value>, env: Env, _ctx: Context) -> Result<()> {
+async fn consume(batch: MessageBatch<Value>, env: Env, ctx: Context) -> Result<()> {
     if batch.queue() == DEAD_LETTER_QUEUE {
         return dead_letters(batch, &env).await;
     }
@@ -43,41 +48,108 @@ async fn consume(batch: MessageBatch<Value>, env: Env, _ctx: Context) -> Result<
     let db = env.d1("DB")?;
     let now = runtime::now_seconds();
     let messages = batch.messages()?;
-    let live = match Live::read(&db, &messages).await {
+    let mut envelopes = Vec::with_capacity(messages.len());
+    for message in &messages {
+        match queue_message::read(message.body()) {
+            Incoming::Probe => message.ack(),
+            Incoming::Envelope { envelope, dedupe } => envelopes.push(Queued {
+                message,
+                envelope,
+                dedupe,
+            }),
+        }
+    }
+    let live = match Live::read(&db, &envelopes).await {
         Ok(live) => live,
         Err(error) => {
-            for message in &messages {
-                retry(
-                    message,
-                    &format!("could not check its installation: {error}"),
-                );
-            }
+            let reason = format!("could not check its installation: {error}");
+            envelopes.iter().for_each(|queued| retry(queued, &reason));
             return Ok(());
         }
     };
-    let mut dropped: BTreeMap<(String, Stale), Vec<Message<Value>>> = BTreeMap::new();
-    for message in messages {
-        if serde_json::from_value::<HealthProbe>(message.body().clone()).is_ok() {
-            message.ack();
-            continue;
-        }
-        if let Err(stale) = live.admits(message.body()) {
-            let installation = text(message.body(), "installation_id").to_owned();
-            dropped
-                .entry((installation, stale))
-                .or_default()
-                .push(message);
-            continue;
-        }
-        match deliver(&url, &secret, message.body()).await {
-            Ok(()) => message.ack(),
-            Err(reason) => retry(&message, &reason),
+    let mut dropped: BTreeMap<(String, Stale), Vec<&Queued>> = BTreeMap::new();
+    let mut admitted = Vec::with_capacity(envelopes.len());
+    for queued in &envelopes {
+        match live.admits(queued.envelope) {
+            Ok(()) => admitted.push(queued),
+            Err(stale) => {
+                let installation = text(queued.envelope, "installation_id").to_owned();
+                dropped
+                    .entry((installation, stale))
+                    .or_default()
+                    .push(queued);
+            }
         }
     }
-    for ((installation, stale), messages) in dropped {
-        audit_dropped(&db, &installation, stale, &messages, now).await;
+    for queued in unique(&env, &ctx, &admitted, now).await {
+        match deliver(&url, &secret, queued.envelope).await {
+            Ok(()) => queued.message.ack(),
+            Err(reason) => retry(queued, &reason),
+        }
+    }
+    for ((installation, stale), queued) in dropped {
+        audit_dropped(&db, &installation, stale, &queued, now).await;
     }
     Ok(())
+}
+
+/// One envelope of a batch: its queue message, the envelope, and its dedupe keys.
+struct Queued<'a> {
+    message: &'a Message<Value>,
+    envelope: &'a Value,
+    dedupe: Option<Dedupe>,
+}
+
+/// Of `admitted`, those to deliver: the duplicates ([`crate::core::dedupe::sort`], one D1
+/// round trip for the batch) are acknowledged and counted after the batch. When the keys cannot
+/// be claimed, every one is retried and none delivered.
+async fn unique<'a, 'b>(
+    env: &Env,
+    ctx: &Context,
+    admitted: &[&'b Queued<'a>],
+    now: u64,
+) -> Vec<&'b Queued<'a>> {
+    let ids: Vec<String> = admitted.iter().map(|queued| queued.message.id()).collect();
+    let pending: Vec<Pending> = admitted
+        .iter()
+        .zip(&ids)
+        .map(|(queued, id)| Pending {
+            message_id: id,
+            keys: queued.dedupe.as_ref().map_or(&[], |dedupe| &dedupe.keys),
+            window_seconds: queued.dedupe.as_ref().map_or(0, |d| d.window_seconds),
+        })
+        .collect();
+    let Ok(db) = env.d1("DB") else {
+        admitted
+            .iter()
+            .for_each(|queued| retry(queued, "no DB binding"));
+        return Vec::new();
+    };
+    let verdicts = match dedupe::sort(&D1Keys(&db), &pending, now).await {
+        Ok(verdicts) => verdicts,
+        Err(error) => {
+            let reason = format!("its dedupe keys could not be claimed: {error}");
+            admitted.iter().for_each(|queued| retry(queued, &reason));
+            return Vec::new();
+        }
+    };
+    let mut duplicates: BTreeMap<String, u64> = BTreeMap::new();
+    let mut fresh = Vec::with_capacity(admitted.len());
+    for (queued, verdict) in admitted.iter().zip(verdicts) {
+        if verdict == Verdict::Duplicate {
+            queued.message.ack();
+            let source = format!(
+                "{}:{}",
+                text(queued.envelope, "provider"),
+                text(queued.envelope, "installation_id")
+            );
+            *duplicates.entry(source).or_default() += 1;
+        } else {
+            fresh.push(*queued);
+        }
+    }
+    rejections::count_duplicates_later(ctx, env, duplicates, now);
+    fresh
 }
 
 /// What holds now for a batch's envelopes: which of their installations are live, which of their
@@ -91,10 +163,10 @@ struct Live {
 impl Live {
     async fn read(
         db: &worker::D1Database,
-        messages: &[Message<Value>],
+        envelopes: &[Queued<'_>],
     ) -> std::result::Result<Live, ApiError> {
         let ids = |field: &str| -> BTreeSet<&str> {
-            messages.iter().map(|m| text(m.body(), field)).collect()
+            envelopes.iter().map(|q| text(q.envelope, field)).collect()
         };
         let (installations, bindings, flags) =
             directory::live_for_delivery(db, &ids("installation_id"), &ids("binding_id")).await?;
@@ -124,20 +196,20 @@ async fn audit_dropped(
     db: &worker::D1Database,
     installation: &str,
     stale: Stale,
-    messages: &[Message<Value>],
+    dropped: &[&Queued<'_>],
     now: u64,
 ) {
-    let ids: Vec<&str> = messages.iter().map(|m| envelope_id(m.body())).collect();
-    let org = messages.first().map(|m| text(m.body(), "org_id"));
+    let ids: Vec<&str> = dropped.iter().map(|q| envelope_id(q.envelope)).collect();
+    let org = dropped.first().map(|q| text(q.envelope, "org_id"));
     let event = Event::new("system", "delivery.dropped", installation)
         .with_detail(json!({ "reason": stale.code(), "count": ids.len(), "envelope_ids": ids }))
         .for_org(org);
     let recorded = ledger::record(db, &event, now).await;
-    for message in messages {
+    for queued in dropped {
         match &recorded {
-            Ok(_) => message.ack(),
+            Ok(_) => queued.message.ack(),
             Err(error) => retry(
-                message,
+                queued,
                 &format!("dropped ({stale}) but not audited: {error}"),
             ),
         }
@@ -149,12 +221,13 @@ fn text<'a>(envelope: &'a Value, field: &str) -> &'a str {
     envelope[field].as_str().unwrap_or_default()
 }
 
-fn retry(message: &Message<Value>, reason: &str) {
+fn retry(queued: &Queued<'_>, reason: &str) {
+    let message = queued.message;
     let age = runtime::now_seconds().saturating_sub(message.timestamp().as_millis() / 1000);
     let delay = backoff_seconds(age);
     worker::console_error!(
         "delivery of {} failed ({reason}); retrying in {delay} s",
-        envelope_id(message.body())
+        envelope_id(queued.envelope)
     );
     message.retry_with_options(
         &QueueRetryOptionsBuilder::new()
@@ -192,7 +265,10 @@ async fn deliver(url: &str, secret: &str, envelope: &Value) -> std::result::Resu
 async fn dead_letters(batch: MessageBatch<Value>, env: &Env) -> Result<()> {
     let db = env.d1("DB")?;
     for message in batch.messages()? {
-        let envelope = message.body();
+        let Incoming::Envelope { envelope, .. } = queue_message::read(message.body()) else {
+            message.ack();
+            continue;
+        };
         let event = Event::new("system", "delivery.dead_lettered", envelope_id(envelope))
             .with_detail(json!({
                 "agent_id": envelope["agent_id"],

@@ -1,7 +1,8 @@
-//! [`crate::core::dedupe`]'s outbox: the `INBOUND` queue producer (`agent-inbound`).
+//! The `INBOUND` queue producer (`agent-inbound`): each envelope travels with its dedupe keys
+//! ([`crate::core::queue_message::envelope_message`]), which the consumer claims.
 
-use crate::core::dedupe::{Outbox, StoreError};
 use crate::core::envelope::Envelope;
+use crate::core::queue_message::{envelope_message, Dedupe};
 use worker::{Env, Queue, QueueContentType, RawMessageBuilder};
 
 /// The `INBOUND` queue producer (`agent-inbound`), or why there is none.
@@ -12,26 +13,24 @@ impl InboundQueue {
     pub fn new(env: &Env) -> Self {
         InboundQueue(env.queue("INBOUND").map_err(|e| e.to_string()))
     }
-}
 
-impl Outbox<&Envelope> for InboundQueue {
-    async fn send(&self, envelope: &&Envelope) -> Result<(), StoreError> {
+    /// Queues one envelope with its dedupe keys; `Err` says why it could not.
+    pub async fn send(&self, envelope: &Envelope, dedupe: &Dedupe) -> Result<(), String> {
         let queue = self
             .0
             .as_ref()
-            .map_err(|e| StoreError(format!("agent-inbound unavailable: {e}")))?;
+            .map_err(|e| format!("agent-inbound unavailable: {e}"))?;
         // Parsed by JSON.parse so the queue carries a plain JSON object (serde_wasm_bindgen would
         // turn maps into JS Maps, which a consumer reads back as empty objects).
-        let json = envelope
-            .to_queue_json()
-            .map_err(|e| StoreError(format!("envelope {} does not serialise: {e}", envelope.id)))?;
+        let json = envelope_message(envelope, dedupe)
+            .map_err(|e| format!("envelope {} does not serialise: {e}", envelope.id))?;
         let object = worker::js_sys::JSON::parse(&json)
-            .map_err(|_| StoreError(format!("envelope {} is not JSON", envelope.id)))?;
+            .map_err(|_| format!("envelope {} is not JSON", envelope.id))?;
         let message =
             RawMessageBuilder::new(object).build_with_content_type(QueueContentType::Json);
         queue
             .send_raw(message)
             .await
-            .map_err(|e| StoreError(format!("send of {} failed: {e}", envelope.id)))
+            .map_err(|e| format!("send of {} failed: {e}", envelope.id))
     }
 }

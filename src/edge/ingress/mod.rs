@@ -10,10 +10,13 @@
 //! 6. drop bots (no loops); decide install-token claims ([`claims`]), which become
 //!    `install_claimed` or `install_rejected` envelopes; drop senders the binding does not allow
 //!    (audited);
-//! 7. deduplicate on the provider's event id and a semantic key, for 24 h;
-//! 8. queue one envelope per new event; if the queue refuses, forget the dedupe keys and answer
-//!    503 so the provider retries;
-//! 9. acknowledge the way the provider expects.
+//! 7. queue one envelope per event, with its dedupe keys (the provider's event id and a semantic
+//!    key), which the queue consumer claims before it delivers; if the queue refuses, answer 503
+//!    so the provider retries;
+//! 8. acknowledge the way the provider expects.
+//!
+//! A known installation's webhook touches no storage on this path: lookups come from the
+//! per-isolate directory cache, and dedupe happens in the consumer, a batch at a time.
 //!
 //! Rejections are answered at once; their audit entries are written after the response
 //! ([`rejections`]), aggregated per source, reason and minute.
@@ -22,23 +25,21 @@ mod claims;
 mod inbound_queue;
 
 use crate::core::api_error::ApiError;
-use crate::core::dedupe::{
-    self as dedupe_rules, dedupe_window_seconds, DedupeStore, Item, Outcome,
-};
-use crate::core::envelope::Envelope;
+use crate::core::dedupe::dedupe_window_seconds;
 use crate::core::ids;
 use crate::core::ingress::{
     Ack, Event, Parsed, PathId, Rejection, Reply, Request as Inbound, Spec,
 };
+use crate::core::queue_message::Dedupe;
 use crate::core::tenancy::Provider;
 use crate::core::webhook::{
     decide, switched_off, tenant_keys, valid_secrets, verifying_secrets, Decision, Delivery, Facts,
     Flags, Installation, Profile, Target,
 };
 use crate::edge::store::d1;
-use crate::edge::store::dedupe_keys::D1Keys;
 use crate::edge::store::secrets::key_ring;
 use crate::edge::store::{directory, rejections};
+use crate::edge::timing::Timing;
 use crate::edge::{http, runtime};
 use inbound_queue::InboundQueue;
 use rejections::Audit;
@@ -149,7 +150,7 @@ impl Call<'_> {
         self.record(self.source(true), reason, 1, Audit::FirstPerMinute);
     }
 
-    /// Counts `count` events of `reason` that are not worth an audit entry (duplicates).
+    /// Counts `count` events of `reason` that are not worth an audit entry.
     fn count(&self, reason: &'static str, count: u64) {
         self.record(self.source(true), reason, count, Audit::Never);
     }
@@ -222,9 +223,18 @@ pub async fn handle(
     provider: Provider,
     id: String,
 ) -> Answer {
-    let call = Call::new(req, env, ctx, provider, id).await?;
-    call.well_formed_id()?;
-    pipeline(&call, provider.spec()).await
+    let timing = Timing::start();
+    let answer = async {
+        let call = Call::new(req, env, ctx, provider, id).await?;
+        timing.mark("read");
+        call.well_formed_id()?;
+        pipeline(&call, provider.spec(), &timing).await
+    }
+    .await;
+    let mut response =
+        answer.or_else(|error| http::error_response(&error).map_err(d1::internal))?;
+    timing.apply(&mut response);
+    Ok(response)
 }
 
 /// `GET /webhooks/{provider}/{id}` for a provider with a `GET` handshake (WhatsApp's
@@ -252,12 +262,13 @@ pub async fn handshake(
     }
 }
 
-/// Steps 2–9 for any provider: compiled once, driven by the provider's [`Spec`].
-async fn pipeline(call: &Call<'_>, spec: &'static Spec) -> Answer {
+/// Steps 2–8 for any provider: compiled once, driven by the provider's [`Spec`].
+async fn pipeline(call: &Call<'_>, spec: &'static Spec, timing: &Timing) -> Answer {
     // 2. Look up what the path names; 3. rollout switches.
     let Some((target, flags)) = lookup(call).await? else {
         return Err(call.reject_unknown());
     };
+    timing.mark("lookup");
     if switched_off(&flags, call.provider) {
         return Err(unavailable());
     }
@@ -268,6 +279,7 @@ async fn pipeline(call: &Call<'_>, spec: &'static Spec) -> Answer {
     if let Err(rejection) = (spec.verify)(&inbound, &secrets, call.now, window) {
         return Err(call.refuse(401, &rejection));
     }
+    timing.mark("verify");
     // 5. Parse.
     let (events, ack) = match (spec.parse)(&inbound) {
         Ok(Parsed::Handshake(reply)) => return respond(&reply),
@@ -280,6 +292,7 @@ async fn pipeline(call: &Call<'_>, spec: &'static Spec) -> Answer {
             return Err(call.reject(400, "unparsable_payload", message));
         }
     };
+    timing.mark("parse");
     // 5–6. Route each event.
     let mut deliveries = Vec::new();
     for event in &events {
@@ -290,9 +303,11 @@ async fn pipeline(call: &Call<'_>, spec: &'static Spec) -> Answer {
             Routed::NotYet => return Err(unavailable()),
         }
     }
-    // Each routed envelope gets its sealed reply capability; 7–8. deduplicate and queue.
+    // Each routed envelope gets its sealed reply capability; 7. queue.
     seal_replies(call, &mut deliveries)?;
+    timing.mark("route");
     deliver(call, &deliveries).await?;
+    timing.mark("queue");
     acknowledge(&ack)
 }
 
@@ -411,53 +426,30 @@ fn seal_replies(call: &Call<'_>, deliveries: &mut [Delivery]) -> Result<(), ApiE
     Ok(())
 }
 
-/// Deduplicates and queues ([`crate::core::dedupe::accept`]); 503 when the provider must
-/// retry. The keys of what was accepted are committed after the response, and duplicate drops
-/// are counted then.
+/// Queues each envelope with its dedupe keys, which the queue consumer claims
+/// ([`crate::core::dedupe`]): no storage on this path. 503 when the queue refuses, so the
+/// provider retries; what was queued before the refusal is queued again by that retry and
+/// dropped as a duplicate by the consumer.
 async fn deliver(call: &Call<'_>, deliveries: &[Delivery]) -> Result<(), ApiError> {
     if deliveries.is_empty() {
         return Ok(());
     }
-    let items: Vec<Item<&Envelope>> = deliveries
-        .iter()
-        .map(|delivery| Item {
-            item: delivery.envelope.as_ref(),
+    let queue = InboundQueue::new(call.env);
+    let window_seconds = dedupe_window_seconds(call.provider);
+    for (queued, delivery) in deliveries.iter().enumerate() {
+        let dedupe = Dedupe {
             keys: delivery.keys.clone(),
-        })
-        .collect();
-    let window = dedupe_window_seconds(call.provider);
-    let outcome = dedupe_rules::accept(
-        &D1Keys(&call.db),
-        &InboundQueue::new(call.env),
-        &items,
-        call.now,
-        window,
-    )
-    .await;
-    match outcome {
-        Outcome::Accepted {
-            duplicates, commit, ..
-        } => {
-            let db = call.env.d1("DB").map_err(d1::internal)?;
-            let expires_at = call.now + window;
-            call.ctx.wait_until(async move {
-                if let Err(error) = D1Keys(&db).commit(&commit, expires_at).await {
-                    worker::console_error!("dedupe keys not committed (they lapse): {error}");
-                }
-            });
-            if duplicates > 0 {
-                call.count("duplicate", duplicates as u64);
-            }
-            Ok(())
-        }
-        Outcome::RetryLater { reason, queued } => {
+            window_seconds,
+        };
+        if let Err(reason) = queue.send(&delivery.envelope, &dedupe).await {
             worker::console_error!(
                 "{} webhook answered 503 after queueing {queued}: {reason}",
                 call.provider.as_str()
             );
-            Err(unavailable())
+            return Err(unavailable());
         }
     }
+    Ok(())
 }
 
 /// Reads method, headers, query and at most `limit` body bytes (413 beyond). A `GET` has no

@@ -1,107 +1,72 @@
 //! [`crate::core::dedupe`]'s key store in D1.
 //!
-//! `dedupe_keys` holds one row per key: `committed` = 0 while a request holds it (until a short
-//! `expires_at`), 1 once its envelope is queued (until the dedupe window ends). A claim is one D1
-//! batch whatever the number of keys: an upsert per key that takes it only when it is new or its
-//! row has lapsed, then one read of what the keys it did not take hold.
+//! `dedupe_keys` holds one row per key: the queue message that owns it, until its dedupe window
+//! ends. A batch's claim is one D1 batch (one round trip, one transaction) of two statements
+//! whatever the number of keys: an upsert of every key from one JSON list, which takes a key
+//! only when it is new or its row has lapsed (rows are taken in list order, so of two copies in
+//! one batch the first wins), then one read of every key's owner.
 
 use super::d1::{self, Arg};
-use crate::core::dedupe::{DedupeStore, KeyState, StoreError};
+use crate::core::dedupe::{DedupeStore, KeyClaim, StoreError};
+use crate::core::json;
 use serde_json::Value;
+use std::collections::HashMap;
 use worker::D1Database;
 
 /// Dedupe keys in D1.
 pub struct D1Keys<'a>(pub &'a D1Database);
-
-fn json_list(keys: &[String]) -> Arg {
-    serde_json::json!(keys).to_string().into()
-}
 
 fn store_error(error: impl std::fmt::Display) -> StoreError {
     StoreError(error.to_string())
 }
 
 impl DedupeStore for D1Keys<'_> {
-    async fn claim(
-        &self,
-        keys: &[String],
-        now: u64,
-        pending_until: u64,
-    ) -> Result<Vec<KeyState>, StoreError> {
+    async fn claim(&self, claims: &[KeyClaim], now: u64) -> Result<Vec<String>, StoreError> {
         let db = self.0;
-        let mut statements = Vec::with_capacity(keys.len() + 1);
-        for key in keys {
-            statements.push(
-                d1::statement(
-                    db,
-                    "INSERT INTO dedupe_keys (key, expires_at, committed) VALUES (?1, ?2, 0) \
-                     ON CONFLICT (key) DO UPDATE SET expires_at = excluded.expires_at, committed = 0 \
-                     WHERE dedupe_keys.expires_at <= ?3 RETURNING key",
-                    &[key.into(), pending_until.into(), now.into()],
-                )
-                .map_err(store_error)?,
-            );
-        }
-        statements.push(
+        let rows: Vec<Value> = claims
+            .iter()
+            .map(|claim| serde_json::json!([claim.key, claim.owner, claim.expires_at]))
+            .collect();
+        let list: Arg = Value::Array(rows).to_string().into();
+        let statements = vec![
             d1::statement(
                 db,
-                "SELECT key, committed FROM dedupe_keys WHERE key IN (SELECT value FROM json_each(?1))",
-                &[json_list(keys)],
+                "INSERT INTO dedupe_keys (key, owner, expires_at) \
+                 SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]'), json_extract(value, '$[2]') \
+                 FROM json_each(?1) WHERE true \
+                 ON CONFLICT (key) DO UPDATE SET owner = excluded.owner, \
+                 expires_at = excluded.expires_at WHERE dedupe_keys.expires_at <= ?2",
+                &[list.clone(), now.into()],
             )
             .map_err(store_error)?,
-        );
+            d1::statement(
+                db,
+                "SELECT key, owner FROM dedupe_keys \
+                 WHERE key IN (SELECT json_extract(value, '$[0]') FROM json_each(?1))",
+                &[list],
+            )
+            .map_err(store_error)?,
+        ];
         let results = db.batch(statements).await.map_err(store_error)?;
-        let Some((held, claims)) = results.split_last() else {
+        let Some(read) = results.last() else {
             return Err(StoreError("the claim batch answered nothing".into()));
         };
-        let held: Vec<Value> = held.results().map_err(store_error)?;
-        let committed = |key: &str| {
-            held.iter()
-                .any(|row| row["key"] == key && row["committed"].as_u64() == Some(1))
-        };
-        keys.iter()
-            .zip(claims)
-            .map(|(key, claim)| {
-                let taken = !claim.results::<Value>().map_err(store_error)?.is_empty();
-                Ok(match (taken, committed(key)) {
-                    (true, _) => KeyState::Claimed,
-                    (false, true) => KeyState::Committed,
-                    (false, false) => KeyState::Pending,
+        let owners: HashMap<String, String> = read
+            .results::<Value>()
+            .map_err(store_error)?
+            .into_iter()
+            .filter_map(|row| {
+                let text = |pointer| json::at(&row, pointer).as_str().map(str::to_owned);
+                Some((text("/key")?, text("/owner")?))
+            })
+            .collect();
+        claims
+            .iter()
+            .map(|claim| {
+                owners.get(&claim.key).cloned().ok_or_else(|| {
+                    StoreError(format!("key {} has no owner after its claim", claim.key))
                 })
             })
             .collect()
-    }
-
-    async fn commit(&self, keys: &[String], expires_at: u64) -> Result<(), StoreError> {
-        if keys.is_empty() {
-            return Ok(());
-        }
-        d1::statement(
-            self.0,
-            "UPDATE dedupe_keys SET committed = 1, expires_at = ?2 \
-             WHERE key IN (SELECT value FROM json_each(?1))",
-            &[json_list(keys), expires_at.into()],
-        )
-        .map_err(store_error)?
-        .run()
-        .await
-        .map(|_| ())
-        .map_err(store_error)
-    }
-
-    async fn release(&self, keys: &[String]) -> Result<(), StoreError> {
-        if keys.is_empty() {
-            return Ok(());
-        }
-        d1::statement(
-            self.0,
-            "DELETE FROM dedupe_keys WHERE committed = 0 AND key IN (SELECT value FROM json_each(?1))",
-            &[json_list(keys)],
-        )
-        .map_err(store_error)?
-        .run()
-        .await
-        .map(|_| ())
-        .map_err(store_error)
     }
 }

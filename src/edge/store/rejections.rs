@@ -47,6 +47,42 @@ pub fn record_later(
     });
 }
 
+/// Counts, once the batch is done, the duplicates the queue consumer dropped: `counts` by source
+/// (`provider:installation`). Counted only, never audited.
+pub fn count_duplicates_later(
+    ctx: &Context,
+    env: &Env,
+    counts: std::collections::BTreeMap<String, u64>,
+    now: u64,
+) {
+    if counts.is_empty() {
+        return;
+    }
+    let Ok(db) = env.d1("DB") else {
+        return worker::console_error!("duplicates not counted: no DB binding");
+    };
+    ctx.wait_until(async move {
+        for (source, count) in counts {
+            let provider = source
+                .split(':')
+                .next()
+                .and_then(|name| Provider::parse(name).ok());
+            let Some(provider) = provider else { continue };
+            let counted = record(
+                &db,
+                provider,
+                &source,
+                ("duplicate", count),
+                Audit::Never,
+                now,
+            );
+            if let Err(error) = counted.await {
+                worker::console_error!("duplicates not counted: {error}");
+            }
+        }
+    });
+}
+
 async fn record(
     db: &worker::D1Database,
     provider: Provider,
