@@ -64,6 +64,7 @@ pub mod seal;
 pub mod session_driver;
 pub mod signed_link;
 pub mod slack_manifest;
+pub mod tally;
 pub mod tenancy;
 #[cfg(test)]
 pub mod test_support;

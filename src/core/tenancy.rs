@@ -17,7 +17,7 @@ use serde::{Deserialize, Serialize};
 /// A provider channel-edge speaks to: the registry of providers. Each is described once, by the
 /// [`Spec`] in its own file of [`crate::core::ingress`]; adding one is its file, its variant here,
 /// and its line in [`Provider::ALL`] and [`Provider::spec`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Provider {
     /// Slack Events API, slash commands, interactivity.

@@ -3,12 +3,11 @@
 //!
 //! # What's in scope
 //! - [`payload`]: a realistic text message for each provider from a sender in a conversation,
-//!   with fresh event ids; the defaults ([`default_sender`], [`conversation_of`]) are the dev
-//!   dataset's allowed senders and tenants (`seed/dev-dataset.json`). Or a file's bytes, sent as
-//!   they are.
-//! - [`dataset_secret`]: the secret a provider signs with in the dev dataset (an app profile's
-//!   secret for Slack, WhatsApp and Discord, an installation's credential for Telegram and
-//!   Standard Webhooks), when `--secret` does not give one.
+//!   with fresh event ids, or a file's bytes, sent as they are; the builders and the dev
+//!   dataset's defaults live in [`channel_edge::core::ingress::sample`] (shared with the load
+//!   tools) and are re-exported here.
+//! - [`dataset_secret`]: the secret a provider signs with in the dev dataset, when `--secret`
+//!   does not give one (also from `sample`).
 //! - [`request`] and [`send`]: the signed request (signatures by
 //!   [`channel_edge::core::ingress::sign`]) to `{base}/webhooks/{provider}/{id}`, and the answer;
 //!   [`run`] does all of it once.
@@ -21,10 +20,14 @@
 //! the RNG (`now` and `nonce` are arguments).
 
 use channel_edge::core::ids;
+pub use channel_edge::core::ingress::sample::{
+    conversation_of, dataset_location, dataset_secret, default_sender, defaults, message_id,
+    owner_label, payload, DatasetSecret, Message, Payload,
+};
 use channel_edge::core::ingress::sign::{self, SignError, Stamp};
 use channel_edge::core::ingress::PathId;
-use channel_edge::core::tenancy::{Provider, SecretOwner};
-use serde_json::{json, Value};
+use channel_edge::core::tenancy::Provider;
+use serde_json::Value;
 use std::io;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -37,29 +40,6 @@ pub const BASE_VARIABLE: &str = "EDGE";
 pub const DEFAULT_DATASET: &str = "seed/dev-dataset.json";
 /// How long to wait for the worker's answer.
 const TIMEOUT: Duration = Duration::from_secs(30);
-
-/// What the dev dataset holds, for the default messages: apps, tenants and allowed senders
-/// (the tests check them against `seed/dev-dataset.json`).
-mod dev {
-    pub const SLACK_APP: &str = "A0DEVPLATFORM";
-    pub const SLACK_TEAM: &str = "T0DEVACME";
-    pub const SLACK_USER: &str = "U0DEVALICE";
-    pub const SLACK_CHANNEL: &str = "C0DEVGENERAL";
-    pub const TELEGRAM_USER: &str = "424242";
-    pub const WHATSAPP_USER: &str = "15550002222";
-    pub const WHATSAPP_WABA: &str = "120000000000001";
-    pub const WHATSAPP_NUMBER_ID: &str = "110000000000001";
-    pub const WHATSAPP_NUMBER: &str = "15550001111";
-    pub const DISCORD_APP: &str = "1200000000000000001";
-    pub const DISCORD_GUILD: &str = "1300000000000000001";
-    pub const DISCORD_CHANNEL: &str = "1400000000000000001";
-    pub const DISCORD_USER: &str = "1500000000000000001";
-    pub const STANDARD_SENDER: &str = "dev-sender";
-    pub const STANDARD_CONVERSATION: &str = "dev-conversation";
-}
-
-/// Discord's epoch, 2015-01-01T00:00:00Z, in Unix milliseconds (snowflake ids count from it).
-const DISCORD_EPOCH_MS: u64 = 1_420_070_400_000;
 
 /// What `webhook` was asked to send, parsed and checked.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -279,244 +259,6 @@ pub fn check_base(origin: &str, value: &str) -> Result<String, WebhookError> {
             value: value.to_owned(),
         }),
     }
-}
-
-/// The sender of a message when `--from` is not given: one the dev dataset's binding allows.
-pub fn default_sender(provider: Provider) -> &'static str {
-    match provider {
-        Provider::Slack => dev::SLACK_USER,
-        Provider::Telegram => dev::TELEGRAM_USER,
-        Provider::Whatsapp => dev::WHATSAPP_USER,
-        Provider::Discord => dev::DISCORD_USER,
-        Provider::Standard => dev::STANDARD_SENDER,
-    }
-}
-
-/// The conversation of a message from `from`: `conversation` if given, else the dev dataset's
-/// channel (Slack, Discord, Standard Webhooks) or the sender's own chat (Telegram, WhatsApp).
-pub fn conversation_of(provider: Provider, from: &str, conversation: Option<&str>) -> String {
-    let default = match provider {
-        Provider::Slack => dev::SLACK_CHANNEL,
-        Provider::Telegram | Provider::Whatsapp => from,
-        Provider::Discord => dev::DISCORD_CHANNEL,
-        Provider::Standard => dev::STANDARD_CONVERSATION,
-    };
-    conversation.unwrap_or(default).to_owned()
-}
-
-/// What a message built for `provider` is by default, for the usage text.
-pub fn defaults(provider: Provider) -> String {
-    let from = default_sender(provider);
-    let conversation = conversation_of(provider, from, None);
-    match provider {
-        Provider::Slack => format!("from {from} in {conversation} of team {}", dev::SLACK_TEAM),
-        Provider::Telegram => format!("from {from} in its private chat"),
-        Provider::Whatsapp => format!(
-            "from {from} to phone_number_id {} (no --conversation)",
-            dev::WHATSAPP_NUMBER_ID
-        ),
-        Provider::Discord => format!(
-            "/ask text:<text> from {from} in {conversation} of guild {}",
-            dev::DISCORD_GUILD
-        ),
-        Provider::Standard => format!("from {from} in {conversation}"),
-    }
-}
-
-/// A text message to build, with what changes from one send to the next.
-#[derive(Debug, Clone, Copy)]
-pub struct Message<'a> {
-    pub text: &'a str,
-    pub from: &'a str,
-    pub conversation: &'a str,
-    /// Unix seconds.
-    pub now: u64,
-    /// Random bits that make the event ids fresh.
-    pub nonce: u64,
-}
-
-/// A body to send, and the provider's id of the event it carries.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Payload {
-    pub body: Vec<u8>,
-    /// Slack `event_id`, Telegram `update_id`, WhatsApp `wamid`, Discord interaction id, or the
-    /// Standard Webhooks `webhook-id`.
-    pub event_id: String,
-}
-
-/// `message` as `provider` delivers a text message (Discord, which delivers no plain messages to
-/// an interactions endpoint: the slash command `/ask text:<text>`).
-pub fn payload(provider: Provider, message: &Message<'_>) -> Payload {
-    let (event_id, body) = match provider {
-        Provider::Slack => slack_event(message),
-        Provider::Telegram => telegram_update(message),
-        Provider::Whatsapp => whatsapp_notification(message),
-        Provider::Discord => discord_command(message),
-        Provider::Standard => standard_message(message),
-    };
-    Payload {
-        body: body.to_string().into_bytes(),
-        event_id,
-    }
-}
-
-/// An Events API `event_callback` carrying a `message` event.
-fn slack_event(message: &Message<'_>) -> (String, Value) {
-    let event_id = format!("Ev0CLI{:08X}", message.nonce & 0xFFFF_FFFF);
-    let ts = format!("{}.{:06}", message.now, message.nonce % 1_000_000);
-    let event = json!({
-        "type": "message", "channel": message.conversation,
-        "channel_type": slack_channel_type(message.conversation), "user": message.from,
-        "text": message.text, "ts": ts, "event_ts": ts,
-    });
-    let body = json!({
-        "token": "unused", "team_id": dev::SLACK_TEAM, "api_app_id": dev::SLACK_APP,
-        "event": event, "type": "event_callback", "event_id": event_id,
-        "event_time": message.now,
-    });
-    (event_id, body)
-}
-
-/// Slack's channel type by the id's first letter: `D` a DM, `G` a private group.
-fn slack_channel_type(channel: &str) -> &'static str {
-    match channel.chars().next() {
-        Some('D') => "im",
-        Some('G') => "group",
-        _ => "channel",
-    }
-}
-
-/// An `Update` with a text `message`: a private chat when the chat is the sender, a supergroup
-/// for a negative chat id, a group otherwise.
-fn telegram_update(message: &Message<'_>) -> (String, Value) {
-    let update_id = 100_000_000 + message.nonce % 800_000_000;
-    let chat_type = match message.conversation {
-        chat if chat == message.from => "private",
-        chat if chat.starts_with('-') => "supergroup",
-        _ => "group",
-    };
-    let body = json!({"update_id": update_id, "message": {
-        "message_id": 1 + (message.nonce >> 32) % 1_000_000, "date": message.now,
-        "from": {"id": telegram_id(message.from), "is_bot": false, "first_name": "Dev"},
-        "chat": {"id": telegram_id(message.conversation), "type": chat_type, "title": "Dev"},
-        "text": message.text,
-    }});
-    (update_id.to_string(), body)
-}
-
-/// A Telegram id as the integer it is (checked by [`check_ids`]).
-fn telegram_id(id: &str) -> Value {
-    id.parse::<i64>()
-        .map_or_else(|_| Value::from(id), Value::from)
-}
-
-/// A Cloud API `messages` notification with one text message to the dev dataset's number.
-fn whatsapp_notification(message: &Message<'_>) -> (String, Value) {
-    let wamid = format!("wamid.CLI{:016X}", message.nonce);
-    let value = json!({
-        "messaging_product": "whatsapp",
-        "metadata": {"display_phone_number": dev::WHATSAPP_NUMBER,
-                     "phone_number_id": dev::WHATSAPP_NUMBER_ID},
-        "contacts": [{"profile": {"name": "Dev"}, "wa_id": message.from}],
-        "messages": [{"from": message.from, "id": wamid, "timestamp": message.now.to_string(),
-                      "text": {"body": message.text}, "type": "text"}],
-    });
-    let body = json!({"object": "whatsapp_business_account", "entry": [{
-        "id": dev::WHATSAPP_WABA, "changes": [{"field": "messages", "value": value}]}]});
-    (wamid, body)
-}
-
-/// An `APPLICATION_COMMAND` interaction, `/ask text:<text>`, in a channel of the dev guild.
-fn discord_command(message: &Message<'_>) -> (String, Value) {
-    let millis = message.now.saturating_mul(1000);
-    let snowflake = (millis.saturating_sub(DISCORD_EPOCH_MS) << 22) | (message.nonce & 0x3F_FFFF);
-    let id = snowflake.to_string();
-    let body = json!({
-        "id": id, "application_id": dev::DISCORD_APP, "type": 2, "version": 1,
-        "token": format!("cli-{:016x}", message.nonce), "guild_id": dev::DISCORD_GUILD,
-        "channel_id": message.conversation, "channel": {"id": message.conversation, "type": 0},
-        "member": {"user": {"id": message.from, "username": "dev", "global_name": "Dev"}},
-        "data": {"id": "1600000000000000001", "name": "ask", "type": 1,
-                 "options": [{"name": "text", "type": 3, "value": message.text}]},
-    });
-    (id, body)
-}
-
-/// The body the Standard Webhooks parser reads: `type`, `text`, `sender.id`,
-/// `conversation.id`; the event id is the `webhook-id` header.
-fn standard_message(message: &Message<'_>) -> (String, Value) {
-    let body = json!({"type": "message", "text": message.text,
-        "sender": {"id": message.from}, "conversation": {"id": message.conversation}});
-    (message_id(message.nonce), body)
-}
-
-/// A Standard Webhooks message id (`webhook-id`).
-fn message_id(nonce: u64) -> String {
-    format!("msg_{nonce:016x}")
-}
-
-/// A secret found in the dev dataset, and where.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct DatasetSecret {
-    /// The `ref` of the app profile or installation that holds it.
-    pub holder: String,
-    /// Its name there.
-    pub name: &'static str,
-    pub value: String,
-}
-
-/// Where the dev dataset keeps the secret `provider` signs with: who holds it, its name, and
-/// the JSON pointer within the holder. Discord verifies with the app's public key but signs with
-/// its private seed, which only the dev dataset holds, beside the profile's secrets.
-fn dataset_location(provider: Provider) -> (SecretOwner, &'static str, String) {
-    const DISCORD_SEED: &str = "_signing_key_seed_hex";
-    if provider == Provider::Discord {
-        return (
-            SecretOwner::Profile,
-            DISCORD_SEED,
-            format!("/{DISCORD_SEED}"),
-        );
-    }
-    let (owner, name) = provider.spec().verified_with;
-    let within = match owner {
-        SecretOwner::Profile => "secrets",
-        SecretOwner::Installation => "credentials",
-    };
-    (owner, name, format!("/{within}/{name}"))
-}
-
-fn owner_label(owner: SecretOwner) -> &'static str {
-    match owner {
-        SecretOwner::Profile => "app profile",
-        SecretOwner::Installation => "installation",
-    }
-}
-
-/// The secret `provider` signs with in `dataset`: that of its first app profile (Slack,
-/// WhatsApp, Discord) or of the first installation of one (Telegram, Standard Webhooks) holding
-/// it.
-pub fn dataset_secret(dataset: &Value, provider: Provider) -> Option<DatasetSecret> {
-    let (owner, name, pointer) = dataset_location(provider);
-    let profiles: Vec<&Value> = section(dataset, "app_profiles")
-        .filter(|profile| profile["provider"] == provider.as_str())
-        .collect();
-    let holders: Vec<&Value> = match owner {
-        SecretOwner::Profile => profiles,
-        SecretOwner::Installation => section(dataset, "installations")
-            .filter(|item| profiles.iter().any(|p| p["ref"] == item["app_profile"]))
-            .collect(),
-    };
-    holders.into_iter().find_map(|holder| {
-        Some(DatasetSecret {
-            holder: holder["ref"].as_str()?.to_owned(),
-            name,
-            value: holder.pointer(&pointer)?.as_str()?.to_owned(),
-        })
-    })
-}
-
-fn section<'a>(dataset: &'a Value, name: &str) -> impl Iterator<Item = &'a Value> {
-    dataset[name].as_array().into_iter().flatten()
 }
 
 /// Reads the dev dataset at `path` and finds `provider`'s secret in it.

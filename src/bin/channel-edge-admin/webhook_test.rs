@@ -5,6 +5,7 @@
 
 use super::*;
 use channel_edge::core::ingress::discord::Discord;
+use channel_edge::core::ingress::sample::DISCORD_EPOCH_MS;
 use channel_edge::core::ingress::slack::Slack;
 use channel_edge::core::ingress::standard::Standard;
 use channel_edge::core::ingress::telegram::Telegram;

@@ -11,7 +11,8 @@
 //!   that reach its API's URLs, its dedupe window and what it can do when sending. Routes, admin
 //!   validation, the secret catalogue and the documents' provider lists all come from it.
 //! - [`any_secret`]: the one loop that tries every valid secret.
-//! - `sign` (native only): signing requests as each provider does, for the CLI and tests.
+//! - `sign` (native only): signing requests as each provider does, for the CLI and tests;
+//!   `sample` (native only): the text messages each provider sends, for the CLI and load tools.
 //! - [`Rejection`]: why a request is refused (always 401 at the edge). No message ever contains
 //!   a secret or an expected signature.
 //!
@@ -20,6 +21,9 @@
 //! those with the rules in [`crate::core::tenancy`]); the clock (`now` is an argument).
 
 pub mod discord;
+// Payloads as each provider sends them, for the same callers as `sign`.
+#[cfg(not(target_arch = "wasm32"))]
+pub mod sample;
 // Signing as each provider does is for the CLI and tests, which play the provider; the worker
 // only verifies, so the Wasm carries no signer.
 #[cfg(not(target_arch = "wasm32"))]

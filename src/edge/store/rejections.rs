@@ -1,33 +1,51 @@
-//! Counting rejected webhooks and dropped events without letting a flood of them become a flood
-//! of writes.
+//! Counting rejected webhooks, dropped events and duplicates without letting a flood of them
+//! become a flood of writes.
 //!
-//! One counter per source, reason and minute (`webhook_rejections`): each request is one upsert;
-//! for rejections and dropped events only the first of each minute also appends to the audit
-//! ledger, whose entry points at the counter; duplicates are only counted. A request to an
-//! unknown or malformed id is counted under its provider and client address alone, so random ids
-//! cannot make one ledger entry each. The work runs after the response (`wait_until`), never
-//! before the answer.
+//! Each is added to the isolate's [`Tally`] in memory: no D1 work on the request. The first
+//! count after a flush schedules the next one, [`FLUSH_SECONDS`] later, on that request's
+//! `wait_until` (so it runs without waiting for another request): one D1 batch of upserts into
+//! `webhook_rejections` (one counter per source, reason and minute) for everything counted
+//! meanwhile, then a `webhook.rejected` audit entry for each rejection or drop that is its
+//! minute's first, pointing at the counter; duplicates are only counted. A request to an unknown
+//! or malformed id is counted under its provider and client address alone, so random ids cannot
+//! make one ledger entry each. An isolate evicted between two flushes loses at most
+//! [`FLUSH_SECONDS`] of counts (and the audit entries they would have made).
 
 use crate::core::audit::Event;
 use crate::core::json;
+use crate::core::tally::{Count, Tally, FLUSH_SECONDS};
 use crate::core::tenancy::Provider;
+use crate::edge::runtime;
 use crate::edge::store::{d1, ledger};
-use serde_json::json;
-use worker::{Context, Env};
+use serde_json::{json, Value};
+use std::cell::{Cell, RefCell};
+use std::collections::BTreeMap;
+use std::time::Duration;
+use worker::{Context, D1Database, Delay, Env};
 
 /// How long counters are kept.
 const KEEP_SECONDS: u64 = 30 * 24 * 3600;
+
+/// The most upserts in one D1 batch.
+const STATEMENTS_PER_BATCH: usize = 100;
+
+thread_local! {
+    /// What this isolate counted since its last flush.
+    static WAITING: RefCell<Tally> = RefCell::default();
+    /// True while a flush is scheduled.
+    static FLUSH_SCHEDULED: Cell<bool> = const { Cell::new(false) };
+}
 
 /// Whether a count also goes to the audit ledger (the first of each minute).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Audit {
     /// Rejections and dropped events.
     FirstPerMinute,
-    /// Duplicates: counted only.
+    /// Counted only.
     Never,
 }
 
-/// Counts `count` requests or events of `reason` from `source` once the response has gone.
+/// Counts `count` requests or events of `reason` from `source` (written at the next flush).
 pub fn record_later(
     ctx: &Context,
     env: &Env,
@@ -37,84 +55,103 @@ pub fn record_later(
     audit: Audit,
     now: u64,
 ) {
-    let Ok(db) = env.d1("DB") else {
-        return worker::console_error!("webhook {reason} not counted: no DB binding");
+    let key = Count {
+        provider,
+        source,
+        reason,
+        minute: now / 60,
+        audited: audit == Audit::FirstPerMinute,
     };
-    ctx.wait_until(async move {
-        if let Err(error) = record(&db, provider, &source, (reason, count), audit, now).await {
-            worker::console_error!("webhook {reason} not counted: {error}");
-        }
-    });
+    WAITING.with(|tally| tally.borrow_mut().add(key, count));
+    schedule_flush(ctx, env);
 }
 
-/// Counts, once the batch is done, the duplicates the queue consumer dropped: `counts` by source
+/// Counts the duplicates the queue consumer dropped: `counts` by source
 /// (`provider:installation`). Counted only, never audited.
-pub fn count_duplicates_later(
-    ctx: &Context,
-    env: &Env,
-    counts: std::collections::BTreeMap<String, u64>,
-    now: u64,
-) {
-    if counts.is_empty() {
+pub fn count_duplicates_later(ctx: &Context, env: &Env, counts: BTreeMap<String, u64>, now: u64) {
+    for (source, count) in counts {
+        let provider = source.split(':').next().map(Provider::parse);
+        let Some(Ok(provider)) = provider else {
+            continue;
+        };
+        let reason = ("duplicate", count);
+        record_later(ctx, env, provider, source, reason, Audit::Never, now);
+    }
+}
+
+/// Schedules a flush [`FLUSH_SECONDS`] from now on this request, unless one is scheduled.
+fn schedule_flush(ctx: &Context, env: &Env) {
+    if FLUSH_SCHEDULED.with(|scheduled| scheduled.replace(true)) {
         return;
     }
     let Ok(db) = env.d1("DB") else {
-        return worker::console_error!("duplicates not counted: no DB binding");
+        FLUSH_SCHEDULED.with(|scheduled| scheduled.set(false));
+        return worker::console_error!("webhook counts not written: no DB binding");
     };
     ctx.wait_until(async move {
-        for (source, count) in counts {
-            let provider = source
-                .split(':')
-                .next()
-                .and_then(|name| Provider::parse(name).ok());
-            let Some(provider) = provider else { continue };
-            let counted = record(
-                &db,
-                provider,
-                &source,
-                ("duplicate", count),
-                Audit::Never,
-                now,
-            );
-            if let Err(error) = counted.await {
-                worker::console_error!("duplicates not counted: {error}");
-            }
+        Delay::from(Duration::from_secs(FLUSH_SECONDS)).await;
+        FLUSH_SCHEDULED.with(|scheduled| scheduled.set(false));
+        let counts = WAITING.with(|tally| tally.borrow_mut().take());
+        if let Err(error) = write(&db, &counts, runtime::now_seconds()).await {
+            worker::console_error!("{} webhook counts not written: {error}", counts.len());
         }
     });
 }
 
-async fn record(
-    db: &worker::D1Database,
-    provider: Provider,
-    source: &str,
-    (reason, count): (&str, u64),
-    audit: Audit,
+/// Upserts `counts` (one D1 batch per [`STATEMENTS_PER_BATCH`]), then audits each audited
+/// count that was its minute's first.
+async fn write(db: &D1Database, counts: &[(Count, u64)], now: u64) -> Result<(), String> {
+    for chunk in counts.chunks(STATEMENTS_PER_BATCH) {
+        let statements = chunk
+            .iter()
+            .map(|(count, n)| upsert(db, count, *n, now))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| e.to_string())?;
+        let results = db.batch(statements).await.map_err(|e| e.to_string())?;
+        for ((count, n), result) in chunk.iter().zip(results) {
+            let totals: Vec<Value> = result.results().map_err(|e| e.to_string())?;
+            let total = totals
+                .first()
+                .and_then(|row| json::at(row, "/count").as_u64());
+            if count.audited && total == Some(*n) {
+                audit(db, count, now).await?;
+            }
+        }
+    }
+    Ok(())
+}
+
+fn upsert(
+    db: &D1Database,
+    count: &Count,
+    n: u64,
     now: u64,
-) -> Result<(), crate::core::api_error::ApiError> {
-    let minute = now / 60;
-    let row: Option<serde_json::Value> = d1::first(
+) -> Result<worker::D1PreparedStatement, crate::core::api_error::ApiError> {
+    d1::statement(
         db,
         "INSERT INTO webhook_rejections (source, reason, minute, count, expires_at) \
          VALUES (?1, ?2, ?3, ?5, ?4) \
          ON CONFLICT (source, reason, minute) DO UPDATE SET count = count + ?5 RETURNING count",
         &[
-            source.into(),
-            reason.into(),
-            minute.into(),
+            count.source.as_str().into(),
+            count.reason.into(),
+            count.minute.into(),
             (now + KEEP_SECONDS).into(),
-            count.into(),
+            n.into(),
         ],
     )
-    .await?;
-    let first_this_minute = row.is_some_and(|row| json::at(&row, "/count").as_u64() == Some(count));
-    if first_this_minute && audit == Audit::FirstPerMinute {
-        let event = Event::new(
-            format!("provider:{}", provider.as_str()),
-            "webhook.rejected",
-            source,
-        )
-        .with_detail(json!({ "reason": reason, "minute": minute }));
-        ledger::record(db, &event, now).await?;
-    }
-    Ok(())
+}
+
+/// The `webhook.rejected` entry of a minute's first rejection from a source.
+async fn audit(db: &D1Database, count: &Count, now: u64) -> Result<(), String> {
+    let event = Event::new(
+        format!("provider:{}", count.provider.as_str()),
+        "webhook.rejected",
+        &count.source,
+    )
+    .with_detail(json!({ "reason": count.reason, "minute": count.minute }));
+    ledger::record(db, &event, now)
+        .await
+        .map(|_| ())
+        .map_err(|e| e.to_string())
 }

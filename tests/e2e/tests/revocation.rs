@@ -377,11 +377,19 @@ fn random_ids_make_one_ledger_entry_a_minute_and_admin_writes_go_on(
         }
         flood.join().unwrap();
     });
-    std::thread::sleep(Duration::from_secs(1));
-    let entries: Vec<Value> = audit_entries(env, "webhook.rejected")
-        .into_iter()
-        .filter(|entry| entry["target"] == source.as_str())
-        .collect();
+    // Counts are written within FLUSH_SECONDS of the first one (edge::store::rejections).
+    let flood_entries = || -> Vec<Value> {
+        audit_entries(env, "webhook.rejected")
+            .into_iter()
+            .filter(|entry| entry["target"] == source.as_str())
+            .collect()
+    };
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while flood_entries().is_empty() && std::time::Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(250));
+    }
+    std::thread::sleep(Duration::from_secs(3));
+    let entries = flood_entries();
     assert!(!entries.is_empty(), "the flood is audited");
     let minutes: std::collections::BTreeSet<u64> = entries
         .iter()

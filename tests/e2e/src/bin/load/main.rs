@@ -4,29 +4,38 @@
 //!
 //! 1. Starts a fake agent runtime and a `wrangler dev` delivering to it (throwaway state, as the
 //!    end-to-end suite does) and loads the dev seed.
-//! 2. Sends N signed Slack `event_callback` messages (unique `event_id` and `ts`, from the
-//!    allow-listed `U0DEVALICE` in `T0DEVACME`) to `/webhooks/slack/{slack_platform}` from C
-//!    threads, and re-sends about PCT% of them as Slack retries (same body, signed again with a
-//!    fresh timestamp, `x-slack-retry-num: 1`), each some way behind its original.
-//! 3. Sends N `GET /healthz` from C threads: the worker's ceiling on this machine.
-//! 4. Waits (at most 60 s) until every event reached the fake runtime, then a few seconds more
-//!    for late duplicates, and checks each arrived exactly once (by `provider_event_id`).
-//!
-//! 5. With `--random-ids R`: sends R POSTs to `/webhooks/slack/app_<random>` (unknown ids, one
+//! 2. The ceiling: N `GET /nope` (the router's 404, the cheapest route there is), then N
+//!    `GET /healthz` (cached per isolate), from C threads, while nothing else runs.
+//! 3. Slack ingest: N signed Slack `event_callback` messages (unique `event_id` and `ts`, from
+//!    the allow-listed `U0DEVALICE` in `T0DEVACME`) to `/webhooks/slack/{slack_platform}`, and
+//!    about PCT% of them again as Slack retries (same body, signed again with a fresh timestamp,
+//!    `x-slack-retry-num: 1`), each some way behind its original; then waits (at most 60 s)
+//!    until every event reached the fake runtime, a few seconds more for late duplicates, and
+//!    checks each arrived exactly once (by `provider_event_id`).
+//! 4. Bad signatures: N Slack events signed with the wrong secret (401).
+//! 5. Mixed: N text messages from the five providers in turn ([`mixed`]), each checked to
+//!    arrive exactly once; then N more while the fake runtime refuses the first delivery of
+//!    about one event in five ([`mixed::faulted`]): each must arrive once after its refusal
+//!    (twice at the runtime in all) and the others once.
+//! 6. With `--random-ids R`: sends R POSTs to `/webhooks/slack/app_<random>` (unknown ids, one
 //!    client address) while creating orgs through the admin API, then checks that the flood
 //!    wrote at most one `webhook.rejected` ledger entry per minute and that no admin write
 //!    failed.
 //!
-//! Prints requests/s, p50, p99 and errors per phase as a markdown table. Exits non-zero when an
-//! event is missing or delivered twice, the random-id flood wrote more than one ledger entry a
-//! minute or made an admin write fail, or the global deadline (10 minutes) cut the run short.
-//! Everything stays on 127.0.0.1; wrangler is stopped on exit (`WranglerDev`'s drop).
+//! Prints requests/s, p50, p99 and errors per phase as a markdown table, and each phase's rate
+//! as a share of the ceiling's. Exits non-zero when an event is missing or delivered twice, the
+//! random-id flood wrote more than one ledger entry a minute or made an admin write fail, or the
+//! global deadline (10 minutes) cut the run short. Everything stays on 127.0.0.1; wrangler is
+//! stopped on exit (`WranglerDev`'s drop).
+
+mod mixed;
 
 use channel_edge::core::ingress::sign;
 use channel_edge_e2e::fake::FakeServer;
 use channel_edge_e2e::seed;
 use channel_edge_e2e::stats::percentile;
 use channel_edge_e2e::wrangler::WranglerDev;
+use mixed::Mixed;
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
 use std::process::ExitCode;
@@ -107,8 +116,14 @@ enum Job {
     Original(usize),
     /// Event `i` again, as a Slack retry.
     Retry(usize),
+    /// `GET /nope`: the router's 404.
+    NotFound,
     /// `GET /healthz`.
     Health,
+    /// Slack event `i` signed with the wrong secret.
+    BadSignature(usize),
+    /// Mixed-provider event `i`.
+    Mixed(usize),
     /// A POST to a random, unknown app profile id.
     RandomId(usize),
 }
@@ -140,16 +155,18 @@ struct Sample {
     latency: Duration,
     /// The status, or why there was none.
     outcome: Result<u16, String>,
+    /// The provider event id a mixed-provider event carried.
+    event_id: Option<String>,
 }
 
 impl Sample {
     fn ok(&self) -> bool {
-        let expected = if matches!(self.job, Job::RandomId(_)) {
-            404
-        } else {
-            200
-        };
-        self.outcome == Ok(expected)
+        match (self.job, &self.outcome) {
+            (Job::RandomId(_) | Job::NotFound, outcome) => *outcome == Ok(404),
+            (Job::BadSignature(_), outcome) => *outcome == Ok(401),
+            (Job::Mixed(_), Ok(status)) => (200..300).contains(status),
+            (_, outcome) => *outcome == Ok(200),
+        }
     }
 }
 
@@ -179,15 +196,39 @@ impl Target {
 }
 
 /// Sends one job and times it.
-fn send(agent: &ureq::Agent, worker: &WranglerDev, target: &Target, job: Job) -> Sample {
+fn send(agent: &ureq::Agent, env: &Env, job: Job) -> Sample {
+    let (worker, target) = (&env.worker, &env.target);
     let started = Instant::now();
+    let mut event_id = None;
     let outcome = match job {
+        Job::NotFound => agent.get(worker.url("/nope")).call(),
         Job::Health => agent.get(worker.url("/healthz")).call(),
         Job::RandomId(i) => agent
             .post(worker.url(&format!("/webhooks/slack/app_{:032x}", random_id(i))))
             .header("cf-connecting-ip", FLOOD_IP)
             .send(b"{}".as_slice()),
-        Job::Original(i) | Job::Retry(i) => post_slack(agent, target, i, job != Job::Original(i)),
+        Job::Original(i) | Job::Retry(i) => {
+            post_slack(agent, target, i, job != Job::Original(i), &target.secret)
+        }
+        Job::BadSignature(i) => post_slack(agent, target, i, false, "not-the-signing-secret"),
+        Job::Mixed(i) => match env.mixed.request(i, seed::now()) {
+            Ok(request) => {
+                event_id = Some(request.event_id.clone());
+                let mut builder = agent.post(&request.url);
+                for (name, value) in &request.headers {
+                    builder = builder.header(name, value);
+                }
+                builder.send(&request.body[..])
+            }
+            Err(error) => {
+                return Sample {
+                    job,
+                    latency: started.elapsed(),
+                    outcome: Err(error),
+                    event_id,
+                }
+            }
+        },
     }
     .map_err(|e| e.to_string())
     .and_then(|mut response| {
@@ -202,6 +243,7 @@ fn send(agent: &ureq::Agent, worker: &WranglerDev, target: &Target, job: Job) ->
         job,
         latency: started.elapsed(),
         outcome,
+        event_id,
     }
 }
 
@@ -210,6 +252,7 @@ fn post_slack(
     target: &Target,
     i: usize,
     retry: bool,
+    secret: &str,
 ) -> Result<ureq::http::Response<ureq::Body>, ureq::Error> {
     let body = target.body(i);
     let now = seed::now();
@@ -219,7 +262,7 @@ fn post_slack(
         .header("x-slack-request-timestamp", now.to_string())
         .header(
             "x-slack-signature",
-            sign::slack(&target.secret, now, body.as_bytes()),
+            sign::slack(secret, now, body.as_bytes()),
         );
     if retry {
         request = request
@@ -231,18 +274,12 @@ fn post_slack(
 
 /// Sends `jobs` from `threads` threads until done or `deadline`; returns the samples and the
 /// phase's wall time.
-fn run(
-    jobs: &[Job],
-    threads: usize,
-    worker: &WranglerDev,
-    target: &Target,
-    deadline: Instant,
-) -> (Vec<Sample>, Duration) {
+fn run(jobs: &[Job], threads: usize, env: &Env, deadline: Instant) -> (Vec<Sample>, Duration) {
     let next = AtomicUsize::new(0);
     let started = Instant::now();
     let samples = std::thread::scope(|scope| {
         let handles: Vec<_> = (0..threads)
-            .map(|_| scope.spawn(|| worker_loop(jobs, &next, worker, target, deadline)))
+            .map(|_| scope.spawn(|| worker_loop(jobs, &next, env, deadline)))
             .collect();
         handles
             .into_iter()
@@ -252,20 +289,14 @@ fn run(
     (samples, started.elapsed())
 }
 
-fn worker_loop(
-    jobs: &[Job],
-    next: &AtomicUsize,
-    worker: &WranglerDev,
-    target: &Target,
-    deadline: Instant,
-) -> Vec<Sample> {
+fn worker_loop(jobs: &[Job], next: &AtomicUsize, env: &Env, deadline: Instant) -> Vec<Sample> {
     let agent = channel_edge_e2e::http::agent(REQUEST_TIMEOUT);
     let mut samples = Vec::new();
     while Instant::now() < deadline {
         let Some(&job) = jobs.get(next.fetch_add(1, Ordering::Relaxed)) else {
             break;
         };
-        samples.push(send(&agent, worker, target, job));
+        samples.push(send(&agent, env, job));
     }
     samples
 }
@@ -309,54 +340,91 @@ fn report_errors(phase: &str, samples: &[Sample]) {
     }
 }
 
-/// How many times each of this tool's events reached the runtime.
-fn arrivals(runtime: &FakeServer) -> BTreeMap<String, usize> {
+/// How many times each provider event id that `counted` accepts reached the runtime (refused
+/// deliveries included).
+fn arrivals(runtime: &FakeServer, counted: &dyn Fn(&str) -> bool) -> BTreeMap<String, usize> {
     let mut counts = BTreeMap::new();
     for request in runtime.requests().iter().filter(|r| r.url == "/inbound") {
         let body: Value = serde_json::from_slice(&request.body).unwrap_or(Value::Null);
-        if let Some(id) = body["provider_event_id"].as_str() {
-            if id.starts_with(EVENT_PREFIX) {
-                *counts.entry(id.to_owned()).or_default() += 1;
-            }
+        if let Some(id) = body["provider_event_id"].as_str().filter(|id| counted(id)) {
+            *counts.entry(id.to_owned()).or_default() += 1;
         }
     }
     counts
 }
 
-/// Waits until all `events` arrived (at most [`DELIVERY_WAIT`], never past `deadline`), then
-/// [`SETTLE`] more for late duplicates. Returns the counts and how long the wait took.
+/// Waits until every id in `expected` arrived as often as it says (at most [`DELIVERY_WAIT`],
+/// never past `deadline`), then [`SETTLE`] more for late duplicates. Returns the counts and how
+/// long the wait took.
 fn wait_for_deliveries(
     runtime: &FakeServer,
-    events: usize,
+    expected: &BTreeMap<String, usize>,
     deadline: Instant,
 ) -> (BTreeMap<String, usize>, Duration) {
+    let counted = |id: &str| expected.contains_key(id);
+    let complete = |counts: &BTreeMap<String, usize>| {
+        expected
+            .iter()
+            .all(|(id, n)| counts.get(id).is_some_and(|c| c >= n))
+    };
     let started = Instant::now();
     let until = (started + DELIVERY_WAIT).min(deadline);
-    while arrivals(runtime).len() < events && Instant::now() < until {
+    while !complete(&arrivals(runtime, &counted)) && Instant::now() < until {
         std::thread::sleep(Duration::from_millis(250));
     }
     let waited = started.elapsed();
     if Instant::now() + SETTLE <= deadline {
         std::thread::sleep(SETTLE);
     }
-    (arrivals(runtime), waited)
+    (arrivals(runtime, &counted), waited)
 }
 
-/// The ids that are missing and those that arrived more than once (with their counts).
+/// The ids that arrived less often than `expected` says (missing) and those that arrived more
+/// often (duplicated, with their counts).
 fn delivery_problems(
     counts: &BTreeMap<String, usize>,
-    events: usize,
+    expected: &BTreeMap<String, usize>,
 ) -> (Vec<String>, Vec<(String, usize)>) {
-    let missing = (0..events)
-        .map(Target::event_id)
-        .filter(|id| !counts.contains_key(id))
-        .collect();
-    let duplicated = counts
-        .iter()
-        .filter(|(_, &count)| count > 1)
-        .map(|(id, &count)| (id.clone(), count))
-        .collect();
+    let mut missing = Vec::new();
+    let mut duplicated = Vec::new();
+    for (id, &want) in expected {
+        let got = counts.get(id).copied().unwrap_or(0);
+        if got < want {
+            missing.push(id.clone());
+        } else if got > want {
+            duplicated.push((id.clone(), got));
+        }
+    }
     (missing, duplicated)
+}
+
+/// Checks that the events `expected` names arrived as often as it says; returns the summary
+/// line and whether it passed.
+fn check_deliveries(
+    env: &Env,
+    what: &str,
+    expected: &BTreeMap<String, usize>,
+    deadline: Instant,
+) -> (String, bool) {
+    eprintln!("load: waiting for the {what} deliveries (at most {DELIVERY_WAIT:?})");
+    let (counts, waited) = wait_for_deliveries(&env.runtime, expected, deadline);
+    let (missing, duplicated) = delivery_problems(&counts, expected);
+    for id in &missing {
+        eprintln!("load: {what}: missing: {id}");
+    }
+    for (id, count) in &duplicated {
+        eprintln!("load: {what}: delivered {count} times: {id}");
+    }
+    let exactly_once = expected.len() - missing.len() - duplicated.len();
+    let line = format!(
+        "{what}: {exactly_once} of {} events reached the runtime exactly once ({} missing, {} \
+         duplicated; waited {:.1} s after the last request).",
+        expected.len(),
+        missing.len(),
+        duplicated.len(),
+        waited.as_secs_f64()
+    );
+    (line, missing.is_empty() && duplicated.is_empty())
 }
 
 fn print_table(options: &Options, rows: &[Stats], notes: &[String]) {
@@ -390,6 +458,7 @@ struct Env {
     runtime: FakeServer,
     worker: WranglerDev,
     target: Target,
+    mixed: Mixed,
 }
 
 fn start() -> Result<Env, String> {
@@ -405,10 +474,12 @@ fn start() -> Result<Env, String> {
         secret: slack_signing_secret()?,
         ts_seconds: seed::now(),
     };
+    let mixed = Mixed::new(&worker, &ids)?;
     Ok(Env {
         runtime,
         worker,
         target,
+        mixed,
     })
 }
 
@@ -431,13 +502,7 @@ fn webhooks(env: &Env, options: &Options, deadline: Instant) -> (Vec<Stats>, usi
         jobs.len(),
         jobs.len() - options.events
     );
-    let (samples, wall) = run(
-        &jobs,
-        options.concurrency,
-        &env.worker,
-        &env.target,
-        deadline,
-    );
+    let (samples, wall) = run(&jobs, options.concurrency, env, deadline);
     report_errors("webhooks", &samples);
     let all: Vec<&Sample> = samples.iter().collect();
     let of = |retry: bool| -> Vec<&Sample> {
@@ -468,15 +533,7 @@ fn random_ids(env: &Env, options: &Options, deadline: Instant) -> (Stats, Vec<St
     );
     let admin_failures = AtomicUsize::new(0);
     let ((samples, wall), writes) = std::thread::scope(|scope| {
-        let flood = scope.spawn(|| {
-            run(
-                &jobs,
-                options.concurrency,
-                &env.worker,
-                &env.target,
-                deadline,
-            )
-        });
+        let flood = scope.spawn(|| run(&jobs, options.concurrency, env, deadline));
         let mut writes = 0;
         while !flood.is_finished() {
             writes += 1;
@@ -489,6 +546,10 @@ fn random_ids(env: &Env, options: &Options, deadline: Instant) -> (Stats, Vec<St
     report_errors("random ids", &samples);
     let all: Vec<&Sample> = samples.iter().collect();
     let row = stats("POSTs to random ids (404)".into(), &all, Some(wall));
+    // Rejections are counted in memory and written within FLUSH_SECONDS.
+    std::thread::sleep(Duration::from_secs(
+        channel_edge::core::tally::FLUSH_SECONDS + 2,
+    ));
     let mut problems = Vec::new();
     let failed = admin_failures.load(Ordering::Relaxed);
     if failed > 0 {
@@ -550,52 +611,48 @@ fn flood_entries(worker: &WranglerDev) -> Result<(usize, usize), String> {
     }
 }
 
-/// Phase 3: `GET /healthz`. Also returns how many events were still queued when it began.
-fn health(env: &Env, options: &Options, deadline: Instant) -> (Stats, usize, usize) {
-    let delivered = arrivals(&env.runtime).len();
-    eprintln!(
-        "load: sending {} GET /healthz ({delivered} of {} events delivered so far; the rest \
-         drain meanwhile)",
-        options.events, options.events
-    );
-    let jobs = vec![Job::Health; options.events];
-    let (samples, wall) = run(
-        &jobs,
-        options.concurrency,
-        &env.worker,
-        &env.target,
-        deadline,
-    );
-    report_errors("healthz", &samples);
+/// A phase of `count` copies of one kind of job: its row.
+fn simple_phase(env: &Env, label: &str, jobs: &[Job], threads: usize, deadline: Instant) -> Stats {
+    eprintln!("load: {label}: {} requests", jobs.len());
+    let (samples, wall) = run(jobs, threads, env, deadline);
+    report_errors(label, &samples);
     let all: Vec<&Sample> = samples.iter().collect();
-    (
-        stats("`GET /healthz` (ceiling)".into(), &all, Some(wall)),
-        jobs.len() - samples.len(),
-        options.events.saturating_sub(delivered),
-    )
+    stats(label.to_owned(), &all, Some(wall))
 }
 
-/// Phase 4: every event exactly once. Returns the summary line and whether it passed.
-fn deliveries(env: &Env, options: &Options, deadline: Instant) -> (String, bool) {
-    eprintln!("load: waiting for deliveries (at most {DELIVERY_WAIT:?})");
-    let (counts, waited) = wait_for_deliveries(&env.runtime, options.events, deadline);
-    let (missing, duplicated) = delivery_problems(&counts, options.events);
-    for id in &missing {
-        eprintln!("load: missing: {id}");
+/// Mixed-provider events `range`, sent; their row, and what each is expected to arrive as (once,
+/// or twice when `faults` makes the runtime refuse its first delivery).
+fn mixed_phase(
+    env: &Env,
+    label: &str,
+    range: std::ops::Range<usize>,
+    faults: bool,
+    options: &Options,
+    deadline: Instant,
+) -> (Stats, BTreeMap<String, usize>) {
+    let jobs: Vec<Job> = range.map(Job::Mixed).collect();
+    eprintln!("load: {label}: {} requests", jobs.len());
+    let (samples, wall) = run(&jobs, options.concurrency, env, deadline);
+    report_errors(label, &samples);
+    let expected = samples
+        .iter()
+        .filter(|sample| sample.ok())
+        .filter_map(|sample| sample.event_id.clone())
+        .map(|id| {
+            let times = if faults && mixed::faulted(&id) { 2 } else { 1 };
+            (id, times)
+        })
+        .collect();
+    let all: Vec<&Sample> = samples.iter().collect();
+    (stats(label.to_owned(), &all, Some(wall)), expected)
+}
+
+/// `rate` as a share of the ceiling's.
+fn share(row: &Stats, ceiling: &Stats) -> String {
+    match (row.per_second, ceiling.per_second) {
+        (Some(rate), Some(top)) if top > 0.0 => format!("{:.2}", rate / top),
+        _ => "—".into(),
     }
-    for (id, count) in &duplicated {
-        eprintln!("load: delivered {count} times: {id}");
-    }
-    let exactly_once = options.events - missing.len() - duplicated.len();
-    let line = format!(
-        "Deliveries: {exactly_once} of {} events reached the runtime exactly once \
-         ({} missing, {} duplicated; waited {:.1} s after the last request).",
-        options.events,
-        missing.len(),
-        duplicated.len(),
-        waited.as_secs_f64()
-    );
-    (line, missing.is_empty() && duplicated.is_empty())
 }
 
 fn main() -> ExitCode {
@@ -621,10 +678,48 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let (mut rows, unsent_webhooks) = webhooks(&env, &options, deadline);
-    let (health_row, unsent_health, queued) = health(&env, &options, deadline);
-    rows.push(health_row);
-    let (delivery, delivered_once) = deliveries(&env, &options, deadline);
+    let (n, threads) = (options.events, options.concurrency);
+    let ceiling = simple_phase(
+        &env,
+        "`GET /nope` (404: the ceiling)",
+        &vec![Job::NotFound; n],
+        threads,
+        deadline,
+    );
+    let health = simple_phase(
+        &env,
+        "`GET /healthz` (cached)",
+        &vec![Job::Health; n],
+        threads,
+        deadline,
+    );
+    let (slack_rows, _) = webhooks(&env, &options, deadline);
+    let slack_expected = (0..n).map(|i| (Target::event_id(i), 1)).collect();
+    let slack = check_deliveries(&env, "Slack", &slack_expected, deadline);
+    let bad: Vec<Job> = (0..n).map(Job::BadSignature).collect();
+    let bad = simple_phase(&env, "Slack, bad signature (401)", &bad, threads, deadline);
+    let (mixed, mixed_expected) = mixed_phase(
+        &env,
+        "five providers in turn",
+        0..n,
+        false,
+        &options,
+        deadline,
+    );
+    let mixed_check = check_deliveries(&env, "Five providers", &mixed_expected, deadline);
+    mixed::inject_faults(&env.runtime);
+    let (faulted, faulted_expected) = mixed_phase(
+        &env,
+        "five providers, runtime refusing 20 %",
+        n..2 * n,
+        true,
+        &options,
+        deadline,
+    );
+    let faulted_check = check_deliveries(&env, "With refusals", &faulted_expected, deadline);
+    let mut rows = vec![ceiling, health];
+    rows.extend(slack_rows);
+    rows.extend([bad, mixed, faulted]);
     let mut flood_problems = Vec::new();
     if options.random_ids > 0 {
         let (row, problems) = random_ids(&env, &options, deadline);
@@ -634,15 +729,31 @@ fn main() -> ExitCode {
     for problem in &flood_problems {
         eprintln!("load: {problem}");
     }
-    let draining = format!(
-        "`GET /healthz` ran while the queue consumer delivered the {queued} events still queued \
-         when it began; the `…` rows split the webhook phase's latencies."
-    );
-    print_table(&options, &rows, &[draining, delivery]);
-    let unsent = unsent_webhooks + unsent_health;
+    let ceiling_row = &rows[0];
+    let shares: Vec<String> = rows
+        .iter()
+        .skip(1)
+        .filter(|row| row.per_second.is_some())
+        .map(|row| format!("{} {}", row.label, share(row, ceiling_row)))
+        .collect();
+    let notes = [
+        format!("Rate as a share of the ceiling's: {}.", shares.join("; ")),
+        slack.0.clone(),
+        mixed_check.0.clone(),
+        faulted_check.0.clone(),
+    ];
+    print_table(&options, &rows, &notes);
+    let requested = 5 * n + n * options.duplicates / 100 + options.random_ids;
+    let sent: usize = rows
+        .iter()
+        .filter(|row| row.per_second.is_some())
+        .map(|row| row.requests)
+        .sum();
+    let unsent = requested.saturating_sub(sent);
     if unsent > 0 {
         eprintln!("load: the {GLOBAL_DEADLINE:?} deadline left {unsent} requests unsent");
     }
+    let delivered_once = slack.1 && mixed_check.1 && faulted_check.1;
     if !delivered_once {
         eprintln!(
             "--- last lines of wrangler's log ---\n{}",
@@ -719,17 +830,46 @@ mod tests {
             job: Job::RandomId(1),
             latency: Duration::ZERO,
             outcome: Ok(404),
+            event_id: None,
         };
         assert!(sample.ok(), "404 is what a random id should get");
     }
 
     #[test]
     fn missing_and_duplicated_events_are_named() {
-        let counts: BTreeMap<String, usize> = [(Target::event_id(0), 1), (Target::event_id(2), 2)]
+        let counts: BTreeMap<String, usize> = [("a", 1), ("c", 2), ("d", 1), ("e", 3)]
+            .map(|(id, n)| (id.to_owned(), n))
             .into_iter()
             .collect();
-        let (missing, duplicated) = delivery_problems(&counts, 3);
-        assert_eq!(missing, vec![Target::event_id(1)]);
-        assert_eq!(duplicated, vec![(Target::event_id(2), 2)]);
+        let expected: BTreeMap<String, usize> = [("a", 1), ("b", 1), ("c", 1), ("d", 2), ("e", 2)]
+            .map(|(id, n)| (id.to_owned(), n))
+            .into_iter()
+            .collect();
+        let (missing, duplicated) = delivery_problems(&counts, &expected);
+        assert_eq!(
+            missing,
+            ["b", "d"],
+            "a refused event must also arrive after its refusal"
+        );
+        assert_eq!(duplicated, [("c".to_owned(), 2), ("e".to_owned(), 3)]);
+    }
+
+    #[test]
+    fn each_phase_expects_its_own_status() {
+        let sample = |job, status| Sample {
+            job,
+            latency: Duration::ZERO,
+            outcome: Ok(status),
+            event_id: None,
+        };
+        assert!(sample(Job::NotFound, 404).ok());
+        assert!(sample(Job::BadSignature(1), 401).ok());
+        assert!(!sample(Job::BadSignature(1), 200).ok());
+        assert!(
+            sample(Job::Mixed(4), 204).ok(),
+            "Standard Webhooks answers 204"
+        );
+        assert!(!sample(Job::Mixed(4), 503).ok());
+        assert!(sample(Job::Original(1), 200).ok());
     }
 }
