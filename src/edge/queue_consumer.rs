@@ -39,7 +39,7 @@ const TIMEOUT: Duration = Duration::from_secs(10);
 const DEAD_LETTER_QUEUE: &str = "agent-inbound-dlq";
 
 #[event(queue)]
-async fn consume(batch: MessageBatch<Value>, env: Env, ctx: Context) -> Result<()> {
+async fn consume(batch: MessageBatch<Value>, env: Env, _ctx: Context) -> Result<()> {
     if batch.queue() == DEAD_LETTER_QUEUE {
         return dead_letters(batch, &env).await;
     }
@@ -81,7 +81,8 @@ async fn consume(batch: MessageBatch<Value>, env: Env, ctx: Context) -> Result<(
             }
         }
     }
-    for queued in unique(&env, &ctx, &admitted, now).await {
+    let (fresh, duplicates) = unique(&db, &admitted, now).await;
+    for queued in fresh {
         match deliver(&url, &secret, queued.envelope).await {
             Ok(()) => queued.message.ack(),
             Err(reason) => retry(queued, &reason),
@@ -89,6 +90,9 @@ async fn consume(batch: MessageBatch<Value>, env: Env, ctx: Context) -> Result<(
     }
     for ((installation, stale), queued) in dropped {
         audit_dropped(&db, &installation, stale, &queued, now).await;
+    }
+    if !duplicates.is_empty() {
+        rejections::count_duplicates(&db, duplicates, now).await;
     }
     Ok(())
 }
@@ -100,15 +104,15 @@ struct Queued<'a> {
     dedupe: Option<Dedupe>,
 }
 
-/// Of `admitted`, those to deliver: the duplicates ([`crate::core::dedupe::sort`], one D1
-/// round trip for the batch) are acknowledged and counted after the batch. When the keys cannot
-/// be claimed, every one is retried and none delivered.
+/// Of `admitted`, those to deliver, and the count of duplicates by source
+/// (`provider:installation`): the duplicates ([`crate::core::dedupe::sort`], one D1 round trip
+/// for the batch) are acknowledged. When the keys cannot be claimed, every one is retried and
+/// none delivered.
 async fn unique<'a, 'b>(
-    env: &Env,
-    ctx: &Context,
+    db: &worker::D1Database,
     admitted: &[&'b Queued<'a>],
     now: u64,
-) -> Vec<&'b Queued<'a>> {
+) -> (Vec<&'b Queued<'a>>, BTreeMap<String, u64>) {
     let ids: Vec<String> = admitted.iter().map(|queued| queued.message.id()).collect();
     let pending: Vec<Pending> = admitted
         .iter()
@@ -119,21 +123,15 @@ async fn unique<'a, 'b>(
             window_seconds: queued.dedupe.as_ref().map_or(0, |d| d.window_seconds),
         })
         .collect();
-    let Ok(db) = env.d1("DB") else {
-        admitted
-            .iter()
-            .for_each(|queued| retry(queued, "no DB binding"));
-        return Vec::new();
-    };
-    let verdicts = match dedupe::sort(&D1Keys(&db), &pending, now).await {
+    let mut duplicates: BTreeMap<String, u64> = BTreeMap::new();
+    let verdicts = match dedupe::sort(&D1Keys(db), &pending, now).await {
         Ok(verdicts) => verdicts,
         Err(error) => {
             let reason = format!("its dedupe keys could not be claimed: {error}");
             admitted.iter().for_each(|queued| retry(queued, &reason));
-            return Vec::new();
+            return (Vec::new(), duplicates);
         }
     };
-    let mut duplicates: BTreeMap<String, u64> = BTreeMap::new();
     let mut fresh = Vec::with_capacity(admitted.len());
     for (queued, verdict) in admitted.iter().zip(verdicts) {
         if verdict == Verdict::Duplicate {
@@ -148,8 +146,7 @@ async fn unique<'a, 'b>(
             fresh.push(*queued);
         }
     }
-    rejections::count_duplicates_later(ctx, env, duplicates, now);
-    fresh
+    (fresh, duplicates)
 }
 
 /// What holds now for a batch's envelopes: which of their installations are live, which of their

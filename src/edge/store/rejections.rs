@@ -1,12 +1,14 @@
 //! Counting rejected webhooks, dropped events and duplicates without letting a flood of them
 //! become a flood of writes.
 //!
-//! Each is added to the isolate's [`Tally`] in memory: no D1 work on the request. The first
+//! Each rejection or drop on the webhook path is added to the isolate's [`Tally`] in memory: no
+//! D1 work on the request. The first
 //! count after a flush schedules the next one, [`FLUSH_SECONDS`] later, on that request's
 //! `wait_until` (so it runs without waiting for another request): one D1 batch of upserts into
 //! `webhook_rejections` (one counter per source, reason and minute) for everything counted
 //! meanwhile, then a `webhook.rejected` audit entry for each rejection or drop that is its
-//! minute's first, pointing at the counter; duplicates are only counted. A request to an unknown
+//! minute's first, pointing at the counter. Duplicates, which the queue consumer finds, are
+//! written at the end of its batch ([`count_duplicates`]) and only counted. A request to an unknown
 //! or malformed id is counted under its provider and client address alone, so random ids cannot
 //! make one ledger entry each. An isolate evicted between two flushes loses at most
 //! [`FLUSH_SECONDS`] of counts (and the audit entries they would have made).
@@ -66,16 +68,27 @@ pub fn record_later(
     schedule_flush(ctx, env);
 }
 
-/// Counts the duplicates the queue consumer dropped: `counts` by source
-/// (`provider:installation`). Counted only, never audited.
-pub fn count_duplicates_later(ctx: &Context, env: &Env, counts: BTreeMap<String, u64>, now: u64) {
-    for (source, count) in counts {
-        let provider = source.split(':').next().map(Provider::parse);
-        let Some(Ok(provider)) = provider else {
-            continue;
-        };
-        let reason = ("duplicate", count);
-        record_later(ctx, env, provider, source, reason, Audit::Never, now);
+/// Writes the counts of the duplicates a queue batch dropped, `counts` by source
+/// (`provider:installation`), at once: one D1 batch at the end of the consumer's batch (a flush
+/// delayed on the consumer's `wait_until` would hold up the queue's next batch). Counted only,
+/// never audited.
+pub async fn count_duplicates(db: &D1Database, counts: BTreeMap<String, u64>, now: u64) {
+    let counts: Vec<(Count, u64)> = counts
+        .into_iter()
+        .filter_map(|(source, n)| {
+            let provider = Provider::parse(source.split(':').next()?).ok()?;
+            let count = Count {
+                provider,
+                source,
+                reason: "duplicate",
+                minute: now / 60,
+                audited: false,
+            };
+            Some((count, n))
+        })
+        .collect();
+    if let Err(error) = write(db, &counts, now).await {
+        worker::console_error!("{} duplicate counts not written: {error}", counts.len());
     }
 }
 
