@@ -1,6 +1,7 @@
 //! `Server-Timing` on webhook answers in development builds (`debug_assertions`, which the
-//! `wasm-dev` profile of `scripts/run.sh` turns on): how long each step of the pipeline took, to
-//! see where a request's time goes (`curl -i`, or the browser's network panel).
+//! `wasm-dev` profile of `scripts/run.sh` turns on): how long each step of the pipeline took, and
+//! how many D1 statements the request prepared (while it ran, in its isolate), to see where a
+//! request's time goes (`curl -i`, or the browser's network panel).
 //!
 //! workerd advances its clock only across I/O, so what this shows is I/O wait (reading the body,
 //! D1 on a cache miss, the queue send); CPU work between two I/O steps shows as 0 ms (the native
@@ -9,21 +10,29 @@
 
 use worker::Response;
 
-/// The steps of one request, each with the time since the previous one.
+/// The steps of one request, each with the time since the previous one, and the D1 statements
+/// prepared meanwhile.
 #[derive(Default)]
 pub struct Timing {
     #[cfg(debug_assertions)]
     steps: std::cell::RefCell<Vec<(&'static str, u64)>>,
     #[cfg(debug_assertions)]
     last: std::cell::Cell<u64>,
+    #[cfg(debug_assertions)]
+    prepared_before: u64,
 }
 
 impl Timing {
     /// Starts timing now.
     pub fn start() -> Self {
-        let timing = Timing::default();
         #[cfg(debug_assertions)]
-        timing.last.set(super::runtime::now_millis());
+        let timing = Timing {
+            last: std::cell::Cell::new(super::runtime::now_millis()),
+            prepared_before: super::store::d1::PREPARED.with(|prepared| prepared.get()),
+            ..Timing::default()
+        };
+        #[cfg(not(debug_assertions))]
+        let timing = Timing::default();
         timing
     }
 
@@ -41,7 +50,9 @@ impl Timing {
     pub fn apply(&self, _response: &mut Response) {
         #[cfg(debug_assertions)]
         {
-            let header = crate::core::timing::server_timing(&self.steps.borrow());
+            let prepared = super::store::d1::PREPARED.with(|prepared| prepared.get());
+            let statements = prepared.saturating_sub(self.prepared_before);
+            let header = crate::core::timing::server_timing(&self.steps.borrow(), statements);
             let _ = _response.headers_mut().set("Server-Timing", &header);
         }
     }

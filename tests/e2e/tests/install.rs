@@ -13,6 +13,7 @@ tests![
     an_install_token_is_minted_with_deep_links,
     a_telegram_start_claims_the_token_and_routes_the_sender,
     a_whatsapp_message_claims_the_token,
+    a_claim_the_provider_sends_again_reaches_the_agent_once_as_claimed,
     two_concurrent_claims_give_exactly_one_success,
     garbage_and_expired_tokens_are_rejected_without_reaching_the_agent_as_text,
 ];
@@ -163,6 +164,27 @@ fn a_whatsapp_message_claims_the_token(env: &Env) -> Result<(), Failed> {
         (message["kind"].clone(), message["agent_id"].clone()),
         (json!("message"), json!(AGENT))
     );
+    Ok(())
+}
+
+fn a_claim_the_provider_sends_again_reaches_the_agent_once_as_claimed(
+    env: &Env,
+) -> Result<(), Failed> {
+    // Meta retries a notification it got no 200 for: the same body, the same message id. The
+    // ingress decides the claim again (it finds the grant claimed by this very event) and
+    // queues it again; the consumer's dedupe delivers one of the two.
+    let phone = format!("1555991{:04}", unique());
+    let minted = mint(env, "user-retry", json!({"provider": "whatsapp"}));
+    let claim_id = format!("wamid.RETRY{}", unique());
+    let body = whatsapp_text(&claim_id, &phone, minted["text"].as_str().unwrap());
+    for attempt in 1..=2 {
+        let reply = post_whatsapp(env, &body);
+        assert_eq!(reply.status, 200, "attempt {attempt}: {}", reply.body);
+    }
+    let arrived = deliveries(env, &claim_id, 2, Duration::from_secs(5));
+    assert_eq!(arrived.len(), 1, "one envelope for the claim: {arrived:?}");
+    assert_eq!(arrived[0]["kind"], "install_claimed");
+    assert_eq!(arrived[0]["install"]["subject"], "user-retry");
     Ok(())
 }
 
