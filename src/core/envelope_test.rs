@@ -284,4 +284,32 @@ fn the_queue_message_carries_the_envelope_beside_its_dedupe_keys() {
     assert_valid(&read_back.to_string());
     assert_eq!(read_back["id"], envelope.id.as_str());
     assert_eq!(keys, dedupe);
+    let errors = queue_message_errors(&body);
+    assert!(errors.is_empty(), "{errors:?}\n{body}");
+    let probe = json!({"health_probe": 1_700_000_000_000_u64});
+    assert!(queue_message_errors(&probe).is_empty());
+    let bare = serde_json::from_str(&envelope.to_queue_json().unwrap()).unwrap();
+    assert!(
+        !queue_message_errors(&bare).is_empty(),
+        "keys travel with the envelope"
+    );
+}
+
+/// What `schema/agent-inbound-message.json` finds wrong with `message`, the envelope schema
+/// put where the message schema refers to it.
+fn queue_message_errors(message: &Value) -> Vec<String> {
+    let mut schema: Value =
+        serde_json::from_str(include_str!("../../schema/agent-inbound-message.json")).unwrap();
+    let mut envelope: Value =
+        serde_json::from_str(include_str!("../../schema/inbound-envelope.v2.json")).unwrap();
+    envelope.as_object_mut().unwrap().remove("$schema");
+    envelope.as_object_mut().unwrap().remove("$id");
+    let reference = schema.pointer_mut("/oneOf/0/properties/envelope").unwrap();
+    assert_eq!(reference["$ref"], "inbound-envelope.v2.json");
+    *reference = envelope;
+    let validator = jsonschema::validator_for(&schema).expect("the schema compiles");
+    validator
+        .iter_errors(message)
+        .map(|e| e.to_string())
+        .collect()
 }
