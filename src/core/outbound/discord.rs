@@ -16,7 +16,9 @@
 
 use super::conversation::{Op, Outcome};
 use super::slack::quoted;
-use super::{seconds_to_ms, Answer, Context, Failure, HttpCall, Rate, Sender, Target};
+use super::{
+    ms_of_seconds, seconds_to_ms, Answer, Context, Failure, HttpCall, Rate, Sender, Target,
+};
 use crate::core::json;
 use crate::core::markdown::Format;
 use serde_json::{json, Value};
@@ -150,12 +152,11 @@ fn nonce(message_id: &str, part: usize) -> String {
 fn outcome(op: &Op, answer: &Answer<'_>) -> Outcome {
     let body: Value = serde_json::from_str(answer.body).unwrap_or(Value::Null);
     if answer.status == 429 {
-        let after = json::at(&body, "/retry_after")
-            .as_f64()
-            .map(|seconds| seconds.to_string());
-        return Outcome::RateLimited {
-            after_ms: seconds_to_ms(after.as_deref().or(answer.header("retry-after"))),
+        let after_ms = match json::at(&body, "/retry_after").as_f64() {
+            Some(seconds) => ms_of_seconds(Some(seconds)),
+            None => seconds_to_ms(answer.header("retry-after")),
         };
+        return Outcome::RateLimited { after_ms };
     }
     if answer.status >= 500 {
         return Outcome::Retry {

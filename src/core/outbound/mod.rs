@@ -461,8 +461,35 @@ impl Answer<'_> {
 /// A number of seconds (whole or fractional, as providers send them) in ms: one second when
 /// absent or unreadable, at most an hour.
 pub fn seconds_to_ms(seconds: Option<&str>) -> u64 {
+    // Read by hand, not with `str::parse::<f64>`: the float parser alone is ~4 KB of Wasm.
+    seconds
+        .and_then(|value| decimal_ms(value.trim()))
+        .map_or(1000, |ms| ms.min(3_600_000))
+}
+
+/// `text` as decimal seconds (`7`, `0.25`, `1.0001`) in whole milliseconds, rounded up; `None`
+/// for anything else (signs, exponents, empty parts, more than 7 integer digits).
+fn decimal_ms(text: &str) -> Option<u64> {
+    let (whole, fraction) = text.split_once('.').unwrap_or((text, ""));
+    let digits = |part: &str| part.bytes().all(|b| b.is_ascii_digit());
+    if whole.is_empty() || whole.len() > 7 || !digits(whole) || !digits(fraction) {
+        return None;
+    }
+    if text.ends_with('.') {
+        return None;
+    }
+    let seconds: u64 = whole.parse().ok()?;
+    let mut ms = 0;
+    for (place, digit) in [100, 10, 1].into_iter().zip(fraction.bytes()) {
+        ms += place * u64::from(digit - b'0');
+    }
+    let rest_nonzero = fraction.bytes().skip(3).any(|b| b != b'0');
+    Some(seconds * 1000 + ms + u64::from(rest_nonzero))
+}
+
+/// [`seconds_to_ms`] for a number already read (a JSON `retry_after`).
+pub fn ms_of_seconds(seconds: Option<f64>) -> u64 {
     let seconds = seconds
-        .and_then(|value| value.trim().parse::<f64>().ok())
         .filter(|value| value.is_finite() && *value >= 0.0)
         .unwrap_or(1.0)
         .min(3600.0);

@@ -209,3 +209,30 @@ fn statuses_are_named_and_know_when_they_have_ended() {
         assert_eq!(serde_json::to_value(status).unwrap(), json!(name));
     }
 }
+
+#[test]
+fn retry_after_is_read_as_decimal_seconds_rounded_up_to_the_millisecond() {
+    for (text, ms) in [
+        ("2", 2000),
+        ("0.5", 500),
+        ("1.0001", 1001),
+        ("1.0000", 1000),
+        ("0.001", 1),
+        ("12.34", 12_340),
+        ("3600", 3_600_000),
+        ("86400", 3_600_000),
+    ] {
+        assert_eq!(seconds_to_ms(Some(text)), ms, "{text}");
+    }
+    for garbage in ["", ".5", "5.", "1e3", "+2", "1.2.3", "12345678", "٣"] {
+        assert_eq!(
+            seconds_to_ms(Some(garbage)),
+            1000,
+            "{garbage:?} waits the default second"
+        );
+    }
+    assert_eq!(seconds_to_ms(None), 1000);
+    assert_eq!(ms_of_seconds(Some(0.75)), 750);
+    assert_eq!(ms_of_seconds(Some(f64::NAN)), 1000);
+    assert_eq!(ms_of_seconds(Some(-1.0)), 1000);
+}
