@@ -22,8 +22,10 @@
 //!   its own claims.
 //!
 //! # What's out of scope
-//! The store and the queue themselves, and re-driving dead letters (a replay must carry a new
-//! owner's claim, not be taken for a duplicate: the operations issue).
+//! The store and the queue themselves. Re-driving a dead letter or replaying a delivered
+//! envelope (the operations issue) must not be taken for a duplicate: such a message is queued
+//! without keys (an envelope without keys is always delivered), so its event's old claim does
+//! not stop it.
 
 use crate::core::tenancy::Provider;
 
