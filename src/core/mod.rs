@@ -53,6 +53,7 @@ pub mod ingress;
 pub mod install_token;
 pub mod json;
 pub mod ledger;
+pub mod log;
 pub mod mac;
 pub mod markdown;
 pub mod outbound;

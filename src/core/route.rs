@@ -383,6 +383,22 @@ const TABLE: [&[Entry]; 10] = [
 ];
 
 impl Route {
+    /// The kind of request, for log lines (never an id or a query).
+    pub fn label(&self) -> &'static str {
+        match self {
+            Route::Healthz => "healthz",
+            Route::OpenApi => "openapi",
+            Route::Admin(_) => "admin",
+            Route::Webhook { .. } => "webhook",
+            Route::WebhookHandshake { .. } => "webhook_handshake",
+            Route::BindPage { .. } => "bind_page",
+            Route::BindEvents { .. } => "bind_events",
+            Route::SlackOauthCallback => "oauth_callback",
+            Route::MethodNotAllowed { .. } => "method_not_allowed",
+            Route::NotFound => "not_found",
+        }
+    }
+
     /// Resolves `method` (upper case, as HTTP sends it) and `path` (without the query string).
     ///
     /// Paths are exact: `/healthz/` is not `/healthz`, because providers and operators are given

@@ -41,8 +41,10 @@ mod store;
 mod timing;
 
 use crate::core::api_error::ApiError;
+use crate::core::log::Line;
 use crate::core::route::{Admin, Route};
 use store::d1;
+use timing::Timing;
 use worker::{event, Context, Env, Request, Response, Result};
 
 /// Installs the panic hook once per isolate, so a panic shows in `wrangler tail` with its message.
@@ -51,25 +53,40 @@ fn start() {
     console_error_panic_hook::set_once();
 }
 
-/// Every HTTP request enters here.
+/// Every HTTP request enters here; each ends with one structured log line ([`log_request`]).
 #[event(fetch)]
 async fn fetch(req: Request, env: Env, ctx: Context) -> Result<Response> {
+    let started = runtime::now_millis();
+    let timing = Timing::start();
     let method = req.method().to_string();
     let path = req.path();
     let route = Route::resolve(&method, &path);
+    let label = route.label();
+    let webhook = match &route {
+        Route::Webhook { provider, id } | Route::WebhookHandshake { provider, id } => {
+            Some((*provider, id.clone()))
+        }
+        _ => None,
+    };
     // The event stream's headers are the Durable Object's own (its response is immutable here).
     let private = matches!(&route, Route::Admin(endpoint) if !matches!(endpoint, Admin::BindingSessionEvents(_)));
     let outcome = match route {
-        Route::Webhook { provider, id } => ingress::handle(req, &env, &ctx, provider, id).await,
+        Route::Webhook { provider, id } => {
+            ingress::handle(req, &env, &ctx, provider, id, &timing).await
+        }
         Route::WebhookHandshake { provider, id } => {
             ingress::handshake(req, &env, &ctx, provider, id).await
         }
         Route::Admin(Admin::BindingSessionEvents(id)) => admin::stream_events(req, &env, &id).await,
-        Route::SlackOauthCallback => {
-            return binding_session::oauth::callback(req, &env, &ctx).await
-        }
-        Route::BindPage { id } => return binding_session::page::page(&req, &env, &id).await,
-        Route::BindEvents { id } => return binding_session::page::events(&req, &env, &id).await,
+        Route::SlackOauthCallback => binding_session::oauth::callback(req, &env, &ctx)
+            .await
+            .map_err(d1::internal),
+        Route::BindPage { id } => binding_session::page::page(&req, &env, &id)
+            .await
+            .map_err(d1::internal),
+        Route::BindEvents { id } => binding_session::page::events(&req, &env, &id)
+            .await
+            .map_err(d1::internal),
         Route::Healthz => health::handle(&req, &env).await,
         Route::OpenApi => openapi_document(&env).await,
         Route::Admin(endpoint) => admin::handle(req, &env, endpoint)
@@ -82,10 +99,25 @@ async fn fetch(req: Request, env: Env, ctx: Context) -> Result<Response> {
         }),
         Route::NotFound => Err(ApiError::NotFound { method, path }),
     };
+    let reason = outcome.as_ref().err().map(ApiError::code);
     let mut response = outcome.or_else(|error| http::error_response(&error))?;
     if private {
         http::keep_private(&mut response)?;
     }
+    if webhook.is_some() {
+        timing.apply(&mut response);
+    }
+    let line = Line {
+        event: "request",
+        route: Some(label),
+        provider: webhook.as_ref().map(|(provider, _)| provider.as_str()),
+        path_id: webhook.as_ref().map(|(_, id)| id.as_str()),
+        status: response.status_code(),
+        latency_ms: runtime::now_millis().saturating_sub(started),
+        reason,
+        ..Line::default()
+    };
+    worker::console_log!("{}", line.to_json());
     Ok(response)
 }
 

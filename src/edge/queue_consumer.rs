@@ -23,8 +23,10 @@ use crate::core::dedupe::{self, Pending, Verdict};
 use crate::core::delivery::{
     backoff_seconds, signed_headers, still_deliverable, url_for_logs, Stale,
 };
+use crate::core::log::Line;
 use crate::core::queue_message::{self, Dedupe, Incoming};
 use crate::core::tenancy::admit;
+use crate::core::tenancy::Provider;
 use serde_json::{json, Value};
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::time::Duration;
@@ -237,24 +239,58 @@ fn envelope_id(envelope: &Value) -> &str {
     envelope["id"].as_str().unwrap_or("(no id)")
 }
 
-/// One signed POST; `Err` says why it did not succeed.
+/// One signed POST, logged as one `delivery` line ([`Line`]); `Err` says why it did not
+/// succeed.
 async fn deliver(url: &str, secret: &str, envelope: &Value) -> std::result::Result<(), String> {
+    let started = runtime::now_millis();
+    let (status, outcome) = post(url, secret, envelope).await;
+    let line = Line {
+        event: "delivery",
+        provider: Provider::parse(text(envelope, "provider"))
+            .ok()
+            .map(Provider::as_str),
+        installation_id: Some(text(envelope, "installation_id")),
+        envelope_id: Some(envelope_id(envelope)),
+        status,
+        latency_ms: runtime::now_millis().saturating_sub(started),
+        reason: outcome.as_ref().err().map(|(code, _)| *code),
+        ..Line::default()
+    };
+    worker::console_log!("{}", line.to_json());
+    outcome.map_err(|(_, why)| why)
+}
+
+/// The runtime's status (0 without an answer) and, on failure, a reason code and its words.
+async fn post(
+    url: &str,
+    secret: &str,
+    envelope: &Value,
+) -> (u16, std::result::Result<(), (&'static str, String)>) {
     let body = envelope.to_string();
-    let signed = signed_headers(
+    let signed = match signed_headers(
         secret,
         envelope_id(envelope),
         runtime::now_seconds(),
         body.as_bytes(),
-    )
-    .map_err(|e| format!("AGENT_RUNTIME_SECRET: {e}"))?;
+    ) {
+        Ok(signed) => signed,
+        Err(e) => return (0, Err(("unsigned", format!("AGENT_RUNTIME_SECRET: {e}")))),
+    };
     let mut headers = vec![("Content-Type", "application/json")];
     headers.extend(signed.iter().map(|(name, value)| (*name, value.as_str())));
-    let response = http::send(Method::Post, url, &headers, Some(body), TIMEOUT, true)
-        .await
-        .map_err(|error| format!("POST {}: {error}", url_for_logs(url)))?;
+    let response = match http::send(Method::Post, url, &headers, Some(body), TIMEOUT, true).await {
+        Ok(response) => response,
+        Err(error) => {
+            let why = format!("POST {}: {error}", url_for_logs(url));
+            return (0, Err(("unreachable", why)));
+        }
+    };
     match response.status_code() {
-        200..=299 => Ok(()),
-        status => Err(format!("POST {} answered {status}", url_for_logs(url))),
+        status @ 200..=299 => (status, Ok(())),
+        status => {
+            let why = format!("POST {} answered {status}", url_for_logs(url));
+            (status, Err(("runtime_refused", why)))
+        }
     }
 }
 

@@ -215,26 +215,20 @@ fn unavailable() -> ApiError {
     }
 }
 
-/// `POST /webhooks/{provider}/{id}`.
+/// `POST /webhooks/{provider}/{id}`; `timing` marks each step (`Server-Timing` in development
+/// builds, added by the caller to the answer, error or not).
 pub async fn handle(
     req: Request,
     env: &Env,
     ctx: &Context,
     provider: Provider,
     id: String,
+    timing: &Timing,
 ) -> Answer {
-    let timing = Timing::start();
-    let answer = async {
-        let call = Call::new(req, env, ctx, provider, id).await?;
-        timing.mark("read");
-        call.well_formed_id()?;
-        pipeline(&call, provider.spec(), &timing).await
-    }
-    .await;
-    let mut response =
-        answer.or_else(|error| http::error_response(&error).map_err(d1::internal))?;
-    timing.apply(&mut response);
-    Ok(response)
+    let call = Call::new(req, env, ctx, provider, id).await?;
+    timing.mark("read");
+    call.well_formed_id()?;
+    pipeline(&call, provider.spec(), timing).await
 }
 
 /// `GET /webhooks/{provider}/{id}` for a provider with a `GET` handshake (WhatsApp's

@@ -8,6 +8,7 @@
 //!   agent runtime, providers' APIs). They record every request and answer from a script.
 //! - [`http`]: a blocking HTTP client whose responses keep status, headers and body for asserts.
 //! - [`cli`]: the admin CLI, built once by the cargo running the suite, for tests that run it.
+//! - [`leaks`]: what the worker's log must never hold, checked over the whole log after the suite.
 //! - [`stats`]: the percentiles the load tools (`src/bin/load.rs`, `src/bin/load-outbound.rs`)
 //!   print.
 //!
@@ -23,6 +24,7 @@
 pub mod cli;
 pub mod fake;
 pub mod http;
+pub mod leaks;
 pub mod seed;
 pub mod stats;
 pub mod wrangler;

@@ -192,6 +192,13 @@ impl WranglerDev {
         tail(&self.log_path, LOG_TAIL_LINES)
     }
 
+    /// Everything wrangler and the worker printed so far.
+    pub fn log(&self) -> String {
+        std::fs::read(&self.log_path)
+            .map(|bytes| String::from_utf8_lossy(&bytes).into_owned())
+            .unwrap_or_default()
+    }
+
     fn wait_until_ready(&mut self) -> Result<(), StartError> {
         let started = Instant::now();
         let agent = crate::http::agent(Duration::from_secs(2));
@@ -414,7 +421,7 @@ fn seed_root_principal(root: &Path, state: &Path) -> Result<(), StartError> {
 }
 
 /// The `NAME="value"` lines of .dev.vars.example: the dev-only secrets every local run uses.
-fn dev_secrets(root: &Path) -> Vec<(String, String)> {
+pub fn dev_secrets(root: &Path) -> Vec<(String, String)> {
     let text = std::fs::read_to_string(root.join(".dev.vars.example")).unwrap_or_default();
     text.lines()
         .filter(|line| !line.trim_start().starts_with('#'))

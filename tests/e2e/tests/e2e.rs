@@ -28,6 +28,7 @@ mod sessions;
 mod tenancy;
 
 use channel_edge_e2e::http::{self, Reply};
+use channel_edge_e2e::leaks;
 use channel_edge_e2e::seed::{self, Ids};
 use channel_edge_e2e::{fake::FakeServer, wrangler::WranglerDev};
 use libtest_mimic::{Arguments, Failed, Trial};
@@ -160,8 +161,20 @@ fn main() -> ExitCode {
             env.worker.log_tail()
         );
     }
+    // Over everything the worker printed while the tests ran.
+    let leaked = leaks::leaks(&env.worker.log(), &leaks::dev_secret_values());
+    for line in &leaked {
+        eprintln!("e2e: the worker's log holds what it must not: {line}");
+    }
+    if leaked.is_empty() {
+        eprintln!("e2e: the worker's log holds no secret, token or capability");
+    }
     // `env` drops here and stops wrangler, whatever the outcome.
-    conclusion.exit_code()
+    if leaked.is_empty() {
+        conclusion.exit_code()
+    } else {
+        ExitCode::FAILURE
+    }
 }
 
 fn start() -> Result<Env, Box<dyn std::error::Error>> {
