@@ -31,11 +31,14 @@ const KEEP_SECONDS: u64 = 30 * 24 * 3600;
 /// The most upserts in one D1 batch.
 const STATEMENTS_PER_BATCH: usize = 100;
 
+/// A flush scheduled longer ago than this never ran (its request was cut short): schedule another.
+const STALE_FLUSH_MS: u64 = 10 * FLUSH_SECONDS * 1000;
+
 thread_local! {
     /// What this isolate counted since its last flush.
     static WAITING: RefCell<Tally> = RefCell::default();
-    /// True while a flush is scheduled.
-    static FLUSH_SCHEDULED: Cell<bool> = const { Cell::new(false) };
+    /// When the scheduled flush was scheduled (Unix ms; 0: none is).
+    static FLUSH_SCHEDULED_AT: Cell<u64> = const { Cell::new(0) };
 }
 
 /// Whether a count also goes to the audit ledger (the first of each minute).
@@ -92,18 +95,22 @@ pub async fn count_duplicates(db: &D1Database, counts: BTreeMap<String, u64>, no
     }
 }
 
-/// Schedules a flush [`FLUSH_SECONDS`] from now on this request, unless one is scheduled.
+/// Schedules a flush [`FLUSH_SECONDS`] from now on this request, unless one is scheduled (one
+/// scheduled more than [`STALE_FLUSH_MS`] ago counts as lost, say with a request cut short, and
+/// another is scheduled).
 fn schedule_flush(ctx: &Context, env: &Env) {
-    if FLUSH_SCHEDULED.with(|scheduled| scheduled.replace(true)) {
+    let now = runtime::now_millis();
+    let scheduled_at = FLUSH_SCHEDULED_AT.with(Cell::get);
+    if scheduled_at != 0 && now.saturating_sub(scheduled_at) < STALE_FLUSH_MS {
         return;
     }
     let Ok(db) = env.d1("DB") else {
-        FLUSH_SCHEDULED.with(|scheduled| scheduled.set(false));
         return worker::console_error!("webhook counts not written: no DB binding");
     };
+    FLUSH_SCHEDULED_AT.with(|at| at.set(now));
     ctx.wait_until(async move {
         Delay::from(Duration::from_secs(FLUSH_SECONDS)).await;
-        FLUSH_SCHEDULED.with(|scheduled| scheduled.set(false));
+        FLUSH_SCHEDULED_AT.with(|at| at.set(0));
         let counts = WAITING.with(|tally| tally.borrow_mut().take());
         if let Err(error) = write(&db, &counts, runtime::now_seconds()).await {
             worker::console_error!("{} webhook counts not written: {error}", counts.len());
