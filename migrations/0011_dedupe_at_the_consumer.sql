@@ -1,16 +1,8 @@
 -- Dedupe moves from the webhook path to the queue consumer (core::dedupe): a key now belongs to
--- the queue message that claimed it first (`owner`, the message's id, which its retries keep),
--- instead of being pending or committed under a request. Keys committed before this migration
--- keep deduplicating until they expire, under an owner no queue message has; pending ones lapse.
-CREATE TABLE dedupe_keys_by_owner (
-  key        TEXT    PRIMARY KEY,
-  owner      TEXT    NOT NULL,
-  expires_at INTEGER NOT NULL
-) STRICT;
-
-INSERT INTO dedupe_keys_by_owner (key, owner, expires_at)
-  SELECT key, 'before-0011', expires_at FROM dedupe_keys WHERE committed = 1;
-
-DROP TABLE dedupe_keys;
-ALTER TABLE dedupe_keys_by_owner RENAME TO dedupe_keys;
-CREATE INDEX dedupe_keys_expires_at ON dedupe_keys (expires_at);
+-- the owner of the queue message that claimed it first (a random id the ingress puts in the
+-- message, which the queue's retries keep), instead of being pending or committed under a
+-- request. A column is added rather than the table rebuilt, so the version still running while
+-- this migration is applied (scripts/deploy.sh migrates, then deploys) keeps working: it writes
+-- rows without an owner, which the consumer treats as held (committed) or free (pending).
+-- `committed` is dropped by a later migration, once no version that writes it can run.
+ALTER TABLE dedupe_keys ADD COLUMN owner TEXT;

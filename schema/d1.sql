@@ -73,11 +73,10 @@ CREATE TABLE bindings (
 
 CREATE INDEX bindings_installation ON bindings (installation_id) WHERE status = 'active';
 
-CREATE TABLE "dedupe_keys" (
+CREATE TABLE dedupe_keys (
   key        TEXT    PRIMARY KEY,
-  owner      TEXT    NOT NULL,
   expires_at INTEGER NOT NULL
-) STRICT;
+, committed INTEGER NOT NULL DEFAULT 1, owner TEXT) STRICT;
 
 CREATE INDEX dedupe_keys_expires_at ON dedupe_keys (expires_at);
 

@@ -1,31 +1,35 @@
-//! Exactly-once delivery to the agent runtime: dedupe keys claimed by the queue consumer.
+//! Delivering each event to the agent runtime once: dedupe keys claimed by the queue consumer.
 //!
 //! # What's in scope
 //! The ingress queues every verified event, with no storage on its path; a provider's retry is
-//! simply queued again. The queue consumer deduplicates, a batch at a time, before it delivers:
-//! [`sort`] claims every key of the batch's envelopes for the queue message that carries it, in
-//! one [`DedupeStore`] round trip, and says of each message whether to deliver it or drop it as
-//! a duplicate.
+//! simply queued again. Each queued message carries its event's keys (the provider's event id,
+//! and a semantic key where one exists) and an **owner**: a random id the ingress gives that one
+//! message, in its body, so the queue's own retries of the message keep it. The queue consumer
+//! deduplicates a batch at a time, before it delivers: [`sort`] claims every key of the batch
+//! for its message's owner, in one [`DedupeStore`] round trip, and says of each message whether
+//! to deliver it or drop it as a duplicate. A key belongs to the first owner that claimed it,
+//! until the provider's dedupe window ends. A message is delivered when its owner holds all its
+//! keys, and is a duplicate when another owner holds any of them; so
 //!
-//! Each event has keys (the provider's event id, and a semantic key where one exists); a key
-//! belongs to the first queue message that claimed it, until the provider's dedupe window ends.
-//! A message is delivered when it owns all its keys, and is a duplicate when another message
-//! owns any of them. The owner is the queue's message id, which stays the same when the queue
-//! retries the message, so:
+//! - a provider's retry (a second queue message, another owner, the same keys) is a duplicate,
+//!   whether it arrives in a later batch, in the same batch, or in a batch running at the same
+//!   time (the store takes claims one at a time);
+//! - a message whose delivery failed after its claim is retried by the queue with the same body,
+//!   so it still owns its keys and is delivered on the retry: nothing is lost between claim and
+//!   delivery; a batch retried as a whole finds its own claims;
+//! - a duplicate gives back the keys it did take (a second round trip, only when there are
+//!   duplicates), so a later event that shares only those keys is not taken for one.
 //!
-//! - a provider's retry (a second queue message with the same keys) is a duplicate, whether it
-//!   arrives in a later batch, in the same batch, or in a batch running at the same time (the
-//!   store takes claims one at a time);
-//! - a message whose delivery failed after its claim is retried by the queue and still owns its
-//!   keys, so it is delivered on the retry: nothing is lost between claim and delivery;
-//! - a batch retried as a whole (its claim failed, or the consumer died) claims again and finds
-//!   its own claims.
+//! If the batch's claim fails, each message is claimed on its own ([`sort_each`]), so one
+//! message the store cannot take holds up only itself. What remains is the queue's own
+//! at-least-once: a consumer that dies after the runtime's 2xx but before acknowledging
+//! delivers that message again, with the same `webhook-id` (the envelope id) for the runtime to
+//! deduplicate on.
 //!
 //! # What's out of scope
 //! The store and the queue themselves. Re-driving a dead letter or replaying a delivered
 //! envelope (the operations issue) must not be taken for a duplicate: such a message is queued
-//! without keys (an envelope without keys is always delivered), so its event's old claim does
-//! not stop it.
+//! with its original owner, or without keys (an envelope without keys is always delivered).
 
 use crate::core::tenancy::Provider;
 
@@ -55,7 +59,7 @@ pub struct StoreError(pub String);
 pub struct KeyClaim {
     /// The key.
     pub key: String,
-    /// Who claims it: the queue message's id.
+    /// Who claims it: the owner of the queue message that carries it.
     pub owner: String,
     /// Until when, in Unix seconds.
     pub expires_at: u64,
@@ -68,31 +72,38 @@ pub trait DedupeStore {
     /// (an owner's own key stays its own); answers the owner of each key afterwards, in the same
     /// order. One round trip, atomic as a whole.
     async fn claim(&self, claims: &[KeyClaim], now: u64) -> Result<Vec<String>, StoreError>;
+    /// Gives back every key these owners hold.
+    async fn release(&self, owners: &[String]) -> Result<(), StoreError>;
 }
 
-/// One queued envelope to sort: the queue message's id and the envelope's keys.
+/// The longest a key is kept, whatever a message asks: a month.
+pub const MAX_WINDOW_SECONDS: u64 = 30 * 24 * 3600;
+
+/// One queued envelope to sort: its owner and its keys.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Pending<'a> {
-    /// The queue message's id (the same on every retry of the message).
-    pub message_id: &'a str,
+    /// The owner the ingress gave its message (the same on every retry of the message).
+    pub owner: &'a str,
     /// The envelope's dedupe keys; an envelope without keys is always delivered.
     pub keys: &'a [String],
-    /// How long its keys are kept ([`dedupe_window_seconds`] of its provider).
+    /// How long its keys are kept ([`dedupe_window_seconds`] of its provider; at most
+    /// [`MAX_WINDOW_SECONDS`]).
     pub window_seconds: u64,
 }
 
 /// What to do with one message.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Verdict {
-    /// It owns its keys: deliver it.
+    /// Its owner holds its keys: deliver it.
     Deliver,
-    /// Another message owns one of its keys: acknowledge it and deliver nothing.
+    /// Another owner holds one of its keys: acknowledge it and deliver nothing.
     Duplicate,
 }
 
-/// Claims the keys of a batch's `pending` messages at `now` in one store round trip, and says
-/// of each, in order, whether to deliver it. A store failure leaves the whole batch to be
-/// retried (nothing is delivered or dropped on a guess).
+/// Claims the keys of a batch's `pending` messages at `now` in one store round trip (two when
+/// duplicates give back the keys they took), and says of each, in order, whether to deliver
+/// it. A store failure leaves the whole batch to be retried (nothing is delivered or dropped on
+/// a guess).
 pub async fn sort<S: DedupeStore>(
     store: &S,
     pending: &[Pending<'_>],
@@ -101,10 +112,11 @@ pub async fn sort<S: DedupeStore>(
     let claims: Vec<KeyClaim> = pending
         .iter()
         .flat_map(|message| {
-            message.keys.iter().map(|key| KeyClaim {
+            let window = message.window_seconds.min(MAX_WINDOW_SECONDS);
+            message.keys.iter().map(move |key| KeyClaim {
                 key: key.clone(),
-                owner: message.message_id.to_owned(),
-                expires_at: now.saturating_add(message.window_seconds),
+                owner: message.owner.to_owned(),
+                expires_at: now.saturating_add(window),
             })
         })
         .collect();
@@ -120,19 +132,52 @@ pub async fn sort<S: DedupeStore>(
         )));
     }
     let mut owners = owners.into_iter();
-    Ok(pending
+    let mut give_back = Vec::new();
+    let verdicts = pending
         .iter()
         .map(|message| {
             // Every owner of this message's keys is taken, so the next message reads its own.
             let its_owners: Vec<String> = owners.by_ref().take(message.keys.len()).collect();
-            let owns_all = its_owners.iter().all(|owner| owner == message.message_id);
-            if owns_all {
-                Verdict::Deliver
-            } else {
-                Verdict::Duplicate
+            if its_owners.iter().all(|owner| owner == message.owner) {
+                return Verdict::Deliver;
             }
+            if its_owners.iter().any(|owner| owner == message.owner) {
+                give_back.push(message.owner.to_owned());
+            }
+            Verdict::Duplicate
         })
-        .collect())
+        .collect();
+    if !give_back.is_empty() {
+        // Best effort: keys not given back only lapse with their window.
+        let _ = store.release(&give_back).await;
+    }
+    Ok(verdicts)
+}
+
+/// [`sort`], and when the batch's claim fails, each message on its own: the verdict of each,
+/// or why its keys could not be claimed (that message alone is retried).
+pub async fn sort_each<S: DedupeStore>(
+    store: &S,
+    pending: &[Pending<'_>],
+    now: u64,
+) -> Vec<Result<Verdict, StoreError>> {
+    match sort(store, pending, now).await {
+        Ok(verdicts) => verdicts.into_iter().map(Ok).collect(),
+        Err(error) if pending.len() <= 1 => vec![Err(error); pending.len()],
+        Err(_) => {
+            let mut each = Vec::with_capacity(pending.len());
+            for message in pending {
+                let verdict = sort(store, std::slice::from_ref(message), now).await;
+                each.push(verdict.and_then(|verdicts| {
+                    verdicts
+                        .first()
+                        .copied()
+                        .ok_or_else(|| StoreError("no verdict".into()))
+                }));
+            }
+            each
+        }
+    }
 }
 
 #[cfg(test)]

@@ -7,19 +7,23 @@ const NOW: u64 = 1_800_000_000;
 const WINDOW: u64 = 26 * 3600;
 
 /// An in-memory dedupe table with the D1 table's rules (one claim at a time, in order), that
-/// fails when told to. It also counts round trips.
+/// fails when told to (always, or for a batch holding a poisoned key). It also counts round
+/// trips.
 #[derive(Default)]
 struct Store {
     /// key → (owner, expires_at)
     rows: RefCell<HashMap<String, (String, u64)>>,
     fail: Cell<bool>,
+    poisoned: RefCell<Option<String>>,
     round_trips: Cell<usize>,
 }
 
 impl DedupeStore for Store {
     async fn claim(&self, claims: &[KeyClaim], now: u64) -> Result<Vec<String>, StoreError> {
         self.round_trips.set(self.round_trips.get() + 1);
-        if self.fail.get() {
+        let poisoned = self.poisoned.borrow();
+        let poisons = |claim: &KeyClaim| poisoned.as_deref() == Some(claim.key.as_str());
+        if self.fail.get() || claims.iter().any(poisons) {
             return Err(StoreError("D1 is down".into()));
         }
         let mut rows = self.rows.borrow_mut();
@@ -36,6 +40,14 @@ impl DedupeStore for Store {
             .map(|claim| rows[&claim.key].0.clone())
             .collect())
     }
+
+    async fn release(&self, owners: &[String]) -> Result<(), StoreError> {
+        self.round_trips.set(self.round_trips.get() + 1);
+        self.rows
+            .borrow_mut()
+            .retain(|_, (owner, _)| !owners.contains(owner));
+        Ok(())
+    }
 }
 
 /// A store that answers fewer owners than it was asked for.
@@ -45,15 +57,19 @@ impl DedupeStore for Short {
     async fn claim(&self, _: &[KeyClaim], _: u64) -> Result<Vec<String>, StoreError> {
         Ok(vec!["msg-1".into()])
     }
+
+    async fn release(&self, _: &[String]) -> Result<(), StoreError> {
+        Ok(())
+    }
 }
 
 fn keys(names: &[&str]) -> Vec<String> {
     names.iter().map(|name| (*name).to_owned()).collect()
 }
 
-fn message<'a>(message_id: &'a str, keys: &'a [String]) -> Pending<'a> {
+fn message<'a>(owner: &'a str, keys: &'a [String]) -> Pending<'a> {
     Pending {
-        message_id,
+        owner,
         keys,
         window_seconds: WINDOW,
     }
@@ -185,12 +201,12 @@ fn each_claim_carries_its_owner_and_its_providers_window() {
     let (short, long) = (keys(&["a"]), keys(&["b"]));
     let batch = [
         Pending {
-            message_id: "msg-1",
+            owner: "msg-1",
             keys: &short,
             window_seconds: 100,
         },
         Pending {
-            message_id: "msg-2",
+            owner: "msg-2",
             keys: &long,
             window_seconds: 900,
         },
@@ -199,6 +215,69 @@ fn each_claim_carries_its_owner_and_its_providers_window() {
     let rows = store.rows.borrow();
     assert_eq!(rows["a"], ("msg-1".to_owned(), NOW + 100));
     assert_eq!(rows["b"], ("msg-2".to_owned(), NOW + 900));
+}
+
+#[test]
+fn a_duplicate_gives_back_the_keys_it_took() {
+    let store = Store::default();
+    let first = keys(&["tg:event:100", "tg:content:chat:7"]);
+    assert_eq!(sorted(&store, &[message("msg-1", &first)], NOW), [Deliver]);
+    // Same content, new event id: a duplicate, which took `tg:event:101` on its way.
+    let again = keys(&["tg:event:101", "tg:content:chat:7"]);
+    assert_eq!(
+        sorted(&store, &[message("msg-2", &again)], NOW),
+        [Duplicate]
+    );
+    assert_eq!(
+        store.round_trips.get(),
+        3,
+        "a second round trip gives the key back"
+    );
+    // So a later event that shares only that key is not taken for a duplicate.
+    let later = keys(&["tg:event:101", "tg:content:chat:8"]);
+    assert_eq!(sorted(&store, &[message("msg-3", &later)], NOW), [Deliver]);
+}
+
+#[test]
+fn a_duplicate_that_took_nothing_costs_no_second_round_trip() {
+    let store = Store::default();
+    let event = keys(&["k:event:1"]);
+    sorted(&store, &[message("msg-1", &event)], NOW);
+    sorted(&store, &[message("msg-2", &event)], NOW);
+    assert_eq!(store.round_trips.get(), 2);
+}
+
+#[test]
+fn one_key_the_store_refuses_holds_up_only_its_own_message() {
+    let store = Store::default();
+    *store.poisoned.borrow_mut() = Some("k:poison".into());
+    let (good, bad, other) = (keys(&["k:1"]), keys(&["k:poison"]), keys(&["k:2"]));
+    let batch = [
+        message("msg-1", &good),
+        message("msg-2", &bad),
+        message("msg-3", &other),
+    ];
+    let verdicts = block_on(sort_each(&store, &batch, NOW));
+    assert_eq!(verdicts[0], Ok(Deliver));
+    assert!(verdicts[1].is_err(), "retried alone");
+    assert_eq!(verdicts[2], Ok(Deliver));
+    // A batch that claims in one go needs no second try.
+    let fine = Store::default();
+    assert_eq!(block_on(sort_each(&fine, &batch[..1], NOW)), [Ok(Deliver)]);
+    assert_eq!(fine.round_trips.get(), 1);
+}
+
+#[test]
+fn a_window_is_kept_no_longer_than_a_month() {
+    let store = Store::default();
+    let event = keys(&["k:1"]);
+    let batch = [Pending {
+        owner: "msg-1",
+        keys: &event,
+        window_seconds: u64::MAX,
+    }];
+    sorted(&store, &batch, NOW);
+    assert_eq!(store.rows.borrow()["k:1"].1, NOW + MAX_WINDOW_SECONDS);
 }
 
 #[test]

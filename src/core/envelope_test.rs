@@ -270,6 +270,7 @@ fn the_queue_message_carries_the_envelope_beside_its_dedupe_keys() {
     use crate::core::queue_message::{envelope_message, read, Dedupe, Incoming};
     let envelope = build(Provider::Slack, &routing(), &event(None), 1_700_000_005);
     let dedupe = Dedupe {
+        owner: "qm_0123456789abcdef0123456789abcdef".into(),
         keys: dedupe_keys(&envelope, Some("T1:C1:1.0")),
         window_seconds: 93600,
     };

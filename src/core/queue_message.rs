@@ -1,7 +1,8 @@
 //! What travels on the `agent-inbound` queue.
 //!
 //! An envelope travels with what the consumer deduplicates it by ([`Dedupe`]):
-//! `{"envelope": {…}, "dedupe": {"keys": […], "window_seconds": …}}` ([`envelope_message`]).
+//! `{"envelope": {…}, "dedupe": {"owner": …, "keys": […], "window_seconds": …}}`
+//! ([`envelope_message`]).
 //! `/healthz` proves the queue producer is reachable by sending a [`HealthProbe`], which the
 //! consumer acknowledges and never forwards. [`read`] tells them apart; a body of neither shape
 //! is an envelope queued before dedupe moved to the consumer (the envelope itself, already
@@ -18,9 +19,12 @@ pub struct HealthProbe {
     pub health_probe: u64,
 }
 
-/// An envelope's dedupe keys and how long they are kept ([`crate::core::dedupe`]).
+/// An envelope's dedupe keys, who claims them, and how long they are kept
+/// ([`crate::core::dedupe`]).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Dedupe {
+    /// A random id the ingress gives this one message: its keys are claimed for it.
+    pub owner: String,
     /// The keys (event id, and a semantic key where there is one).
     pub keys: Vec<String>,
     /// Its provider's dedupe window.
@@ -100,7 +104,7 @@ mod tests {
         let body = format!(
             r#"{{"envelope":{},"dedupe":{}}}"#,
             json!({"id": "env_1", "provider": "slack"}),
-            json!({"keys": ["slack:ins_1:event:Ev1"], "window_seconds": 93600})
+            json!({"owner": "qm_1", "keys": ["slack:ins_1:event:Ev1"], "window_seconds": 93600})
         );
         let body: Value = serde_json::from_str(&body).unwrap();
         let Incoming::Envelope { envelope, dedupe } = read(&body) else {
@@ -110,6 +114,7 @@ mod tests {
         assert_eq!(
             dedupe,
             Some(Dedupe {
+                owner: "qm_1".into(),
                 keys: vec!["slack:ins_1:event:Ev1".into()],
                 window_seconds: 93600
             })

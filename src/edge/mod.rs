@@ -41,6 +41,7 @@ mod store;
 mod timing;
 
 use crate::core::api_error::ApiError;
+use crate::core::ids;
 use crate::core::log::Line;
 use crate::core::route::{Admin, Route};
 use store::d1;
@@ -62,9 +63,12 @@ async fn fetch(req: Request, env: Env, ctx: Context) -> Result<Response> {
     let path = req.path();
     let route = Route::resolve(&method, &path);
     let label = route.label();
+    // The path's id is logged only when it is an id of the right kind (never what a caller made
+    // up).
     let webhook = match &route {
         Route::Webhook { provider, id } | Route::WebhookHandshake { provider, id } => {
-            Some((*provider, id.clone()))
+            let well_formed = ids::is_well_formed(provider.path_id_prefix(), id);
+            Some((*provider, well_formed.then(|| id.clone())))
         }
         _ => None,
     };
@@ -111,7 +115,7 @@ async fn fetch(req: Request, env: Env, ctx: Context) -> Result<Response> {
         event: "request",
         route: Some(label),
         provider: webhook.as_ref().map(|(provider, _)| provider.as_str()),
-        path_id: webhook.as_ref().map(|(_, id)| id.as_str()),
+        path_id: webhook.as_ref().and_then(|(_, id)| id.as_deref()),
         status: response.status_code(),
         latency_ms: runtime::now_millis().saturating_sub(started),
         reason,

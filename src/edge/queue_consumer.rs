@@ -107,45 +107,51 @@ struct Queued<'a> {
 }
 
 /// Of `admitted`, those to deliver, and the count of duplicates by source
-/// (`provider:installation`): the duplicates ([`crate::core::dedupe::sort`], one D1 round trip
-/// for the batch) are acknowledged. When the keys cannot be claimed, every one is retried and
-/// none delivered.
+/// (`provider:installation`): the duplicates ([`crate::core::dedupe::sort_each`], one D1 round
+/// trip for the batch unless it fails) are acknowledged; a message whose keys cannot be claimed
+/// is retried on its own.
 async fn unique<'a, 'b>(
     db: &worker::D1Database,
     admitted: &[&'b Queued<'a>],
     now: u64,
 ) -> (Vec<&'b Queued<'a>>, BTreeMap<String, u64>) {
-    let ids: Vec<String> = admitted.iter().map(|queued| queued.message.id()).collect();
+    // An envelope queued before its keys travelled with it has none: its message id will do.
+    let legacy: Vec<String> = admitted.iter().map(|queued| queued.message.id()).collect();
     let pending: Vec<Pending> = admitted
         .iter()
-        .zip(&ids)
-        .map(|(queued, id)| Pending {
-            message_id: id,
-            keys: queued.dedupe.as_ref().map_or(&[], |dedupe| &dedupe.keys),
-            window_seconds: queued.dedupe.as_ref().map_or(0, |d| d.window_seconds),
+        .zip(&legacy)
+        .map(|(queued, id)| match &queued.dedupe {
+            Some(dedupe) => Pending {
+                owner: &dedupe.owner,
+                keys: &dedupe.keys,
+                window_seconds: dedupe.window_seconds,
+            },
+            None => Pending {
+                owner: id,
+                keys: &[],
+                window_seconds: 0,
+            },
         })
         .collect();
+    let verdicts = dedupe::sort_each(&D1Keys(db), &pending, now).await;
     let mut duplicates: BTreeMap<String, u64> = BTreeMap::new();
-    let verdicts = match dedupe::sort(&D1Keys(db), &pending, now).await {
-        Ok(verdicts) => verdicts,
-        Err(error) => {
-            let reason = format!("its dedupe keys could not be claimed: {error}");
-            admitted.iter().for_each(|queued| retry(queued, &reason));
-            return (Vec::new(), duplicates);
-        }
-    };
     let mut fresh = Vec::with_capacity(admitted.len());
     for (queued, verdict) in admitted.iter().zip(verdicts) {
-        if verdict == Verdict::Duplicate {
-            queued.message.ack();
-            let source = format!(
-                "{}:{}",
-                text(queued.envelope, "provider"),
-                text(queued.envelope, "installation_id")
-            );
-            *duplicates.entry(source).or_default() += 1;
-        } else {
-            fresh.push(*queued);
+        match verdict {
+            Ok(Verdict::Deliver) => fresh.push(*queued),
+            Ok(Verdict::Duplicate) => {
+                queued.message.ack();
+                let source = format!(
+                    "{}:{}",
+                    text(queued.envelope, "provider"),
+                    text(queued.envelope, "installation_id")
+                );
+                *duplicates.entry(source).or_default() += 1;
+            }
+            Err(error) => retry(
+                queued,
+                &format!("its dedupe keys could not be claimed: {error}"),
+            ),
         }
     }
     (fresh, duplicates)

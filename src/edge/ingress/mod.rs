@@ -432,6 +432,7 @@ async fn deliver(call: &Call<'_>, deliveries: &[Delivery]) -> Result<(), ApiErro
     let window_seconds = dedupe_window_seconds(call.provider);
     for (queued, delivery) in deliveries.iter().enumerate() {
         let dedupe = Dedupe {
+            owner: runtime::new_id("qm")?,
             keys: delivery.keys.clone(),
             window_seconds,
         };

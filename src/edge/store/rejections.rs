@@ -10,8 +10,10 @@
 //! minute's first, pointing at the counter. Duplicates, which the queue consumer finds, are
 //! written at the end of its batch ([`count_duplicates`]) and only counted. A request to an unknown
 //! or malformed id is counted under its provider and client address alone, so random ids cannot
-//! make one ledger entry each. An isolate evicted between two flushes loses at most
-//! [`FLUSH_SECONDS`] of counts (and the audit entries they would have made).
+//! make one ledger entry each (one per client address and minute at most, and at most
+//! [`AUDITS_PER_FLUSH`] entries a flush: the counters hold everything). An isolate evicted
+//! between two flushes loses at most [`FLUSH_SECONDS`] of counts (and the audit entries they
+//! would have made); a flush cut short loses what it had taken.
 
 use crate::core::audit::Event;
 use crate::core::json;
@@ -30,6 +32,9 @@ const KEEP_SECONDS: u64 = 30 * 24 * 3600;
 
 /// The most upserts in one D1 batch.
 const STATEMENTS_PER_BATCH: usize = 100;
+
+/// The most `webhook.rejected` entries one flush appends (each is a ledger append of its own).
+const AUDITS_PER_FLUSH: usize = 20;
 
 /// A flush scheduled longer ago than this never ran (its request was cut short): schedule another.
 const STALE_FLUSH_MS: u64 = 10 * FLUSH_SECONDS * 1000;
@@ -119,26 +124,68 @@ fn schedule_flush(ctx: &Context, env: &Env) {
 }
 
 /// Upserts `counts` (one D1 batch per [`STATEMENTS_PER_BATCH`]), then audits each audited
-/// count that was its minute's first.
+/// count that was its minute's first, at most [`AUDITS_PER_FLUSH`] of them (the counters keep
+/// the rest). A batch or an entry that fails is logged and the others still go.
 async fn write(db: &D1Database, counts: &[(Count, u64)], now: u64) -> Result<(), String> {
+    let mut firsts = Vec::new();
+    let mut failed = 0;
     for chunk in counts.chunks(STATEMENTS_PER_BATCH) {
-        let statements = chunk
-            .iter()
-            .map(|(count, n)| upsert(db, count, *n, now))
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(|e| e.to_string())?;
-        let results = db.batch(statements).await.map_err(|e| e.to_string())?;
-        for ((count, n), result) in chunk.iter().zip(results) {
-            let totals: Vec<Value> = result.results().map_err(|e| e.to_string())?;
-            let total = totals
-                .first()
-                .and_then(|row| json::at(row, "/count").as_u64());
-            if count.audited && total == Some(*n) {
-                audit(db, count, now).await?;
+        match upsert_all(db, chunk, now).await {
+            Ok(totals) => firsts.extend(
+                chunk
+                    .iter()
+                    .zip(totals)
+                    .filter(|((count, n), total)| count.audited && *total == Some(*n))
+                    .map(|((count, _), _)| count),
+            ),
+            Err(error) => {
+                failed += chunk.len();
+                worker::console_error!("{} webhook counts not written: {error}", chunk.len());
             }
         }
     }
-    Ok(())
+    if firsts.len() > AUDITS_PER_FLUSH {
+        worker::console_error!(
+            "{} sources were rejected for the first time this minute; {AUDITS_PER_FLUSH} are \
+             audited, the counters hold all",
+            firsts.len()
+        );
+    }
+    for count in firsts.into_iter().take(AUDITS_PER_FLUSH) {
+        if let Err(error) = audit(db, count, now).await {
+            worker::console_error!("webhook.rejected not audited: {error}");
+        }
+    }
+    match failed {
+        0 => Ok(()),
+        _ => Err(format!(
+            "{failed} of {} counts were not written",
+            counts.len()
+        )),
+    }
+}
+
+/// One D1 batch of upserts: each counter's total afterwards.
+async fn upsert_all(
+    db: &D1Database,
+    chunk: &[(Count, u64)],
+    now: u64,
+) -> Result<Vec<Option<u64>>, String> {
+    let statements = chunk
+        .iter()
+        .map(|(count, n)| upsert(db, count, *n, now))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| e.to_string())?;
+    let results = db.batch(statements).await.map_err(|e| e.to_string())?;
+    results
+        .iter()
+        .map(|result| {
+            let totals: Vec<Value> = result.results().map_err(|e| e.to_string())?;
+            Ok(totals
+                .first()
+                .and_then(|row| json::at(row, "/count").as_u64()))
+        })
+        .collect()
 }
 
 fn upsert(
