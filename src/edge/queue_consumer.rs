@@ -106,47 +106,42 @@ struct Queued<'a> {
     dedupe: Option<Dedupe>,
 }
 
-/// Of `admitted`, those to deliver, and the count of duplicates by source
-/// (`provider:installation`): the duplicates ([`crate::core::dedupe::sort_each`], one D1 round
+/// Of `admitted`, those to deliver, and the count of duplicates by provider and installation: the duplicates ([`crate::core::dedupe::sort_each`], one D1 round
 /// trip for the batch unless it fails) are acknowledged; a message whose keys cannot be claimed
 /// is retried on its own.
 async fn unique<'a, 'b>(
     db: &worker::D1Database,
     admitted: &[&'b Queued<'a>],
     now: u64,
-) -> (Vec<&'b Queued<'a>>, BTreeMap<String, u64>) {
-    // An envelope queued before its keys travelled with it has none: its message id will do.
-    let legacy: Vec<String> = admitted.iter().map(|queued| queued.message.id()).collect();
+) -> (Vec<&'b Queued<'a>>, BTreeMap<(Provider, String), u64>) {
+    // An envelope queued before its keys travelled with it has none, so no owner is needed.
     let pending: Vec<Pending> = admitted
         .iter()
-        .zip(&legacy)
-        .map(|(queued, id)| match &queued.dedupe {
+        .map(|queued| match &queued.dedupe {
             Some(dedupe) => Pending {
                 owner: &dedupe.owner,
                 keys: &dedupe.keys,
                 window_seconds: dedupe.window_seconds,
             },
             None => Pending {
-                owner: id,
+                owner: "",
                 keys: &[],
                 window_seconds: 0,
             },
         })
         .collect();
     let verdicts = dedupe::sort_each(&D1Keys(db), &pending, now).await;
-    let mut duplicates: BTreeMap<String, u64> = BTreeMap::new();
+    let mut duplicates: BTreeMap<(Provider, String), u64> = BTreeMap::new();
     let mut fresh = Vec::with_capacity(admitted.len());
     for (queued, verdict) in admitted.iter().zip(verdicts) {
         match verdict {
             Ok(Verdict::Deliver) => fresh.push(*queued),
             Ok(Verdict::Duplicate) => {
                 queued.message.ack();
-                let source = format!(
-                    "{}:{}",
-                    text(queued.envelope, "provider"),
-                    text(queued.envelope, "installation_id")
-                );
-                *duplicates.entry(source).or_default() += 1;
+                if let Ok(provider) = Provider::parse(text(queued.envelope, "provider")) {
+                    let installation = text(queued.envelope, "installation_id").to_owned();
+                    *duplicates.entry((provider, installation)).or_default() += 1;
+                }
             }
             Err(error) => retry(
                 queued,

@@ -25,15 +25,13 @@ pub struct Timing {
 impl Timing {
     /// Starts timing now.
     pub fn start() -> Self {
-        #[cfg(debug_assertions)]
-        let timing = Timing {
+        Timing {
+            #[cfg(debug_assertions)]
             last: std::cell::Cell::new(super::runtime::now_millis()),
+            #[cfg(debug_assertions)]
             prepared_before: super::store::d1::PREPARED.with(|prepared| prepared.get()),
             ..Timing::default()
-        };
-        #[cfg(not(debug_assertions))]
-        let timing = Timing::default();
-        timing
+        }
     }
 
     /// Ends step `name` now.

@@ -76,23 +76,26 @@ pub fn record_later(
     schedule_flush(ctx, env);
 }
 
-/// Writes the counts of the duplicates a queue batch dropped, `counts` by source
-/// (`provider:installation`), at once: one D1 batch at the end of the consumer's batch (a flush
-/// delayed on the consumer's `wait_until` would hold up the queue's next batch). Counted only,
-/// never audited.
-pub async fn count_duplicates(db: &D1Database, counts: BTreeMap<String, u64>, now: u64) {
+/// Writes the counts of the duplicates a queue batch dropped, by provider and installation
+/// (source `provider:installation`), at once: one D1 batch at the end of the consumer's batch (a
+/// flush delayed on the consumer's `wait_until` would hold up the queue's next batch). Counted
+/// only, never audited.
+pub async fn count_duplicates(
+    db: &D1Database,
+    counts: BTreeMap<(Provider, String), u64>,
+    now: u64,
+) {
     let counts: Vec<(Count, u64)> = counts
         .into_iter()
-        .filter_map(|(source, n)| {
-            let provider = Provider::parse(source.split(':').next()?).ok()?;
+        .map(|((provider, installation), n)| {
             let count = Count {
                 provider,
-                source,
+                source: format!("{}:{installation}", provider.as_str()),
                 reason: "duplicate",
                 minute: now / 60,
                 audited: false,
             };
-            Some((count, n))
+            (count, n)
         })
         .collect();
     if let Err(error) = write(db, &counts, now).await {
