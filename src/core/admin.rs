@@ -612,9 +612,10 @@ impl FlagChange {
     }
 }
 
-/// Checks a rollout key: `*` (global) or a provider name.
+/// Checks a rollout key: `*` (global), a provider name, or `delivery` (pauses deliveries to the
+/// agent runtime: [`crate::core::delivery::held`]).
 pub fn check_rollout_key(key: &str) -> Result<(), ApiError> {
-    if key == "*" {
+    if key == "*" || key == crate::core::delivery::PAUSE_KEY {
         return Ok(());
     }
     Provider::parse(key)?;
@@ -654,6 +655,8 @@ pub enum FilterValues {
     Seconds,
     /// `asc` or `desc`.
     Order,
+    /// A delivery log status ([`crate::core::delivery_log::Status`]).
+    DeliveryStatus,
 }
 
 impl FilterValues {
@@ -671,6 +674,16 @@ impl FilterValues {
             FilterValues::Seconds => "a time in Unix seconds, e.g. 1767225600",
             FilterValues::Order if matches!(value, "asc" | "desc") => return Ok(()),
             FilterValues::Order => "one of asc, desc",
+            FilterValues::DeliveryStatus
+                if crate::core::delivery_log::Status::ALL
+                    .iter()
+                    .any(|status| status.as_str() == value) =>
+            {
+                return Ok(())
+            }
+            FilterValues::DeliveryStatus => {
+                "one of queued, held, retrying, delivered, dead_lettered, dropped"
+            }
         };
         Err(InputError::BadFilterValue {
             name,

@@ -351,6 +351,7 @@ fn allowlists_and_selectors_are_bounded() {
 fn rollout_keys_are_star_or_a_provider() {
     assert_eq!(check_rollout_key("*"), Ok(()));
     assert_eq!(check_rollout_key("slack"), Ok(()));
+    assert_eq!(check_rollout_key("delivery"), Ok(()));
     assert_eq!(check_rollout_key("icq").unwrap_err().status(), 422);
     let change: FlagChange = body(json!({"stage": "canary", "canary_org_ids": ["org_1"]})).unwrap();
     assert_eq!(change.stage, Stage::Canary);

@@ -5,13 +5,14 @@
 //! The signed headers (`webhook-id` = envelope id, `webhook-timestamp`, `webhook-signature`
 //! made with [`crate::core::ingress::standard::sign`] and the `AGENT_RUNTIME_SECRET`), how
 //! long to wait before the next attempt, and whether an envelope queued earlier may still be
-//! delivered ([`still_deliverable`]): revocations and kill switches reach queued deliveries too.
+//! delivered ([`still_deliverable`]): revocations and kill switches reach queued deliveries too;
+//! whether delivery is paused ([`held`]).
 //!
 //! # What's out of scope
 //! The HTTP call, the queue and the dead-letter queue (the edge's queue consumer).
 
 use crate::core::ingress::{standard, Rejection};
-use crate::core::tenancy::Admission;
+use crate::core::tenancy::{admit, Admission, Flag};
 
 /// Why an envelope queued earlier is dropped instead of delivered.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, thiserror::Error)]
@@ -57,6 +58,18 @@ pub fn still_deliverable(
         Admission::GloballyOff | Admission::ProviderOff => Err(Stale::SwitchedOff),
         Admission::Admitted | Admission::NotInCanary => Ok(()),
     }
+}
+
+/// The rollout flag that pauses deliveries: `off` holds every envelope in the queue, `canary`
+/// delivers only the listed orgs' and holds the rest, `on` (or no flag) delivers.
+pub const PAUSE_KEY: &str = "delivery";
+
+/// How long a held envelope waits in the queue before it is looked at again.
+pub const HOLD_SECONDS: u32 = 10;
+
+/// Whether `org_id`'s envelopes are held by the [`PAUSE_KEY`] flag (`flag`).
+pub fn held(flag: Option<&Flag>, org_id: &str) -> bool {
+    admit(None, flag, org_id) != Admission::Admitted
 }
 
 /// Longest wait between two attempts.
@@ -116,6 +129,7 @@ mod tests {
         assert_eq!(url_for_logs("runtime.example/inbound"), "(not a URL)");
     }
     use crate::core::ingress::{standard::Standard, Request};
+    use crate::core::tenancy::Stage;
 
     const SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
 
@@ -139,6 +153,19 @@ mod tests {
             Ok(())
         );
         assert_eq!(headers[0], ("webhook-id".into(), "env_1".into()));
+    }
+
+    #[test]
+    fn the_delivery_flag_holds_deliveries_while_off_and_outside_its_canary() {
+        let flag = |stage, orgs: &[&str]| Flag {
+            stage,
+            canary_org_ids: orgs.iter().map(|o| o.to_string()).collect(),
+        };
+        assert!(!held(None, "org_a"));
+        assert!(!held(Some(&flag(Stage::On, &[])), "org_a"));
+        assert!(held(Some(&flag(Stage::Off, &[])), "org_a"));
+        assert!(!held(Some(&flag(Stage::Canary, &["org_a"])), "org_a"));
+        assert!(held(Some(&flag(Stage::Canary, &["org_a"])), "org_b"));
     }
 
     #[test]

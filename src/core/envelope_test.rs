@@ -267,26 +267,31 @@ fn an_envelope_with_its_sealed_reply_capability_matches_the_schema() {
 
 #[test]
 fn the_queue_message_carries_the_envelope_beside_its_dedupe_keys() {
-    use crate::core::queue_message::{envelope_message, read, Dedupe, Incoming};
+    use crate::core::queue_message::{again_message, envelope_message, read, Again, Dedupe, Incoming};
     let envelope = build(Provider::Slack, &routing(), &event(None), 1_700_000_005);
     let dedupe = Dedupe {
         owner: "qm_0123456789abcdef0123456789abcdef".into(),
         keys: dedupe_keys(&envelope, Some("T1:C1:1.0")),
         window_seconds: 93600,
     };
-    let body: Value = serde_json::from_str(&envelope_message(&envelope, &dedupe).unwrap()).unwrap();
-    let Incoming::Envelope {
-        envelope: read_back,
-        dedupe: Some(keys),
-    } = read(&body)
-    else {
-        panic!("an envelope with keys: {body}")
+    let text = envelope_message(&envelope, &dedupe, 1_700_000_005_123).unwrap();
+    let body: Value = serde_json::from_str(&text).unwrap();
+    let Incoming::Envelope(queued) = read(&body) else {
+        panic!("an envelope: {body}")
     };
-    assert_valid(&read_back.to_string());
-    assert_eq!(read_back["id"], envelope.id.as_str());
-    assert_eq!(keys, dedupe);
+    assert_valid(&queued.envelope.to_string());
+    assert_eq!(queued.envelope["id"], envelope.id.as_str());
+    assert_eq!(queued.dedupe, Some(dedupe));
+    assert_eq!(queued.accepted_ms, Some(1_700_000_005_123));
     let errors = queue_message_errors(&body);
     assert!(errors.is_empty(), "{errors:?}\n{body}");
+    let again: Value = serde_json::from_str(&again_message(
+        &envelope.to_queue_json().unwrap(),
+        Again::Redrive,
+    ))
+    .unwrap();
+    let errors = queue_message_errors(&again);
+    assert!(errors.is_empty(), "{errors:?}\n{again}");
     let probe = json!({"health_probe": 1_700_000_000_000_u64});
     assert!(queue_message_errors(&probe).is_empty());
     let bare = serde_json::from_str(&envelope.to_queue_json().unwrap()).unwrap();
@@ -305,9 +310,12 @@ fn queue_message_errors(message: &Value) -> Vec<String> {
         serde_json::from_str(include_str!("../../schema/inbound-envelope.v2.json")).unwrap();
     envelope.as_object_mut().unwrap().remove("$schema");
     envelope.as_object_mut().unwrap().remove("$id");
-    let reference = schema.pointer_mut("/oneOf/0/properties/envelope").unwrap();
-    assert_eq!(reference["$ref"], "inbound-envelope.v2.json");
-    *reference = envelope;
+    for shape in ["/oneOf/0", "/oneOf/1"] {
+        let pointer = format!("{shape}/properties/envelope");
+        let reference = schema.pointer_mut(&pointer).unwrap();
+        assert_eq!(reference["$ref"], "inbound-envelope.v2.json");
+        *reference = envelope.clone();
+    }
     let validator = jsonschema::validator_for(&schema).expect("the schema compiles");
     validator
         .iter_errors(message)

@@ -1,8 +1,11 @@
 //! What travels on the `agent-inbound` queue.
 //!
-//! An envelope travels with what the consumer deduplicates it by ([`Dedupe`]):
-//! `{"envelope": {…}, "dedupe": {"owner": …, "keys": […], "window_seconds": …}}`
-//! ([`envelope_message`]).
+//! An envelope travels with what the consumer deduplicates it by ([`Dedupe`]) and when it was
+//! accepted:
+//! `{"envelope": {…}, "dedupe": {"owner": …, "keys": […], "window_seconds": …}, "accepted_ms": …}`
+//! ([`envelope_message`]). An envelope sent again by an operator (a dead letter re-driven, a
+//! delivery replayed) travels without keys, which would find it a duplicate of itself, and says
+//! why it travels again: `{"envelope": {…}, "again": "redrive" | "replay"}` ([`again_message`]).
 //! `/healthz` proves the queue producer is reachable by sending a [`HealthProbe`], which the
 //! consumer acknowledges and never forwards. [`read`] tells them apart; a body of neither shape
 //! is an envelope queued before dedupe moved to the consumer (the envelope itself, already
@@ -31,14 +34,60 @@ pub struct Dedupe {
     pub window_seconds: u64,
 }
 
-/// The queue body of `envelope` with its `dedupe`: the envelope as
-/// [`Envelope::to_queue_json`] makes it (cut to fit the queue), beside its keys.
-pub fn envelope_message(envelope: &Envelope, dedupe: &Dedupe) -> Result<String, serde_json::Error> {
+/// The queue body of `envelope` with its `dedupe`, accepted at `accepted_ms` (Unix ms): the
+/// envelope as [`Envelope::to_queue_json`] makes it (cut to fit the queue), beside its keys.
+pub fn envelope_message(
+    envelope: &Envelope,
+    dedupe: &Dedupe,
+    accepted_ms: u64,
+) -> Result<String, serde_json::Error> {
     Ok(format!(
-        r#"{{"envelope":{},"dedupe":{}}}"#,
+        r#"{{"envelope":{},"dedupe":{},"accepted_ms":{accepted_ms}}}"#,
         envelope.to_queue_json()?,
         serde_json::to_string(dedupe)?
     ))
+}
+
+/// Why an envelope travels again.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Again {
+    /// A dead letter an operator re-drove.
+    Redrive,
+    /// A delivered envelope an operator replayed.
+    Replay,
+}
+
+impl Again {
+    /// Its name (the queue body's `again`, the delivery's `channel-edge-delivery` header and the
+    /// delivery log's attempt `kind`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Again::Redrive => "redrive",
+            Again::Replay => "replay",
+        }
+    }
+}
+
+/// The queue body of `envelope` (its JSON, as kept by the delivery log) sent again for `again`.
+pub fn again_message(envelope_json: &str, again: Again) -> String {
+    format!(
+        r#"{{"envelope":{envelope_json},"again":"{}"}}"#,
+        again.as_str()
+    )
+}
+
+/// An envelope read from a queue body.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Queued<'a> {
+    /// The envelope.
+    pub envelope: &'a Value,
+    /// What it is deduplicated by (none for one sent again, or queued by an earlier version).
+    pub dedupe: Option<Dedupe>,
+    /// Why it travels again, if it does.
+    pub again: Option<Again>,
+    /// When the ingress accepted it (Unix ms), if the body says.
+    pub accepted_ms: Option<u64>,
 }
 
 /// A queue body, read.
@@ -46,13 +95,8 @@ pub fn envelope_message(envelope: &Envelope, dedupe: &Dedupe) -> Result<String, 
 pub enum Incoming<'a> {
     /// A health probe: acknowledge it, deliver nothing.
     Probe,
-    /// An envelope, with its dedupe keys (none for one queued by an earlier version).
-    Envelope {
-        /// The envelope.
-        envelope: &'a Value,
-        /// What it is deduplicated by.
-        dedupe: Option<Dedupe>,
-    },
+    /// An envelope.
+    Envelope(Queued<'a>),
 }
 
 /// Reads a queue body.
@@ -62,16 +106,22 @@ pub fn read(body: &Value) -> Incoming<'_> {
         return Incoming::Probe;
     }
     match body.get("envelope") {
-        Some(envelope) if envelope.is_object() => Incoming::Envelope {
+        Some(envelope) if envelope.is_object() => Incoming::Envelope(Queued {
             envelope,
             dedupe: body
                 .get("dedupe")
                 .and_then(|dedupe| serde_json::from_value(dedupe.clone()).ok()),
-        },
-        _ => Incoming::Envelope {
+            again: body
+                .get("again")
+                .and_then(|again| serde_json::from_value(again.clone()).ok()),
+            accepted_ms: body.get("accepted_ms").and_then(Value::as_u64),
+        }),
+        _ => Incoming::Envelope(Queued {
             envelope: body,
             dedupe: None,
-        },
+            again: None,
+            accepted_ms: None,
+        }),
     }
 }
 
@@ -103,17 +153,19 @@ mod tests {
     #[test]
     fn an_envelope_message_is_read_back_with_its_keys() {
         let body = format!(
-            r#"{{"envelope":{},"dedupe":{}}}"#,
+            r#"{{"envelope":{},"dedupe":{},"accepted_ms":1700000000123}}"#,
             json!({"id": "env_1", "provider": "slack"}),
             json!({"owner": "qm_1", "keys": ["slack:ins_1:event:Ev1"], "window_seconds": 93600})
         );
         let body: Value = serde_json::from_str(&body).unwrap();
-        let Incoming::Envelope { envelope, dedupe } = read(&body) else {
+        let Incoming::Envelope(queued) = read(&body) else {
             panic!("an envelope")
         };
-        assert_eq!(envelope["id"], "env_1");
+        assert_eq!(queued.envelope["id"], "env_1");
+        assert_eq!(queued.accepted_ms, Some(1_700_000_000_123));
+        assert_eq!(queued.again, None);
         assert_eq!(
-            dedupe,
+            queued.dedupe,
             Some(Dedupe {
                 owner: "qm_1".into(),
                 keys: vec!["slack:ins_1:event:Ev1".into()],
@@ -127,10 +179,25 @@ mod tests {
         let body = json!({"id": "env_1", "provider": "slack", "kind": "message"});
         assert_eq!(
             read(&body),
-            Incoming::Envelope {
+            Incoming::Envelope(Queued {
                 envelope: &body,
-                dedupe: None
-            }
+                dedupe: None,
+                again: None,
+                accepted_ms: None,
+            })
         );
+    }
+
+    #[test]
+    fn an_envelope_sent_again_travels_without_keys_and_says_why() {
+        for again in [Again::Redrive, Again::Replay] {
+            let text = again_message(r#"{"id":"env_1"}"#, again);
+            let body: Value = serde_json::from_str(&text).unwrap();
+            let Incoming::Envelope(queued) = read(&body) else {
+                panic!("an envelope")
+            };
+            assert_eq!(queued.envelope["id"], "env_1");
+            assert_eq!((queued.again, queued.dedupe), (Some(again), None));
+        }
     }
 }

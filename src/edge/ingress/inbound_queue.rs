@@ -15,14 +15,19 @@ impl InboundQueue {
     }
 
     /// Queues one envelope with its dedupe keys; `Err` says why it could not.
-    pub async fn send(&self, envelope: &Envelope, dedupe: &Dedupe) -> Result<(), String> {
+    pub async fn send(
+        &self,
+        envelope: &Envelope,
+        dedupe: &Dedupe,
+        accepted_ms: u64,
+    ) -> Result<(), String> {
         let queue = self
             .0
             .as_ref()
             .map_err(|e| format!("agent-inbound unavailable: {e}"))?;
         // Parsed by JSON.parse so the queue carries a plain JSON object (serde_wasm_bindgen would
         // turn maps into JS Maps, which a consumer reads back as empty objects).
-        let json = envelope_message(envelope, dedupe)
+        let json = envelope_message(envelope, dedupe, accepted_ms)
             .map_err(|e| format!("envelope {} does not serialise: {e}", envelope.id))?;
         let object = worker::js_sys::JSON::parse(&json)
             .map_err(|_| format!("envelope {} is not JSON", envelope.id))?;

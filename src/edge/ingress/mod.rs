@@ -436,7 +436,8 @@ async fn deliver(call: &Call<'_>, deliveries: &[Delivery]) -> Result<(), ApiErro
             keys: delivery.keys.clone(),
             window_seconds,
         };
-        if let Err(reason) = queue.send(&delivery.envelope, &dedupe).await {
+        let accepted_ms = runtime::now_millis();
+        if let Err(reason) = queue.send(&delivery.envelope, &dedupe, accepted_ms).await {
             worker::console_error!(
                 "{} webhook answered 503 after queueing {queued}: {reason}",
                 call.provider.as_str()
