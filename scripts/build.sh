@@ -33,12 +33,19 @@ build() {
   echo "$KIND" >"$KIND_FILE"
 }
 
+# The static assets (`[assets]` in wrangler.toml): served to the worker only, never compiled in.
+stage_assets() {
+  mkdir -p "$ROOT/build/assets"
+  cp "$ROOT/schema/openapi.json" "$ROOT"/assets/* "$ROOT/build/assets/"
+}
+
 if [ "${CHANNEL_EDGE_PREBUILT:-0}" = 1 ] && [ -f "$ROOT/build/index.js" ] && [ -f "$WASM" ] \
   && [ "$(cat "$KIND_FILE" 2>/dev/null)" = "$KIND" ]; then
   echo "channel-edge: using the existing $KIND build in build/ (CHANNEL_EDGE_PREBUILT=1)"
 else
   build
 fi
+stage_assets
 
 if [ "$KIND" = dev ]; then
   echo "channel-edge: development build ($(($(wc -c <"$WASM") / 1024)) KiB; no size budget)"

@@ -5,36 +5,51 @@
 //! refused link, the end of Slack's consent).
 //!
 //! # What's in scope
-//! Filling the template (`binding_page.html`, style `binding_page.css`) safely: the session id as
-//! HTML text, the events URL as a JavaScript string literal, the server's clock as a number, and
-//! the per-response nonce its inline script and style carry, which [`content_security_policy`]
-//! names.
+//! Filling the template (`assets/binding_page.html`, style `assets/binding_page.css`) safely: the
+//! session id as HTML text, the events URL as a JavaScript string literal, the server's clock as
+//! a number, and the per-response nonce its inline script and style carry, which
+//! [`content_security_policy`] names.
 //!
 //! # What's out of scope
-//! Checking the link's capability ([`crate::core::signed_link`]) and serving (the edge).
+//! Checking the link's capability ([`crate::core::signed_link`]) and serving (the edge). The
+//! template and style are static assets (served to the worker only, never compiled into the
+//! Wasm): the edge reads them and passes them in as [`Templates`].
 
-const TEMPLATE: &str = include_str!("binding_page.html");
-const STYLE: &str = include_str!("binding_page.css");
+/// The page's template and style, as the edge read them from the static assets.
+#[derive(Debug, Clone, Copy)]
+pub struct Templates<'a> {
+    /// `assets/binding_page.html`, with its `{{…}}` placeholders.
+    pub page: &'a str,
+    /// `assets/binding_page.css`.
+    pub style: &'a str,
+}
 
 /// The page for session `session_id`, whose live status is at `events_url`, with `nonce` (fresh
 /// random base64url per response) on its inline script and style; `now` (Unix seconds) lets it
 /// count the time left by the server's clock.
-pub fn render(session_id: &str, events_url: &str, nonce: &str, now: u64) -> String {
-    TEMPLATE
-        .replace("{{STYLE}}", STYLE)
+pub fn render(
+    templates: Templates<'_>,
+    session_id: &str,
+    events_url: &str,
+    nonce: &str,
+    now: u64,
+) -> String {
+    templates
+        .page
+        .replace("{{STYLE}}", templates.style)
         .replace("{{NONCE}}", &html_escape(nonce))
         .replace("{{SESSION_ID}}", &html_escape(session_id))
         .replace("{{EVENTS_URL}}", &script_string(events_url))
         .replace("{{NOW}}", &now.to_string())
 }
 
-/// A page with no script in the binding page's style: `title` as its heading and `message` as
+/// A page with no script in the binding page's `style`: `title` as its heading and `message` as
 /// its text (both escaped here); `problem` shows the message as one. Served as a static page.
-pub fn notice(title: &str, message: &str, problem: bool) -> String {
+pub fn notice(style: &str, title: &str, message: &str, problem: bool) -> String {
     format!(
         "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">\
          <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
-         <title>{title} · channel-edge</title><style>{STYLE}</style></head><body><main>\
+         <title>{title} · channel-edge</title><style>{style}</style></head><body><main>\
          <h1>{title}</h1><p id=\"result\"{class}>{message}</p></main></body></html>",
         title = html_escape(title),
         message = html_escape(message),
@@ -79,9 +94,16 @@ fn script_string(text: &str) -> String {
 mod tests {
     use super::*;
 
+    const TEMPLATES: Templates<'static> = Templates {
+        page: include_str!("../../assets/binding_page.html"),
+        style: include_str!("../../assets/binding_page.css"),
+    };
+    const STYLE: &str = TEMPLATES.style;
+
     #[test]
     fn the_page_is_filled_and_self_contained() {
         let page = render(
+            TEMPLATES,
             "bss_1",
             "/bind/bss_1/events?t=9.abc",
             "n0nce",
@@ -111,18 +133,24 @@ mod tests {
 
     #[test]
     fn a_notice_is_styled_escaped_and_without_script() {
-        let page = notice("Link not valid", "Ask <b>your</b> admin", true);
+        let page = notice(STYLE, "Link not valid", "Ask <b>your</b> admin", true);
         assert!(page.contains("<h1>Link not valid</h1>"));
         assert!(page
             .contains(r#"<p id="result" class="problem">Ask &lt;b&gt;your&lt;/b&gt; admin</p>"#));
         assert!(page.contains("<style>") && page.contains("#status"));
         assert!(!page.contains("<script"));
-        assert!(!notice("Done", "ok", false).contains("class=\"problem\""));
+        assert!(!notice(STYLE, "Done", "ok", false).contains("class=\"problem\""));
     }
 
     #[test]
     fn hostile_values_cannot_break_out() {
-        let page = render("<b>x</b>", "</script><script>alert(1)</script>", "\"><x", 0);
+        let page = render(
+            TEMPLATES,
+            "<b>x</b>",
+            "</script><script>alert(1)</script>",
+            "\"><x",
+            0,
+        );
         assert!(!page.contains("<b>x</b>"));
         assert!(!page.contains("</script><script>alert(1)"));
         assert!(page.contains(r#"\u003c/script>"#));

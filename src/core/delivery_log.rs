@@ -191,6 +191,17 @@ pub const RETENTION_VARS: [(&str, u64); 3] = [
     ("DELIVERY_REPLAY_SECONDS", 24 * 3600),
 ];
 
+impl Default for Retention {
+    fn default() -> Self {
+        let [(_, log_seconds), (_, dead_letter_seconds), (_, replay_seconds)] = RETENTION_VARS;
+        Retention {
+            log_seconds,
+            dead_letter_seconds,
+            replay_seconds,
+        }
+    }
+}
+
 impl Retention {
     /// Reads the vars through `var` (`None` when unset: its default); a value that is not a
     /// number of seconds is an error naming the var.

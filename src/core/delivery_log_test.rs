@@ -58,14 +58,29 @@ fn only_a_first_delivery_observes_latency() {
     };
     let first = delivered.increments(Provider::Slack, None, Some(1_500));
     assert_eq!(first.len(), 3, "{first:?}");
-    assert!(first.contains(&Increment::new(Metric::Deliveries, Provider::Slack, "delivered", 1)));
-    assert!(first.contains(&Increment::new(Metric::DeliveryLatency, Provider::Slack, "2.5", 1)));
+    assert!(first.contains(&Increment::new(
+        Metric::Deliveries,
+        Provider::Slack,
+        "delivered",
+        1
+    )));
+    assert!(first.contains(&Increment::new(
+        Metric::DeliveryLatency,
+        Provider::Slack,
+        "2.5",
+        1
+    )));
     let replayed = delivered.increments(Provider::Slack, Some(Again::Replay), Some(1_500));
     assert_eq!(replayed.len(), 1);
     let dropped = Outcome::Dropped("binding_revoked").increments(Provider::Slack, None, None);
     assert_eq!(
         dropped,
-        [Increment::new(Metric::Dropped, Provider::Slack, "binding_revoked", 1)]
+        [Increment::new(
+            Metric::Dropped,
+            Provider::Slack,
+            "binding_revoked",
+            1
+        )]
     );
     for (outcome, label) in [
         (Outcome::Held, "held"),
@@ -81,7 +96,12 @@ fn only_a_first_delivery_observes_latency() {
     ] {
         assert_eq!(
             outcome.increments(Provider::Telegram, None, Some(1)),
-            [Increment::new(Metric::Deliveries, Provider::Telegram, label, 1)]
+            [Increment::new(
+                Metric::Deliveries,
+                Provider::Telegram,
+                label,
+                1
+            )]
         );
     }
 }
@@ -90,10 +110,10 @@ fn only_a_first_delivery_observes_latency() {
 fn retention_comes_from_the_vars_or_defaults() {
     let defaults = Retention::from_vars(|_| None).unwrap();
     assert_eq!(defaults, RETENTION);
-    let set = Retention::from_vars(|name| {
-        (name == "DELIVERY_REPLAY_SECONDS").then(|| "0".to_owned())
-    })
-    .unwrap();
+    assert_eq!(Retention::default(), RETENTION);
+    let set =
+        Retention::from_vars(|name| (name == "DELIVERY_REPLAY_SECONDS").then(|| "0".to_owned()))
+            .unwrap();
     assert_eq!(set.replay_seconds, 0);
     let error = Retention::from_vars(|name| {
         (name == "DEAD_LETTER_RETENTION_SECONDS").then(|| "a week".to_owned())
@@ -173,6 +193,13 @@ fn every_status_has_its_name() {
     let names: Vec<&str> = Status::ALL.iter().map(|s| s.as_str()).collect();
     assert_eq!(
         names,
-        ["queued", "held", "retrying", "delivered", "dead_lettered", "dropped"]
+        [
+            "queued",
+            "held",
+            "retrying",
+            "delivered",
+            "dead_lettered",
+            "dropped"
+        ]
     );
 }

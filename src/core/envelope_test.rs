@@ -267,7 +267,9 @@ fn an_envelope_with_its_sealed_reply_capability_matches_the_schema() {
 
 #[test]
 fn the_queue_message_carries_the_envelope_beside_its_dedupe_keys() {
-    use crate::core::queue_message::{again_message, envelope_message, read, Again, Dedupe, Incoming};
+    use crate::core::queue_message::{
+        again_message, envelope_message, read, Again, Dedupe, Incoming,
+    };
     let envelope = build(Provider::Slack, &routing(), &event(None), 1_700_000_005);
     let dedupe = Dedupe {
         owner: "qm_0123456789abcdef0123456789abcdef".into(),

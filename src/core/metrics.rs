@@ -174,16 +174,16 @@ pub struct Row {
     pub value: u64,
 }
 
-/// The Prometheus text exposition (format 0.0.4) of `rows`: every family's `HELP` and `TYPE`,
-/// then its series sorted by labels. Rows of unknown families are left out.
+/// The Prometheus text exposition (format 0.0.4) of `rows`, which come sorted by provider and
+/// label: every family's `HELP` and `TYPE`, then its series. Rows of unknown families are left
+/// out.
 pub fn render(rows: &[Row]) -> String {
     let mut out = String::new();
     for metric in Metric::ALL {
-        let mut mine: Vec<&Row> = rows
+        let mine: Vec<&Row> = rows
             .iter()
             .filter(|row| Metric::parse(&row.name) == Some(metric))
             .collect();
-        mine.sort_by(|a, b| (&a.provider, &a.label).cmp(&(&b.provider, &b.label)));
         if metric == Metric::DeliveryLatency {
             let name = metric.name();
             let _ = writeln!(out, "# HELP {name} {}", metric.help());

@@ -40,7 +40,10 @@ fn counters_render_as_a_parsable_exposition_with_their_labels() {
         other => panic!("{name} is not a counter: {other:?}"),
     };
     assert_eq!(
-        counter("channel_edge_events_accepted_total", &[("provider", "slack")]),
+        counter(
+            "channel_edge_events_accepted_total",
+            &[("provider", "slack")]
+        ),
         3.0
     );
     assert_eq!(
@@ -101,7 +104,9 @@ fn latency_buckets_are_cumulative_and_count_every_observation() {
     assert_eq!(at(3600.0), 4.0, "two hours is above every bound");
     assert_eq!(at(f64::INFINITY), 5.0);
     let text = render(&rows);
-    assert!(text.contains("channel_edge_delivery_latency_seconds_sum{provider=\"telegram\"} 7202.241"));
+    assert!(
+        text.contains("channel_edge_delivery_latency_seconds_sum{provider=\"telegram\"} 7202.241")
+    );
     assert!(text.contains("channel_edge_delivery_latency_seconds_count{provider=\"telegram\"} 5"));
 }
 

@@ -34,6 +34,22 @@ pub struct Dedupe {
     pub window_seconds: u64,
 }
 
+impl Dedupe {
+    /// Reads a queue body's `dedupe` (looked up rather than deserialised: serde's error paths
+    /// would bring float formatting into the Wasm). `None` when it is not of that shape.
+    fn read(value: &Value) -> Option<Dedupe> {
+        let keys = value.get("keys")?.as_array()?;
+        Some(Dedupe {
+            owner: value.get("owner")?.as_str()?.to_owned(),
+            keys: keys
+                .iter()
+                .map(|key| key.as_str().map(str::to_owned))
+                .collect::<Option<Vec<String>>>()?,
+            window_seconds: value.get("window_seconds")?.as_u64()?,
+        })
+    }
+}
+
 /// The queue body of `envelope` with its `dedupe`, accepted at `accepted_ms` (Unix ms): the
 /// envelope as [`Envelope::to_queue_json`] makes it (cut to fit the queue), beside its keys.
 pub fn envelope_message(
@@ -108,12 +124,12 @@ pub fn read(body: &Value) -> Incoming<'_> {
     match body.get("envelope") {
         Some(envelope) if envelope.is_object() => Incoming::Envelope(Queued {
             envelope,
-            dedupe: body
-                .get("dedupe")
-                .and_then(|dedupe| serde_json::from_value(dedupe.clone()).ok()),
-            again: body
-                .get("again")
-                .and_then(|again| serde_json::from_value(again.clone()).ok()),
+            dedupe: body.get("dedupe").and_then(Dedupe::read),
+            again: match body.get("again").and_then(Value::as_str) {
+                Some("redrive") => Some(Again::Redrive),
+                Some("replay") => Some(Again::Replay),
+                _ => None,
+            },
             accepted_ms: body.get("accepted_ms").and_then(Value::as_u64),
         }),
         _ => Incoming::Envelope(Queued {

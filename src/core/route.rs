@@ -150,6 +150,20 @@ pub enum Admin {
     EditMessage(String),
     /// `DELETE /v1/messages/{id}`: delete it.
     DeleteMessage(String),
+    /// `GET /v1/deliveries`: the delivery log.
+    ListDeliveries,
+    /// `GET /v1/deliveries/{envelope_id}`: one delivery with its attempts.
+    GetDelivery(String),
+    /// `POST /v1/deliveries/{envelope_id}/replay`: deliver a delivered envelope again.
+    ReplayDelivery(String),
+    /// `GET /v1/dead-letters`.
+    ListDeadLetters,
+    /// `POST /v1/dead-letters/{envelope_id}/redrive`.
+    RedriveDeadLetter(String),
+    /// `POST /v1/dead-letters/redrive`: the dead letters a filter selects.
+    RedriveDeadLetters,
+    /// `GET /v1/metrics`: Prometheus text exposition.
+    Metrics,
 }
 
 impl Admin {
@@ -197,6 +211,13 @@ impl Admin {
             | Admin::GetMessage(_)
             | Admin::EditMessage(_)
             | Admin::DeleteMessage(_) => Scope::MessagesSend,
+            Admin::ListDeliveries | Admin::GetDelivery(_) | Admin::ListDeadLetters => {
+                Scope::DeliveriesRead
+            }
+            Admin::ReplayDelivery(_) | Admin::RedriveDeadLetter(_) | Admin::RedriveDeadLetters => {
+                Scope::DeliveriesWrite
+            }
+            Admin::Metrics => Scope::MetricsRead,
         }
     }
 }
@@ -368,10 +389,33 @@ const MESSAGES: [Entry; 4] = [
     )),
 ];
 
+const DELIVERIES: [Entry; 7] = [
+    entry!("GET", "/v1/deliveries", |_| Route::Admin(
+        Admin::ListDeliveries
+    )),
+    entry!("GET", "/v1/deliveries/{id}", |mut c| Route::Admin(
+        Admin::GetDelivery(take(&mut c, 0))
+    )),
+    entry!("POST", "/v1/deliveries/{id}/replay", |mut c| Route::Admin(
+        Admin::ReplayDelivery(take(&mut c, 0))
+    )),
+    entry!("GET", "/v1/dead-letters", |_| Route::Admin(
+        Admin::ListDeadLetters
+    )),
+    entry!("POST", "/v1/dead-letters/redrive", |_| Route::Admin(
+        Admin::RedriveDeadLetters
+    )),
+    entry!("POST", "/v1/dead-letters/{id}/redrive", |mut c| {
+        Route::Admin(Admin::RedriveDeadLetter(take(&mut c, 0)))
+    }),
+    entry!("GET", "/v1/metrics", |_| Route::Admin(Admin::Metrics)),
+];
+
 /// Every route but the webhooks (which come from the provider registry), in match order.
-const TABLE: [&[Entry]; 10] = [
+const TABLE: [&[Entry]; 11] = [
     &OTHERS,
     &MESSAGES,
+    &DELIVERIES,
     &BROWSER,
     &BINDING_SESSIONS,
     &ROTATIONS,

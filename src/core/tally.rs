@@ -11,6 +11,7 @@
 //! # What's out of scope
 //! Storage and time: the edge decides when to flush and writes what [`Tally::take`] returns.
 
+use crate::core::metrics::{Increment, Metric};
 use crate::core::tenancy::Provider;
 use std::collections::BTreeMap;
 
@@ -37,6 +38,21 @@ pub struct Count {
     pub minute: u64,
     /// True when the minute's first count also writes a `webhook.rejected` audit entry.
     pub audited: bool,
+    /// The counter it adds to ([`Metric::Rejected`], [`Metric::Dropped`] or
+    /// [`Metric::Duplicates`]).
+    pub metric: Metric,
+}
+
+impl Count {
+    /// What `n` of these add to the metrics (by provider and reason; never by source).
+    pub fn increment(&self, n: u64) -> Increment {
+        let label = if self.metric == Metric::Duplicates {
+            ""
+        } else {
+            self.reason
+        };
+        Increment::new(self.metric, self.provider, label, n)
+    }
 }
 
 /// Counts waiting for a flush.
@@ -72,6 +88,7 @@ mod tests {
             reason,
             minute,
             audited: true,
+            metric: Metric::Rejected,
         }
     }
 
@@ -126,5 +143,23 @@ mod tests {
         tally.add(count("s", "r", 1), u64::MAX);
         tally.add(count("s", "r", 1), 5);
         assert_eq!(tally.take()[0].1, u64::MAX);
+    }
+
+    #[test]
+    fn a_count_adds_to_its_metric_by_provider_and_reason_only() {
+        let rejected = count("slack:app_1 ip:203.0.113.9", "bad_signature", 1);
+        assert_eq!(
+            rejected.increment(3),
+            Increment::new(Metric::Rejected, Provider::Slack, "bad_signature", 3)
+        );
+        let duplicate = Count {
+            reason: "duplicate",
+            metric: Metric::Duplicates,
+            ..rejected
+        };
+        assert_eq!(
+            duplicate.increment(2),
+            Increment::new(Metric::Duplicates, Provider::Slack, "", 2)
+        );
     }
 }

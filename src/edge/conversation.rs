@@ -14,21 +14,23 @@ use crate::core::api_error::ApiError;
 use crate::core::audit::Event;
 use crate::core::markdown::render_parts;
 use crate::core::markdown::Format;
+use crate::core::metrics::{Increment, Metric};
 use crate::core::outbound::conversation::Behaviour;
 use crate::core::outbound::conversation::{
-    Call, CommandError, Conversation as Queue, NewQueued, Next, Outcome, Receipt,
+    metric_outcomes, Call, CommandError, Conversation as Queue, NewQueued, Next, Op, Outcome,
+    Receipt,
 };
 use crate::core::outbound::{
     behaviour, max_text, sender_of, Answer, Context, Failure, HttpCall, Sender, Status, Target,
 };
 use crate::core::reply;
-use crate::core::tenancy::{credential_source, CredentialSource};
+use crate::core::tenancy::{self, credential_source, CredentialSource};
 use crate::core::webhook::{current_secret, Binding, Installation};
 use crate::edge::http::{self, SendError};
 use crate::edge::limiter;
 use crate::edge::runtime;
 use crate::edge::store::secrets::key_ring;
-use crate::edge::store::{d1, directory, ledger, messages};
+use crate::edge::store::{d1, directory, ledger, messages, metrics};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use std::cell::RefCell;
@@ -296,11 +298,13 @@ impl Conversation {
         let request = match request {
             Ok(request) => request,
             Err(failure) => {
+                let provider = call.target.provider;
                 let changed = self.with_queue(|queue| {
                     queue.begin(call);
                     queue.finish(Outcome::Failed(failure), now, sender.interval_ms)
                 });
                 self.mirror(&changed).await;
+                self.count(provider, None, &changed).await;
                 return Ok(());
             }
         };
@@ -314,7 +318,20 @@ impl Conversation {
         let finished = runtime::now_millis();
         let changed = self.with_queue(|queue| queue.finish(outcome, finished, interval));
         self.mirror(&changed).await;
+        self.count(call.target.provider, Some(&call.op), &changed)
+            .await;
         Ok(())
+    }
+
+    /// Adds what the `changed` receipts (after a call of `op`) mean to the outbound metrics.
+    async fn count(&self, provider: tenancy::Provider, op: Option<&Op>, changed: &[Receipt]) {
+        let increments: Vec<Increment> = metric_outcomes(op, changed)
+            .into_iter()
+            .map(|outcome| Increment::new(Metric::Outbound, provider, outcome, 1))
+            .collect();
+        if let (false, Ok(db)) = (increments.is_empty(), self.env.d1("DB")) {
+            metrics::add_all(&db, &self.env, increments).await;
+        }
     }
 
     /// The provider request for `call`, built with the opened credential and, while the
@@ -399,11 +416,16 @@ impl Conversation {
     /// revoked. Counted once per revocation, with one ledger entry for its first drop.
     async fn drop_all(&self, revoked: &str, now: u64) -> std::result::Result<(), ApiError> {
         let reason = format!("{revoked} was revoked before the message was sent");
-        let (changed, org) = self.with_queue(|queue| {
-            let org = queue.messages.first().map(|m| m.target.org_id.clone());
-            (queue.drop_all("revoked", &reason, now), org)
+        let (changed, org, provider) = self.with_queue(|queue| {
+            let first = queue.messages.first().map(|m| &m.target);
+            let org = first.map(|t| t.org_id.clone());
+            let provider = first.map(|t| t.provider);
+            (queue.drop_all("revoked", &reason, now), org, provider)
         });
         self.mirror(&changed).await;
+        if let Some(provider) = provider {
+            self.count(provider, None, &changed).await;
+        }
         let db = self.env.d1("DB").map_err(d1::internal)?;
         let count = changed.len() as u64;
         if count > 0 && messages::count_drops(&db, revoked, count, now / 1000).await? {

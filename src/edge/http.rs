@@ -64,6 +64,19 @@ pub fn static_page(status: u16, html: &str) -> Result<Response> {
     Ok(response)
 }
 
+/// An admin reply: JSON, or text for a body that is a JSON string
+/// ([`crate::edge::admin::Reply`]; the only text is the Prometheus exposition).
+pub fn reply(status: u16, body: serde_json::Value) -> Result<Response> {
+    let serde_json::Value::String(text) = body else {
+        return json(status, &body);
+    };
+    let mut response = Response::ok(text)?.with_status(status);
+    response
+        .headers_mut()
+        .set("Content-Type", "text/plain; version=0.0.4; charset=utf-8")?;
+    Ok(response)
+}
+
 /// A JSON response with `status`.
 pub fn json<T: Serialize>(status: u16, body: &T) -> Result<Response> {
     Ok(Response::from_json(body)?.with_status(status))

@@ -27,6 +27,7 @@
 )]
 
 mod admin;
+mod assets;
 mod binding_session;
 mod conversation;
 mod health;
@@ -95,7 +96,7 @@ async fn fetch(req: Request, env: Env, ctx: Context) -> Result<Response> {
         Route::OpenApi => openapi_document(&env).await,
         Route::Admin(endpoint) => admin::handle(req, &env, endpoint)
             .await
-            .and_then(|(status, body)| http::json(status, &body).map_err(|_| ApiError::Internal)),
+            .and_then(|(status, body)| http::reply(status, body).map_err(|_| ApiError::Internal)),
         Route::MethodNotAllowed { allow } => Err(ApiError::MethodNotAllowed {
             method,
             path,
@@ -125,12 +126,8 @@ async fn fetch(req: Request, env: Env, ctx: Context) -> Result<Response> {
     Ok(response)
 }
 
-/// `schema/openapi.json`, served as is from the static assets (`[assets]` in wrangler.toml), so
-/// its ~260 KB are not compiled into the Wasm.
+/// `schema/openapi.json`, served as is from the static assets ([`assets`]), so its ~260 KB are
+/// not compiled into the Wasm.
 async fn openapi_document(env: &Env) -> std::result::Result<Response, ApiError> {
-    env.assets("ASSETS")
-        .map_err(d1::internal)?
-        .fetch("https://assets.local/openapi.json", None)
-        .await
-        .map_err(d1::internal)
+    assets::fetch(env, "openapi.json").await
 }

@@ -10,21 +10,32 @@
 //! (one D1 round trip per batch, no secret opened): an envelope whose installation, org, app
 //! profile or binding was revoked, or whose provider was switched off, since it was queued is
 //! dropped, with one `delivery.dropped` audit entry per installation and reason in the batch.
-//! Then the remaining envelopes' dedupe keys are claimed for their messages
-//! ([`crate::core::dedupe`], one more round trip per batch): a provider's retry, queued again by
-//! the ingress, is acknowledged there as a duplicate and counted, never delivered.
+//! While delivery is paused (the `delivery` rollout flag, [`crate::core::delivery::held`]), the
+//! rest are sent to the queue again with a delay, before anything is claimed for them, and
+//! acknowledged: held without using up their retries. Then the remaining envelopes' dedupe keys
+//! are claimed for their messages ([`crate::core::dedupe`], one more round trip per batch): a
+//! provider's retry, queued again by the ingress, is acknowledged there as a duplicate and
+//! counted, never delivered. An envelope an operator sent again (re-drive, replay) has no keys
+//! and is delivered with the header `channel-edge-delivery: redrive` or `replay`.
+//!
+//! At the end of each batch, what happened to each envelope is written to the delivery log and
+//! the metrics in one D1 batch ([`super::store::deliveries::write`]).
 
+use super::ingress::inbound_queue::InboundQueue;
 use super::store::dedupe_keys::D1Keys;
+use super::store::deliveries::{self, Entry};
 use super::store::{directory, ledger, rejections};
 use super::{http, runtime};
 use crate::core::api_error::ApiError;
 use crate::core::audit::Event;
 use crate::core::dedupe::{self, Pending, Verdict};
 use crate::core::delivery::{
-    backoff_seconds, signed_headers, still_deliverable, url_for_logs, Stale,
+    backoff_seconds, held, signed_headers, still_deliverable, url_for_logs, Stale, HOLD_SECONDS,
+    PAUSE_KEY,
 };
+use crate::core::delivery_log::Outcome;
 use crate::core::log::Line;
-use crate::core::queue_message::{self, Dedupe, Incoming};
+use crate::core::queue_message::{self, Again, Incoming};
 use crate::core::tenancy::admit;
 use crate::core::tenancy::Provider;
 use serde_json::{json, Value};
@@ -54,11 +65,7 @@ async fn consume(batch: MessageBatch<Value>, env: Env, _ctx: Context) -> Result<
     for message in &messages {
         match queue_message::read(message.body()) {
             Incoming::Probe => message.ack(),
-            Incoming::Envelope { envelope, dedupe } => envelopes.push(Queued {
-                message,
-                envelope,
-                dedupe,
-            }),
+            Incoming::Envelope(read) => envelopes.push(Queued { message, read }),
         }
     }
     let live = match Live::read(&db, &envelopes).await {
@@ -69,13 +76,20 @@ async fn consume(batch: MessageBatch<Value>, env: Env, _ctx: Context) -> Result<
             return Ok(());
         }
     };
+    let mut log = Vec::with_capacity(envelopes.len());
     let mut dropped: BTreeMap<(String, Stale), Vec<&Queued>> = BTreeMap::new();
     let mut admitted = Vec::with_capacity(envelopes.len());
     for queued in &envelopes {
-        match live.admits(queued.envelope) {
+        let org = text(queued.envelope(), "org_id");
+        match live.admits(queued.envelope()) {
+            Ok(()) if held(live.flags.get(PAUSE_KEY), org) => {
+                if hold(&env, queued).await {
+                    log.push(queued.entry(Outcome::Held));
+                }
+            }
             Ok(()) => admitted.push(queued),
             Err(stale) => {
-                let installation = text(queued.envelope, "installation_id").to_owned();
+                let installation = text(queued.envelope(), "installation_id").to_owned();
                 dropped
                     .entry((installation, stale))
                     .or_default()
@@ -85,25 +99,65 @@ async fn consume(batch: MessageBatch<Value>, env: Env, _ctx: Context) -> Result<
     }
     let (fresh, duplicates) = unique(&db, &admitted, now).await;
     for queued in fresh {
-        match deliver(&url, &secret, queued.envelope).await {
-            Ok(()) => queued.message.ack(),
-            Err(reason) => retry(queued, &reason),
+        let outcome = deliver(&url, &secret, queued).await;
+        match outcome {
+            Outcome::Delivered { .. } => queued.message.ack(),
+            _ => retry(queued, "the runtime did not acknowledge it"),
         }
+        log.push(queued.entry(outcome));
     }
     for ((installation, stale), queued) in dropped {
-        audit_dropped(&db, &installation, stale, &queued, now).await;
+        if audit_dropped(&db, &installation, stale, &queued, now).await {
+            log.extend(
+                queued
+                    .iter()
+                    .map(|q| q.entry(Outcome::Dropped(stale.code()))),
+            );
+        }
     }
+    deliveries::write(&db, &env, &log, now).await;
     if !duplicates.is_empty() {
-        rejections::count_duplicates(&db, duplicates, now).await;
+        rejections::count_duplicates(&db, &env, duplicates, now).await;
     }
     Ok(())
 }
 
-/// One envelope of a batch: its queue message, the envelope, and its dedupe keys.
+/// One envelope of a batch: its queue message and what it carries.
 struct Queued<'a> {
     message: &'a Message<Value>,
-    envelope: &'a Value,
-    dedupe: Option<Dedupe>,
+    read: queue_message::Queued<'a>,
+}
+
+impl<'a> Queued<'a> {
+    fn envelope(&self) -> &'a Value {
+        self.read.envelope
+    }
+
+    /// Its delivery log entry for `outcome`.
+    fn entry(&self, outcome: Outcome) -> Entry<'a> {
+        Entry {
+            envelope: self.read.envelope,
+            outcome,
+            again: self.read.again,
+            accepted_ms: self.read.accepted_ms,
+        }
+    }
+}
+
+/// Sends `queued`'s message to the queue again, [`HOLD_SECONDS`] later, and acknowledges it
+/// (retried instead when it cannot be sent). True when it was held.
+async fn hold(env: &Env, queued: &Queued<'_>) -> bool {
+    let body = queued.message.body().to_string();
+    match InboundQueue::new(env).send_json(&body, HOLD_SECONDS).await {
+        Ok(()) => {
+            queued.message.ack();
+            true
+        }
+        Err(error) => {
+            retry(queued, &format!("paused, but not held: {error}"));
+            false
+        }
+    }
 }
 
 /// Of `admitted`, those to deliver, and the count of duplicates by provider and installation: the duplicates ([`crate::core::dedupe::sort_each`], one D1 round
@@ -117,7 +171,7 @@ async fn unique<'a, 'b>(
     // An envelope queued before its keys travelled with it has none, so no owner is needed.
     let pending: Vec<Pending> = admitted
         .iter()
-        .map(|queued| match &queued.dedupe {
+        .map(|queued| match &queued.read.dedupe {
             Some(dedupe) => Pending {
                 owner: &dedupe.owner,
                 keys: &dedupe.keys,
@@ -138,8 +192,8 @@ async fn unique<'a, 'b>(
             Ok(Verdict::Deliver) => fresh.push(*queued),
             Ok(Verdict::Duplicate) => {
                 queued.message.ack();
-                if let Ok(provider) = Provider::parse(text(queued.envelope, "provider")) {
-                    let installation = text(queued.envelope, "installation_id").to_owned();
+                if let Ok(provider) = Provider::parse(text(queued.envelope(), "provider")) {
+                    let installation = text(queued.envelope(), "installation_id").to_owned();
                     *duplicates.entry((provider, installation)).or_default() += 1;
                 }
             }
@@ -166,7 +220,10 @@ impl Live {
         envelopes: &[Queued<'_>],
     ) -> std::result::Result<Live, ApiError> {
         let ids = |field: &str| -> BTreeSet<&str> {
-            envelopes.iter().map(|q| text(q.envelope, field)).collect()
+            envelopes
+                .iter()
+                .map(|q| text(q.envelope(), field))
+                .collect()
         };
         let (installations, bindings, flags) =
             directory::live_for_delivery(db, &ids("installation_id"), &ids("binding_id")).await?;
@@ -191,16 +248,17 @@ impl Live {
 }
 
 /// One audit entry for the `messages` of one installation dropped for one reason, then each is
-/// acknowledged (or retried, to be dropped again, if the entry could not be written).
+/// acknowledged (or retried, to be dropped again, if the entry could not be written). True when
+/// they were acknowledged.
 async fn audit_dropped(
     db: &worker::D1Database,
     installation: &str,
     stale: Stale,
     dropped: &[&Queued<'_>],
     now: u64,
-) {
-    let ids: Vec<&str> = dropped.iter().map(|q| envelope_id(q.envelope)).collect();
-    let org = dropped.first().map(|q| text(q.envelope, "org_id"));
+) -> bool {
+    let ids: Vec<&str> = dropped.iter().map(|q| envelope_id(q.envelope())).collect();
+    let org = dropped.first().map(|q| text(q.envelope(), "org_id"));
     let event = Event::new("system", "delivery.dropped", installation)
         .with_detail(json!({ "reason": stale.code(), "count": ids.len(), "envelope_ids": ids }))
         .for_org(org);
@@ -214,6 +272,7 @@ async fn audit_dropped(
             ),
         }
     }
+    recorded.is_ok()
 }
 
 /// A text field of an envelope ("" when absent).
@@ -227,7 +286,7 @@ fn retry(queued: &Queued<'_>, reason: &str) {
     let delay = backoff_seconds(age);
     worker::console_error!(
         "delivery of {} failed ({reason}); retrying in {delay} s",
-        envelope_id(queued.envelope)
+        envelope_id(queued.envelope())
     );
     message.retry_with_options(
         &QueueRetryOptionsBuilder::new()
@@ -240,11 +299,12 @@ fn envelope_id(envelope: &Value) -> &str {
     envelope["id"].as_str().unwrap_or("(no id)")
 }
 
-/// One signed POST, logged as one `delivery` line ([`Line`]); `Err` says why it did not
-/// succeed.
-async fn deliver(url: &str, secret: &str, envelope: &Value) -> std::result::Result<(), String> {
+/// One signed POST, logged as one `delivery` line ([`Line`]); its outcome for the delivery log.
+async fn deliver(url: &str, secret: &str, queued: &Queued<'_>) -> Outcome {
+    let envelope = queued.envelope();
     let started = runtime::now_millis();
-    let (status, outcome) = post(url, secret, envelope).await;
+    let (status, outcome) = post(url, secret, envelope, queued.read.again).await;
+    let latency_ms = runtime::now_millis().saturating_sub(started);
     let line = Line {
         event: "delivery",
         provider: Provider::parse(text(envelope, "provider"))
@@ -253,19 +313,31 @@ async fn deliver(url: &str, secret: &str, envelope: &Value) -> std::result::Resu
         installation_id: Some(text(envelope, "installation_id")),
         envelope_id: Some(envelope_id(envelope)),
         status,
-        latency_ms: runtime::now_millis().saturating_sub(started),
+        latency_ms,
         reason: outcome.as_ref().err().map(|(code, _)| *code),
         ..Line::default()
     };
     worker::console_log!("{}", line.to_json());
-    outcome.map_err(|(_, why)| why)
+    match outcome {
+        Ok(()) => Outcome::Delivered { status, latency_ms },
+        Err((reason, why)) => {
+            worker::console_error!("delivery of {}: {why}", envelope_id(envelope));
+            Outcome::Failed {
+                status,
+                reason,
+                latency_ms,
+            }
+        }
+    }
 }
 
-/// The runtime's status (0 without an answer) and, on failure, a reason code and its words.
+/// The runtime's status (0 without an answer) and, on failure, a reason code and its words. An
+/// envelope sent again says why in the `channel-edge-delivery` header.
 async fn post(
     url: &str,
     secret: &str,
     envelope: &Value,
+    again: Option<Again>,
 ) -> (u16, std::result::Result<(), (&'static str, String)>) {
     let body = envelope.to_string();
     let signed = match signed_headers(
@@ -279,6 +351,9 @@ async fn post(
     };
     let mut headers = vec![("Content-Type", "application/json")];
     headers.extend(signed.iter().map(|(name, value)| (*name, value.as_str())));
+    if let Some(again) = again {
+        headers.push(("channel-edge-delivery", again.as_str()));
+    }
     let response = match http::send(Method::Post, url, &headers, Some(body), TIMEOUT, true).await {
         Ok(response) => response,
         Err(error) => {
@@ -295,14 +370,19 @@ async fn post(
     }
 }
 
-/// Envelopes that exhausted their retries: audited, then acknowledged.
+/// Envelopes that exhausted their retries: audited, recorded in the delivery log (their content
+/// kept, sealed, for re-drive), then acknowledged.
 async fn dead_letters(batch: MessageBatch<Value>, env: &Env) -> Result<()> {
     let db = env.d1("DB")?;
-    for message in batch.messages()? {
-        let Incoming::Envelope { envelope, .. } = queue_message::read(message.body()) else {
+    let now = runtime::now_seconds();
+    let messages = batch.messages()?;
+    let mut log = Vec::with_capacity(messages.len());
+    for message in &messages {
+        let Incoming::Envelope(read) = queue_message::read(message.body()) else {
             message.ack();
             continue;
         };
+        let envelope = read.envelope;
         let event = Event::new("system", "delivery.dead_lettered", envelope_id(envelope))
             .with_detail(json!({
                 "agent_id": envelope["agent_id"],
@@ -310,8 +390,11 @@ async fn dead_letters(batch: MessageBatch<Value>, env: &Env) -> Result<()> {
                 "installation_id": envelope["installation_id"],
             }))
             .for_org(envelope["org_id"].as_str());
-        match ledger::record(&db, &event, runtime::now_seconds()).await {
-            Ok(_) => message.ack(),
+        match ledger::record(&db, &event, now).await {
+            Ok(_) => {
+                message.ack();
+                log.push(Queued { message, read }.entry(Outcome::DeadLettered));
+            }
             Err(error) => {
                 worker::console_error!(
                     "dead letter {} not audited: {error}",
@@ -321,5 +404,6 @@ async fn dead_letters(batch: MessageBatch<Value>, env: &Env) -> Result<()> {
             }
         }
     }
+    deliveries::write(&db, env, &log, now).await;
     Ok(())
 }

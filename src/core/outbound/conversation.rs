@@ -252,6 +252,22 @@ pub struct Receipt {
     pub failure: Option<Failure>,
 }
 
+/// What finished calls add to the outbound metrics: `sent` for a message whose first part
+/// arrived (a `Send` of part 0 that left it sent), `failed` for each message that ended failed,
+/// unknown or dead-lettered. `op` is the call's (`None` for changes made without a call, such as
+/// dropping what a revocation stranded).
+pub fn metric_outcomes(op: Option<&Op>, changed: &[Receipt]) -> Vec<&'static str> {
+    let first_send = matches!(op, Some(Op::Send { part: 0, .. }));
+    changed
+        .iter()
+        .filter_map(|receipt| match receipt.status {
+            Status::Sent if first_send && receipt.provider_ids.len() == 1 => Some("sent"),
+            Status::Failed | Status::Unknown | Status::DeadLettered => Some("failed"),
+            _ => None,
+        })
+        .collect()
+}
+
 impl Message {
     /// True when nothing more is owed for it: it ended, or its final text was delivered.
     fn is_settled(&self) -> bool {

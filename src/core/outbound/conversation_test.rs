@@ -592,3 +592,41 @@ fn a_failed_read_receipt_or_typing_indicator_is_not_retried_and_keeps_the_stream
         (T0, 0, false)
     );
 }
+
+#[test]
+fn a_message_counts_as_sent_once_and_as_failed_when_it_ends_badly() {
+    let receipt = |status, parts: usize| Receipt {
+        id: "msg_1".into(),
+        status,
+        is_final: true,
+        provider_ids: (0..parts).map(|i| i.to_string()).collect(),
+        attempts: 1,
+        failure: None,
+    };
+    let first = send(0, "hello");
+    let second = send(1, "again");
+    assert_eq!(
+        metric_outcomes(Some(&first), &[receipt(Status::Sent, 1)]),
+        ["sent"]
+    );
+    assert!(metric_outcomes(Some(&second), &[receipt(Status::Sent, 2)]).is_empty());
+    let edit = Op::Edit {
+        part: 0,
+        provider_id: "0".into(),
+        text: "edited".into(),
+    };
+    assert!(metric_outcomes(Some(&edit), &[receipt(Status::Sent, 1)]).is_empty());
+    for ended in [Status::Failed, Status::Unknown, Status::DeadLettered] {
+        assert_eq!(
+            metric_outcomes(Some(&first), &[receipt(ended, 0)]),
+            ["failed"]
+        );
+    }
+    assert_eq!(
+        metric_outcomes(
+            None,
+            &[receipt(Status::Failed, 0), receipt(Status::Queued, 0)]
+        ),
+        ["failed"]
+    );
+}

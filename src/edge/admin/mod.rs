@@ -17,6 +17,7 @@ mod audit;
 mod binding_sessions;
 pub(crate) mod bindings;
 mod collection;
+mod deliveries;
 pub(crate) mod install_tokens;
 pub(crate) mod installations;
 mod messages;
@@ -67,7 +68,8 @@ impl Call<'_> {
     }
 }
 
-/// A handler's success: status and JSON body.
+/// A handler's success: status and JSON body. A body that is a JSON string is text, answered as
+/// such (`GET /v1/metrics`, the Prometheus exposition): no JSON endpoint answers a bare string.
 pub type Reply = (u16, Value);
 
 /// Authenticates, authorises and runs one admin endpoint.
@@ -182,6 +184,13 @@ async fn dispatch(call: &Call<'_>, endpoint: Admin) -> Result<Reply, ApiError> {
         Admin::GetMessage(id) => messages::get(call, &id).await,
         Admin::EditMessage(id) => messages::edit(call, &id).await,
         Admin::DeleteMessage(id) => messages::delete(call, &id).await,
+        Admin::ListDeliveries => deliveries::list(call).await,
+        Admin::GetDelivery(id) => deliveries::get(call, &id).await,
+        Admin::ReplayDelivery(id) => deliveries::replay(call, &id).await,
+        Admin::ListDeadLetters => deliveries::dead_letters(call).await,
+        Admin::RedriveDeadLetter(id) => deliveries::redrive(call, &id).await,
+        Admin::RedriveDeadLetters => deliveries::redrive_all(call).await,
+        Admin::Metrics => deliveries::metrics(call).await,
         // `edge::fetch` routes this one to `stream_events`, which answers with a stream.
         Admin::BindingSessionEvents(id) => Err(ApiError::NotFound {
             method: "GET".into(),

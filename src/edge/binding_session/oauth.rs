@@ -21,6 +21,7 @@ use crate::core::json;
 use crate::core::signed_link::{self, Purpose};
 use crate::core::tenancy::Provider;
 use crate::core::webhook::current_secret;
+use crate::edge::assets::PageAssets;
 use crate::edge::http::base_url;
 use crate::edge::runtime;
 use crate::edge::store::secrets::key_ring;
@@ -32,8 +33,21 @@ use worker::{Context, Env, Method, Request, Response, Result};
 /// The title of the page that ends a successful consent.
 const BOUND: &str = "Slack workspace bound";
 
-/// `GET /oauth/slack/callback`.
+/// A notice page to answer with: status, title and message.
+type Notice = (u16, &'static str, String);
+
+/// `GET /oauth/slack/callback`: a notice page in the binding page's style.
 pub async fn callback(req: Request, env: &Env, ctx: &Context) -> Result<Response> {
+    let (status, title, message) = outcome(req, env, ctx).await?;
+    let style = PageAssets::style(env)
+        .await
+        .map_err(|e| worker::Error::RustError(e.to_string()))?;
+    // Every notice but the success is shown as a problem.
+    let problem = !(status == 200 && title == BOUND);
+    crate::edge::http::static_page(status, &notice(&style, title, &message, problem))
+}
+
+async fn outcome(req: Request, env: &Env, ctx: &Context) -> Result<Notice> {
     let query: HashMap<String, String> = crate::edge::http::query(&req).into_iter().collect();
     let now = runtime::now_seconds();
     let ring = key_ring(env).map_err(|e| worker::Error::RustError(e.to_string()))?;
@@ -52,23 +66,23 @@ pub async fn callback(req: Request, env: &Env, ctx: &Context) -> Result<Response
         error: query.get("error").cloned(),
     };
     match super::call(env, &id, &command).await {
-        Ok((200, view)) => outcome_page(&view),
+        Ok((200, view)) => Ok(outcome_page(&view)),
         Ok((409, _)) => refuse(&req, env, ctx, "reused_oauth_state", now),
         Ok((status, body)) => {
             worker::console_error!("oauth callback for {id}: {status} {body}");
-            page(
+            Ok(page(
                 500,
                 "Something went wrong",
                 "Something went wrong on our side. Start a new binding session.",
-            )
+            ))
         }
         Err(error) => {
             worker::console_error!("oauth callback for {id}: {error}");
-            page(
+            Ok(page(
                 500,
                 "Something went wrong",
                 "Something went wrong on our side. Start a new binding session.",
-            )
+            ))
         }
     }
 }
@@ -80,7 +94,7 @@ fn refuse(
     ctx: &Context,
     reason: &'static str,
     now: u64,
-) -> Result<Response> {
+) -> Result<Notice> {
     let ip = req
         .headers()
         .get("CF-Connecting-IP")?
@@ -91,18 +105,18 @@ fn refuse(
         env,
         Provider::Slack,
         source,
-        (reason, 1),
+        (crate::core::metrics::Metric::Rejected, reason, 1),
         rejections::Audit::FirstPerMinute,
         now,
     );
-    page(
+    Ok(page(
         400,
         "Link not valid",
         "This sign-in link is not valid, was already used, or has expired. Start a new binding session.",
-    )
+    ))
 }
 
-fn outcome_page(view: &Value) -> Result<Response> {
+fn outcome_page(view: &Value) -> Notice {
     match view["status"].as_str() {
         Some("completed") => page(
             200,
@@ -125,10 +139,8 @@ fn outcome_page(view: &Value) -> Result<Response> {
     }
 }
 
-/// A notice page; every one but the success is shown as a problem.
-fn page(status: u16, title: &str, message: &str) -> Result<Response> {
-    let problem = !(status == 200 && title == BOUND);
-    crate::edge::http::static_page(status, &notice(title, message, problem))
+fn page(status: u16, title: &'static str, message: &str) -> Notice {
+    (status, title, message.to_owned())
 }
 
 /// Takes the code Slack sent back (or the error). 409 when the session is not an `oauth` one

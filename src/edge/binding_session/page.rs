@@ -3,8 +3,10 @@
 //! browser). A link that is malformed, forged, for another session or expired gets a 403 page
 //! saying so.
 
+use crate::core::api_error::ApiError;
 use crate::core::binding_page::{content_security_policy, notice, render};
 use crate::core::signed_link::{self, Purpose};
+use crate::edge::assets::PageAssets;
 use crate::edge::runtime;
 use crate::edge::store::secrets::key_ring;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -14,13 +16,20 @@ use worker::{Env, Request, Response, Result};
 /// The page.
 pub async fn page(req: &Request, env: &Env, id: &str) -> Result<Response> {
     let Some(capability) = authorised(req, env, id)? else {
-        return refused();
+        return refused(env).await;
     };
     let nonce = runtime::random_bytes::<16>()
         .map_err(|error| worker::Error::RustError(error.to_string()))?;
     let nonce = URL_SAFE_NO_PAD.encode(nonce);
     let events = format!("/bind/{id}/events?t={capability}");
-    let page = render(id, &events, &nonce, runtime::now_seconds());
+    let assets = PageAssets::read(env).await.map_err(to_worker)?;
+    let page = render(
+        assets.templates(),
+        id,
+        &events,
+        &nonce,
+        runtime::now_seconds(),
+    );
     let mut response = Response::from_html(page)?;
     let headers = response.headers_mut();
     headers.set("Content-Security-Policy", &content_security_policy(&nonce))?;
@@ -33,7 +42,7 @@ pub async fn page(req: &Request, env: &Env, id: &str) -> Result<Response> {
 /// The page's event stream.
 pub async fn events(req: &Request, env: &Env, id: &str) -> Result<Response> {
     if authorised(req, env, id)?.is_none() {
-        return refused();
+        return refused(env).await;
     }
     super::events(env, id, true).await
 }
@@ -56,8 +65,13 @@ fn authorised(req: &Request, env: &Env, id: &str) -> Result<Option<String>> {
     )
 }
 
-fn refused() -> Result<Response> {
+async fn refused(env: &Env) -> Result<Response> {
     let message =
         "This binding link is not valid or has expired. Ask whoever sent it for a new one.";
-    crate::edge::http::static_page(403, &notice("Link not valid", message, true))
+    let style = PageAssets::style(env).await.map_err(to_worker)?;
+    crate::edge::http::static_page(403, &notice(&style, "Link not valid", message, true))
+}
+
+fn to_worker(error: ApiError) -> worker::Error {
+    worker::Error::RustError(error.to_string())
 }

@@ -22,7 +22,7 @@
 //! ([`rejections`]), aggregated per source, reason and minute.
 
 mod claims;
-mod inbound_queue;
+pub(crate) mod inbound_queue;
 
 use crate::core::api_error::ApiError;
 use crate::core::dedupe::dedupe_window_seconds;
@@ -30,6 +30,7 @@ use crate::core::ids;
 use crate::core::ingress::{
     Ack, Event, Parsed, PathId, Rejection, Reply, Request as Inbound, Spec,
 };
+use crate::core::metrics::Metric;
 use crate::core::queue_message::Dedupe;
 use crate::core::tenancy::Provider;
 use crate::core::webhook::{
@@ -144,33 +145,28 @@ impl Call<'_> {
         }
     }
 
-    /// Counts (and, first per minute, audits) a dropped event or a rejected request for a known
-    /// id, after the response.
+    /// Counts (and, first per minute, audits) a dropped event for a known id, after the
+    /// response.
     fn audit(&self, reason: &'static str) {
-        self.record(self.source(true), reason, 1, Audit::FirstPerMinute);
+        let count = (Metric::Dropped, reason, 1);
+        self.record(self.source(true), count, Audit::FirstPerMinute);
     }
 
-    /// Counts `count` events of `reason` that are not worth an audit entry.
+    /// Counts `count` dropped events of `reason` that are not worth an audit entry.
     fn count(&self, reason: &'static str, count: u64) {
-        self.record(self.source(true), reason, count, Audit::Never);
+        let count = (Metric::Dropped, reason, count);
+        self.record(self.source(true), count, Audit::Never);
     }
 
-    fn record(&self, source: String, reason: &'static str, count: u64, audit: Audit) {
+    fn record(&self, source: String, count: (Metric, &'static str, u64), audit: Audit) {
         let (provider, now) = (self.provider, self.now);
-        rejections::record_later(
-            self.ctx,
-            self.env,
-            provider,
-            source,
-            (reason, count),
-            audit,
-            now,
-        );
+        rejections::record_later(self.ctx, self.env, provider, source, count, audit, now);
     }
 
-    /// A rejection: answered now, audited after.
+    /// A rejection: answered now, counted (and, first per minute, audited) after.
     fn reject(&self, status: u16, code: &'static str, message: String) -> ApiError {
-        self.audit(code);
+        let count = (Metric::Rejected, code, 1);
+        self.record(self.source(true), count, Audit::FirstPerMinute);
         ApiError::WebhookRejected {
             status,
             code,
@@ -187,7 +183,8 @@ impl Call<'_> {
     /// minute) per provider and client address, not per id.
     fn reject_unknown(&self) -> ApiError {
         let code = "unknown_or_revoked";
-        self.record(self.source(false), code, 1, Audit::FirstPerMinute);
+        let count = (Metric::Rejected, code, 1);
+        self.record(self.source(false), count, Audit::FirstPerMinute);
         ApiError::WebhookRejected {
             status: 404,
             code,

@@ -4,7 +4,8 @@ use super::d1;
 use worker::D1Database;
 
 /// What is deleted (or forgotten), each with `?1` = now (Unix seconds). Claimed install tokens
-/// stay: the identities they linked refer to them. Idempotency keys are forgotten after a day.
+/// stay: the identities they linked refer to them. Idempotency keys are forgotten after a day;
+/// kept envelope content after its retention (the delivery log's row stays for its own).
 const DELETIONS: &[&str] = &[
     "DELETE FROM dedupe_keys WHERE expires_at <= ?1",
     "DELETE FROM secrets WHERE expires_at <= ?1",
@@ -13,6 +14,10 @@ const DELETIONS: &[&str] = &[
     "DELETE FROM tenant_claims WHERE expires_at <= ?1",
     "DELETE FROM messages WHERE expires_at <= ?1",
     "DELETE FROM outbound_drops WHERE expires_at <= ?1",
+    "DELETE FROM deliveries WHERE expires_at <= ?1",
+    "DELETE FROM delivery_attempts WHERE expires_at <= ?1",
+    "UPDATE deliveries SET content = NULL, content_expires_at = NULL \
+     WHERE content_expires_at <= ?1",
     "UPDATE messages SET idempotency_key = NULL \
      WHERE idempotency_key IS NOT NULL AND created_at <= ?1 - 86400",
 ];

@@ -17,10 +17,11 @@
 
 use crate::core::audit::Event;
 use crate::core::json;
+use crate::core::metrics::Metric;
 use crate::core::tally::{Count, Tally, FLUSH_SECONDS};
 use crate::core::tenancy::Provider;
 use crate::edge::runtime;
-use crate::edge::store::{d1, ledger};
+use crate::edge::store::{d1, ledger, metrics};
 use serde_json::{json, Value};
 use std::cell::{Cell, RefCell};
 use std::collections::BTreeMap;
@@ -55,13 +56,14 @@ pub enum Audit {
     Never,
 }
 
-/// Counts `count` requests or events of `reason` from `source` (written at the next flush).
+/// Counts `count` requests or events of `reason` from `source`, towards `metric` (written at
+/// the next flush).
 pub fn record_later(
     ctx: &Context,
     env: &Env,
     provider: Provider,
     source: String,
-    (reason, count): (&'static str, u64),
+    (metric, reason, count): (Metric, &'static str, u64),
     audit: Audit,
     now: u64,
 ) {
@@ -71,6 +73,7 @@ pub fn record_later(
         reason,
         minute: now / 60,
         audited: audit == Audit::FirstPerMinute,
+        metric,
     };
     WAITING.with(|tally| tally.borrow_mut().add(key, count));
     schedule_flush(ctx, env);
@@ -82,6 +85,7 @@ pub fn record_later(
 /// only, never audited.
 pub async fn count_duplicates(
     db: &D1Database,
+    env: &Env,
     counts: BTreeMap<(Provider, String), u64>,
     now: u64,
 ) {
@@ -94,11 +98,12 @@ pub async fn count_duplicates(
                 reason: "duplicate",
                 minute: now / 60,
                 audited: false,
+                metric: Metric::Duplicates,
             };
             (count, n)
         })
         .collect();
-    if let Err(error) = write(db, &counts, now).await {
+    if let Err(error) = write(db, env, &counts, now).await {
         worker::console_error!("{} duplicate counts not written: {error}", counts.len());
     }
 }
@@ -116,20 +121,32 @@ fn schedule_flush(ctx: &Context, env: &Env) {
         return worker::console_error!("webhook counts not written: no DB binding");
     };
     FLUSH_SCHEDULED_AT.with(|at| at.set(now));
+    let env = env.clone();
     ctx.wait_until(async move {
         Delay::from(Duration::from_secs(FLUSH_SECONDS)).await;
         FLUSH_SCHEDULED_AT.with(|at| at.set(0));
         let counts = WAITING.with(|tally| tally.borrow_mut().take());
-        if let Err(error) = write(&db, &counts, runtime::now_seconds()).await {
+        if let Err(error) = write(&db, &env, &counts, runtime::now_seconds()).await {
             worker::console_error!("{} webhook counts not written: {error}", counts.len());
         }
     });
 }
 
-/// Upserts `counts` (one D1 batch per [`STATEMENTS_PER_BATCH`]), then audits each audited
-/// count that was its minute's first, at most [`AUDITS_PER_FLUSH`] of them (the counters keep
-/// the rest). A batch or an entry that fails is logged and the others still go.
-async fn write(db: &D1Database, counts: &[(Count, u64)], now: u64) -> Result<(), String> {
+/// Upserts `counts` (one D1 batch per [`STATEMENTS_PER_BATCH`]) and adds them to the metrics,
+/// then audits each audited count that was its minute's first, at most [`AUDITS_PER_FLUSH`] of
+/// them (the counters keep the rest). A batch or an entry that fails is logged and the others
+/// still go.
+async fn write(
+    db: &D1Database,
+    env: &Env,
+    counts: &[(Count, u64)],
+    now: u64,
+) -> Result<(), String> {
+    let increments = counts
+        .iter()
+        .map(|(count, n)| count.increment(*n))
+        .collect();
+    metrics::add_all(db, env, increments).await;
     let mut firsts = Vec::new();
     let mut failed = 0;
     for chunk in counts.chunks(STATEMENTS_PER_BATCH) {
