@@ -80,6 +80,53 @@ CREATE TABLE dedupe_keys (
 
 CREATE INDEX dedupe_keys_expires_at ON dedupe_keys (expires_at);
 
+CREATE TABLE deliveries (
+  seq                INTEGER PRIMARY KEY,  -- newest first is seq DESC; the list's cursor
+  envelope_id        TEXT    NOT NULL UNIQUE,
+  org_id             TEXT    NOT NULL,
+  provider           TEXT    NOT NULL,
+  installation_id    TEXT    NOT NULL,
+  binding_id         TEXT    NOT NULL,
+  agent_id           TEXT    NOT NULL,
+  provider_event_id  TEXT    NOT NULL,
+  status             TEXT    NOT NULL CHECK (status IN
+                       ('queued', 'held', 'retrying', 'delivered', 'dead_lettered', 'dropped')),
+  accepted_at        INTEGER NOT NULL,      -- the envelope's received_at (Unix seconds)
+  updated_at         INTEGER NOT NULL,
+  attempts           INTEGER NOT NULL DEFAULT 0,
+  delivered_at       INTEGER,
+  last_status        INTEGER,               -- the runtime's HTTP status; 0 when it did not answer
+  last_reason        TEXT,                  -- runtime_refused, unreachable, unsigned, or a drop's reason
+  content            TEXT,                  -- sealed queue message, while it can be re-driven or replayed
+  content_expires_at INTEGER,
+  expires_at         INTEGER NOT NULL
+) STRICT;
+
+CREATE INDEX deliveries_content_expires_at ON deliveries (content_expires_at)
+  WHERE content_expires_at IS NOT NULL;
+
+CREATE INDEX deliveries_expires_at ON deliveries (expires_at);
+
+CREATE INDEX deliveries_installation ON deliveries (installation_id, seq);
+
+CREATE INDEX deliveries_provider_event ON deliveries (provider_event_id);
+
+CREATE INDEX deliveries_status ON deliveries (status, seq);
+
+CREATE TABLE delivery_attempts (
+  envelope_id TEXT    NOT NULL,
+  at          INTEGER NOT NULL,  -- Unix seconds
+  kind        TEXT    NOT NULL CHECK (kind IN ('delivery', 'redrive', 'replay')),
+  status      INTEGER NOT NULL,  -- the runtime's HTTP status; 0 when it did not answer
+  reason      TEXT,
+  latency_ms  INTEGER NOT NULL,
+  expires_at  INTEGER NOT NULL
+) STRICT;
+
+CREATE INDEX delivery_attempts_envelope ON delivery_attempts (envelope_id, at);
+
+CREATE INDEX delivery_attempts_expires_at ON delivery_attempts (expires_at);
+
 CREATE TABLE identities (
   installation_id TEXT    NOT NULL REFERENCES installations (id),
   sender_id       TEXT    NOT NULL,
@@ -149,6 +196,14 @@ CREATE INDEX messages_expires_at ON messages (expires_at);
 
 CREATE UNIQUE INDEX messages_idempotency ON messages (agent_id, idempotency_key)
   WHERE idempotency_key IS NOT NULL;
+
+CREATE TABLE metrics (
+  name     TEXT    NOT NULL,
+  provider TEXT    NOT NULL,
+  label    TEXT    NOT NULL,
+  value    INTEGER NOT NULL,
+  PRIMARY KEY (name, provider, label)
+) STRICT, WITHOUT ROWID;
 
 CREATE TABLE orgs (
   id         TEXT    PRIMARY KEY,

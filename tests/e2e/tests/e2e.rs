@@ -20,6 +20,7 @@ mod install;
 mod messages;
 mod migrations;
 mod openapi;
+mod operating;
 mod queue;
 mod revocation;
 mod routing;
@@ -128,6 +129,7 @@ fn tests() -> Vec<(&'static str, Test)> {
         ingress::TESTS,
         cli::TESTS,
         queue::TESTS,
+        operating::TESTS,
         revocation::TESTS,
         install::TESTS,
         messages::TESTS,
