@@ -106,7 +106,9 @@ impl WranglerDev {
             .args(["--inspector-port", &inspector_port.to_string()])
             .arg("--persist-to")
             .arg(state.path())
-            .arg("--show-interactive-dev-session=false");
+            .arg("--show-interactive-dev-session=false")
+            // `GET /__scheduled` runs the cron handler (housekeeping) on demand.
+            .arg("--test-scheduled");
         if let Some(config) = &config {
             command.arg("--config").arg(config.path());
         }

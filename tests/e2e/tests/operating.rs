@@ -445,6 +445,37 @@ fn a_failing_runtime_end_to_end_dead_letters_redrive_pause_and_metrics(
         "first deliveries only (B and the inbound message)"
     );
     assert!(!text.contains("ins_"), "no per-installation label");
+
+    // 6. Housekeeping: content past its retention is cleared, rows past theirs deleted.
+    op.worker.d1_execute(&format!(
+        "UPDATE deliveries SET content_expires_at = 1 WHERE envelope_id = '{id}'"
+    ))?;
+    op.worker.d1_execute(&format!(
+        "UPDATE deliveries SET expires_at = 1 WHERE provider_event_id = '{b}'; \
+         UPDATE delivery_attempts SET expires_at = 1"
+    ))?;
+    let cron = channel_edge_e2e::http::get(&op.worker.url("/__scheduled?cron=*/15+*+*+*+*"));
+    assert_eq!(cron.status, 200, "{}", cron.body);
+    let kept = op.worker.d1_query(&format!(
+        "SELECT content, content_expires_at FROM deliveries WHERE envelope_id = '{id}'"
+    ))?;
+    assert_eq!(kept[0]["content"], Value::Null, "content cleared");
+    assert_eq!(kept[0]["content_expires_at"], Value::Null);
+    let gone = op.worker.d1_query(&format!(
+        "SELECT COUNT(*) AS n FROM deliveries WHERE provider_event_id = '{b}'"
+    ))?;
+    assert_eq!(gone[0]["n"], 0, "row deleted");
+    let attempts = op
+        .worker
+        .d1_query("SELECT COUNT(*) AS n FROM delivery_attempts")?;
+    assert_eq!(attempts[0]["n"], 0, "attempts deleted");
+    let after = op.admin(
+        "POST",
+        &format!("/v1/deliveries/{id}/replay"),
+        "deliveries:write",
+        None,
+    );
+    assert_eq!(after.status, 409, "nothing kept to replay: {}", after.body);
     Ok(())
 }
 
