@@ -362,7 +362,7 @@ fn a_failing_runtime_end_to_end_dead_letters_redrive_pause_and_metrics(
     );
 
     // 5. Scrape: every counter is what was sent (rejections are written within ~2 s).
-    let expected: &[(&str, &[(&str, &str)], f64)] = &[
+    let expected: &[Counter] = &[
         (
             "channel_edge_events_accepted_total",
             &[("provider", "telegram")],
@@ -478,6 +478,9 @@ fn a_failing_runtime_end_to_end_dead_letters_redrive_pause_and_metrics(
     assert_eq!(after.status, 409, "nothing kept to replay: {}", after.body);
     Ok(())
 }
+
+/// A counter's name, labels and value.
+type Counter<'a> = (&'a str, &'a [(&'a str, &'a str)], f64);
 
 /// `GET /v1/metrics` as root, parsed with a Prometheus exposition parser.
 fn scrape(env: &Env) -> (Scrape, String) {
