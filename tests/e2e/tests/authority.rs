@@ -307,6 +307,7 @@ fn an_org_restricted_principal_reaches_nothing_of_another_org(env: &Env) -> Resu
         |method: &str, path: &str, body: Option<Value>| env.call(method, path, &a, body, &[]);
     let (_, key) = generate_key_pair([132; 32]);
     let platform_slack = env.id("slack_platform").to_owned();
+    let delivery = crate::operating::delivered_envelope(env);
 
     // Every admin route, aimed at org B (or at what is platform-wide), with what it must answer.
     let walk: Vec<(&str, String, &str, Option<Value>, u16)> = vec![
@@ -581,6 +582,28 @@ fn an_org_restricted_principal_reaches_nothing_of_another_org(env: &Env) -> Resu
             None,
             404,
         ),
+        (
+            "GET",
+            format!("/v1/deliveries/{delivery}"),
+            "/v1/deliveries/{id}",
+            None,
+            404,
+        ),
+        (
+            "POST",
+            format!("/v1/deliveries/{delivery}/replay"),
+            "/v1/deliveries/{id}/replay",
+            None,
+            404,
+        ),
+        (
+            "POST",
+            format!("/v1/dead-letters/{delivery}/redrive"),
+            "/v1/dead-letters/{id}/redrive",
+            None,
+            404,
+        ),
+        ("GET", "/v1/metrics".into(), "/v1/metrics", None, 403),
     ];
     for (method, path, _, body, expected) in &walk {
         let reply = call(method, path, body.clone());
@@ -612,6 +635,11 @@ fn an_org_restricted_principal_reaches_nothing_of_another_org(env: &Env) -> Resu
     assert!(listed("/v1/installations?limit=200").is_empty());
     assert!(listed("/v1/bindings?limit=200").is_empty());
     assert!(listed("/v1/binding-sessions?limit=200").is_empty());
+    assert!(listed("/v1/deliveries?limit=200").is_empty());
+    assert!(listed("/v1/dead-letters?limit=200").is_empty());
+    let bulk = call("POST", "/v1/dead-letters/redrive", None);
+    assert_eq!(bulk.status, 200, "{}", bulk.body);
+    assert_eq!(bulk.json()["redriven"], json!([]), "nothing of org B's");
     assert_eq!(
         ids(&listed("/v1/principals?limit=200")),
         BTreeSet::from([id.clone()])
@@ -662,8 +690,11 @@ fn an_org_restricted_principal_reaches_nothing_of_another_org(env: &Env) -> Resu
                     "/v1/bindings",
                     "/v1/binding-sessions",
                     "/v1/audit",
+                    "/v1/deliveries",
+                    "/v1/dead-letters",
                 ]
-                .contains(&template.as_str()));
+                .contains(&template.as_str()))
+            || (method == "POST" && template == "/v1/dead-letters/redrive");
         assert!(walked, "{method} {template} is not walked");
     }
     Ok(())

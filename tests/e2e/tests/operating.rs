@@ -67,6 +67,23 @@ fn received(runtime: &FakeServer, id: &str) -> Vec<Recorded> {
         .collect()
 }
 
+/// Sends a Telegram update to the seeded `acme_telegram` installation and waits until the
+/// delivery log has it delivered; returns its envelope id.
+pub fn delivered_envelope(env: &Env) -> String {
+    let update_id = 995_500 + unique();
+    let update = telegram_update(update_id, 424242, "logged");
+    let installation = env.id("acme_telegram");
+    let reply = post_telegram(&env.worker, installation, &telegram_secret_token(), &update);
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    let row = logged(
+        env,
+        &update_id.to_string(),
+        "delivered",
+        Duration::from_secs(20),
+    );
+    row["envelope_id"].as_str().unwrap().to_owned()
+}
+
 fn a_delivered_event_is_found_by_its_provider_id_and_replayed(env: &Env) -> Result<(), Failed> {
     let update_id = 996_000 + unique();
     let event_id = update_id.to_string();
