@@ -44,7 +44,7 @@ const PROVIDER_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// A command from the messages API to a conversation's object.
 #[derive(Debug, Serialize, Deserialize)]
-#[serde(tag = "command", rename_all = "snake_case")]
+#[serde(rename_all = "snake_case")]
 pub enum Command {
     /// Queue a new message (a message already queued is left as it is).
     Enqueue {

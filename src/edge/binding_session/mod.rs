@@ -51,7 +51,7 @@ const BUSY_RETRY: Duration = Duration::from_secs(2);
 
 /// A command from the worker to a session's object.
 #[derive(Debug, Serialize, Deserialize)]
-#[serde(tag = "command", rename_all = "snake_case")]
+#[serde(rename_all = "snake_case")]
 pub enum Command {
     /// Store a new session and arm its alarm.
     Start {
