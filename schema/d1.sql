@@ -169,6 +169,20 @@ CREATE TABLE installations (
 CREATE UNIQUE INDEX installations_active_tenant
   ON installations (app_profile_id, tenant_key) WHERE status = 'active';
 
+CREATE TABLE message_attempts (
+  message_id TEXT    NOT NULL,
+  at         INTEGER NOT NULL,  -- Unix seconds
+  op         TEXT    NOT NULL CHECK (op IN ('send', 'edit', 'delete')),
+  status     INTEGER NOT NULL,  -- the provider's HTTP status; 0 when it did not answer
+  outcome    TEXT    NOT NULL,  -- done, rate_limited, retry, timed_out, or the failure's code
+  latency_ms INTEGER NOT NULL,
+  expires_at INTEGER NOT NULL
+) STRICT;
+
+CREATE INDEX message_attempts_expires_at ON message_attempts (expires_at);
+
+CREATE INDEX message_attempts_message ON message_attempts (message_id, at);
+
 CREATE TABLE messages (
   id                   TEXT    PRIMARY KEY,
   org_id               TEXT    NOT NULL,
@@ -191,6 +205,8 @@ CREATE TABLE messages (
   updated_at           INTEGER NOT NULL,
   expires_at           INTEGER NOT NULL               -- housekeeping deletes receipts after 30 days
 ) STRICT;
+
+CREATE INDEX messages_created_at ON messages (created_at);
 
 CREATE INDEX messages_expires_at ON messages (expires_at);
 

@@ -11,12 +11,13 @@ use serde_json::{json, Value};
 use std::path::PathBuf;
 
 /// Where a document lists every provider, by JSON Pointer.
-const OPENAPI_PROVIDER_LISTS: [&str; 10] = [
+const OPENAPI_PROVIDER_LISTS: [&str; 11] = [
     "/paths/~1v1~1app-profiles/get/parameters/3/schema/enum",
     "/paths/~1v1~1deliveries/get/parameters/3/schema/enum",
     "/paths/~1v1~1dead-letters/get/parameters/3/schema/enum",
     "/paths/~1v1~1dead-letters~1redrive/post/parameters/2/schema/enum",
     "/components/schemas/Delivery/properties/provider/enum",
+    "/paths/~1v1~1messages/get/parameters/3/schema/enum",
     "/components/schemas/AppProfile/properties/provider/enum",
     "/components/schemas/NewAppProfile/properties/provider/enum",
     "/components/schemas/NewInstallToken/properties/provider/enum",

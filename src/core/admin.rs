@@ -657,6 +657,8 @@ pub enum FilterValues {
     Order,
     /// A delivery log status ([`crate::core::delivery_log::Status`]).
     DeliveryStatus,
+    /// An outbound message's status ([`crate::core::outbound::Status`]).
+    MessageStatus,
 }
 
 impl FilterValues {
@@ -683,6 +685,17 @@ impl FilterValues {
             }
             FilterValues::DeliveryStatus => {
                 "one of queued, held, retrying, delivered, dead_lettered, dropped"
+            }
+            FilterValues::MessageStatus
+                if matches!(
+                    value,
+                    "queued" | "sent" | "failed" | "unknown" | "dead_lettered" | "deleted"
+                ) =>
+            {
+                return Ok(())
+            }
+            FilterValues::MessageStatus => {
+                "one of queued, sent, failed, unknown, dead_lettered, deleted"
             }
         };
         Err(InputError::BadFilterValue {

@@ -5,7 +5,8 @@
 //! - [`Outcome`]: what one queue batch did with one envelope, and from it the log's [`Status`],
 //!   the attempt row, what happens to the kept content ([`Keep`]) and the metric increments.
 //! - [`Retention`]: how long rows and content are kept (Worker vars, with defaults).
-//! - [`DeliveryQuery`]: the filters and cursor of `GET /v1/deliveries` and `/v1/dead-letters`.
+//! - [`LogQuery`]: the filters and cursor of `GET /v1/deliveries`, `/v1/dead-letters` and
+//!   `/v1/messages`.
 //! - [`check_resend`]: whether an envelope may be re-driven or replayed.
 //!
 //! # What's out of scope
@@ -265,26 +266,26 @@ pub fn check_resend(status: &str, content_kept: bool, again: Again) -> Result<()
     }
 }
 
-/// `GET /v1/deliveries` (and `/v1/dead-letters`, `POST /v1/dead-letters/redrive`): newest first,
-/// rows past the cursor, equal to the filters given, accepted within `since..until`.
+/// A query of a log: `GET /v1/deliveries` (and `/v1/dead-letters`, `POST
+/// /v1/dead-letters/redrive`) or `GET /v1/messages`: newest first, rows past the cursor, equal to
+/// the filters given, accepted (or created) within `since..until`.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct DeliveryQuery {
+pub struct LogQuery {
     /// Rows per page.
     pub limit: u32,
-    /// The `seq` of the previous page's last row.
+    /// The previous page's last row (its `seq`, or a message's rowid).
     pub cursor: Option<u64>,
-    /// Columns (`status`, `provider`, `installation_id`, `agent_id`, `provider_event_id`) and
-    /// the value each must equal.
+    /// Columns (one of the filters' names) and the value each must equal.
     pub equals: Vec<(&'static str, String)>,
-    /// Accepted at or after.
+    /// At or after.
     pub since: Option<u64>,
-    /// Accepted before.
+    /// Before.
     pub until: Option<u64>,
 }
 
-impl DeliveryQuery {
-    /// The query parameters besides `limit` and `cursor`.
-    pub const FILTERS: &'static [(&'static str, FilterValues)] = &[
+impl LogQuery {
+    /// The query parameters of the delivery log besides `limit` and `cursor`.
+    pub const DELIVERIES: &'static [(&'static str, FilterValues)] = &[
         ("status", FilterValues::DeliveryStatus),
         ("provider", FilterValues::Provider),
         ("installation_id", FilterValues::Id),
@@ -294,18 +295,31 @@ impl DeliveryQuery {
         ("until", FilterValues::Seconds),
     ];
 
-    /// Reads the query (400 for anything else).
+    /// The query parameters of `GET /v1/messages` besides `limit` and `cursor`.
+    pub const MESSAGES: &'static [(&'static str, FilterValues)] = &[
+        ("status", FilterValues::MessageStatus),
+        ("provider", FilterValues::Provider),
+        ("installation_id", FilterValues::Id),
+        ("agent_id", FilterValues::Id),
+        ("conversation_id", FilterValues::Id),
+        ("since", FilterValues::Seconds),
+        ("until", FilterValues::Seconds),
+    ];
+
+    /// Reads the query with `filters` ([`LogQuery::DELIVERIES`] or [`LogQuery::MESSAGES`]; 400
+    /// for anything else).
     pub fn parse<'a>(
+        filters: &[(&'static str, FilterValues)],
         pairs: impl IntoIterator<Item = (&'a str, &'a str)>,
-    ) -> Result<DeliveryQuery, ApiError> {
-        let list = ListQuery::parse(Self::FILTERS, pairs)?;
+    ) -> Result<LogQuery, ApiError> {
+        let list = ListQuery::parse(filters, pairs)?;
         let cursor = match &list.page.cursor {
             Some(cursor) => Some(cursor.parse().map_err(|_| ApiError::BadRequest {
                 message: "cursor must be the next_cursor of a previous page".into(),
             })?),
             None => None,
         };
-        let mut query = DeliveryQuery {
+        let mut query = LogQuery {
             limit: list.page.limit,
             cursor,
             equals: Vec::new(),
@@ -326,7 +340,7 @@ impl DeliveryQuery {
 
     /// The same query limited to dead letters (`/v1/dead-letters`): 400 if it names another
     /// status.
-    pub fn dead_letters(mut self) -> Result<DeliveryQuery, ApiError> {
+    pub fn dead_letters(mut self) -> Result<LogQuery, ApiError> {
         let dead = Status::DeadLettered.as_str();
         if self
             .equals

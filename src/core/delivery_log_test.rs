@@ -148,16 +148,19 @@ fn only_dead_letters_are_re_driven_and_delivered_envelopes_replayed_while_kept()
 
 #[test]
 fn the_query_takes_its_filters_and_refuses_others() {
-    let query = DeliveryQuery::parse([
-        ("status", "dead_lettered"),
-        ("provider", "telegram"),
-        ("provider_event_id", "42"),
-        ("since", "100"),
-        ("until", "200"),
-        ("until", "150"),
-        ("cursor", "7"),
-        ("limit", "10"),
-    ])
+    let query = LogQuery::parse(
+        LogQuery::DELIVERIES,
+        [
+            ("status", "dead_lettered"),
+            ("provider", "telegram"),
+            ("provider_event_id", "42"),
+            ("since", "100"),
+            ("until", "200"),
+            ("until", "150"),
+            ("cursor", "7"),
+            ("limit", "10"),
+        ],
+    )
     .unwrap();
     assert_eq!(query.limit, 10);
     assert_eq!(query.cursor, Some(7));
@@ -170,21 +173,35 @@ fn the_query_takes_its_filters_and_refuses_others() {
         ("text", "hello"),
         ("cursor", "abc"),
     ] {
-        let error = DeliveryQuery::parse([bad]).unwrap_err();
+        let error = LogQuery::parse(LogQuery::DELIVERIES, [bad]).unwrap_err();
         assert_eq!(error.status(), 400, "{bad:?}");
     }
 }
 
 #[test]
+fn the_message_log_takes_message_statuses() {
+    let query = LogQuery::parse(
+        LogQuery::MESSAGES,
+        [("status", "sent"), ("conversation_id", "C1")],
+    )
+    .unwrap();
+    assert_eq!(query.equals.len(), 2);
+    let error = LogQuery::parse(LogQuery::MESSAGES, [("status", "held")]).unwrap_err();
+    assert_eq!(error.status(), 400);
+    let error = LogQuery::parse(LogQuery::DELIVERIES, [("status", "sent")]).unwrap_err();
+    assert_eq!(error.status(), 400);
+}
+
+#[test]
 fn dead_letters_are_the_dead_lettered_deliveries() {
-    let query = DeliveryQuery::parse([("provider", "slack")])
+    let query = LogQuery::parse(LogQuery::DELIVERIES, [("provider", "slack")])
         .unwrap()
         .dead_letters()
         .unwrap();
     assert!(query
         .equals
         .contains(&("status", "dead_lettered".to_owned())));
-    let other = DeliveryQuery::parse([("status", "delivered")]).unwrap();
+    let other = LogQuery::parse(LogQuery::DELIVERIES, [("status", "delivered")]).unwrap();
     assert_eq!(other.dead_letters().unwrap_err().status(), 400);
 }
 

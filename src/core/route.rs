@@ -144,6 +144,8 @@ pub enum Admin {
     BindingSessionEvents(String),
     /// `POST /v1/messages`: send a message through an installation.
     SendMessage,
+    /// `GET /v1/messages`: the outbound log.
+    ListMessages,
     /// `GET /v1/messages/{id}`: a message's status.
     GetMessage(String),
     /// `PATCH /v1/messages/{id}`: replace its text (streaming).
@@ -175,12 +177,14 @@ impl Admin {
 
     /// A second scope that also allows this endpoint: orgs are read with `installations:read`
     /// too, so whoever manages installations (or binds them) can find the org they belong to
-    /// without a `profiles:*` scope.
+    /// without a `profiles:*` scope; outbound messages are read with `deliveries:read` too (the
+    /// outbound half of the delivery log).
     pub fn alternative_scope(&self) -> Option<Scope> {
         match self {
             Admin::List(Resource::Orgs) | Admin::Get(Resource::Orgs, _) => {
                 Some(Scope::InstallationsRead)
             }
+            Admin::ListMessages | Admin::GetMessage(_) => Some(Scope::DeliveriesRead),
             _ => None,
         }
     }
@@ -208,6 +212,7 @@ impl Admin {
             | Admin::GetBindingSession(_)
             | Admin::BindingSessionEvents(_) => Scope::BindingsRead,
             Admin::SendMessage
+            | Admin::ListMessages
             | Admin::GetMessage(_)
             | Admin::EditMessage(_)
             | Admin::DeleteMessage(_) => Scope::MessagesSend,
@@ -376,8 +381,9 @@ const BINDING_SESSIONS: [Entry; 6] = [
     }),
 ];
 
-const MESSAGES: [Entry; 4] = [
+const MESSAGES: [Entry; 5] = [
     entry!("POST", "/v1/messages", |_| Route::Admin(Admin::SendMessage)),
+    entry!("GET", "/v1/messages", |_| Route::Admin(Admin::ListMessages)),
     entry!("GET", "/v1/messages/{id}", |mut c| Route::Admin(
         Admin::GetMessage(take(&mut c, 0))
     )),

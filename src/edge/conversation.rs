@@ -304,34 +304,61 @@ impl Conversation {
                     queue.finish(Outcome::Failed(failure), now, sender.interval_ms)
                 });
                 self.mirror(&changed).await;
-                self.count(provider, None, &changed).await;
+                self.count(provider, None, &changed, None).await;
                 return Ok(());
             }
         };
         self.with_queue(|queue| queue.begin(call.clone()));
         self.persist().await?;
-        let (outcome, wait_ms) = match request {
-            Some(request) => send(sender, &call, request).await,
-            None => (Outcome::Done { provider_id: None }, 0),
+        let (outcome, wait_ms, attempt) = match request {
+            Some(request) => {
+                let started = runtime::now_millis();
+                let (outcome, wait_ms, status) = send(sender, &call, request).await;
+                let latency_ms = runtime::now_millis().saturating_sub(started);
+                let attempt = call.op.logged_name().map(|op| Attempt {
+                    op,
+                    status,
+                    outcome: outcome.code().to_owned(),
+                    latency_ms,
+                });
+                (outcome, wait_ms, attempt)
+            }
+            None => (Outcome::Done { provider_id: None }, 0, None),
         };
         let interval = sender.interval_ms.max(wait_ms);
         let finished = runtime::now_millis();
         let changed = self.with_queue(|queue| queue.finish(outcome, finished, interval));
         self.mirror(&changed).await;
-        self.count(call.target.provider, Some(&call.op), &changed)
+        let provider = call.target.provider;
+        let attempt = attempt.map(|attempt| (call.message_id.as_str(), attempt));
+        self.count(provider, Some(&call.op), &changed, attempt)
             .await;
         Ok(())
     }
 
-    /// Adds what the `changed` receipts (after a call of `op`) mean to the outbound metrics.
-    async fn count(&self, provider: tenancy::Provider, op: Option<&Op>, changed: &[Receipt]) {
+    /// Adds what the `changed` receipts (after a call of `op`) mean to the outbound metrics and,
+    /// in the same D1 batch, records the call in its message's attempt log.
+    async fn count(
+        &self,
+        provider: tenancy::Provider,
+        op: Option<&Op>,
+        changed: &[Receipt],
+        attempt: Option<(&str, Attempt)>,
+    ) {
         let increments: Vec<Increment> = metric_outcomes(op, changed)
             .into_iter()
             .map(|outcome| Increment::new(Metric::Outbound, provider, outcome, 1))
             .collect();
-        if let (false, Ok(db)) = (increments.is_empty(), self.env.d1("DB")) {
-            metrics::add_all(&db, &self.env, increments).await;
-        }
+        let Ok(db) = self.env.d1("DB") else { return };
+        let now = runtime::now_seconds();
+        let logged = attempt.map(|(id, a)| {
+            messages::attempt(&db, id, (a.op, a.status, &a.outcome), a.latency_ms, now)
+        });
+        let logged = match logged.transpose() {
+            Ok(logged) => logged,
+            Err(error) => return worker::console_error!("attempt not logged: {error}"),
+        };
+        metrics::add_all(&db, &self.env, increments, logged.into_iter().collect()).await;
     }
 
     /// The provider request for `call`, built with the opened credential and, while the
@@ -424,7 +451,7 @@ impl Conversation {
         });
         self.mirror(&changed).await;
         if let Some(provider) = provider {
-            self.count(provider, None, &changed).await;
+            self.count(provider, None, &changed, None).await;
         }
         let db = self.env.d1("DB").map_err(d1::internal)?;
         let count = changed.len() as u64;
@@ -490,7 +517,21 @@ impl Provider {
 /// Makes `request` and reads the provider's answer; also how long the provider's rate-limit
 /// bucket asks to wait before the next call, ms. A timeout of a request the provider
 /// deduplicates is retried rather than ending as `unknown`.
-async fn send(sender: &'static Sender, call: &Call, request: HttpCall) -> (Outcome, u64) {
+/// One provider call made for a message, for its attempt log.
+struct Attempt {
+    /// `send`, `edit` or `delete`.
+    op: &'static str,
+    /// The provider's status; 0 without an answer.
+    status: u16,
+    /// [`Outcome::code`].
+    outcome: String,
+    /// How long it took.
+    latency_ms: u64,
+}
+
+/// Makes one provider call: its outcome, how long the provider asks to wait, and its status
+/// (0 without an answer).
+async fn send(sender: &'static Sender, call: &Call, request: HttpCall) -> (Outcome, u64, u16) {
     let method = Method::from(request.method.to_owned());
     let headers: Vec<(&str, &str)> = request
         .headers
@@ -509,10 +550,10 @@ async fn send(sender: &'static Sender, call: &Call, request: HttpCall) -> (Outco
     let mut response = match response {
         Ok(response) => response,
         Err(SendError::TimedOut(reason)) if request.idempotent => {
-            return (Outcome::Retry { reason }, 0)
+            return (Outcome::Retry { reason }, 0, 0)
         }
-        Err(SendError::TimedOut(reason)) => return (Outcome::TimedOut { reason }, 0),
-        Err(SendError::Unreachable(reason)) => return (Outcome::Retry { reason }, 0),
+        Err(SendError::TimedOut(reason)) => return (Outcome::TimedOut { reason }, 0, 0),
+        Err(SendError::Unreachable(reason)) => return (Outcome::Retry { reason }, 0, 0),
     };
     let status = response.status_code();
     let headers: Vec<(String, String)> = response
@@ -526,5 +567,6 @@ async fn send(sender: &'static Sender, call: &Call, request: HttpCall) -> (Outco
         headers: &headers,
         body: &body,
     };
-    ((sender.outcome)(&call.op, &answer), answer.bucket_wait_ms())
+    let outcome = (sender.outcome)(&call.op, &answer);
+    (outcome, answer.bucket_wait_ms(), status)
 }

@@ -252,6 +252,33 @@ pub struct Receipt {
     pub failure: Option<Failure>,
 }
 
+impl Op {
+    /// The name a message's attempt log shows for this call, for the calls that change a
+    /// message at the provider (`send`, `edit`, `delete`); `None` for typing and read receipts.
+    pub fn logged_name(&self) -> Option<&'static str> {
+        match self {
+            Op::Send { .. } => Some("send"),
+            Op::Edit { .. } => Some("edit"),
+            Op::Delete { .. } => Some("delete"),
+            Op::Typing | Op::MarkRead => None,
+        }
+    }
+}
+
+impl Outcome {
+    /// The outcome as the attempt log shows it: `done`, `rate_limited`, `retry`, `timed_out`,
+    /// or a refusal's failure code.
+    pub fn code(&self) -> &str {
+        match self {
+            Outcome::Done { .. } => "done",
+            Outcome::RateLimited { .. } => "rate_limited",
+            Outcome::Retry { .. } => "retry",
+            Outcome::TimedOut { .. } => "timed_out",
+            Outcome::Failed(failure) => &failure.code,
+        }
+    }
+}
+
 /// What finished calls add to the outbound metrics: `sent` for a message whose first part
 /// arrived (a `Send` of part 0 that left it sent), `failed` for each message that ended failed,
 /// unknown or dead-lettered. `op` is the call's (`None` for changes made without a call, such as

@@ -630,3 +630,44 @@ fn a_message_counts_as_sent_once_and_as_failed_when_it_ends_badly() {
         ["failed"]
     );
 }
+
+#[test]
+fn the_attempt_log_names_the_calls_that_change_a_message_and_their_outcomes() {
+    assert_eq!(send(0, "hi").logged_name(), Some("send"));
+    let edit = Op::Edit {
+        part: 0,
+        provider_id: "1".into(),
+        text: "x".into(),
+    };
+    assert_eq!(edit.logged_name(), Some("edit"));
+    let delete = Op::Delete {
+        part: 0,
+        provider_id: "1".into(),
+    };
+    assert_eq!(delete.logged_name(), Some("delete"));
+    assert_eq!(Op::Typing.logged_name(), None);
+    assert_eq!(Op::MarkRead.logged_name(), None);
+    let failure = Failure {
+        code: "blocked".into(),
+        reason: "the user blocked the bot".into(),
+    };
+    for (outcome, code) in [
+        (Outcome::Done { provider_id: None }, "done"),
+        (Outcome::RateLimited { after_ms: 1 }, "rate_limited"),
+        (
+            Outcome::Retry {
+                reason: "500".into(),
+            },
+            "retry",
+        ),
+        (
+            Outcome::TimedOut {
+                reason: "10 s".into(),
+            },
+            "timed_out",
+        ),
+        (Outcome::Failed(failure), "blocked"),
+    ] {
+        assert_eq!(outcome.code(), code);
+    }
+}

@@ -8,7 +8,7 @@
 use super::{Call, Reply};
 use crate::core::api_error::ApiError;
 use crate::core::authority;
-use crate::core::delivery_log::{check_resend, DeliveryQuery, ResendError};
+use crate::core::delivery_log::{check_resend, LogQuery, ResendError};
 use crate::core::json;
 use crate::core::metrics;
 use crate::core::queue_message::{again_message, Again};
@@ -21,18 +21,25 @@ pub const MAX_BULK_REDRIVE: u32 = 100;
 
 /// `GET /v1/deliveries`: newest first, filtered, within the caller's reach.
 pub async fn list(call: &Call<'_>) -> Result<Reply, ApiError> {
-    let query = DeliveryQuery::parse(call.query_pairs())?;
+    let query = LogQuery::parse(LogQuery::DELIVERIES, call.query_pairs())?;
     page(call, &query).await
 }
 
 /// `GET /v1/dead-letters`: the dead-lettered deliveries.
 pub async fn dead_letters(call: &Call<'_>) -> Result<Reply, ApiError> {
-    let query = DeliveryQuery::parse(call.query_pairs())?.dead_letters()?;
+    let query = LogQuery::parse(LogQuery::DELIVERIES, call.query_pairs())?.dead_letters()?;
     page(call, &query).await
 }
 
-async fn page(call: &Call<'_>, query: &DeliveryQuery) -> Result<Reply, ApiError> {
-    let rows = deliveries::page(call.db, query, &call.caller.restriction, call.now).await?;
+async fn page(call: &Call<'_>, query: &LogQuery) -> Result<Reply, ApiError> {
+    let rows = deliveries::page(
+        call.db,
+        &deliveries::LOG,
+        query,
+        &call.caller.restriction,
+        call.now,
+    )
+    .await?;
     let (rows, next_cursor) = store::page(rows, query.limit, |row| {
         row["seq"].as_u64().map(|seq| seq.to_string())
     });
@@ -62,14 +69,21 @@ pub async fn replay(call: &Call<'_>, envelope_id: &str) -> Result<Reply, ApiErro
 /// most `limit` (default and at most [`MAX_BULK_REDRIVE`]) of them, oldest first within the
 /// page; `remaining` says whether more match.
 pub async fn redrive_all(call: &Call<'_>) -> Result<Reply, ApiError> {
-    let mut query = DeliveryQuery::parse(call.query_pairs())?.dead_letters()?;
+    let mut query = LogQuery::parse(LogQuery::DELIVERIES, call.query_pairs())?.dead_letters()?;
     let given_limit = call.query_pairs().any(|(name, _)| name == "limit");
     query.limit = if given_limit {
         query.limit.min(MAX_BULK_REDRIVE)
     } else {
         MAX_BULK_REDRIVE
     };
-    let rows = deliveries::page(call.db, &query, &call.caller.restriction, call.now).await?;
+    let rows = deliveries::page(
+        call.db,
+        &deliveries::LOG,
+        &query,
+        &call.caller.restriction,
+        call.now,
+    )
+    .await?;
     let (rows, more) = store::page(rows, query.limit, |_| Some(String::new()));
     let mut redriven = Vec::new();
     let mut skipped = Vec::new();

@@ -8,6 +8,7 @@
 use super::collection::{self, provider_of};
 use super::{Call, Reply};
 use crate::core::api_error::ApiError;
+use crate::core::delivery_log::LogQuery;
 use crate::core::json;
 use crate::core::outbound::conversation::{NewQueued, Receipt};
 use crate::core::outbound::{
@@ -18,9 +19,9 @@ use crate::core::route::Resource;
 use crate::core::tenancy::Selector;
 use crate::edge::conversation::{self, Command};
 use crate::edge::runtime;
-use crate::edge::store::directory;
 use crate::edge::store::messages::{self, Inserted, ReceiptRow};
 use crate::edge::store::secrets::key_ring;
+use crate::edge::store::{self as store, deliveries, directory};
 use serde_json::{json, Value};
 
 /// `POST /v1/messages` → 202 with the message's receipt.
@@ -59,8 +60,24 @@ pub async fn send(call: &Call<'_>) -> Result<Reply, ApiError> {
 }
 
 /// `GET /v1/messages/{id}`
+/// `GET /v1/messages/{id}`: the receipt with every provider call made for it (`attempts_log`).
 pub async fn get(call: &Call<'_>, id: &str) -> Result<Reply, ApiError> {
-    Ok((200, view(call, id, None).await?))
+    let mut view = view(call, id, None).await?;
+    let attempts = messages::attempts_of(call.db, id).await?;
+    json::set(&mut view, "attempts_log", Value::Array(attempts));
+    Ok((200, view))
+}
+
+/// `GET /v1/messages`: receipts newest first, filtered, within the caller's reach.
+pub async fn list(call: &Call<'_>) -> Result<Reply, ApiError> {
+    let query = LogQuery::parse(LogQuery::MESSAGES, call.query_pairs())?;
+    let restriction = &call.caller.restriction;
+    let rows = deliveries::page(call.db, &messages::LOG, &query, restriction, call.now).await?;
+    let (rows, next_cursor) = store::page(rows, query.limit, |row| {
+        json::at(row, "/seq").as_u64().map(|seq| seq.to_string())
+    });
+    let items: Vec<Value> = rows.into_iter().map(shape).collect();
+    Ok((200, json!({ "items": items, "next_cursor": next_cursor })))
 }
 
 /// `PATCH /v1/messages/{id}`: the whole new text; `final: false` while a stream goes on.
@@ -239,16 +256,24 @@ async fn receipt(call: &Call<'_>, id: &str) -> Result<Value, ApiError> {
 /// The message as the API shows it: its receipt, with what its conversation just answered
 /// (`fresh`) over what D1 has.
 async fn view(call: &Call<'_>, id: &str, fresh: Option<Value>) -> Result<Value, ApiError> {
-    let mut view = receipt(call, id).await?;
-    let ids = json::at(&view, "/provider_message_ids")
-        .as_str()
-        .unwrap_or("[]");
-    let ids: Value = serde_json::from_str(ids).unwrap_or_else(|_| json!([]));
-    json::set(&mut view, "provider_message_ids", ids);
-    let is_final = json::at(&view, "/final").as_i64() == Some(1);
-    json::set(&mut view, "final", is_final);
+    let mut view = shape(receipt(call, id).await?);
     if let (Some(view), Some(Value::Object(fresh))) = (view.as_object_mut(), fresh) {
         view.extend(fresh);
     }
     Ok(view)
+}
+
+/// A receipt row as the API shows it: provider ids as an array, `final` as a boolean.
+fn shape(mut row: Value) -> Value {
+    let ids = json::at(&row, "/provider_message_ids")
+        .as_str()
+        .unwrap_or("[]");
+    let ids: Value = serde_json::from_str(ids).unwrap_or_else(|_| json!([]));
+    json::set(&mut row, "provider_message_ids", ids);
+    let is_final = json::at(&row, "/final").as_i64() == Some(1);
+    json::set(&mut row, "final", is_final);
+    if let Some(row) = row.as_object_mut() {
+        row.remove("seq");
+    }
+    row
 }

@@ -181,6 +181,7 @@ async fn dispatch(call: &Call<'_>, endpoint: Admin) -> Result<Reply, ApiError> {
         Admin::CancelBindingSession(id) => binding_sessions::cancel(call, &id).await,
         Admin::BindingSessionCredentials(id) => binding_sessions::credentials(call, &id).await,
         Admin::SendMessage => messages::send(call).await,
+        Admin::ListMessages => messages::list(call).await,
         Admin::GetMessage(id) => messages::get(call, &id).await,
         Admin::EditMessage(id) => messages::edit(call, &id).await,
         Admin::DeleteMessage(id) => messages::delete(call, &id).await,

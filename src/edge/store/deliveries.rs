@@ -9,7 +9,7 @@ use super::d1::{self, Arg};
 use super::{metrics, reach, secrets};
 use crate::core::api_error::ApiError;
 use crate::core::authority::Restriction;
-use crate::core::delivery_log::{DeliveryQuery, Keep, Outcome, Retention, Status};
+use crate::core::delivery_log::{Keep, LogQuery, Outcome, Retention, Status};
 use crate::core::metrics::{merge, Metric};
 use crate::core::queue_message::Again;
 use crate::core::seal::{KeyRing, SealContext};
@@ -202,16 +202,38 @@ fn text<'a>(envelope: &'a Value, field: &str) -> &'a str {
 }
 
 /// The columns a list or a read shows (never the content).
-const COLUMNS: &str = "seq, envelope_id, org_id, provider, installation_id, binding_id, \
+const COLUMNS: &str = "envelope_id, org_id, provider, installation_id, binding_id, \
     agent_id, provider_event_id, status, accepted_at, updated_at, attempts, delivered_at, \
     last_status, last_reason, content IS NOT NULL AND content_expires_at > ?1 AS content_kept, \
     content_expires_at";
 
-/// One page of rows (`limit + 1`, so the caller knows whether there is more), newest first,
-/// within the caller's reach.
+/// The delivery log as [`page`] reads it.
+pub const LOG: Log = Log {
+    table: "deliveries",
+    columns: COLUMNS,
+    cursor: "seq",
+    at: "accepted_at",
+};
+
+/// A log [`page`] reads: its table, the columns shown (`?1` is now), the cursor column (shown
+/// as `seq`) and the time `since` and `until` compare.
+pub struct Log {
+    /// The table.
+    pub table: &'static str,
+    /// The columns shown.
+    pub columns: &'static str,
+    /// The column that orders it, newest last.
+    pub cursor: &'static str,
+    /// The time column.
+    pub at: &'static str,
+}
+
+/// One page of `log`'s rows (`limit + 1`, so the caller knows whether there is more), newest
+/// first, within the caller's reach (each log has `org_id` and `agent_id` columns).
 pub async fn page(
     db: &D1Database,
-    query: &DeliveryQuery,
+    log: &Log,
+    query: &LogQuery,
     restriction: &Restriction,
     now: u64,
 ) -> Result<Vec<Value>, ApiError> {
@@ -222,17 +244,17 @@ pub async fn page(
         conditions.push_str(&format!(" AND {sql} ?{}", args.len()));
     };
     if let Some(cursor) = query.cursor {
-        condition("seq <", cursor.into(), &mut args);
+        condition(&format!("{} <", log.cursor), cursor.into(), &mut args);
     }
     for (column, value) in &query.equals {
-        // `column` is one of the fixed names DeliveryQuery::FILTERS allows.
+        // `column` is one of the fixed names of the log's filters (LogQuery).
         condition(&format!("{column} ="), value.into(), &mut args);
     }
     if let Some(since) = query.since {
-        condition("accepted_at >=", since.into(), &mut args);
+        condition(&format!("{} >=", log.at), since.into(), &mut args);
     }
     if let Some(until) = query.until {
-        condition("accepted_at <", until.into(), &mut args);
+        condition(&format!("{} <", log.at), until.into(), &mut args);
     }
     conditions.push_str(&reach::owned(
         "org_id",
@@ -241,7 +263,8 @@ pub async fn page(
         &mut args,
     ));
     let sql = format!(
-        "SELECT {COLUMNS} FROM deliveries WHERE 1 = 1{conditions} ORDER BY seq DESC LIMIT ?2"
+        "SELECT {}, {} AS seq FROM {} WHERE 1 = 1{conditions} ORDER BY {} DESC LIMIT ?2",
+        log.columns, log.cursor, log.table, log.cursor
     );
     d1::rows(db, &sql, &args).await
 }

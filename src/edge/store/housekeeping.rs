@@ -16,6 +16,7 @@ const DELETIONS: &[&str] = &[
     "DELETE FROM outbound_drops WHERE expires_at <= ?1",
     "DELETE FROM deliveries WHERE expires_at <= ?1",
     "DELETE FROM delivery_attempts WHERE expires_at <= ?1",
+    "DELETE FROM message_attempts WHERE expires_at <= ?1",
     "UPDATE deliveries SET content = NULL, content_expires_at = NULL \
      WHERE content_expires_at <= ?1",
     "UPDATE messages SET idempotency_key = NULL \

@@ -1,7 +1,9 @@
-//! Outbound message receipts (`messages`) and the counters of messages dropped by a revocation
-//! (`outbound_drops`). A receipt never holds the text.
+//! Outbound message receipts (`messages`), the provider calls made for each (`message_attempts`)
+//! and the counters of messages dropped by a revocation (`outbound_drops`). A receipt never holds
+//! the text.
 
 use super::d1::{self, Arg};
+use super::deliveries::Log;
 use super::reach;
 use crate::core::api_error::ApiError;
 use crate::core::authority::Restriction;
@@ -9,7 +11,7 @@ use crate::core::json;
 use crate::core::outbound::conversation::Receipt;
 use crate::core::outbound::{Target, IDEMPOTENCY_SECONDS};
 use serde_json::{json, Value};
-use worker::D1Database;
+use worker::{D1Database, D1PreparedStatement};
 
 /// How long a receipt is kept, seconds.
 const KEEP_SECONDS: u64 = 30 * 24 * 3600;
@@ -96,6 +98,50 @@ pub async fn insert(db: &D1Database, row: &ReceiptRow<'_>, now: u64) -> Result<I
         Some(existing) => Ok(Inserted::Existing(existing)),
         None => Err(d1::internal("message receipt neither inserted nor found")),
     }
+}
+
+/// The receipts as [`super::deliveries::page`] lists them (`GET /v1/messages`), newest first.
+pub const LOG: Log = Log {
+    table: "messages",
+    columns: COLUMNS,
+    cursor: "rowid",
+    at: "created_at",
+};
+
+/// The statement that records one provider call made for message `id`: `op` (`send`, `edit`,
+/// `delete`), the provider's status (0 without an answer), the outcome's code and the latency.
+pub fn attempt(
+    db: &D1Database,
+    id: &str,
+    (op, status, outcome): (&str, u16, &str),
+    latency_ms: u64,
+    now: u64,
+) -> Result<D1PreparedStatement, ApiError> {
+    d1::statement(
+        db,
+        "INSERT INTO message_attempts (message_id, at, op, status, outcome, latency_ms, \
+         expires_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        &[
+            id.into(),
+            now.into(),
+            op.into(),
+            u64::from(status).into(),
+            outcome.into(),
+            latency_ms.into(),
+            now.saturating_add(KEEP_SECONDS).into(),
+        ],
+    )
+}
+
+/// The provider calls made for message `id`, oldest first.
+pub async fn attempts_of(db: &D1Database, id: &str) -> Result<Vec<Value>, ApiError> {
+    d1::rows(
+        db,
+        "SELECT at, op, status, outcome, latency_ms FROM message_attempts \
+         WHERE message_id = ?1 ORDER BY at, rowid",
+        &[id.into()],
+    )
+    .await
 }
 
 /// Receipt `id` within `restriction` (its org and agent), if any.

@@ -63,16 +63,25 @@ pub fn to_analytics(env: &Env, increments: &[Increment]) {
     }
 }
 
-/// Increments written outside a queue batch (the rejection flush, outbound sends): one D1
-/// batch, and the same data points to Analytics Engine. A failure is logged.
-pub async fn add_all(db: &D1Database, env: &Env, increments: Vec<Increment>) {
+/// Increments written outside a queue batch (the rejection flush, outbound calls): one D1
+/// batch, with the statements `with` (an outbound call's attempt), and the same data points to
+/// Analytics Engine. A failure is logged.
+pub async fn add_all(
+    db: &D1Database,
+    env: &Env,
+    increments: Vec<Increment>,
+    with: Vec<D1PreparedStatement>,
+) {
     let increments = merge(increments);
-    if increments.is_empty() {
+    if increments.is_empty() && with.is_empty() {
         return;
     }
     let statements: Result<Vec<_>, _> = increments.iter().map(|i| add(db, i)).collect();
     let outcome = match statements {
-        Ok(statements) => d1::batch(db, statements).await.map_err(|e| e.to_string()),
+        Ok(mut statements) => {
+            statements.extend(with);
+            d1::batch(db, statements).await.map_err(|e| e.to_string())
+        }
         Err(error) => Err(error.to_string()),
     };
     if let Err(error) = outcome {

@@ -146,7 +146,7 @@ async fn write(
         .iter()
         .map(|(count, n)| count.increment(*n))
         .collect();
-    metrics::add_all(db, env, increments).await;
+    metrics::add_all(db, env, increments, Vec::new()).await;
     let mut firsts = Vec::new();
     let mut failed = 0;
     for chunk in counts.chunks(STATEMENTS_PER_BATCH) {

@@ -636,6 +636,7 @@ fn an_org_restricted_principal_reaches_nothing_of_another_org(env: &Env) -> Resu
     assert!(listed("/v1/bindings?limit=200").is_empty());
     assert!(listed("/v1/binding-sessions?limit=200").is_empty());
     assert!(listed("/v1/deliveries?limit=200").is_empty());
+    assert!(listed("/v1/messages?limit=200").is_empty());
     assert!(listed("/v1/dead-letters?limit=200").is_empty());
     let bulk = call("POST", "/v1/dead-letters/redrive", None);
     assert_eq!(bulk.status, 200, "{}", bulk.body);
@@ -692,6 +693,7 @@ fn an_org_restricted_principal_reaches_nothing_of_another_org(env: &Env) -> Resu
                     "/v1/audit",
                     "/v1/deliveries",
                     "/v1/dead-letters",
+                    "/v1/messages",
                 ]
                 .contains(&template.as_str()))
             || (method == "POST" && template == "/v1/dead-letters/redrive");

@@ -377,6 +377,18 @@ fn a_failing_runtime_end_to_end_dead_letters_redrive_pause_and_metrics(
         settled(&op, &message, Duration::from_secs(10))["status"],
         "sent"
     );
+    // The outbound half of the log, read with deliveries:read.
+    let path = format!("/v1/messages?agent_id={}", bot.agent);
+    let outbound = op.admin("GET", &path, "deliveries:read", None);
+    assert_eq!(outbound.status, 200, "{}", outbound.body);
+    assert_eq!(outbound.json()["items"][0]["id"], message.as_str());
+    let path = format!("/v1/messages/{message}");
+    let one = op.admin("GET", &path, "deliveries:read", None);
+    let calls = one.json()["attempts_log"].clone();
+    assert_eq!(calls.as_array().map(Vec::len), Some(1), "{calls}");
+    assert_eq!(calls[0]["op"], "send");
+    assert_eq!(calls[0]["outcome"], "done");
+    assert_eq!(calls[0]["status"], 200);
 
     // 5. Scrape: every counter is what was sent (rejections are written within ~2 s).
     let expected: &[Counter] = &[
