@@ -43,9 +43,13 @@ impl PageAssets {
         })
     }
 
-    /// The style alone (the notices' pages).
-    pub async fn style(env: &Env) -> Result<String, ApiError> {
-        text(env, "binding_page.css").await
+    /// The style alone (the notices' pages), or none when it cannot be read (logged): a notice
+    /// is still shown, unstyled.
+    pub async fn style(env: &Env) -> String {
+        text(env, "binding_page.css").await.unwrap_or_else(|error| {
+            worker::console_error!("binding page style: {error}");
+            String::new()
+        })
     }
 
     /// Both, as the core takes them.

@@ -8,12 +8,12 @@
 use super::{Call, Reply};
 use crate::core::api_error::ApiError;
 use crate::core::authority;
-use crate::core::delivery_log::{check_resend, LogQuery, ResendError};
+use crate::core::delivery_log::{check_resend, LogQuery, Status};
 use crate::core::json;
 use crate::core::metrics;
 use crate::core::queue_message::{again_message, Again};
 use crate::edge::ingress::inbound_queue::InboundQueue;
-use crate::edge::store::{self, d1, deliveries, ledger};
+use crate::edge::store::{self, deliveries, ledger};
 use serde_json::{json, Value};
 
 /// The most dead letters one bulk re-drive sends.
@@ -65,20 +65,26 @@ pub async fn replay(call: &Call<'_>, envelope_id: &str) -> Result<Reply, ApiErro
     send_again(call, envelope_id, Again::Replay).await
 }
 
-/// `POST /v1/dead-letters/redrive`: re-drives the dead letters the list's filters select, at
-/// most `limit` (default and at most [`MAX_BULK_REDRIVE`]) of them, oldest first within the
-/// page; `remaining` says whether more match.
+/// `POST /v1/dead-letters/redrive`: re-drives the dead letters the list's filters select whose
+/// content is still kept, at most `limit` (default and at most [`MAX_BULK_REDRIVE`]) of them,
+/// oldest first within the page; `remaining` says whether more match.
 pub async fn redrive_all(call: &Call<'_>) -> Result<Reply, ApiError> {
     let mut query = LogQuery::parse(LogQuery::DELIVERIES, call.query_pairs())?.dead_letters()?;
     let given_limit = call.query_pairs().any(|(name, _)| name == "limit");
-    query.limit = if given_limit {
-        query.limit.min(MAX_BULK_REDRIVE)
-    } else {
-        MAX_BULK_REDRIVE
-    };
+    if query.cursor.is_some() || query.limit > MAX_BULK_REDRIVE {
+        return Err(ApiError::BadRequest {
+            message: format!(
+                "a bulk re-drive takes no cursor and a limit of at most {MAX_BULK_REDRIVE}: \
+                 call again while `remaining` is true"
+            ),
+        });
+    }
+    if !given_limit {
+        query.limit = MAX_BULK_REDRIVE;
+    }
     let rows = deliveries::page(
         call.db,
-        &deliveries::LOG,
+        &deliveries::RESENDABLE,
         &query,
         &call.caller.restriction,
         call.now,
@@ -134,24 +140,28 @@ async fn send_again(call: &Call<'_>, envelope_id: &str, again: Again) -> Result<
     Ok((202, view))
 }
 
-/// Opens the kept envelope, queues it again and marks it queued.
+/// Claims the envelope ([`deliveries::claim_kept`]: 409 when another call took it first or it
+/// changed), queues it again, and gives the claim back when the queue refuses (503).
 async fn requeue(call: &Call<'_>, envelope_id: &str, again: Again) -> Result<(), ApiError> {
-    let envelope = deliveries::kept(call.db, call.env, envelope_id, call.now)
+    let from = match again {
+        Again::Redrive => Status::DeadLettered,
+        Again::Replay => Status::Delivered,
+    };
+    let envelope = deliveries::claim_kept(call.db, call.env, envelope_id, from, call.now)
         .await?
-        .ok_or(ResendError::ContentGone)?;
-    InboundQueue::new(call.env)
-        .send_json(&again_message(&envelope, again), 0)
-        .await
-        .map_err(|error| {
-            worker::console_error!("{envelope_id} not queued again: {error}");
-            ApiError::Unavailable {
-                retry_after_seconds: 5,
-            }
+        .ok_or(ApiError::Conflict {
+            message: format!("{envelope_id} is no longer {}", from.as_str()),
         })?;
-    deliveries::requeued(call.db, envelope_id, call.now)?
-        .run()
-        .await
-        .map_err(d1::internal)?;
+    let sent = InboundQueue::new(call.env)
+        .send_json(&again_message(&envelope, again), 0)
+        .await;
+    if let Err(error) = sent {
+        worker::console_error!("{envelope_id} not queued again: {error}");
+        deliveries::release(call.db, envelope_id, from, call.now).await;
+        return Err(ApiError::Unavailable {
+            retry_after_seconds: 5,
+        });
+    }
     Ok(())
 }
 

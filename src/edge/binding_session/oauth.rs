@@ -39,9 +39,7 @@ type Notice = (u16, &'static str, String);
 /// `GET /oauth/slack/callback`: a notice page in the binding page's style.
 pub async fn callback(req: Request, env: &Env, ctx: &Context) -> Result<Response> {
     let (status, title, message) = outcome(req, env, ctx).await?;
-    let style = PageAssets::style(env)
-        .await
-        .map_err(|e| worker::Error::RustError(e.to_string()))?;
+    let style = PageAssets::style(env).await;
     // Every notice but the success is shown as a problem.
     let problem = !(status == 200 && title == BOUND);
     crate::edge::http::static_page(status, &notice(&style, title, &message, problem))

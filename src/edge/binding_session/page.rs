@@ -68,7 +68,7 @@ fn authorised(req: &Request, env: &Env, id: &str) -> Result<Option<String>> {
 async fn refused(env: &Env) -> Result<Response> {
     let message =
         "This binding link is not valid or has expired. Ask whoever sent it for a new one.";
-    let style = PageAssets::style(env).await.map_err(to_worker)?;
+    let style = PageAssets::style(env).await;
     crate::edge::http::static_page(403, &notice(&style, "Link not valid", message, true))
 }
 

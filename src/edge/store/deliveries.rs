@@ -10,6 +10,7 @@ use super::{metrics, reach, secrets};
 use crate::core::api_error::ApiError;
 use crate::core::authority::Restriction;
 use crate::core::delivery_log::{Keep, LogQuery, Outcome, Retention, Status};
+use crate::core::json;
 use crate::core::metrics::{merge, Metric};
 use crate::core::queue_message::Again;
 use crate::core::seal::{KeyRing, SealContext};
@@ -112,7 +113,9 @@ fn context(envelope_id: &str) -> SealContext<'_> {
 }
 
 /// The statements of one entry: its acceptance (the first time the log sees it), its row, and
-/// its attempt.
+/// its attempt. A provider's retry shares its original's envelope id, and is held or dropped
+/// before the dedupe finds it a duplicate: such an outcome never overwrites a row that has
+/// settled (delivered, dead-lettered or dropped).
 fn statements_of(
     db: &D1Database,
     entry: &Entry<'_>,
@@ -159,7 +162,10 @@ fn statements_of(
         outcome.reason().into(),
         content.into(),
         content_expires_at.into(),
-        (now + retention.log_seconds).into(),
+        // The row outlives its kept content.
+        (now + retention.log_seconds)
+            .max(content_expires_at.unwrap_or_default())
+            .into(),
         u64::from(leave_content).into(),
     ];
     statements.push(d1::statement(
@@ -170,10 +176,13 @@ fn statements_of(
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17) \
          ON CONFLICT (envelope_id) DO UPDATE SET status = ?8, updated_at = ?10, \
          attempts = attempts + ?11, delivered_at = COALESCE(?12, delivered_at), \
-         last_status = COALESCE(?13, last_status), last_reason = COALESCE(?14, last_reason), \
+         last_status = COALESCE(?13, last_status), \
+         last_reason = CASE WHEN ?11 = 1 OR ?14 IS NOT NULL THEN ?14 ELSE last_reason END, \
          content = CASE ?18 WHEN 1 THEN content ELSE ?15 END, \
          content_expires_at = CASE ?18 WHEN 1 THEN content_expires_at ELSE ?16 END, \
-         expires_at = ?17",
+         expires_at = MAX(?17, COALESCE(CASE ?18 WHEN 1 THEN content_expires_at END, 0)) \
+         WHERE NOT (?8 IN ('held', 'dropped') \
+                    AND status IN ('delivered', 'dead_lettered', 'dropped'))",
         &args,
     )?);
     if let Some((status, reason, latency_ms)) = attempt {
@@ -213,10 +222,18 @@ pub const LOG: Log = Log {
     columns: COLUMNS,
     cursor: "seq",
     at: "accepted_at",
+    only: "",
+};
+
+/// The deliveries that can be sent again: those whose content is still kept (a bulk re-drive
+/// reads these, so a dead letter whose content is gone never fills its pages).
+pub const RESENDABLE: Log = Log {
+    only: " AND content IS NOT NULL AND content_expires_at > ?1",
+    ..LOG
 };
 
 /// A log [`page`] reads: its table, the columns shown (`?1` is now), the cursor column (shown
-/// as `seq`) and the time `since` and `until` compare.
+/// as `seq`), the time `since` and `until` compare, and a condition every row meets.
 pub struct Log {
     /// The table.
     pub table: &'static str,
@@ -226,6 +243,8 @@ pub struct Log {
     pub cursor: &'static str,
     /// The time column.
     pub at: &'static str,
+    /// SQL appended to the `WHERE` (`""` for none; `?1` is now).
+    pub only: &'static str,
 }
 
 /// One page of `log`'s rows (`limit + 1`, so the caller knows whether there is more), newest
@@ -263,8 +282,8 @@ pub async fn page(
         &mut args,
     ));
     let sql = format!(
-        "SELECT {}, {} AS seq FROM {} WHERE 1 = 1{conditions} ORDER BY {} DESC LIMIT ?2",
-        log.columns, log.cursor, log.table, log.cursor
+        "SELECT {}, {} AS seq FROM {} WHERE 1 = 1{}{conditions} ORDER BY {} DESC LIMIT ?2",
+        log.columns, log.cursor, log.table, log.only, log.cursor
     );
     d1::rows(db, &sql, &args).await
 }
@@ -292,41 +311,53 @@ pub async fn get(
     Ok(Some((row, attempts)))
 }
 
-/// The kept envelope of `envelope_id` (its JSON), opened: `None` when nothing is kept or it is
-/// past its retention.
-pub async fn kept(
+/// Claims `envelope_id` to be sent again: marks it `queued` only if it is still `from` (a
+/// status) with content kept past `now`, in one statement, and returns that content (the
+/// envelope's JSON), opened. `None` when another caller claimed it first, its status changed, or
+/// nothing is kept: so two re-drives of one dead letter never queue it twice.
+pub async fn claim_kept(
     db: &D1Database,
     env: &Env,
     envelope_id: &str,
+    from: Status,
     now: u64,
 ) -> Result<Option<String>, ApiError> {
     let row: Option<Value> = d1::first(
         db,
-        "SELECT content FROM deliveries WHERE envelope_id = ?1 AND content_expires_at > ?2",
-        &[envelope_id.into(), now.into()],
+        "UPDATE deliveries SET status = 'queued', updated_at = ?3 \
+         WHERE envelope_id = ?1 AND status = ?2 AND content IS NOT NULL \
+         AND content_expires_at > ?3 RETURNING content",
+        &[envelope_id.into(), from.as_str().into(), now.into()],
     )
     .await?;
-    let Some(sealed) = row.as_ref().and_then(|row| row["content"].as_str()) else {
+    let Some(sealed) = row.as_ref().and_then(|row| json::text(row, "/content")) else {
         return Ok(None);
     };
-    let ring = secrets::key_ring(env)?;
-    let opened = ring
-        .open(sealed, &context(envelope_id))
-        .and_then(|opened| opened.into_string())
-        .map_err(|error| d1::internal(format!("kept envelope {envelope_id}: {error}")))?;
-    Ok(Some(opened))
+    let opened = secrets::key_ring(env).and_then(|ring| {
+        ring.open(sealed, &context(envelope_id))
+            .and_then(|opened| opened.into_string())
+            .map_err(|error| d1::internal(format!("kept envelope {envelope_id}: {error}")))
+    });
+    if opened.is_err() {
+        release(db, envelope_id, from, now).await;
+    }
+    opened.map(Some)
 }
 
-/// The statement that marks `envelope_id` queued again (its content stays until it is
-/// delivered again or dead-lettered again).
-pub fn requeued(
-    db: &D1Database,
-    envelope_id: &str,
-    now: u64,
-) -> Result<D1PreparedStatement, ApiError> {
-    d1::statement(
+/// Gives back a claim that could not be queued: `envelope_id` is `from` again (a failure is
+/// logged).
+pub async fn release(db: &D1Database, envelope_id: &str, from: Status, now: u64) {
+    let statement = d1::statement(
         db,
-        "UPDATE deliveries SET status = 'queued', updated_at = ?2 WHERE envelope_id = ?1",
-        &[envelope_id.into(), now.into()],
-    )
+        "UPDATE deliveries SET status = ?2, updated_at = ?3 \
+         WHERE envelope_id = ?1 AND status = 'queued'",
+        &[envelope_id.into(), from.as_str().into(), now.into()],
+    );
+    let outcome = match statement {
+        Ok(statement) => statement.run().await.map(|_| ()).map_err(|e| e.to_string()),
+        Err(error) => Err(error.to_string()),
+    };
+    if let Err(error) = outcome {
+        worker::console_error!("{envelope_id} stays queued although it was not sent: {error}");
+    }
 }

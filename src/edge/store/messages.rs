@@ -106,6 +106,7 @@ pub const LOG: Log = Log {
     columns: COLUMNS,
     cursor: "rowid",
     at: "created_at",
+    only: "",
 };
 
 /// The statement that records one provider call made for message `id`: `op` (`send`, `edit`,

@@ -211,6 +211,11 @@ fn the_delivery_log_and_metrics_keep_to_their_reach_and_scopes(env: &Env) -> Res
         None,
     );
     assert_eq!(bad.status, 400, "{}", bad.body);
+    for query in ["limit=101", "cursor=5"] {
+        let path = format!("/v1/dead-letters/redrive?{query}");
+        let bad = env.admin("POST", &path, "deliveries:write", None);
+        assert_eq!(bad.status, 400, "{query}: {}", bad.body);
+    }
     Ok(())
 }
 
@@ -297,7 +302,13 @@ fn a_failing_runtime_end_to_end_dead_letters_redrive_pause_and_metrics(
     assert_eq!(bulk.status, 200, "{}", bulk.body);
     assert_eq!(bulk.json()["redriven"], json!([id]));
     assert_eq!(bulk.json()["remaining"], false);
-    logged(&op, &a.to_string(), "delivered", Duration::from_secs(20));
+    let row = logged(&op, &a.to_string(), "delivered", Duration::from_secs(20));
+    assert_eq!(row["last_status"], 200);
+    assert_eq!(
+        row["last_reason"],
+        Value::Null,
+        "the last attempt succeeded"
+    );
     std::thread::sleep(Duration::from_secs(2));
     let calls = received(&op.runtime, &id);
     assert_eq!(calls.len(), 3, "two failed attempts and the re-drive");
@@ -325,11 +336,18 @@ fn a_failing_runtime_end_to_end_dead_letters_redrive_pause_and_metrics(
     let update_b = telegram_update(b, 424242, "during maintenance");
     assert_eq!(post(&update_b).status, 200);
     assert_eq!(post(&update_b).status, 200, "the provider's retry");
+    // A late provider retry of A (delivered) is held too, but leaves A's row as it was.
+    assert_eq!(
+        post(&telegram_update(a, 424242, "while it was down")).status,
+        200
+    );
     logged(&op, &b.to_string(), "held", Duration::from_secs(15));
     assert!(
         deliveries(&op, &b.to_string(), 1, Duration::from_secs(2)).is_empty(),
         "nothing is delivered while paused"
     );
+    let row = logged(&op, &a.to_string(), "delivered", Duration::from_secs(1));
+    assert_eq!(row["content_kept"], true, "still replayable");
     let resume = op.admin(
         "PUT",
         "/v1/rollout/delivery",
@@ -343,6 +361,11 @@ fn a_failing_runtime_end_to_end_dead_letters_redrive_pause_and_metrics(
         deliveries(&op, &b.to_string(), 2, Duration::from_secs(1)).len(),
         1,
         "delivered exactly once"
+    );
+    assert_eq!(
+        received(&op.runtime, &id).len(),
+        3,
+        "A's late retry is a duplicate"
     );
 
     // 4. Refusals and an outbound message, for the counters.
@@ -400,7 +423,7 @@ fn a_failing_runtime_end_to_end_dead_letters_redrive_pause_and_metrics(
         (
             "channel_edge_events_duplicate_total",
             &[("provider", "telegram")],
-            1.0,
+            2.0,
         ),
         (
             "channel_edge_webhooks_rejected_total",
@@ -457,8 +480,8 @@ fn a_failing_runtime_end_to_end_dead_letters_redrive_pause_and_metrics(
         &[("provider", "telegram"), ("outcome", "held")],
     );
     assert!(
-        held.is_some_and(|n| n >= 2.0),
-        "both copies were held: {text}"
+        held.is_some_and(|n| n >= 3.0),
+        "B's two copies and A's retry were held: {text}"
     );
     let latency = scrape
         .samples
