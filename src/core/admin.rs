@@ -631,6 +631,20 @@ pub struct Page {
     pub cursor: Option<String>,
 }
 
+impl Page {
+    /// The cursor as the number it must be (a `seq` or a rowid): 400 otherwise.
+    pub fn numeric_cursor(&self) -> Result<Option<u64>, ApiError> {
+        self.cursor
+            .as_deref()
+            .map(|cursor| {
+                cursor.parse().map_err(|_| ApiError::BadRequest {
+                    message: "cursor must be the next_cursor of a previous page".into(),
+                })
+            })
+            .transpose()
+    }
+}
+
 impl Default for Page {
     fn default() -> Self {
         Page {
@@ -805,12 +819,7 @@ impl AuditQuery {
         pairs: impl IntoIterator<Item = (&'a str, &'a str)>,
     ) -> Result<AuditQuery, ApiError> {
         let list = ListQuery::parse(Self::FILTERS, pairs)?;
-        let cursor = match &list.page.cursor {
-            Some(cursor) => Some(cursor.parse().map_err(|_| ApiError::BadRequest {
-                message: "cursor must be the next_cursor of a previous page".into(),
-            })?),
-            None => None,
-        };
+        let cursor = list.page.numeric_cursor()?;
         let mut query = AuditQuery {
             limit: list.page.limit,
             oldest_first: false,

@@ -313,12 +313,7 @@ impl LogQuery {
         pairs: impl IntoIterator<Item = (&'a str, &'a str)>,
     ) -> Result<LogQuery, ApiError> {
         let list = ListQuery::parse(filters, pairs)?;
-        let cursor = match &list.page.cursor {
-            Some(cursor) => Some(cursor.parse().map_err(|_| ApiError::BadRequest {
-                message: "cursor must be the next_cursor of a previous page".into(),
-            })?),
-            None => None,
-        };
+        let cursor = list.page.numeric_cursor()?;
         let mut query = LogQuery {
             limit: list.page.limit,
             cursor,

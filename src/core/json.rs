@@ -15,6 +15,11 @@ pub fn text<'a>(value: &'a Value, pointer: &str) -> Option<&'a str> {
     value.pointer(pointer).and_then(Value::as_str)
 }
 
+/// The string field `name` of an object, or `""` when it has none.
+pub fn field<'a>(object: &'a Value, name: &str) -> &'a str {
+    object.get(name).and_then(Value::as_str).unwrap_or_default()
+}
+
 /// Sets `key` of `object` to `new`; does nothing when `object` is not an object.
 pub fn set(object: &mut Value, key: &str, new: impl Into<Value>) {
     if let Some(map) = object.as_object_mut() {
@@ -34,6 +39,9 @@ mod tests {
         assert_eq!(at(&value, "/team/name"), &Value::Null);
         assert_eq!(text(&value, "/team/id"), Some("T1"));
         assert_eq!(text(&value, "/ok"), None);
+        assert_eq!(field(&value, "ok"), "", "not a string");
+        assert_eq!(field(&value, "missing"), "");
+        assert_eq!(field(&json!({"id": "env_1"}), "id"), "env_1");
     }
 
     #[test]

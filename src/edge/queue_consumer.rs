@@ -34,6 +34,7 @@ use crate::core::delivery::{
     PAUSE_KEY,
 };
 use crate::core::delivery_log::Outcome;
+use crate::core::json;
 use crate::core::log::Line;
 use crate::core::queue_message::{self, Again, Incoming};
 use crate::core::tenancy::admit;
@@ -76,20 +77,21 @@ async fn consume(batch: MessageBatch<Value>, env: Env, _ctx: Context) -> Result<
             return Ok(());
         }
     };
+    let inbound = InboundQueue::new(&env);
     let mut log = Vec::with_capacity(envelopes.len());
     let mut dropped: BTreeMap<(String, Stale), Vec<&Queued>> = BTreeMap::new();
     let mut admitted = Vec::with_capacity(envelopes.len());
     for queued in &envelopes {
-        let org = text(queued.envelope(), "org_id");
+        let org = json::field(queued.envelope(), "org_id");
         match live.admits(queued.envelope()) {
             Ok(()) if held(live.flags.get(PAUSE_KEY), org) => {
-                if hold(&env, queued).await {
+                if hold(&inbound, queued).await {
                     log.push(queued.entry(Outcome::Held));
                 }
             }
             Ok(()) => admitted.push(queued),
             Err(stale) => {
-                let installation = text(queued.envelope(), "installation_id").to_owned();
+                let installation = json::field(queued.envelope(), "installation_id").to_owned();
                 dropped
                     .entry((installation, stale))
                     .or_default()
@@ -146,9 +148,9 @@ impl<'a> Queued<'a> {
 
 /// Sends `queued`'s message to the queue again, [`HOLD_SECONDS`] later, and acknowledges it
 /// (retried instead when it cannot be sent). True when it was held.
-async fn hold(env: &Env, queued: &Queued<'_>) -> bool {
+async fn hold(inbound: &InboundQueue, queued: &Queued<'_>) -> bool {
     let body = queued.message.body().to_string();
-    match InboundQueue::new(env).send_json(&body, HOLD_SECONDS).await {
+    match inbound.send_json(&body, HOLD_SECONDS).await {
         Ok(()) => {
             queued.message.ack();
             true
@@ -192,8 +194,8 @@ async fn unique<'a, 'b>(
             Ok(Verdict::Deliver) => fresh.push(*queued),
             Ok(Verdict::Duplicate) => {
                 queued.message.ack();
-                if let Ok(provider) = Provider::parse(text(queued.envelope(), "provider")) {
-                    let installation = text(queued.envelope(), "installation_id").to_owned();
+                if let Ok(provider) = Provider::parse(json::field(queued.envelope(), "provider")) {
+                    let installation = json::field(queued.envelope(), "installation_id").to_owned();
                     *duplicates.entry((provider, installation)).or_default() += 1;
                 }
             }
@@ -222,7 +224,7 @@ impl Live {
         let ids = |field: &str| -> BTreeSet<&str> {
             envelopes
                 .iter()
-                .map(|q| text(q.envelope(), field))
+                .map(|q| json::field(q.envelope(), field))
                 .collect()
         };
         let (installations, bindings, flags) =
@@ -236,13 +238,13 @@ impl Live {
 
     /// Whether `envelope` may still be delivered.
     fn admits(&self, envelope: &Value) -> std::result::Result<(), Stale> {
-        let provider = text(envelope, "provider");
+        let provider = json::field(envelope, "provider");
         let flags = (self.flags.get("*"), self.flags.get(provider));
         still_deliverable(
             self.installations
-                .contains(text(envelope, "installation_id")),
-            self.bindings.contains(text(envelope, "binding_id")),
-            admit(flags.0, flags.1, text(envelope, "org_id")),
+                .contains(json::field(envelope, "installation_id")),
+            self.bindings.contains(json::field(envelope, "binding_id")),
+            admit(flags.0, flags.1, json::field(envelope, "org_id")),
         )
     }
 }
@@ -258,7 +260,7 @@ async fn audit_dropped(
     now: u64,
 ) -> bool {
     let ids: Vec<&str> = dropped.iter().map(|q| envelope_id(q.envelope())).collect();
-    let org = dropped.first().map(|q| text(q.envelope(), "org_id"));
+    let org = dropped.first().map(|q| json::field(q.envelope(), "org_id"));
     let event = Event::new("system", "delivery.dropped", installation)
         .with_detail(json!({ "reason": stale.code(), "count": ids.len(), "envelope_ids": ids }))
         .for_org(org);
@@ -273,11 +275,6 @@ async fn audit_dropped(
         }
     }
     recorded.is_ok()
-}
-
-/// A text field of an envelope ("" when absent).
-fn text<'a>(envelope: &'a Value, field: &str) -> &'a str {
-    envelope[field].as_str().unwrap_or_default()
 }
 
 fn retry(queued: &Queued<'_>, reason: &str) {
@@ -307,10 +304,10 @@ async fn deliver(url: &str, secret: &str, queued: &Queued<'_>) -> Outcome {
     let latency_ms = runtime::now_millis().saturating_sub(started);
     let line = Line {
         event: "delivery",
-        provider: Provider::parse(text(envelope, "provider"))
+        provider: Provider::parse(json::field(envelope, "provider"))
             .ok()
             .map(Provider::as_str),
-        installation_id: Some(text(envelope, "installation_id")),
+        installation_id: Some(json::field(envelope, "installation_id")),
         envelope_id: Some(envelope_id(envelope)),
         status,
         latency_ms,

@@ -93,9 +93,10 @@ pub async fn redrive_all(call: &Call<'_>) -> Result<Reply, ApiError> {
     let (rows, more) = store::page(rows, query.limit, |_| Some(String::new()));
     let mut redriven = Vec::new();
     let mut skipped = Vec::new();
+    let inbound = InboundQueue::new(call.env);
     for row in rows.iter().rev() {
-        let id = row["envelope_id"].as_str().unwrap_or_default();
-        match requeue(call, id, Again::Redrive).await {
+        let id = json::field(row, "envelope_id");
+        match requeue(call, &inbound, id, Again::Redrive).await {
             Ok(()) => redriven.push(id.to_owned()),
             Err(error) => skipped.push(json!({ "envelope_id": id, "reason": error.to_string() })),
         }
@@ -125,7 +126,7 @@ async fn send_again(call: &Call<'_>, envelope_id: &str, again: Again) -> Result<
     let status = json::at(&row, "/status").as_str().unwrap_or_default();
     let kept = json::at(&row, "/content_kept").as_u64() == Some(1);
     check_resend(status, kept, again)?;
-    requeue(call, envelope_id, again).await?;
+    requeue(call, &InboundQueue::new(call.env), envelope_id, again).await?;
     let action = match again {
         Again::Redrive => "delivery.redriven",
         Again::Replay => "delivery.replayed",
@@ -142,7 +143,12 @@ async fn send_again(call: &Call<'_>, envelope_id: &str, again: Again) -> Result<
 
 /// Claims the envelope ([`deliveries::claim_kept`]: 409 when another call took it first or it
 /// changed), queues it again, and gives the claim back when the queue refuses (503).
-async fn requeue(call: &Call<'_>, envelope_id: &str, again: Again) -> Result<(), ApiError> {
+async fn requeue(
+    call: &Call<'_>,
+    inbound: &InboundQueue,
+    envelope_id: &str,
+    again: Again,
+) -> Result<(), ApiError> {
     let from = match again {
         Again::Redrive => Status::DeadLettered,
         Again::Replay => Status::Delivered,
@@ -152,9 +158,7 @@ async fn requeue(call: &Call<'_>, envelope_id: &str, again: Again) -> Result<(),
         .ok_or(ApiError::Conflict {
             message: format!("{envelope_id} is no longer {}", from.as_str()),
         })?;
-    let sent = InboundQueue::new(call.env)
-        .send_json(&again_message(&envelope, again), 0)
-        .await;
+    let sent = inbound.send_json(&again_message(&envelope, again), 0).await;
     if let Err(error) = sent {
         worker::console_error!("{envelope_id} not queued again: {error}");
         deliveries::release(call.db, envelope_id, from, call.now).await;

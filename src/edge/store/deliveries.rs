@@ -53,7 +53,7 @@ pub async fn write(db: &D1Database, env: &Env, entries: &[Entry<'_>], now: u64) 
     let mut statements = Vec::with_capacity(entries.len() * 3 + 8);
     let mut increments = Vec::new();
     for entry in entries {
-        let Ok(provider) = Provider::parse(text(entry.envelope, "provider")) else {
+        let Ok(provider) = Provider::parse(json::field(entry.envelope, "provider")) else {
             continue;
         };
         let latency = entry.accepted_ms.map(|at| now_ms.saturating_sub(at));
@@ -95,7 +95,7 @@ fn content(ring: Option<&KeyRing>, entry: &Entry<'_>, retention: &Retention, now
         worker::console_error!("MASTER_KEYS unavailable: envelope content not kept");
         return Some((None, None));
     };
-    let id = text(entry.envelope, "id");
+    let id = json::field(entry.envelope, "id");
     let json = entry.envelope.to_string();
     match ring.seal(json.as_bytes(), &context(id), nonce) {
         Ok(sealed) => Some((Some(sealed), Some(now + seconds))),
@@ -125,7 +125,7 @@ fn statements_of(
     now: u64,
 ) -> Result<Vec<D1PreparedStatement>, ApiError> {
     let envelope = entry.envelope;
-    let id = text(envelope, "id");
+    let id = json::field(envelope, "id");
     let mut statements = Vec::with_capacity(3);
     if entry.again.is_none() {
         statements.push(d1::statement(
@@ -147,12 +147,12 @@ fn statements_of(
     let delivered_at = (outcome.status() == Status::Delivered).then_some(now);
     let args: Vec<Arg> = vec![
         id.into(),
-        text(envelope, "org_id").into(),
+        json::field(envelope, "org_id").into(),
         provider.as_str().into(),
-        text(envelope, "installation_id").into(),
-        text(envelope, "binding_id").into(),
-        text(envelope, "agent_id").into(),
-        text(envelope, "provider_event_id").into(),
+        json::field(envelope, "installation_id").into(),
+        json::field(envelope, "binding_id").into(),
+        json::field(envelope, "agent_id").into(),
+        json::field(envelope, "provider_event_id").into(),
         outcome.status().as_str().into(),
         envelope["received_at"].as_u64().unwrap_or(now).into(),
         now.into(),
@@ -203,11 +203,6 @@ fn statements_of(
         )?);
     }
     Ok(statements)
-}
-
-/// A text field of an envelope ("" when absent).
-fn text<'a>(envelope: &'a Value, field: &str) -> &'a str {
-    envelope[field].as_str().unwrap_or_default()
 }
 
 /// The columns a list or a read shows (never the content).

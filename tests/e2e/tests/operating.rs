@@ -5,8 +5,9 @@
 //! within seconds) with its own fakes, so every counter it scrapes is exactly what it sent.
 
 use crate::authority::{principal, token};
-use crate::ingress::{dataset_secret, deliveries, post_telegram, telegram_update, unique};
+use crate::ingress::{deliveries, post_telegram, telegram_update, unique};
 use crate::messages::{accepted, capability, send, settled, telegram_bot, telegram_inbound};
+use crate::queue::telegram_secret_token;
 use crate::Env;
 use channel_edge_e2e::fake::{Answer, FakeServer, Recorded};
 use channel_edge_e2e::http::Reply;
@@ -22,15 +23,6 @@ tests![
     the_delivery_log_and_metrics_keep_to_their_reach_and_scopes,
     a_failing_runtime_end_to_end_dead_letters_redrive_pause_and_metrics,
 ];
-
-fn telegram_secret_token() -> String {
-    dataset_secret(
-        "installations",
-        "acme_telegram",
-        "credentials",
-        "secret_token",
-    )
-}
 
 /// Polls `path` (as root with `scope`) until `done` holds for the reply's JSON, or `timeout`.
 fn poll(env: &Env, path: &str, timeout: Duration, done: impl Fn(&Value) -> bool) -> Value {

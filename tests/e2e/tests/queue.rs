@@ -18,7 +18,8 @@ tests![
 /// The producer binding in wrangler.toml: without it every send to `agent-inbound` fails.
 const PRODUCER: &str = "[[queues.producers]]\nbinding = \"INBOUND\"\nqueue = \"agent-inbound\"\n";
 
-fn telegram_secret_token() -> String {
+/// The seeded `acme_telegram` installation's secret token.
+pub fn telegram_secret_token() -> String {
     dataset_secret(
         "installations",
         "acme_telegram",
