@@ -111,7 +111,8 @@ if [ "$fake_providers" = 1 ]; then
   start providers "$ROOT/target/debug/dev-providers" "127.0.0.1:$FAKE_PROVIDERS_PORT"
   vars=("TELEGRAM_API_BASE_URL:$fake/telegram" "GRAPH_API_BASE_URL:$fake/graph"
     "SLACK_API_BASE_URL:$fake/slack/api" "SLACK_AUTHORIZE_URL:$fake/slack/oauth/v2/authorize"
-    "DISCORD_API_BASE_URL:$fake/discord" "${vars[@]+"${vars[@]}"}")
+    "DISCORD_API_BASE_URL:$fake/discord" "LINE_API_BASE_URL:$fake/line"
+    "INSTAGRAM_API_BASE_URL:$fake/instagram" "${vars[@]+"${vars[@]}"}")
 fi
 
 var_flags=(--var "PUBLIC_BASE_URL:$BASE")

@@ -384,8 +384,10 @@ impl NewInstallation {
     /// Checks the credentials against what an installation of `provider` holds (after
     /// [`NewInstallation::validate_shape`], once the app profile is known).
     pub fn check_credentials(&self, provider: Provider) -> Result<(), ApiError> {
+        if let Some(field) = provider.spec().tenant_key_field {
+            check_form(provider, field, &self.tenant_key)?;
+        }
         if provider == Provider::Whatsapp {
-            check_form(provider, "phone_number_id", &self.tenant_key)?;
             let waba_id = self.metadata.as_ref().and_then(|m| m.get("waba_id"));
             if let Some(waba_id) = waba_id {
                 check_form(provider, "waba_id", waba_id.as_str().unwrap_or_default())?;

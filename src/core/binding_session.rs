@@ -458,6 +458,25 @@ pub enum Credentials {
         /// A (system user) access token.
         access_token: Secret,
     },
+    /// A Facebook Page on Messenger.
+    Messenger {
+        /// The Page's id.
+        page_id: String,
+        /// A Page access token.
+        page_access_token: Secret,
+    },
+    /// An Instagram professional account (Instagram Login).
+    Instagram {
+        /// An Instagram user access token of the account.
+        access_token: Secret,
+    },
+    /// A LINE Messaging API channel.
+    Line {
+        /// The channel secret (verifies webhooks).
+        channel_secret: Secret,
+        /// A long-lived channel access token (sends).
+        channel_access_token: Secret,
+    },
 }
 
 impl Credentials {
@@ -476,6 +495,23 @@ impl Credentials {
             waba_id: String,
             access_token: Secret,
         }
+        #[derive(Deserialize)]
+        #[serde(deny_unknown_fields)]
+        struct Messenger {
+            page_id: String,
+            page_access_token: Secret,
+        }
+        #[derive(Deserialize)]
+        #[serde(deny_unknown_fields)]
+        struct Instagram {
+            access_token: Secret,
+        }
+        #[derive(Deserialize)]
+        #[serde(deny_unknown_fields)]
+        struct Line {
+            channel_secret: Secret,
+            channel_access_token: Secret,
+        }
         let credentials = match provider {
             Provider::Telegram => {
                 let Telegram { bot_token } = crate::core::admin::parse(body)?;
@@ -487,6 +523,24 @@ impl Credentials {
                     phone_number_id: body.phone_number_id,
                     waba_id: body.waba_id,
                     access_token: body.access_token,
+                }
+            }
+            Provider::Messenger => {
+                let body: Messenger = crate::core::admin::parse(body)?;
+                Credentials::Messenger {
+                    page_id: body.page_id,
+                    page_access_token: body.page_access_token,
+                }
+            }
+            Provider::Instagram => {
+                let Instagram { access_token } = crate::core::admin::parse(body)?;
+                Credentials::Instagram { access_token }
+            }
+            Provider::Line => {
+                let body: Line = crate::core::admin::parse(body)?;
+                Credentials::Line {
+                    channel_secret: body.channel_secret,
+                    channel_access_token: body.channel_access_token,
                 }
             }
             other => {
@@ -507,6 +561,27 @@ impl Credentials {
                 ("phone_number_id", phone_number_id, MAX_ID_CHARS),
                 ("waba_id", waba_id, MAX_ID_CHARS),
                 ("access_token", &access_token.0, MAX_SECRET_CHARS),
+            ],
+            Credentials::Messenger {
+                page_id,
+                page_access_token,
+            } => vec![
+                ("page_id", page_id, MAX_ID_CHARS),
+                ("page_access_token", &page_access_token.0, MAX_SECRET_CHARS),
+            ],
+            Credentials::Instagram { access_token } => {
+                vec![("access_token", &access_token.0, MAX_SECRET_CHARS)]
+            }
+            Credentials::Line {
+                channel_secret,
+                channel_access_token,
+            } => vec![
+                ("channel_secret", &channel_secret.0, MAX_SECRET_CHARS),
+                (
+                    "channel_access_token",
+                    &channel_access_token.0,
+                    MAX_SECRET_CHARS,
+                ),
             ],
         };
         for (field, value, max) in fields {
@@ -545,6 +620,48 @@ pub fn auth_prompt(session: &Session, base_url: &str) -> serde_json::Value {
                 ),
             ],
             &["phone_number_id", "waba_id", "access_token"],
+        ),
+        Provider::Messenger => (
+            "Send the Facebook Page's id and a Page access token to finish binding.",
+            vec![
+                "In Meta's app dashboard (Messenger API settings), connect the Page and generate \
+                 its access token (pages_messaging)."
+                    .into(),
+                format!(
+                    "POST them to {credentials_url} as {{\"page_id\": \"…\", \
+                     \"page_access_token\": \"…\"}}; channel-edge subscribes the app to the \
+                     Page's messages."
+                ),
+            ],
+            &["page_id", "page_access_token"],
+        ),
+        Provider::Instagram => (
+            "Send an Instagram user access token of the professional account to finish binding.",
+            vec![
+                "In Meta's app dashboard (Instagram API with Instagram Login), add the account \
+                 and generate its access token (instagram_business_manage_messages)."
+                    .into(),
+                format!(
+                    "POST it to {credentials_url} as {{\"access_token\": \"…\"}}; \
+                     channel-edge subscribes the app to the account's messages."
+                ),
+            ],
+            &["access_token"],
+        ),
+        Provider::Line => (
+            "Send the LINE channel's secret and a channel access token to finish binding.",
+            vec![
+                "In the LINE Developers Console, open the Messaging API channel: the channel \
+                 secret is on the Basic settings tab."
+                    .into(),
+                "On the Messaging API tab, issue a long-lived channel access token.".into(),
+                format!(
+                    "POST them to {credentials_url} as {{\"channel_secret\": \"…\", \
+                     \"channel_access_token\": \"…\"}}; channel-edge sets the webhook URL and \
+                     turns webhooks on."
+                ),
+            ],
+            &["channel_secret", "channel_access_token"],
         ),
         _ => (
             "Send the Telegram bot's token to finish binding.",
@@ -615,6 +732,7 @@ pub fn slack_authorize_url(
 fn qr_prompt(session: &Session) -> serde_json::Value {
     let app = match session.provider {
         Provider::Whatsapp => "WhatsApp",
+        Provider::Line => "LINE",
         _ => "Telegram",
     };
     let link = session.deep_link.as_deref();

@@ -169,8 +169,8 @@ fn requests_are_validated() {
         discord.to_string(),
         "bad request: method token is not available for discord; available: slack: oauth; \
          telegram: token, \
-         qr; whatsapp: token, qr (no sessions for discord, standard: create their installations \
-         with POST /v1/installations)"
+         qr; whatsapp: token, qr; line: token, qr; messenger: token; instagram: token (no \
+         sessions for discord, standard: create their installations with POST /v1/installations)"
     );
     let unknown = serde_json::from_value::<NewSession>(json!({"provider": "telegram",
         "method": "token", "org_id": "o", "app_profile_id": "a",

@@ -266,6 +266,16 @@ pub fn whatsapp_link(phone_number: &str, token: &str) -> String {
     format!("https://wa.me/{digits}?text={TEXT_PREFIX}{token}")
 }
 
+/// The LINE link that opens a chat with the Official Account `basic_id` (`@` and all) with
+/// `install:<token>` typed in (LINE's `oaMessage` URL scheme,
+/// <https://developers.line.biz/en/docs/line-login/using-line-url-scheme/#sending-text-messages>).
+pub fn line_link(basic_id: &str, token: &str) -> String {
+    let account: String = form_urlencoded::byte_serialize(basic_id.as_bytes()).collect();
+    let text: String =
+        form_urlencoded::byte_serialize(format!("{TEXT_PREFIX}{token}").as_bytes()).collect();
+    format!("https://line.me/R/oaMessage/{account}/?{text}")
+}
+
 /// The Telegram deep link that opens bot `username` (with or without `@`) and sends
 /// `/start <token>` when the user taps Start.
 pub fn telegram_link(username: &str, token: &str) -> String {

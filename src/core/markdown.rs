@@ -47,12 +47,24 @@ pub enum Format {
     TelegramHtml,
     /// Slack `mrkdwn`.
     SlackMrkdwn,
-    /// No formatting: the text as a reader would see it, markup removed.
-    Plain,
+    /// No formatting: the text as a reader would see it, markup removed; its length counted as
+    /// the provider counts it.
+    Plain(Count),
     /// WhatsApp Cloud API text formatting (`*bold*`, `_italic_`, `` `code` ``, ```` ```block``` ````).
     WhatsApp,
     /// Discord message markdown (`**bold**`, `*italic*`, `[label](<url>)`, backslash escapes).
     Discord,
+}
+
+/// How a provider counts the length of a plain text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Count {
+    /// Unicode scalar values.
+    Chars,
+    /// UTF-16 code units (LINE).
+    Utf16,
+    /// UTF-8 bytes (Instagram).
+    Utf8,
 }
 
 /// Zero-width space: breaks a mass mention or a backtick run without changing what is shown.
@@ -63,15 +75,17 @@ const DISCORD_ESCAPED: &str = "\\*_~`|<>#[]";
 
 impl Format {
     /// The length of rendered text as the provider counts it: Telegram counts UTF-16 code units,
-    /// Slack, WhatsApp, Discord and Plain count chars (Unicode scalar values). (Counting
-    /// Telegram's tags too is deliberately conservative.)
+    /// Slack, WhatsApp and Discord count chars (Unicode scalar values), Plain its [`Count`].
+    /// (Counting Telegram's tags too is deliberately conservative.)
     #[must_use]
     pub fn length(self, rendered: &str) -> usize {
         match self {
-            Format::TelegramHtml => rendered.encode_utf16().count(),
-            Format::SlackMrkdwn | Format::Plain | Format::WhatsApp | Format::Discord => {
-                rendered.chars().count()
-            }
+            Format::TelegramHtml | Format::Plain(Count::Utf16) => rendered.encode_utf16().count(),
+            Format::Plain(Count::Utf8) => rendered.len(),
+            Format::SlackMrkdwn
+            | Format::Plain(Count::Chars)
+            | Format::WhatsApp
+            | Format::Discord => rendered.chars().count(),
         }
     }
 
@@ -160,7 +174,7 @@ fn push_escaped_char(format: Format, ch: char, out: &mut String) {
             out.push('\\');
             out.push(ch);
         }
-        Format::Discord | Format::Plain | Format::WhatsApp => out.push(ch),
+        Format::Discord | Format::Plain(_) | Format::WhatsApp => out.push(ch),
     }
 }
 
@@ -807,7 +821,7 @@ enum Tag {
 
 fn open_tag(format: Format, tag: &Tag) -> String {
     match format {
-        Format::Plain => String::new(),
+        Format::Plain(_) => String::new(),
         Format::TelegramHtml => telegram_open_tag(format, tag),
         Format::SlackMrkdwn => slack_open_tag(format, tag),
         Format::WhatsApp => whatsapp_marker(tag).to_string(),
@@ -859,7 +873,7 @@ fn discord_open_tag(tag: &Tag) -> String {
 
 fn close_tag(format: Format, tag: &Tag) -> Cow<'static, str> {
     match (format, tag) {
-        (Format::Plain, _) => "".into(),
+        (Format::Plain(_), _) => "".into(),
         (Format::TelegramHtml, Tag::Bold) => "</b>".into(),
         (Format::TelegramHtml, Tag::Italic) => "</i>".into(),
         (Format::TelegramHtml, Tag::Code) => "</code>".into(),
@@ -1134,7 +1148,7 @@ impl Lowerer {
             return false;
         }
         match self.format {
-            Format::Plain => false,
+            Format::Plain(_) => false,
             Format::TelegramHtml => !(self.in_link && *tag == Tag::Code),
             Format::SlackMrkdwn | Format::Discord => !self.in_link,
             Format::WhatsApp => true,
@@ -1160,7 +1174,7 @@ impl Lowerer {
         let shown = plain_text(label);
         let label_is_url = shown.trim().is_empty() || shown.trim() == url;
         match self.format {
-            Format::Plain | Format::WhatsApp => self.plain_link(label, url, label_is_url),
+            Format::Plain(_) | Format::WhatsApp => self.plain_link(label, url, label_is_url),
             Format::Discord if label_is_url => {
                 if !self.push_url_atom(url) {
                     self.markup_link(label, url, label_is_url);

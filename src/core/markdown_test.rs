@@ -2,7 +2,7 @@ use super::*;
 
 const TG: Format = Format::TelegramHtml;
 const SLACK: Format = Format::SlackMrkdwn;
-const PLAIN: Format = Format::Plain;
+const PLAIN: Format = Format::Plain(Count::Chars);
 const WA: Format = Format::WhatsApp;
 const DISCORD: Format = Format::Discord;
 const ALL: [Format; 3] = [TG, SLACK, PLAIN];
@@ -38,7 +38,7 @@ fn assert_parts_valid(parts: &[String], format: Format, limit: usize) {
             Format::Discord => {
                 discord_visible(part);
             }
-            Format::Plain | Format::WhatsApp => {}
+            Format::Plain(_) | Format::WhatsApp => {}
         }
     }
 }

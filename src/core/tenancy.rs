@@ -30,27 +30,41 @@ pub enum Provider {
     Discord,
     /// Any sender that signs the Standard Webhooks way.
     Standard,
+    /// LINE Messaging API.
+    Line,
+    /// Facebook Messenger (Meta).
+    Messenger,
+    /// Instagram messaging (Meta).
+    Instagram,
 }
 
 impl Provider {
     /// Every provider, in the order the API documents them.
-    pub const ALL: [Provider; 5] = [
+    pub const ALL: [Provider; 8] = [
         Provider::Slack,
         Provider::Telegram,
         Provider::Whatsapp,
         Provider::Discord,
         Provider::Standard,
+        Provider::Line,
+        Provider::Messenger,
+        Provider::Instagram,
     ];
 
     /// Everything known about the provider.
     pub fn spec(self) -> &'static Spec {
-        use crate::core::ingress::{discord, slack, standard, telegram, whatsapp};
+        use crate::core::ingress::{
+            discord, instagram, line, messenger, slack, standard, telegram, whatsapp,
+        };
         match self {
             Provider::Slack => &slack::SPEC,
             Provider::Telegram => &telegram::SPEC,
             Provider::Whatsapp => &whatsapp::SPEC,
             Provider::Discord => &discord::SPEC,
             Provider::Standard => &standard::SPEC,
+            Provider::Line => &line::SPEC,
+            Provider::Messenger => &messenger::SPEC,
+            Provider::Instagram => &instagram::SPEC,
         }
     }
 

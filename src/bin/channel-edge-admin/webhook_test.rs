@@ -5,11 +5,12 @@
 
 use super::*;
 use channel_edge::core::ingress::discord::Discord;
+use channel_edge::core::ingress::line::Line;
+use channel_edge::core::ingress::meta;
 use channel_edge::core::ingress::sample::DISCORD_EPOCH_MS;
 use channel_edge::core::ingress::slack::Slack;
 use channel_edge::core::ingress::standard::Standard;
 use channel_edge::core::ingress::telegram::Telegram;
-use channel_edge::core::ingress::whatsapp::WhatsApp;
 use channel_edge::core::ingress::{ConversationType, Event, Kind, Parsed, Rejection, Request};
 use std::io::{Read, Write};
 use std::net::TcpListener;
@@ -22,12 +23,15 @@ const NONCE: u64 = 0x0123_4567_89AB_CDEF;
 type Verify = fn(&Request<'_>, &[String], u64, u64) -> Result<(), Rejection>;
 
 /// Each provider with its own verifier.
-const VERIFIERS: [(Provider, Verify); 5] = [
+const VERIFIERS: [(Provider, Verify); 8] = [
     (Provider::Slack, Slack::verify),
     (Provider::Telegram, Telegram::verify),
-    (Provider::Whatsapp, WhatsApp::verify),
+    (Provider::Whatsapp, meta::verify),
     (Provider::Discord, Discord::verify),
     (Provider::Standard, Standard::verify),
+    (Provider::Line, Line::verify),
+    (Provider::Messenger, meta::verify),
+    (Provider::Instagram, meta::verify),
 ];
 
 fn dataset() -> Value {

@@ -57,6 +57,7 @@ pub const SPEC: Spec = Spec {
     deep_link: None,
     channel_name: None,
     url_forms: &[],
+    tenant_key_field: None,
     dedupe_window_seconds: 26 * 3600,
     unsigned_event_time: false,
     capabilities: Capabilities {

@@ -21,6 +21,10 @@
 //! those with the rules in [`crate::core::tenancy`]); the clock (`now` is an argument).
 
 pub mod discord;
+pub mod instagram;
+pub mod line;
+pub mod messenger;
+pub mod meta;
 // Payloads as each provider sends them, for the same callers as `sign`.
 #[cfg(not(target_arch = "wasm32"))]
 pub mod sample;
@@ -70,6 +74,9 @@ pub struct Spec {
     pub channel_name: Option<&'static str>,
     /// Fields whose values go into its API's URL paths, and their form.
     pub url_forms: &'static [(&'static str, Form)],
+    /// The field of `url_forms` its installations' tenant key is, where the tenant key goes
+    /// into its API's URLs (WhatsApp's `phone_number_id`, a Messenger `page_id`).
+    pub tenant_key_field: Option<&'static str>,
     /// How long an accepted event's dedupe keys are kept: longer than the provider retries.
     pub dedupe_window_seconds: u64,
     /// True when its signature covers no timestamp but its events carry one: events older than
@@ -137,7 +144,8 @@ pub struct Capabilities {
     pub deletes: bool,
     /// Replies can go into a thread or topic.
     pub threads: bool,
-    /// The longest text one message carries, in characters; `None` when unlimited.
+    /// The longest text one message carries, as its sender's format counts it (characters,
+    /// UTF-16 code units or bytes); `None` when unlimited.
     pub max_text_chars: Option<usize>,
 }
 

@@ -34,6 +34,11 @@ pub mod dev {
     pub const DISCORD_USER: &str = "1500000000000000001";
     pub const STANDARD_SENDER: &str = "dev-sender";
     pub const STANDARD_CONVERSATION: &str = "dev-conversation";
+    pub const LINE_USER: &str = "U0de0000000000000000000000000a11c";
+    pub const MESSENGER_PAGE: &str = "100000000000001";
+    pub const MESSENGER_USER: &str = "7100000000000001";
+    pub const INSTAGRAM_ACCOUNT: &str = "17841400000000001";
+    pub const INSTAGRAM_USER: &str = "7200000000000001";
 }
 
 /// Discord's epoch, 2015-01-01T00:00:00Z, in Unix milliseconds (snowflake ids count from it).
@@ -47,6 +52,9 @@ pub fn default_sender(provider: Provider) -> &'static str {
         Provider::Whatsapp => dev::WHATSAPP_USER,
         Provider::Discord => dev::DISCORD_USER,
         Provider::Standard => dev::STANDARD_SENDER,
+        Provider::Line => dev::LINE_USER,
+        Provider::Messenger => dev::MESSENGER_USER,
+        Provider::Instagram => dev::INSTAGRAM_USER,
     }
 }
 
@@ -55,7 +63,11 @@ pub fn default_sender(provider: Provider) -> &'static str {
 pub fn conversation_of(provider: Provider, from: &str, conversation: Option<&str>) -> String {
     let default = match provider {
         Provider::Slack => dev::SLACK_CHANNEL,
-        Provider::Telegram | Provider::Whatsapp => from,
+        Provider::Telegram
+        | Provider::Whatsapp
+        | Provider::Line
+        | Provider::Messenger
+        | Provider::Instagram => from,
         Provider::Discord => dev::DISCORD_CHANNEL,
         Provider::Standard => dev::STANDARD_CONVERSATION,
     };
@@ -78,6 +90,9 @@ pub fn defaults(provider: Provider) -> String {
             dev::DISCORD_GUILD
         ),
         Provider::Standard => format!("from {from} in {conversation}"),
+        Provider::Line => format!("from {from} in its one-to-one chat"),
+        Provider::Messenger => format!("from {from} to page {}", dev::MESSENGER_PAGE),
+        Provider::Instagram => format!("from {from} to account {}", dev::INSTAGRAM_ACCOUNT),
     }
 }
 
@@ -111,6 +126,9 @@ pub fn payload(provider: Provider, message: &Message<'_>) -> Payload {
         Provider::Whatsapp => whatsapp_notification(message),
         Provider::Discord => discord_command(message),
         Provider::Standard => standard_message(message),
+        Provider::Line => line_event(message),
+        Provider::Messenger => meta_message("page", dev::MESSENGER_PAGE, message),
+        Provider::Instagram => meta_message("instagram", dev::INSTAGRAM_ACCOUNT, message),
     };
     Payload {
         body: body.to_string().into_bytes(),
@@ -198,6 +216,38 @@ fn discord_command(message: &Message<'_>) -> (String, Value) {
                  "options": [{"name": "text", "type": 3, "value": message.text}]},
     });
     (id, body)
+}
+
+/// A webhook with one text `message` event: in the sender's one-to-one chat when the
+/// conversation is the sender, else in a group (`C…`) or room (`R…`).
+fn line_event(message: &Message<'_>) -> (String, Value) {
+    let event_id = format!("01CLI{:021X}", message.nonce & 0xFFFF_FFFF_FFFF_FFFF);
+    let source = match message.conversation {
+        chat if chat == message.from => json!({"type": "user", "userId": message.from}),
+        chat if chat.starts_with('R') => {
+            json!({"type": "room", "roomId": chat, "userId": message.from})
+        }
+        chat => json!({"type": "group", "groupId": chat, "userId": message.from}),
+    };
+    let body = json!({"destination": "U0de0000000000000000000000000b07", "events": [{
+        "type": "message", "mode": "active", "timestamp": message.now.saturating_mul(1000),
+        "source": source, "webhookEventId": event_id,
+        "deliveryContext": {"isRedelivery": false},
+        "replyToken": format!("cli{:016x}", message.nonce),
+        "message": {"id": (message.nonce % 1_000_000_000_000_000).to_string(), "type": "text",
+                    "quoteToken": format!("q{:016x}", message.nonce), "text": message.text},
+    }]});
+    (event_id, body)
+}
+
+/// A Messenger (`page`) or Instagram (`instagram`) webhook with one text message to `account`.
+fn meta_message(object: &str, account: &str, message: &Message<'_>) -> (String, Value) {
+    let mid = format!("m_CLI{:016X}", message.nonce);
+    let millis = message.now.saturating_mul(1000);
+    let body = json!({"object": object, "entry": [{"id": account, "time": millis,
+        "messaging": [{"sender": {"id": message.from}, "recipient": {"id": account},
+                       "timestamp": millis, "message": {"mid": mid, "text": message.text}}]}]});
+    (mid, body)
 }
 
 /// The body the Standard Webhooks parser reads: `type`, `text`, `sender.id`,

@@ -7,7 +7,7 @@
 //!   pieces (MAC, signed message, header names): [`slack`] (`v0=` HMAC over
 //!   `v0:{timestamp}:{body}`), [`whatsapp`] (`sha256=` HMAC over the body), [`discord`] (Ed25519
 //!   over `{timestamp}{body}` from a 32-byte seed) and [`standard`] (`v1,` HMAC over
-//!   `{id}.{timestamp}.{body}`); Telegram signs nothing and sends its secret token as it is.
+//!   `{id}.{timestamp}.{body}`), [`line`] (base64 HMAC over the body); Telegram signs nothing and sends its secret token as it is.
 //! - [`headers`]: the authentication headers a provider sends with a body (signature, signed
 //!   timestamp, Standard Webhooks' message id), by [`Provider`].
 //!
@@ -15,7 +15,7 @@
 //! Building payloads and sending them (the CLI's), `Content-Type`, the clock (`timestamp` is an
 //! argument), WhatsApp's `GET` subscription handshake (a query, not a signature).
 
-use super::{discord, slack, standard, telegram, whatsapp};
+use super::{discord, line, meta, slack, standard, telegram};
 use crate::core::tenancy::Provider;
 use ed25519_dalek::{Signer, SigningKey};
 use hmac::Mac;
@@ -70,7 +70,9 @@ fn provider_headers(
             (slack::SIGNATURE, self::slack(secret, stamp.timestamp, body)),
         ],
         Provider::Telegram => vec![(telegram::SECRET_TOKEN, secret.to_owned())],
-        Provider::Whatsapp => vec![(whatsapp::SIGNATURE, self::whatsapp(secret, body))],
+        Provider::Whatsapp | Provider::Messenger | Provider::Instagram => {
+            vec![(meta::SIGNATURE, self::whatsapp(secret, body))]
+        }
         Provider::Discord => vec![
             (
                 discord::SIGNATURE,
@@ -86,6 +88,7 @@ fn provider_headers(
                 self::standard(secret, stamp.message_id, stamp.timestamp, body)?,
             ),
         ],
+        Provider::Line => vec![(line::SIGNATURE, self::line(secret, body))],
     })
 }
 
@@ -95,10 +98,17 @@ pub fn slack(secret: &str, timestamp: u64, body: &[u8]) -> String {
     format!("v0={}", hex(&tag.into_bytes()))
 }
 
-/// WhatsApp (Meta): the `X-Hub-Signature-256` of `body`.
+/// Meta (WhatsApp, Messenger, Instagram): the `X-Hub-Signature-256` of `body`.
 pub fn whatsapp(app_secret: &str, body: &[u8]) -> String {
-    let tag = whatsapp::mac(app_secret, body).finalize();
+    let tag = meta::mac(app_secret, body).finalize();
     format!("sha256={}", hex(&tag.into_bytes()))
+}
+
+/// LINE: the `x-line-signature` of `body` under the channel secret.
+pub fn line(channel_secret: &str, body: &[u8]) -> String {
+    use base64::Engine;
+    let tag = meta::mac(channel_secret, body).finalize();
+    base64::engine::general_purpose::STANDARD.encode(tag.into_bytes())
 }
 
 /// Discord: the `X-Signature-Ed25519` of `body` sent at `timestamp`, by the key whose 32-byte

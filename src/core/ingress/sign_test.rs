@@ -5,10 +5,11 @@
 
 use super::*;
 use crate::core::ingress::discord::Discord;
+use crate::core::ingress::line::Line;
+use crate::core::ingress::meta;
 use crate::core::ingress::slack::Slack;
 use crate::core::ingress::standard::Standard;
 use crate::core::ingress::telegram::Telegram;
-use crate::core::ingress::whatsapp::WhatsApp;
 use crate::core::ingress::{Rejection, Request};
 
 const NOW: u64 = 1_700_000_000;
@@ -48,7 +49,7 @@ struct Case {
     wrong: &'static str,
 }
 
-const CASES: [Case; 5] = [
+const CASES: [Case; 8] = [
     Case {
         provider: Provider::Slack,
         verify: Slack::verify,
@@ -65,7 +66,7 @@ const CASES: [Case; 5] = [
     },
     Case {
         provider: Provider::Whatsapp,
-        verify: WhatsApp::verify,
+        verify: meta::verify,
         secret: WHATSAPP_SECRET,
         verifying: WHATSAPP_SECRET,
         wrong: "another-app-secret",
@@ -83,6 +84,27 @@ const CASES: [Case; 5] = [
         secret: STANDARD_SECRET,
         verifying: STANDARD_SECRET,
         wrong: "whsec_c2Vjb25kLXNlY3JldC1mb3Itcm90YXRpb24=",
+    },
+    Case {
+        provider: Provider::Line,
+        verify: Line::verify,
+        secret: "dev-line-channel-secret",
+        verifying: "dev-line-channel-secret",
+        wrong: "another-channel-secret",
+    },
+    Case {
+        provider: Provider::Messenger,
+        verify: meta::verify,
+        secret: "dev-messenger-app-secret",
+        verifying: "dev-messenger-app-secret",
+        wrong: "another-app-secret",
+    },
+    Case {
+        provider: Provider::Instagram,
+        verify: meta::verify,
+        secret: "dev-instagram-app-secret",
+        verifying: "dev-instagram-app-secret",
+        wrong: "another-app-secret",
     },
 ];
 

@@ -71,6 +71,7 @@ pub const SPEC: Spec = Spec {
     deep_link: None,
     channel_name: None,
     url_forms: &[],
+    tenant_key_field: None,
     dedupe_window_seconds: 26 * 3600,
     unsigned_event_time: false,
     // Answers go to the installation's callback_url as message.created, .updated and

@@ -61,6 +61,7 @@ pub const SPEC: Spec = Spec {
     }),
     channel_name: Some("bot_username"),
     url_forms: &[("bot_token", Form::TelegramBotToken)],
+    tenant_key_field: None,
     // Telegram retries a failed update for about a day.
     dedupe_window_seconds: 26 * 3600,
     unsigned_event_time: false,

@@ -7,13 +7,9 @@
 //! pages (<https://developers.facebook.com/documentation/business-messaging/whatsapp/webhooks/reference/messages>).
 //!
 //! # What's in scope
-//! - [`WhatsApp::verify`]: `X-Hub-Signature-256: sha256=<64 hex>` = HMAC-SHA256(app secret, raw
-//!   body), checked with every non-empty app secret (rotation) in constant time. Meta escapes
-//!   non-ASCII in the body it signs (`\u00e9`), so only the bytes as received verify. Meta signs
-//!   no timestamp: `now` and `window` are unused; deduplication on the `wamid` is the replay
-//!   defence.
-//! - [`subscribe`]: the GET handshake (`hub.mode=subscribe`, `hub.verify_token`,
-//!   `hub.challenge`), which carries no signature and is never put through `verify`.
+//! - Verification and the GET subscription handshake are Meta's, shared with Messenger and
+//!   Instagram ([`meta::verify`], [`meta::subscribe`]); deduplication on the `wamid` is the
+//!   replay defence.
 //! - [`WhatsApp::parse`]: every `entry[].changes[]` with `field` `messages`, every
 //!   `value.messages[]` → one event, in payload order. Delivery receipts (`value.statuses[]`)
 //!   and other fields produce none.
@@ -24,23 +20,12 @@
 //! quality updates), the deprecated `X-Hub-Signature` (SHA-1).
 
 use super::{
-    any_secret, decode_hex, non_empty, Ack, Capabilities, Conversation, ConversationType, DeepLink,
-    Event, Form, GetHandshake, Kind, ParseError, Parsed, PathId, Rejection, Reply, Request, Sender,
-    Spec,
+    meta, Ack, Capabilities, Conversation, ConversationType, DeepLink, Event, Form, GetHandshake,
+    Kind, ParseError, Parsed, PathId, Request, Sender, Spec,
 };
 use crate::core::binding_session::Method;
-use crate::core::mac::hmac_sha256;
 use crate::core::tenancy::SecretOwner;
-use hmac::{Hmac, Mac};
 use serde_json::{json, Map, Value};
-use sha2::Sha256;
-
-/// The signature header.
-pub(super) const SIGNATURE: &str = "X-Hub-Signature-256";
-/// The handshake's query parameters.
-const MODE: &str = "hub.mode";
-const VERIFY_TOKEN: &str = "hub.verify_token";
-const CHALLENGE: &str = "hub.challenge";
 
 /// WhatsApp Cloud, as [`crate::core::tenancy::Provider`] registers it.
 pub const SPEC: Spec = Spec {
@@ -48,12 +33,12 @@ pub const SPEC: Spec = Spec {
     path_id: PathId::AppProfile,
     get_handshake: Some(GetHandshake {
         secret: "verify_token",
-        answer: subscribe,
+        answer: meta::subscribe,
     }),
     profile_secrets: &[("app_secret", true), ("verify_token", true)],
     installation_credentials: &[("access_token", false)],
     verified_with: (SecretOwner::Profile, "app_secret"),
-    verify: WhatsApp::verify,
+    verify: meta::verify,
     parse: WhatsApp::parse,
     session_methods: &[Method::Token, Method::Qr],
     deep_link: Some(DeepLink {
@@ -62,6 +47,7 @@ pub const SPEC: Spec = Spec {
     }),
     channel_name: Some("display_phone_number"),
     url_forms: &[("phone_number_id", Form::Digits), ("waba_id", Form::Digits)],
+    tenant_key_field: Some("phone_number_id"),
     // Meta retries a failed delivery for up to 7 days.
     dedupe_window_seconds: 8 * 24 * 3600,
     unsigned_event_time: true,
@@ -78,19 +64,6 @@ pub const SPEC: Spec = Spec {
 pub struct WhatsApp;
 
 impl WhatsApp {
-    /// Verifies `request`: see the module documentation.
-    pub fn verify(
-        request: &Request<'_>,
-        secrets: &[String],
-        _now: u64,
-        _window: u64,
-    ) -> Result<(), Rejection> {
-        let signature = signature(request.required_header(SIGNATURE)?)?;
-        any_secret(non_empty(secrets), |secret| {
-            signs(secret, request.body, &signature)
-        })
-    }
-
     /// Reads a verified `request`: see the module documentation.
     pub fn parse(request: &Request<'_>) -> Result<Parsed, ParseError> {
         let payload: Value = serde_json::from_slice(request.body)
@@ -107,62 +80,6 @@ impl WhatsApp {
             ack: Ack::Empty,
         })
     }
-}
-
-/// Answers Meta's GET subscription handshake: `hub.mode` must be `subscribe` and
-/// `hub.verify_token` one of `verify_tokens` (constant-time, every token compared); the reply
-/// echoes `hub.challenge` as `text/plain`. A missing parameter is `MissingHeader` naming it, a
-/// mode other than `subscribe` or an empty token `MalformedSignature` naming the parameter, no
-/// usable token `NoSecret`, a wrong token `BadSignature`.
-pub fn subscribe(request: &Request<'_>, verify_tokens: &[String]) -> Result<Reply, Rejection> {
-    let mode = param(request, MODE)?;
-    let token = param(request, VERIFY_TOKEN)?;
-    let challenge = param(request, CHALLENGE)?;
-    if mode != "subscribe" {
-        return Err(Rejection::MalformedSignature { header: MODE });
-    }
-    if token.is_empty() {
-        return Err(Rejection::MalformedSignature {
-            header: VERIFY_TOKEN,
-        });
-    }
-    super::telegram::equals_any(token, verify_tokens)?;
-    Ok(Reply {
-        status: 200,
-        content_type: "text/plain",
-        body: challenge.to_owned(),
-    })
-}
-
-fn param<'a>(request: &Request<'a>, name: &'static str) -> Result<&'a str, Rejection> {
-    request
-        .query(name)
-        .ok_or(Rejection::MissingHeader { header: name })
-}
-
-/// The 32 bytes of `sha256=<64 hex>`; anything else (`sha1=…`, empty, wrong length, non-hex)
-/// is malformed.
-fn signature(text: &str) -> Result<[u8; 32], Rejection> {
-    let malformed = || Rejection::MalformedSignature { header: SIGNATURE };
-    let hex = text
-        .strip_prefix("sha256=")
-        .filter(|hex| hex.len() == 64)
-        .ok_or_else(malformed)?;
-    decode_hex(hex)
-        .and_then(|bytes| bytes.try_into().ok())
-        .ok_or_else(malformed)
-}
-
-/// Whether `secret` signs `body` as `signature` (constant-time).
-fn signs(secret: &str, body: &[u8], signature: &[u8]) -> bool {
-    mac(secret, body).verify_slice(signature).is_ok()
-}
-
-/// HMAC-SHA256 keyed with `secret` over `body`, before finalising.
-pub(super) fn mac(secret: &str, body: &[u8]) -> Hmac<Sha256> {
-    let mut mac = hmac_sha256(secret.as_bytes());
-    mac.update(body);
-    mac
 }
 
 /// The events of one `entry` (one WhatsApp Business Account).

@@ -1,4 +1,5 @@
-//! Tests for [`super::WhatsApp`] and [`super::subscribe`]. Meta publishes no signature vector:
+//! Tests for [`super::WhatsApp`], and for Meta's signature and handshake ([`meta::verify`],
+//! [`meta::subscribe`]) with WhatsApp's payloads. Meta publishes no signature vector:
 //! signatures here are HMAC-SHA256 over the fixture bytes, made in the test with the `hmac`
 //! crate, and one is pinned to a constant computed independently (see [`PINNED_SIGNATURE`]) so a
 //! change in how the message is built cannot pass unnoticed. The handshake uses the example
@@ -7,8 +8,10 @@
 //! `tests/fixtures/README.md`.
 
 use super::*;
-use crate::core::ingress::{Ack, ConversationType, Kind, Parsed, Rejection, Request};
+use crate::core::ingress::meta::{self, subscribe, CHALLENGE, MODE, SIGNATURE, VERIFY_TOKEN};
+use crate::core::ingress::{Ack, ConversationType, Kind, Parsed, Rejection, Reply, Request};
 use hmac::Hmac;
+use hmac::Mac;
 use sha2::Sha256;
 
 /// An app secret of the shape Meta issues (32 hex digits); made up.
@@ -67,7 +70,7 @@ fn verify(signature: Option<&str>, body: &[u8], secrets: &[&str]) -> Result<(), 
         .map(|signature| (SIGNATURE.to_owned(), signature.to_owned()))
         .into_iter()
         .collect();
-    WhatsApp::verify(
+    meta::verify(
         &request(&headers, body),
         &strings(secrets),
         1_749_416_400,
@@ -135,7 +138,7 @@ fn a_signed_body_verifies() {
 #[test]
 fn header_names_are_case_insensitive() {
     let headers = vec![("x-hub-signature-256".to_owned(), sign(APP_SECRET, TEXT))];
-    let result = WhatsApp::verify(&request(&headers, TEXT), &strings(&[APP_SECRET]), 0, 0);
+    let result = meta::verify(&request(&headers, TEXT), &strings(&[APP_SECRET]), 0, 0);
     assert_eq!(result, Ok(()));
 }
 
@@ -276,7 +279,7 @@ fn the_clock_is_ignored() {
     // Meta signs no timestamp: any `now` and `window` give the same answer.
     let headers = vec![(SIGNATURE.to_owned(), PINNED_SIGNATURE.to_owned())];
     for (now, window) in [(0, 0), (u64::MAX, 0), (1, u64::MAX)] {
-        let result = WhatsApp::verify(
+        let result = meta::verify(
             &request(&headers, NON_ASCII),
             &strings(&[APP_SECRET]),
             now,
@@ -368,7 +371,7 @@ fn the_handshake_needs_no_signature_header() {
     };
     let tokens = strings(&[VERIFY_TOKEN_VALUE]);
     assert_eq!(
-        WhatsApp::verify(&get, &strings(&[APP_SECRET]), 0, 300),
+        meta::verify(&get, &strings(&[APP_SECRET]), 0, 300),
         Err(Rejection::MissingHeader { header: SIGNATURE })
     );
     assert!(subscribe(&get, &tokens).is_ok());

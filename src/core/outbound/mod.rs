@@ -19,7 +19,10 @@
 
 pub mod conversation;
 pub mod discord;
+pub mod instagram;
 pub mod limiter;
+pub mod line;
+pub mod messenger;
 pub mod slack;
 pub mod standard;
 pub mod telegram;

@@ -16,13 +16,13 @@ use super::conversation::{Op, Outcome};
 use super::{seconds_to_ms, Answer, Context, Failure, HttpCall, Sender, Target};
 use crate::core::delivery::signed_headers;
 use crate::core::json;
-use crate::core::markdown::Format;
+use crate::core::markdown::{Count, Format};
 use serde_json::json;
 use sha2::{Digest, Sha256};
 
 /// The Standard Webhooks sender.
 pub const SENDER: Sender = Sender {
-    format: Format::Plain,
+    format: Format::Plain(Count::Chars),
     interval_ms: 0,
     per_installation: None,
     typing: false,

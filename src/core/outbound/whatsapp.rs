@@ -74,13 +74,24 @@ fn request(op: &Op, target: &Target, context: &Context<'_>) -> Result<Option<Htt
     }))
 }
 
+fn outcome(_op: &Op, answer: &Answer<'_>) -> Outcome {
+    graph_outcome(answer, "/messages/0/id", refusal)
+}
+
 /// Meta error codes that mean "too fast": throughput, pair rate, application and account rate
 /// limits.
-const RATE_LIMITS: &[u64] = &[130429, 131056, 80007, 4, 613];
+const RATE_LIMITS: &[u64] = &[130429, 131056, 80007, 4, 613, 32];
 /// Meta error codes worth retrying.
 const TRANSIENT: &[u64] = &[1, 2, 131000, 131016];
 
-fn outcome(_op: &Op, answer: &Answer<'_>) -> Outcome {
+/// What a Graph API answer means (WhatsApp, Messenger, Instagram): a rate limit waits (6 s for
+/// WhatsApp's pair rate), a transient error or 5xx is retried, a success names the new message
+/// at `id_pointer`, and any other error is a failure in `refusal`'s words.
+pub(super) fn graph_outcome(
+    answer: &Answer<'_>,
+    id_pointer: &str,
+    refusal: fn(Option<u64>, &Value) -> Failure,
+) -> Outcome {
     let body: Value = serde_json::from_str(answer.body).unwrap_or(Value::Null);
     let code = json::at(&body, "/error/code").as_u64();
     if answer.status == 429 || code.is_some_and(|code| RATE_LIMITS.contains(&code)) {
@@ -96,9 +107,7 @@ fn outcome(_op: &Op, answer: &Answer<'_>) -> Outcome {
         };
     }
     if (200..300).contains(&answer.status) && code.is_none() {
-        let provider_id = json::at(&body, "/messages/0/id")
-            .as_str()
-            .map(str::to_owned);
+        let provider_id = json::text(&body, id_pointer).map(str::to_owned);
         return Outcome::Done { provider_id };
     }
     Outcome::Failed(refusal(code, &body))

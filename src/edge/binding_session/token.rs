@@ -6,6 +6,13 @@
 //!   with a fresh `secret_token` → `getWebhookInfo` to see that the URL took.
 //! - WhatsApp Cloud: `GET /{phone_number_id}` with the access token → `POST
 //!   /{waba_id}/subscribed_apps`.
+//! - Messenger: `GET /{page_id}?fields=name` with the Page token → `POST
+//!   /{page_id}/subscribed_apps` for messages, postbacks and reactions.
+//! - Instagram: `GET /me?fields=user_id,username` on the Instagram API with the account's token
+//!   → `POST /me/subscribed_apps` for messages, postbacks and reactions.
+//! - LINE: `GET /v2/bot/info` with the channel access token → `PUT
+//!   /v2/bot/channel/webhook/endpoint` to `{PUBLIC_BASE_URL}/webhooks/line/{installation}` →
+//!   `GET /v2/bot/channel/webhook/endpoint` to see that it took and that webhooks are on.
 //!
 //! A refusal fails the session with the provider's reason in plain words; provider API base URLs
 //! come from `[vars]` so tests point them at local fakes.
@@ -157,7 +164,7 @@ async fn check(env: &Env, credentials: &Credentials) -> Result<Channel, String> 
             access_token,
         } => {
             let path = format!("{phone_number_id}?fields=display_phone_number,verified_name");
-            let number = graph(env, access_token, Method::Get, &path).await?;
+            let number = graph(env, GRAPH, access_token, Method::Get, &path).await?;
             Ok(Channel {
                 tenant_key: phone_number_id.clone(),
                 metadata: json!({
@@ -166,6 +173,62 @@ async fn check(env: &Env, credentials: &Credentials) -> Result<Channel, String> 
                     "verified_name": json::at(&number, "/verified_name"),
                 }),
                 credentials: Secrets::from([("access_token".to_owned(), access_token.clone())]),
+            })
+        }
+        Credentials::Messenger {
+            page_id,
+            page_access_token,
+        } => {
+            let page = graph(
+                env,
+                GRAPH,
+                page_access_token,
+                Method::Get,
+                &format!("{page_id}?fields=name"),
+            )
+            .await?;
+            Ok(Channel {
+                tenant_key: page_id.clone(),
+                metadata: json!({"name": json::at(&page, "/name")}),
+                credentials: Secrets::from([(
+                    "page_access_token".to_owned(),
+                    page_access_token.clone(),
+                )]),
+            })
+        }
+        Credentials::Instagram { access_token } => {
+            let path = "me?fields=user_id,username";
+            let account = graph(env, INSTAGRAM, access_token, Method::Get, path).await?;
+            let user_id = match json::at(&account, "/user_id") {
+                Value::String(id) => id.clone(),
+                Value::Number(id) => id.to_string(),
+                _ => return Err("the Instagram API named no user_id".into()),
+            };
+            Ok(Channel {
+                tenant_key: user_id,
+                metadata: json!({"username": json::at(&account, "/username")}),
+                credentials: Secrets::from([("access_token".to_owned(), access_token.clone())]),
+            })
+        }
+        Credentials::Line {
+            channel_secret,
+            channel_access_token,
+        } => {
+            let bot = line(env, channel_access_token, Method::Get, "info", None).await?;
+            let user_id = json::text(&bot, "/userId").ok_or("LINE's bot info named no userId")?;
+            Ok(Channel {
+                tenant_key: user_id.to_owned(),
+                metadata: json!({
+                    "basic_id": json::at(&bot, "/basicId"),
+                    "display_name": json::at(&bot, "/displayName"),
+                }),
+                credentials: Secrets::from([
+                    ("channel_secret".to_owned(), channel_secret.clone()),
+                    (
+                        "channel_access_token".to_owned(),
+                        channel_access_token.clone(),
+                    ),
+                ]),
             })
         }
     }
@@ -207,12 +270,73 @@ async fn connect(
             ..
         } => {
             let path = format!("{waba_id}/subscribed_apps");
-            let answer = graph(env, access_token, Method::Post, &path).await?;
-            if json::at(&answer, "/success") != true {
-                return Err("the Graph API did not subscribe the app to the WABA".into());
+            subscribe(env, GRAPH, access_token, &path).await?;
+            Ok(channel)
+        }
+        Credentials::Messenger {
+            page_id,
+            page_access_token,
+        } => {
+            let path = format!("{page_id}/subscribed_apps?subscribed_fields={MESSAGING_FIELDS}");
+            subscribe(env, GRAPH, page_access_token, &path).await?;
+            Ok(channel)
+        }
+        Credentials::Instagram { access_token } => {
+            let path = format!("me/subscribed_apps?subscribed_fields={MESSAGING_FIELDS}");
+            subscribe(env, INSTAGRAM, access_token, &path).await?;
+            Ok(channel)
+        }
+        Credentials::Line {
+            channel_access_token,
+            ..
+        } => {
+            let url = format!("{}/webhooks/line/{installation_id}", public_base_url(env));
+            let endpoint = "channel/webhook/endpoint";
+            let settings = json!({"endpoint": url});
+            line(
+                env,
+                channel_access_token,
+                Method::Put,
+                endpoint,
+                Some(settings),
+            )
+            .await?;
+            let set = line(env, channel_access_token, Method::Get, endpoint, None).await?;
+            if json::at(&set, "/endpoint") != url.as_str() {
+                return Err("LINE reports another webhook URL: setting ours did not take".into());
+            }
+            if json::at(&set, "/active") != true {
+                return Err(
+                    "the webhook URL is set but webhooks are off: turn on \"Use \
+                            webhook\" on the channel's Messaging API tab, then start a new \
+                            session"
+                        .into(),
+                );
             }
             Ok(channel)
         }
+    }
+}
+
+/// Calls the Messaging API at `/v2/bot/{path}` with `token`; the answer, or LINE's reason.
+async fn line(
+    env: &Env,
+    token: &Secret,
+    verb: Method,
+    path: &str,
+    body: Option<Value>,
+) -> Result<Value, String> {
+    let url = format!("{}/v2/bot/{path}", base_url(env, "LINE_API_BASE_URL"));
+    let bearer = format!("Bearer {}", token.0);
+    let headers = [
+        ("Authorization", bearer.as_str()),
+        ("Content-Type", "application/json"),
+    ];
+    let body = body.map(|body| body.to_string());
+    let answer = call(&url, verb, &headers, body, "the LINE API").await?;
+    match json::text(&answer, "/message") {
+        Some(reason) => Err(format!("the LINE API refused: {}", quote(reason))),
+        None => Ok(answer),
     }
 }
 
@@ -241,14 +365,31 @@ async fn telegram(
     Err(format!("Telegram refused {method}: {}", quote(reason)))
 }
 
-/// Calls the Graph API at `path` with `access_token`; the answer, or Meta's reason.
+/// The Graph API's and the Instagram API's base URL vars.
+const GRAPH: &str = "GRAPH_API_BASE_URL";
+const INSTAGRAM: &str = "INSTAGRAM_API_BASE_URL";
+/// The webhook fields a bound Page or Instagram account sends us.
+const MESSAGING_FIELDS: &str = "messages,messaging_postbacks,message_reactions";
+
+/// Subscribes the app to an account's webhook fields (`path`, under `base`) with `token`.
+async fn subscribe(env: &Env, base: &str, token: &Secret, path: &str) -> Result<(), String> {
+    let answer = graph(env, base, token, Method::Post, path).await?;
+    if json::at(&answer, "/success") != true {
+        return Err("Meta did not subscribe the app to the account's messages".into());
+    }
+    Ok(())
+}
+
+/// Calls Meta's API (the Graph API or the Instagram API, `base`) at `path` with
+/// `access_token`; the answer, or Meta's reason.
 async fn graph(
     env: &Env,
+    base: &str,
     access_token: &Secret,
     verb: Method,
     path: &str,
 ) -> Result<Value, String> {
-    let url = format!("{}/{path}", base_url(env, "GRAPH_API_BASE_URL"));
+    let url = format!("{}/{path}", base_url(env, base));
     let bearer = format!("Bearer {}", access_token.0);
     let headers = [("Authorization", bearer.as_str())];
     let answer = call(&url, verb, &headers, None, "the Graph API").await?;

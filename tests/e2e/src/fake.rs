@@ -135,6 +135,19 @@ impl FakeServer {
         format!("{}{path}", self.base_url)
     }
 
+    /// Every provider API base URL (`[vars]`), pointed at this fake under a path prefix of its
+    /// own (`/telegram`, `/graph`, `/slack`, `/discord`, `/line`, `/instagram`).
+    pub fn provider_vars(&self) -> Vec<(&'static str, String)> {
+        vec![
+            ("TELEGRAM_API_BASE_URL", self.url("/telegram")),
+            ("GRAPH_API_BASE_URL", self.url("/graph")),
+            ("SLACK_API_BASE_URL", self.url("/slack")),
+            ("DISCORD_API_BASE_URL", self.url("/discord")),
+            ("LINE_API_BASE_URL", self.url("/line")),
+            ("INSTAGRAM_API_BASE_URL", self.url("/instagram")),
+        ]
+    }
+
     /// Queues `answer` for the next request to `path` (path only, without the query).
     pub fn respond(&self, path: &str, answer: Answer) {
         self.queue(path, None, answer);

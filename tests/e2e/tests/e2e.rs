@@ -17,7 +17,9 @@ mod cli;
 mod health;
 mod ingress;
 mod install;
+mod line;
 mod messages;
+mod meta;
 mod migrations;
 mod openapi;
 mod operating;
@@ -134,6 +136,8 @@ fn tests() -> Vec<(&'static str, Test)> {
         install::TESTS,
         messages::TESTS,
         senders::TESTS,
+        line::TESTS,
+        meta::TESTS,
         migrations::TESTS,
         sessions::TESTS,
     ]
@@ -182,13 +186,9 @@ fn main() -> ExitCode {
 fn start() -> Result<Env, Box<dyn std::error::Error>> {
     let runtime = FakeServer::start()?;
     let providers = FakeServer::start()?;
-    let worker = WranglerDev::start(&[
-        ("AGENT_RUNTIME_URL", runtime.url("/inbound")),
-        ("TELEGRAM_API_BASE_URL", providers.url("/telegram")),
-        ("GRAPH_API_BASE_URL", providers.url("/graph")),
-        ("SLACK_API_BASE_URL", providers.url("/slack")),
-        ("DISCORD_API_BASE_URL", providers.url("/discord")),
-    ])?;
+    let mut vars = providers.provider_vars();
+    vars.push(("AGENT_RUNTIME_URL", runtime.url("/inbound")));
+    let worker = WranglerDev::start(&vars)?;
     let seed = seed::load_checked(&worker.url(""), &|method, path, body| {
         openapi::assert_request_conforms(method, path, body)
     })?;

@@ -15,7 +15,13 @@
 //!   workspace `T0STANDIN<n>` (`n` counts up from the Unix time the stand-ins started, so each
 //!   consent is a new workspace, also after a restart), `auth.test` confirms it; sending
 //!   succeeds.
+//! - Messenger uses the Graph API stand-in (a Page id is a page named `Stand-in page`);
+//!   Instagram's API under `/instagram` is the same stand-in, where `me` is the account
+//!   `standin.account`.
 //! - Discord under `/discord`: every call succeeds.
+//! - LINE Messaging API under `/line`: any channel access token is a bot (`/v2/bot/info`
+//!   answers with user id `U` + a hash of the token and basic id `@standin`); the
+//!   webhook endpoint is remembered per token and on; pushes and loading animations succeed.
 
 use serde_json::{json, Value};
 use std::collections::HashMap;
@@ -144,9 +150,10 @@ impl State {
         );
         match service {
             "telegram" => self.telegram(rest, call.body),
-            "graph" => graph(call.method, rest),
+            "graph" | "instagram" => graph(call.method, rest),
             "slack" => slack(rest, call),
             "discord" => json_answer(json!({"id": next_id().to_string()}), "ok"),
+            "line" => self.line(rest, call),
             _ => Answer {
                 status: 404,
                 body: "{}".into(),
@@ -192,6 +199,56 @@ impl State {
     }
 }
 
+impl State {
+    fn line(&mut self, rest: &str, call: &Call) -> Answer {
+        let token = call
+            .authorization
+            .strip_prefix("Bearer ")
+            .unwrap_or_default();
+        if token.is_empty() {
+            let refusal = json!({"message": "Authentication failed. Confirm that the access \
+                token in the authorization header is valid."});
+            return Answer {
+                status: 401,
+                body: refusal.to_string(),
+                headers: vec![("Content-Type".into(), "application/json".into())],
+                log: "no channel access token".into(),
+            };
+        }
+        let body: Value = serde_json::from_str(call.body).unwrap_or(Value::Null);
+        match (call.method, rest) {
+            ("GET", "v2/bot/info") => {
+                // FNV-1a: the same token is the same bot.
+                let hash = token.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |hash, byte| {
+                    (hash ^ u64::from(byte)).wrapping_mul(0x0100_0000_01b3)
+                });
+                json_answer(
+                    json!({"userId": format!("U{hash:032x}"), "basicId": "@standin",
+                           "displayName": "Stand-in account", "chatMode": "bot"}),
+                    "bot info",
+                )
+            }
+            ("PUT", "v2/bot/channel/webhook/endpoint") => {
+                let url = body["endpoint"].as_str().unwrap_or_default().to_owned();
+                self.webhooks.insert(format!("line:{token}"), url);
+                json_answer(json!({}), "webhook endpoint set")
+            }
+            ("GET", "v2/bot/channel/webhook/endpoint") => {
+                let url = self.webhooks.get(&format!("line:{token}")).cloned();
+                json_answer(
+                    json!({"endpoint": url.unwrap_or_default(), "active": true}),
+                    "webhook endpoint",
+                )
+            }
+            (_, "v2/bot/message/push") => json_answer(
+                json!({"sentMessages": [{"id": next_id().to_string()}]}),
+                "pushed",
+            ),
+            _ => json_answer(json!({}), "ok"),
+        }
+    }
+}
+
 /// The bot id of a token `<digits>:<secret>` (channel-edge checks the secret's form itself
 /// when a binding session is given a token; the seed's tokens are shorter than real ones).
 fn telegram_bot_id(token: &str) -> Option<u64> {
@@ -202,18 +259,23 @@ fn telegram_bot_id(token: &str) -> Option<u64> {
 fn graph(method: &str, rest: &str) -> Answer {
     let segments: Vec<&str> = rest.split('/').collect();
     match (method, segments.as_slice()) {
+        ("GET", ["me"]) => json_answer(
+            json!({"user_id": "17841400000099999", "username": "standin.account"}),
+            "an Instagram account",
+        ),
         ("GET", [id]) => {
             let digits = id.get(id.len().saturating_sub(5)..).unwrap_or_default();
             json_answer(
                 json!({"id": id, "display_phone_number": format!("+1 555 01{digits}"),
-                       "verified_name": "Stand-in number"}),
-                "a phone number",
+                       "verified_name": "Stand-in number", "name": "Stand-in page"}),
+                "a phone number or page",
             )
         }
         (_, [.., "subscribed_apps"]) => json_answer(json!({"success": true}), "subscribed"),
         (_, [.., "messages"]) => json_answer(
             json!({"messaging_product": "whatsapp",
-                   "messages": [{"id": format!("wamid.STANDIN{}", next_id())}]}),
+                   "messages": [{"id": format!("wamid.STANDIN{}", next_id())}],
+                   "message_id": format!("m_STANDIN{}", next_id())}),
             "sent",
         ),
         _ => json_answer(json!({"success": true}), "ok"),

@@ -177,14 +177,9 @@ struct Env {
 fn start() -> Result<Env, String> {
     let providers = FakeServer::start().map_err(|e| format!("stand-ins: {e}"))?;
     let runtime = FakeServer::start().map_err(|e| format!("fake runtime: {e}"))?;
-    let worker = WranglerDev::start(&[
-        ("AGENT_RUNTIME_URL", runtime.url("/inbound")),
-        ("SLACK_API_BASE_URL", providers.url("/slack")),
-        ("TELEGRAM_API_BASE_URL", providers.url("/telegram")),
-        ("GRAPH_API_BASE_URL", providers.url("/graph")),
-        ("DISCORD_API_BASE_URL", providers.url("/discord")),
-    ])
-    .map_err(|e| e.to_string())?;
+    let mut vars = providers.provider_vars();
+    vars.push(("AGENT_RUNTIME_URL", runtime.url("/inbound")));
+    let worker = WranglerDev::start(&vars).map_err(|e| e.to_string())?;
     let ids = seed::load(&worker.url(""))?.into_iter().collect();
     Ok(Env {
         providers,
