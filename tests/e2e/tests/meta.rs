@@ -127,7 +127,10 @@ fn a_messenger_message_is_delivered_once_and_answered_from_the_page(
                "message": {"text": "Hi"}})
     );
     assert_eq!(sent[1].json()["sender_action"], "mark_seen");
-    assert_eq!(view["provider_message_ids"][0], "m_OUT1");
+    assert!(view["provider_message_ids"][0]
+        .as_str()
+        .unwrap()
+        .starts_with("m_OUT"));
     Ok(())
 }
 
@@ -259,7 +262,10 @@ fn a_messenger_page_binds_with_its_token(env: &Env) -> Result<(), Failed> {
     let done = done.json();
     assert_eq!(done["status"], "completed", "{done}");
     assert_eq!(done["channel"], format!("Bound Page ({page})").as_str());
-    let subscribed = calls(env, &format!("/graph/{page}/subscribed_apps"));
+    let subscribe = format!("/graph/{page}/subscribed_apps?");
+    let subscribed = env
+        .providers
+        .wait_for(1, Duration::from_secs(1), |r| r.url.starts_with(&subscribe));
     assert_eq!(
         subscribed[0].header("authorization"),
         Some("Bearer EAAPage-test")
