@@ -470,6 +470,11 @@ pub enum Credentials {
         /// An Instagram user access token of the account.
         access_token: Secret,
     },
+    /// A Linear workspace.
+    Linear {
+        /// An OAuth access token or a personal API key.
+        access_token: Secret,
+    },
     /// A LINE Messaging API channel.
     Line {
         /// The channel secret (verifies webhooks).
@@ -536,6 +541,10 @@ impl Credentials {
                 let Instagram { access_token } = crate::core::admin::parse(body)?;
                 Credentials::Instagram { access_token }
             }
+            Provider::Linear => {
+                let Instagram { access_token } = crate::core::admin::parse(body)?;
+                Credentials::Linear { access_token }
+            }
             Provider::Line => {
                 let body: Line = crate::core::admin::parse(body)?;
                 Credentials::Line {
@@ -569,7 +578,7 @@ impl Credentials {
                 ("page_id", page_id, MAX_ID_CHARS),
                 ("page_access_token", &page_access_token.0, MAX_SECRET_CHARS),
             ],
-            Credentials::Instagram { access_token } => {
+            Credentials::Instagram { access_token } | Credentials::Linear { access_token } => {
                 vec![("access_token", &access_token.0, MAX_SECRET_CHARS)]
             }
             Credentials::Line {
@@ -645,6 +654,20 @@ pub fn auth_prompt(session: &Session, base_url: &str) -> serde_json::Value {
                     "POST it to {credentials_url} as {{\"access_token\": \"…\"}}; \
                      channel-edge subscribes the app to the account's messages."
                 ),
+            ],
+            &["access_token"],
+        ),
+        Provider::Linear => (
+            "Send an access token of the Linear workspace to finish binding.",
+            vec![
+                "Use the OAuth access token of the workspace's install of your Linear app, or a \
+                 personal API key (Settings → Security & access)."
+                    .into(),
+                format!("POST it to {credentials_url} as {{\"access_token\": \"…\"}}."),
+                "In Linear (Settings → API → Webhooks, or your app's settings), point the \
+                 webhook at the app profile's URL with Comment events, and give the app profile \
+                 its signing secret."
+                    .into(),
             ],
             &["access_token"],
         ),

@@ -169,7 +169,8 @@ fn requests_are_validated() {
         discord.to_string(),
         "bad request: method token is not available for discord; available: slack: oauth; \
          telegram: token, \
-         qr; whatsapp: token, qr; line: token, qr; messenger: token; instagram: token (no \
+         qr; whatsapp: token, qr; line: token, qr; messenger: token; instagram: token; \
+         linear: token (no \
          sessions for discord, standard: create their installations with POST /v1/installations)"
     );
     let unknown = serde_json::from_value::<NewSession>(json!({"provider": "telegram",

@@ -36,11 +36,13 @@ pub enum Provider {
     Messenger,
     /// Instagram messaging (Meta).
     Instagram,
+    /// Linear (issue comments).
+    Linear,
 }
 
 impl Provider {
     /// Every provider, in the order the API documents them.
-    pub const ALL: [Provider; 8] = [
+    pub const ALL: [Provider; 9] = [
         Provider::Slack,
         Provider::Telegram,
         Provider::Whatsapp,
@@ -49,12 +51,13 @@ impl Provider {
         Provider::Line,
         Provider::Messenger,
         Provider::Instagram,
+        Provider::Linear,
     ];
 
     /// Everything known about the provider.
     pub fn spec(self) -> &'static Spec {
         use crate::core::ingress::{
-            discord, instagram, line, messenger, slack, standard, telegram, whatsapp,
+            discord, instagram, line, linear, messenger, slack, standard, telegram, whatsapp,
         };
         match self {
             Provider::Slack => &slack::SPEC,
@@ -65,6 +68,7 @@ impl Provider {
             Provider::Line => &line::SPEC,
             Provider::Messenger => &messenger::SPEC,
             Provider::Instagram => &instagram::SPEC,
+            Provider::Linear => &linear::SPEC,
         }
     }
 

@@ -6,6 +6,7 @@
 use super::*;
 use channel_edge::core::ingress::discord::Discord;
 use channel_edge::core::ingress::line::Line;
+use channel_edge::core::ingress::linear::Linear;
 use channel_edge::core::ingress::meta;
 use channel_edge::core::ingress::sample::DISCORD_EPOCH_MS;
 use channel_edge::core::ingress::slack::Slack;
@@ -23,7 +24,7 @@ const NONCE: u64 = 0x0123_4567_89AB_CDEF;
 type Verify = fn(&Request<'_>, &[String], u64, u64) -> Result<(), Rejection>;
 
 /// Each provider with its own verifier.
-const VERIFIERS: [(Provider, Verify); 8] = [
+const VERIFIERS: [(Provider, Verify); 9] = [
     (Provider::Slack, Slack::verify),
     (Provider::Telegram, Telegram::verify),
     (Provider::Whatsapp, meta::verify),
@@ -32,6 +33,7 @@ const VERIFIERS: [(Provider, Verify); 8] = [
     (Provider::Line, Line::verify),
     (Provider::Messenger, meta::verify),
     (Provider::Instagram, meta::verify),
+    (Provider::Linear, Linear::verify),
 ];
 
 fn dataset() -> Value {

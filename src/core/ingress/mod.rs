@@ -23,6 +23,7 @@
 pub mod discord;
 pub mod instagram;
 pub mod line;
+pub mod linear;
 pub mod messenger;
 pub mod meta;
 // Payloads as each provider sends them, for the same callers as `sign`.

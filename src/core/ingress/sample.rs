@@ -39,6 +39,9 @@ pub mod dev {
     pub const MESSENGER_USER: &str = "7100000000000001";
     pub const INSTAGRAM_ACCOUNT: &str = "17841400000000001";
     pub const INSTAGRAM_USER: &str = "7200000000000001";
+    pub const LINEAR_ORGANIZATION: &str = "5c9e3b8a-0d6e-4c4f-9a51-7e0b4b0de001";
+    pub const LINEAR_USER: &str = "aacdca22-6266-4c0a-ab3c-8fa70a26765c";
+    pub const LINEAR_ISSUE: &str = "539068e2-ae88-4d09-bd75-22eb4a59612f";
 }
 
 /// Discord's epoch, 2015-01-01T00:00:00Z, in Unix milliseconds (snowflake ids count from it).
@@ -55,6 +58,7 @@ pub fn default_sender(provider: Provider) -> &'static str {
         Provider::Line => dev::LINE_USER,
         Provider::Messenger => dev::MESSENGER_USER,
         Provider::Instagram => dev::INSTAGRAM_USER,
+        Provider::Linear => dev::LINEAR_USER,
     }
 }
 
@@ -68,6 +72,7 @@ pub fn conversation_of(provider: Provider, from: &str, conversation: Option<&str
         | Provider::Line
         | Provider::Messenger
         | Provider::Instagram => from,
+        Provider::Linear => dev::LINEAR_ISSUE,
         Provider::Discord => dev::DISCORD_CHANNEL,
         Provider::Standard => dev::STANDARD_CONVERSATION,
     };
@@ -93,6 +98,10 @@ pub fn defaults(provider: Provider) -> String {
         Provider::Line => format!("from {from} in its one-to-one chat"),
         Provider::Messenger => format!("from {from} to page {}", dev::MESSENGER_PAGE),
         Provider::Instagram => format!("from {from} to account {}", dev::INSTAGRAM_ACCOUNT),
+        Provider::Linear => format!(
+            "a comment by {from} on issue {conversation} of workspace {}",
+            dev::LINEAR_ORGANIZATION
+        ),
     }
 }
 
@@ -129,6 +138,7 @@ pub fn payload(provider: Provider, message: &Message<'_>) -> Payload {
         Provider::Line => line_event(message),
         Provider::Messenger => meta_message("page", dev::MESSENGER_PAGE, message),
         Provider::Instagram => meta_message("instagram", dev::INSTAGRAM_ACCOUNT, message),
+        Provider::Linear => linear_comment(message),
     };
     Payload {
         body: body.to_string().into_bytes(),
@@ -248,6 +258,20 @@ fn meta_message(object: &str, account: &str, message: &Message<'_>) -> (String, 
         "messaging": [{"sender": {"id": message.from}, "recipient": {"id": account},
                        "timestamp": millis, "message": {"mid": mid, "text": message.text}}]}]});
     (mid, body)
+}
+
+/// A `Comment` `create` webhook on the issue the conversation names; its event id is the
+/// `Linear-Delivery` header.
+fn linear_comment(message: &Message<'_>) -> (String, Value) {
+    let comment = format!("c0c0{:028x}", message.nonce);
+    let at = format!("{}", message.now);
+    let body = json!({"action": "create", "type": "Comment",
+        "actor": {"id": message.from, "name": "Dev", "type": "user"},
+        "data": {"id": comment, "body": message.text, "issueId": message.conversation,
+                 "userId": message.from, "createdAt": at, "updatedAt": at},
+        "organizationId": dev::LINEAR_ORGANIZATION, "webhookId": "dev-linear-webhook",
+        "webhookTimestamp": message.now.saturating_mul(1000)});
+    (message_id(message.nonce), body)
 }
 
 /// The body the Standard Webhooks parser reads: `type`, `text`, `sender.id`,

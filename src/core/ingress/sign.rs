@@ -15,7 +15,7 @@
 //! Building payloads and sending them (the CLI's), `Content-Type`, the clock (`timestamp` is an
 //! argument), WhatsApp's `GET` subscription handshake (a query, not a signature).
 
-use super::{discord, line, meta, slack, standard, telegram};
+use super::{discord, line, linear, meta, slack, standard, telegram};
 use crate::core::tenancy::Provider;
 use ed25519_dalek::{Signer, SigningKey};
 use hmac::Mac;
@@ -89,6 +89,10 @@ fn provider_headers(
             ),
         ],
         Provider::Line => vec![(line::SIGNATURE, self::line(secret, body))],
+        Provider::Linear => vec![
+            (linear::DELIVERY, stamp.message_id.to_owned()),
+            (linear::SIGNATURE, self::linear(secret, body)),
+        ],
     })
 }
 
@@ -109,6 +113,11 @@ pub fn line(channel_secret: &str, body: &[u8]) -> String {
     use base64::Engine;
     let tag = meta::mac(channel_secret, body).finalize();
     base64::engine::general_purpose::STANDARD.encode(tag.into_bytes())
+}
+
+/// Linear: the `Linear-Signature` of `body` (which carries its own `webhookTimestamp`).
+pub fn linear(secret: &str, body: &[u8]) -> String {
+    hex(&meta::mac(secret, body).finalize().into_bytes())
 }
 
 /// Discord: the `X-Signature-Ed25519` of `body` sent at `timestamp`, by the key whose 32-byte

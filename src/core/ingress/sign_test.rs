@@ -6,6 +6,7 @@
 use super::*;
 use crate::core::ingress::discord::Discord;
 use crate::core::ingress::line::Line;
+use crate::core::ingress::linear::Linear;
 use crate::core::ingress::meta;
 use crate::core::ingress::slack::Slack;
 use crate::core::ingress::standard::Standard;
@@ -14,7 +15,8 @@ use crate::core::ingress::{Rejection, Request};
 
 const NOW: u64 = 1_700_000_000;
 const WINDOW: u64 = 300;
-const BODY: &[u8] = br#"{"type":"message","text":"caf\u00e9"}"#;
+/// Linear's signed `webhookTimestamp` is in the body: `NOW` in ms.
+const BODY: &[u8] = br#"{"type":"message","text":"caf\u00e9","webhookTimestamp":1700000000000}"#;
 
 /// Slack's documented example ("Verifying requests from Slack").
 const SLACK_SECRET: &str = "8f742231b10e8888abcd99yyyzzz85a5";
@@ -49,7 +51,7 @@ struct Case {
     wrong: &'static str,
 }
 
-const CASES: [Case; 8] = [
+const CASES: [Case; 9] = [
     Case {
         provider: Provider::Slack,
         verify: Slack::verify,
@@ -105,6 +107,13 @@ const CASES: [Case; 8] = [
         secret: "dev-instagram-app-secret",
         verifying: "dev-instagram-app-secret",
         wrong: "another-app-secret",
+    },
+    Case {
+        provider: Provider::Linear,
+        verify: Linear::verify,
+        secret: "dev-linear-webhook-secret",
+        verifying: "dev-linear-webhook-secret",
+        wrong: "another-webhook-secret",
     },
 ];
 
@@ -199,7 +208,7 @@ fn what_is_signed_is_the_body_as_sent() {
             Provider::Telegram => Ok(()),
             _ => Err(Rejection::BadSignature),
         };
-        let altered = br#"{"type":"message","text":"cafe"}"#;
+        let altered = br#"{"type":"message","text":"cafe","webhookTimestamp":1700000000000}"#;
         assert_eq!(
             verify_signed(case, case.secret, BODY, altered),
             expected,
@@ -216,7 +225,7 @@ fn the_other_headers_are_the_stamp_or_the_token() {
         message_id: "msg_2",
     };
     let now = NOW.to_string();
-    let expected: [&[(&str, &str)]; 5] = [
+    let expected: [&[(&str, &str)]; 9] = [
         &[("X-Slack-Request-Timestamp", &now)],
         &[(
             "X-Telegram-Bot-Api-Secret-Token",
@@ -225,6 +234,10 @@ fn the_other_headers_are_the_stamp_or_the_token() {
         &[],
         &[("X-Signature-Timestamp", &now)],
         &[("webhook-id", "msg_2"), ("webhook-timestamp", &now)],
+        &[],
+        &[],
+        &[],
+        &[("Linear-Delivery", "msg_2")],
     ];
     for (case, expected) in CASES.iter().zip(expected) {
         let unsigned: Vec<(String, String)> = headers(case.provider, case.secret, stamp, BODY)
@@ -246,6 +259,8 @@ fn is_signature(name: &str) -> bool {
         "x-hub-signature-256",
         "x-signature-ed25519",
         "webhook-signature",
+        "x-line-signature",
+        "linear-signature",
     ];
     signatures.contains(&name.to_ascii_lowercase().as_str())
 }

@@ -19,11 +19,13 @@
 
 use super::conversation::{Op, Outcome};
 use super::slack::quoted;
-use super::{seconds_to_ms, Answer, Context, Failure, HttpCall, Rate, Sender, Target, ThreadMode};
+use super::{
+    derived_uuid, seconds_to_ms, Answer, Context, Failure, HttpCall, Rate, Sender, Target,
+    ThreadMode,
+};
 use crate::core::json;
 use crate::core::markdown::{Count, Format};
 use serde_json::{json, Value};
-use sha2::{Digest, Sha256};
 
 /// LINE's sender.
 pub const SENDER: Sender = Sender {
@@ -55,7 +57,7 @@ fn request(op: &Op, target: &Target, context: &Context<'_>) -> Result<Option<Htt
                 json::set(&mut message, "quoteToken", token);
             }
             let body = json!({"to": target.conversation_id, "messages": [message]});
-            let key = retry_key(context.message_id, *part);
+            let key = derived_uuid(context.message_id, *part);
             ("message/push", body, Some(key))
         }
         // Only one-to-one chats (user ids start with `U`) show a loading animation.
@@ -80,25 +82,6 @@ fn request(op: &Op, target: &Target, context: &Context<'_>) -> Result<Option<Htt
         idempotent,
         follow_redirects: true,
     }))
-}
-
-/// The `X-Line-Retry-Key` of part `part` of message `message_id`: a UUID (version 4 form)
-/// derived from both, the same on every attempt.
-fn retry_key(message_id: &str, part: usize) -> String {
-    let digest = Sha256::digest(format!("{message_id}/{part}").as_bytes());
-    let mut bytes = [0u8; 16];
-    bytes.copy_from_slice(&digest[..16]);
-    bytes[6] = (bytes[6] & 0x0f) | 0x40;
-    bytes[8] = (bytes[8] & 0x3f) | 0x80;
-    let hex: String = bytes.iter().map(|byte| format!("{byte:02x}")).collect();
-    format!(
-        "{}-{}-{}-{}-{}",
-        &hex[..8],
-        &hex[8..12],
-        &hex[12..16],
-        &hex[16..20],
-        &hex[20..]
-    )
 }
 
 fn outcome(_op: &Op, answer: &Answer<'_>) -> Outcome {

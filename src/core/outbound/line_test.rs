@@ -87,8 +87,8 @@ fn a_message_is_pushed_with_a_retry_key_per_part() {
 }
 
 #[test]
-fn retry_keys_are_version_4_uuids() {
-    let key = retry_key("msg_1", 0);
+fn derived_uuids_are_of_version_4_form() {
+    let key = derived_uuid("msg_1", 0);
     let groups: Vec<usize> = key.split('-').map(str::len).collect();
     assert_eq!(groups, [8, 4, 4, 4, 12]);
     assert!(key.chars().all(|c| c == '-' || c.is_ascii_hexdigit()));

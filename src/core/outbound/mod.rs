@@ -22,6 +22,7 @@ pub mod discord;
 pub mod instagram;
 pub mod limiter;
 pub mod line;
+pub mod linear;
 pub mod messenger;
 pub mod slack;
 pub mod standard;
@@ -553,6 +554,27 @@ pub struct Sender {
     pub request: fn(&conversation::Op, &Target, &Context<'_>) -> Result<Option<HttpCall>, Failure>,
     /// What the provider's answer to `op` means.
     pub outcome: fn(&conversation::Op, &Answer<'_>) -> conversation::Outcome,
+}
+
+/// A UUID (version 4 form) derived from part `part` of message `message_id`, the same on every
+/// attempt: an idempotency key where a provider takes one (LINE's `X-Line-Retry-Key`, the `id`
+/// of a Linear comment).
+pub fn derived_uuid(message_id: &str, part: usize) -> String {
+    use sha2::{Digest, Sha256};
+    let digest = Sha256::digest(format!("{message_id}/{part}").as_bytes());
+    let mut bytes = [0u8; 16];
+    bytes.copy_from_slice(&digest[..16]);
+    bytes[6] = (bytes[6] & 0x0f) | 0x40;
+    bytes[8] = (bytes[8] & 0x3f) | 0x80;
+    let hex: String = bytes.iter().map(|byte| format!("{byte:02x}")).collect();
+    format!(
+        "{}-{}-{}-{}-{}",
+        &hex[..8],
+        &hex[8..12],
+        &hex[12..16],
+        &hex[16..20],
+        &hex[20..]
+    )
 }
 
 /// What a provider's messages can do, as the conversation queue needs it.

@@ -10,6 +10,8 @@
 //!   /{page_id}/subscribed_apps` for messages, postbacks and reactions.
 //! - Instagram: `GET /me?fields=user_id,username` on the Instagram API with the account's token
 //!   → `POST /me/subscribed_apps` for messages, postbacks and reactions.
+//! - Linear: the GraphQL query `viewer` and `organization` with the token (nothing to set up:
+//!   the workspace's webhook points at the app profile).
 //! - LINE: `GET /v2/bot/info` with the channel access token → `PUT
 //!   /v2/bot/channel/webhook/endpoint` to `{PUBLIC_BASE_URL}/webhooks/line/{installation}` →
 //!   `GET /v2/bot/channel/webhook/endpoint` to see that it took and that webhooks are on.
@@ -210,6 +212,19 @@ async fn check(env: &Env, credentials: &Credentials) -> Result<Channel, String> 
                 credentials: Secrets::from([("access_token".to_owned(), access_token.clone())]),
             })
         }
+        Credentials::Linear { access_token } => {
+            let workspace = linear(env, access_token).await?;
+            let id = json::text(&workspace, "/organization/id")
+                .ok_or("Linear named no organization for the token")?;
+            Ok(Channel {
+                tenant_key: id.to_owned(),
+                metadata: json!({
+                    "name": json::at(&workspace, "/organization/name"),
+                    "url_key": json::at(&workspace, "/organization/urlKey"),
+                }),
+                credentials: Secrets::from([("access_token".to_owned(), access_token.clone())]),
+            })
+        }
         Credentials::Line {
             channel_secret,
             channel_access_token,
@@ -286,6 +301,7 @@ async fn connect(
             subscribe(env, INSTAGRAM, access_token, &path).await?;
             Ok(channel)
         }
+        Credentials::Linear { .. } => Ok(channel),
         Credentials::Line {
             channel_access_token,
             ..
@@ -315,6 +331,29 @@ async fn connect(
             }
             Ok(channel)
         }
+    }
+}
+
+/// Asks Linear's GraphQL API who `token` is: its `viewer` and `organization`, or Linear's reason.
+async fn linear(env: &Env, token: &Secret) -> Result<Value, String> {
+    let url = format!("{}/graphql", base_url(env, "LINEAR_API_BASE_URL"));
+    let authorization = crate::core::outbound::linear::authorization(&token.0);
+    let headers = [
+        ("Authorization", authorization.as_str()),
+        ("Content-Type", "application/json"),
+    ];
+    let query = json!({"query": "query { viewer { id name } organization { id name urlKey } }"});
+    let answer = call(
+        &url,
+        Method::Post,
+        &headers,
+        Some(query.to_string()),
+        "Linear",
+    )
+    .await?;
+    match json::text(&answer, "/errors/0/message") {
+        Some(reason) => Err(format!("Linear refused: {}", quote(reason))),
+        None => Ok(json::at(&answer, "/data").clone()),
     }
 }
 

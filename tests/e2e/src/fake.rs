@@ -136,7 +136,8 @@ impl FakeServer {
     }
 
     /// Every provider API base URL (`[vars]`), pointed at this fake under a path prefix of its
-    /// own (`/telegram`, `/graph`, `/slack`, `/discord`, `/line`, `/instagram`).
+    /// own (`/telegram`, `/graph`, `/slack`, `/discord`, `/line`, `/instagram`,
+    /// `/linear`).
     pub fn provider_vars(&self) -> Vec<(&'static str, String)> {
         vec![
             ("TELEGRAM_API_BASE_URL", self.url("/telegram")),
@@ -145,6 +146,7 @@ impl FakeServer {
             ("DISCORD_API_BASE_URL", self.url("/discord")),
             ("LINE_API_BASE_URL", self.url("/line")),
             ("INSTAGRAM_API_BASE_URL", self.url("/instagram")),
+            ("LINEAR_API_BASE_URL", self.url("/linear")),
         ]
     }
 

@@ -18,6 +18,7 @@ mod health;
 mod ingress;
 mod install;
 mod line;
+mod linear;
 mod messages;
 mod meta;
 mod migrations;
@@ -137,6 +138,7 @@ fn tests() -> Vec<(&'static str, Test)> {
         messages::TESTS,
         senders::TESTS,
         line::TESTS,
+        linear::TESTS,
         meta::TESTS,
         migrations::TESTS,
         sessions::TESTS,

@@ -19,6 +19,8 @@
 //!   Instagram's API under `/instagram` is the same stand-in, where `me` is the account
 //!   `standin.account`.
 //! - Discord under `/discord`: every call succeeds.
+//! - Linear's GraphQL API under `/linear`: any token is of `Stand-in workspace`; comments
+//!   succeed.
 //! - LINE Messaging API under `/line`: any channel access token is a bot (`/v2/bot/info`
 //!   answers with user id `U` + a hash of the token and basic id `@standin`); the
 //!   webhook endpoint is remembered per token and on; pushes and loading animations succeed.
@@ -154,6 +156,7 @@ impl State {
             "slack" => slack(rest, call),
             "discord" => json_answer(json!({"id": next_id().to_string()}), "ok"),
             "line" => self.line(rest, call),
+            "linear" => linear(call),
             _ => Answer {
                 status: 404,
                 body: "{}".into(),
@@ -247,6 +250,25 @@ impl State {
             _ => json_answer(json!({}), "ok"),
         }
     }
+}
+
+/// Linear's GraphQL API: any token belongs to the workspace `Stand-in workspace`; comments
+/// succeed.
+fn linear(call: &Call) -> Answer {
+    let body: Value = serde_json::from_str(call.body).unwrap_or(Value::Null);
+    let query = body["query"].as_str().unwrap_or_default();
+    let data = if query.contains("commentCreate") {
+        json!({"commentCreate": {"success": true, "comment": {"id": format!("standin-comment-{}", next_id())}}})
+    } else if query.contains("commentUpdate") {
+        json!({"commentUpdate": {"success": true, "comment": {"id": body["variables"]["id"]}}})
+    } else if query.contains("commentDelete") {
+        json!({"commentDelete": {"success": true}})
+    } else {
+        json!({"viewer": {"id": "standin-user", "name": "Stand-in user"},
+               "organization": {"id": "5c9e3b8a-0d6e-4c4f-9a51-7e0b4b0de999",
+                                "name": "Stand-in workspace", "urlKey": "standin"}})
+    };
+    json_answer(json!({"data": data}), "ok")
 }
 
 /// The bot id of a token `<digits>:<secret>` (channel-edge checks the secret's form itself
