@@ -109,9 +109,10 @@ pub struct Part {
     pub text: String,
 }
 
-/// One provider operation.
+/// One provider operation. Stored externally tagged (`{"send": {…}}`, `"typing"`); a call
+/// stored before that, internally tagged (`{"op": "send", …}`), is still read ([`read_op`]).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "op", rename_all = "snake_case")]
+#[serde(rename_all = "snake_case")]
 pub enum Op {
     /// Send part `part` with `text`.
     Send {
@@ -150,7 +151,27 @@ pub struct Call {
     /// Where it goes.
     pub target: Target,
     /// What to do.
+    #[serde(deserialize_with = "read_op")]
     pub op: Op,
+}
+
+/// Reads an [`Op`] in either stored form. (Through `serde_json::Value` rather than an
+/// internally tagged enum, whose buffering deserializer would cost the Wasm ~16 KB.)
+fn read_op<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Op, D::Error> {
+    use serde::de::Error;
+    use serde_json::Value;
+    let mut value = Value::deserialize(deserializer)?;
+    let old_tag = value
+        .as_object_mut()
+        .and_then(|object| object.remove("op"))
+        .and_then(|tag| tag.as_str().map(str::to_owned));
+    if let Some(tag) = old_tag {
+        value = match value.as_object().is_some_and(|fields| fields.is_empty()) {
+            true => Value::String(tag),
+            false => serde_json::json!({ tag: value }),
+        };
+    }
+    serde_json::from_value(value).map_err(D::Error::custom)
 }
 
 /// What to do next.

@@ -671,3 +671,47 @@ fn the_attempt_log_names_the_calls_that_change_a_message_and_their_outcomes() {
         assert_eq!(outcome.code(), code);
     }
 }
+
+#[test]
+fn calls_are_read_in_the_stored_form_and_in_the_internally_tagged_one_before_it() {
+    let stored_target = serde_json::to_value(target()).unwrap();
+    for op in [
+        send(1, "hi"),
+        Op::Edit {
+            part: 0,
+            provider_id: "p".into(),
+            text: "t".into(),
+        },
+        Op::Delete {
+            part: 2,
+            provider_id: "p".into(),
+        },
+        Op::Typing,
+        Op::MarkRead,
+    ] {
+        let call = Call {
+            message_id: "msg_1".into(),
+            target: target(),
+            op: op.clone(),
+        };
+        let stored = serde_json::to_value(&call).unwrap();
+        assert_eq!(serde_json::from_value::<Call>(stored).unwrap(), call);
+        // The form stored before: `{"op": "<name>", ...fields}`.
+        let mut old = match serde_json::to_value(&op).unwrap() {
+            serde_json::Value::String(name) => serde_json::json!({"op": name}),
+            serde_json::Value::Object(map) => {
+                let (name, fields) = map.into_iter().next().unwrap();
+                let mut fields = fields;
+                fields["op"] = name.into();
+                fields
+            }
+            other => panic!("unexpected form {other}"),
+        };
+        let old_call =
+            serde_json::json!({"message_id": "msg_1", "target": stored_target, "op": old.take()});
+        assert_eq!(serde_json::from_value::<Call>(old_call).unwrap(), call);
+    }
+    let unknown =
+        serde_json::json!({"message_id": "m", "target": stored_target, "op": {"op": "fly"}});
+    assert!(serde_json::from_value::<Call>(unknown).is_err());
+}
