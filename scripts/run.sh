@@ -112,7 +112,8 @@ if [ "$fake_providers" = 1 ]; then
   vars=("TELEGRAM_API_BASE_URL:$fake/telegram" "GRAPH_API_BASE_URL:$fake/graph"
     "SLACK_API_BASE_URL:$fake/slack/api" "SLACK_AUTHORIZE_URL:$fake/slack/oauth/v2/authorize"
     "DISCORD_API_BASE_URL:$fake/discord" "LINE_API_BASE_URL:$fake/line"
-    "INSTAGRAM_API_BASE_URL:$fake/instagram" "LINEAR_API_BASE_URL:$fake/linear" "${vars[@]+"${vars[@]}"}")
+    "INSTAGRAM_API_BASE_URL:$fake/instagram" "LINEAR_API_BASE_URL:$fake/linear"
+    "GITHUB_API_BASE_URL:$fake/github" "TWILIO_API_BASE_URL:$fake/twilio" "${vars[@]+"${vars[@]}"}")
 fi
 
 var_flags=(--var "PUBLIC_BASE_URL:$BASE")

@@ -384,13 +384,15 @@ impl NewInstallation {
     /// Checks the credentials against what an installation of `provider` holds (after
     /// [`NewInstallation::validate_shape`], once the app profile is known).
     pub fn check_credentials(&self, provider: Provider) -> Result<(), ApiError> {
-        if let Some(field) = provider.spec().tenant_key_field {
+        let spec = provider.spec();
+        if let Some(field) = spec.tenant_key_field {
             check_form(provider, field, &self.tenant_key)?;
         }
-        if provider == Provider::Whatsapp {
-            let waba_id = self.metadata.as_ref().and_then(|m| m.get("waba_id"));
-            if let Some(waba_id) = waba_id {
-                check_form(provider, "waba_id", waba_id.as_str().unwrap_or_default())?;
+        // Metadata values that go into the provider's URLs (a WABA id, a Twilio account SID).
+        for (field, _) in spec.url_forms {
+            let value = self.metadata.as_ref().and_then(|m| m.get(*field));
+            if let Some(value) = value {
+                check_form(provider, field, value.as_str().unwrap_or_default())?;
             }
         }
         check_secret_names(

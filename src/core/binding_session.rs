@@ -470,6 +470,15 @@ pub enum Credentials {
         /// An Instagram user access token of the account.
         access_token: Secret,
     },
+    /// A Twilio number.
+    Twilio {
+        /// The account SID (`AC…`).
+        account_sid: String,
+        /// The account's auth token.
+        auth_token: Secret,
+        /// The number, E.164 (`+15551234567`).
+        phone_number: String,
+    },
     /// A Linear workspace.
     Linear {
         /// An OAuth access token or a personal API key.
@@ -513,6 +522,13 @@ impl Credentials {
         }
         #[derive(Deserialize)]
         #[serde(deny_unknown_fields)]
+        struct Twilio {
+            account_sid: String,
+            auth_token: Secret,
+            phone_number: String,
+        }
+        #[derive(Deserialize)]
+        #[serde(deny_unknown_fields)]
         struct Line {
             channel_secret: Secret,
             channel_access_token: Secret,
@@ -540,6 +556,14 @@ impl Credentials {
             Provider::Instagram => {
                 let Instagram { access_token } = crate::core::admin::parse(body)?;
                 Credentials::Instagram { access_token }
+            }
+            Provider::Twilio => {
+                let body: Twilio = crate::core::admin::parse(body)?;
+                Credentials::Twilio {
+                    account_sid: body.account_sid,
+                    auth_token: body.auth_token,
+                    phone_number: body.phone_number,
+                }
             }
             Provider::Linear => {
                 let Instagram { access_token } = crate::core::admin::parse(body)?;
@@ -581,6 +605,15 @@ impl Credentials {
             Credentials::Instagram { access_token } | Credentials::Linear { access_token } => {
                 vec![("access_token", &access_token.0, MAX_SECRET_CHARS)]
             }
+            Credentials::Twilio {
+                account_sid,
+                auth_token,
+                phone_number,
+            } => vec![
+                ("account_sid", account_sid, MAX_ID_CHARS),
+                ("auth_token", &auth_token.0, MAX_SECRET_CHARS),
+                ("phone_number", phone_number, MAX_ID_CHARS),
+            ],
             Credentials::Line {
                 channel_secret,
                 channel_access_token,
@@ -656,6 +689,20 @@ pub fn auth_prompt(session: &Session, base_url: &str) -> serde_json::Value {
                 ),
             ],
             &["access_token"],
+        ),
+        Provider::Twilio => (
+            "Send the Twilio account SID, its auth token and the number to finish binding.",
+            vec![
+                "In the Twilio console, copy the account SID and auth token (Account info) and \
+                 the number (Phone Numbers → Manage → Active numbers)."
+                    .into(),
+                format!(
+                    "POST them to {credentials_url} as {{\"account_sid\": \"AC…\", \
+                     \"auth_token\": \"…\", \"phone_number\": \"+1…\"}}; channel-edge points \
+                     the number's incoming messages at this installation."
+                ),
+            ],
+            &["account_sid", "auth_token", "phone_number"],
         ),
         Provider::Linear => (
             "Send an access token of the Linear workspace to finish binding.",

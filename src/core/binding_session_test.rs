@@ -170,8 +170,9 @@ fn requests_are_validated() {
         "bad request: method token is not available for discord; available: slack: oauth; \
          telegram: token, \
          qr; whatsapp: token, qr; line: token, qr; messenger: token; instagram: token; \
-         linear: token (no \
-         sessions for discord, standard: create their installations with POST /v1/installations)"
+         linear: token; twilio: token (no \
+         sessions for discord, standard, github: create their installations with POST \
+         /v1/installations)"
     );
     let unknown = serde_json::from_value::<NewSession>(json!({"provider": "telegram",
         "method": "token", "org_id": "o", "app_profile_id": "a",

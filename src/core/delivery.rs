@@ -145,6 +145,7 @@ mod tests {
             method: "POST",
             headers: &headers,
             query: &[],
+            url: "",
             body,
         };
         let secrets = [SECRET.to_owned()];

@@ -1,4 +1,4 @@
-//! HMAC-SHA256 and HKDF-SHA256 that cannot fail.
+//! HMAC-SHA256, HMAC-SHA1 (Twilio's) and HKDF-SHA256 that cannot fail.
 //!
 //! The `hmac` crate's constructor returns a `Result` although HMAC takes a key of any length;
 //! this module applies RFC 2104's own key rule (a key longer than the block is hashed first; a
@@ -7,16 +7,28 @@
 
 use hmac::digest::KeyInit;
 use hmac::{Hmac, Mac};
+use sha1::Sha1;
 use sha2::{Digest, Sha256};
 
-/// SHA-256's block size: HMAC keys are padded (or hashed) to it.
+/// SHA-256's and SHA-1's block size: HMAC keys are padded (or hashed) to it.
 const BLOCK: usize = 64;
 
 /// An HMAC-SHA256 keyed with `key`, ready for `update`.
 pub fn hmac_sha256(key: &[u8]) -> Hmac<Sha256> {
+    <Hmac<Sha256> as KeyInit>::new(&block_key::<Sha256>(key).into())
+}
+
+/// An HMAC-SHA1 keyed with `key`, ready for `update` (Twilio's signature; nothing else).
+pub fn hmac_sha1(key: &[u8]) -> Hmac<Sha1> {
+    <Hmac<Sha1> as KeyInit>::new(&block_key::<Sha1>(key).into())
+}
+
+/// `key` as one block of `D` (SHA-1's and SHA-256's are both 64 bytes): hashed when longer,
+/// zero-padded when shorter.
+fn block_key<D: Digest>(key: &[u8]) -> [u8; BLOCK] {
     let mut block = [0u8; BLOCK];
     if key.len() > BLOCK {
-        for (slot, byte) in block.iter_mut().zip(Sha256::digest(key)) {
+        for (slot, byte) in block.iter_mut().zip(D::digest(key)) {
             *slot = byte;
         }
     } else {
@@ -24,7 +36,7 @@ pub fn hmac_sha256(key: &[u8]) -> Hmac<Sha256> {
             *slot = *byte;
         }
     }
-    <Hmac<Sha256> as KeyInit>::new(&block.into())
+    block
 }
 
 /// HKDF-SHA256 (RFC 5869) of `ikm` with no salt and `info`, 32 bytes out.

@@ -13,7 +13,7 @@
 //! - The Slack app manifest of a Slack app profile ([`slack_manifest`]).
 //! - Binding sessions: the state machine ([`binding_session`]) and its driver
 //!   ([`session_driver`]), the page ([`binding_page`]) and QR codes ([`qr`]).
-//! - Health ([`health`]), ids ([`ids`]) and small safe helpers ([`expiring`], [`json`], [`mac`]).
+//! - Health ([`health`]), ids ([`ids`]) and small safe helpers ([`expiring`], [`json`], [`mac`], [`rfc3339`]).
 //!
 //! # What's out of scope
 //! Anything that needs the Workers runtime: HTTP objects, D1, Queues, Durable Objects, the clock
@@ -62,6 +62,7 @@ pub mod outbound;
 pub mod qr;
 pub mod queue_message;
 pub mod reply;
+pub mod rfc3339;
 pub mod route;
 pub mod seal;
 pub mod session_driver;

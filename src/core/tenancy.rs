@@ -38,11 +38,15 @@ pub enum Provider {
     Instagram,
     /// Linear (issue comments).
     Linear,
+    /// GitHub (issue and pull request comments).
+    Github,
+    /// Twilio Messaging (SMS and WhatsApp through Twilio).
+    Twilio,
 }
 
 impl Provider {
     /// Every provider, in the order the API documents them.
-    pub const ALL: [Provider; 9] = [
+    pub const ALL: [Provider; 11] = [
         Provider::Slack,
         Provider::Telegram,
         Provider::Whatsapp,
@@ -52,12 +56,15 @@ impl Provider {
         Provider::Messenger,
         Provider::Instagram,
         Provider::Linear,
+        Provider::Github,
+        Provider::Twilio,
     ];
 
     /// Everything known about the provider.
     pub fn spec(self) -> &'static Spec {
         use crate::core::ingress::{
-            discord, instagram, line, linear, messenger, slack, standard, telegram, whatsapp,
+            discord, github, instagram, line, linear, messenger, slack, standard, telegram, twilio,
+            whatsapp,
         };
         match self {
             Provider::Slack => &slack::SPEC,
@@ -69,6 +76,8 @@ impl Provider {
             Provider::Messenger => &messenger::SPEC,
             Provider::Instagram => &instagram::SPEC,
             Provider::Linear => &linear::SPEC,
+            Provider::Github => &github::SPEC,
+            Provider::Twilio => &twilio::SPEC,
         }
     }
 
@@ -337,6 +346,12 @@ pub fn check_form(provider: Provider, field: &str, value: &str) -> Result<(), Te
             "<bot id>:<secret>, as @BotFather gives it (digits, a colon, letters, digits, _ and -)",
         ),
         Form::Digits => (digits(value, 32), "the numeric id Meta shows for it"),
+        Form::AccountSid => (
+            value.len() == 34
+                && value.starts_with("AC")
+                && value[2..].bytes().all(|b| b.is_ascii_hexdigit()),
+            "AC followed by 32 hex digits, as the Twilio console shows the account SID",
+        ),
     };
     if ok {
         Ok(())

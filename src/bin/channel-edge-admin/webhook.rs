@@ -239,6 +239,7 @@ pub fn check_secret(provider: Provider, secret: &str) -> Result<(), WebhookError
     let stamp = Stamp {
         timestamp: 0,
         message_id: "msg_check",
+        url: "",
     };
     sign::headers(provider, secret, stamp, b"")
         .map(drop)
@@ -298,15 +299,13 @@ pub fn request(
     body: Vec<u8>,
 ) -> Result<Signed, WebhookError> {
     let provider = webhook.provider;
+    let url = format!("{base}/webhooks/{}/{}", provider.as_str(), webhook.to);
+    let stamp = Stamp { url: &url, ..stamp };
     let mut headers = vec![("Content-Type".to_owned(), content_type(&body).to_owned())];
     let signature = sign::headers(provider, secret, stamp, &body)
         .map_err(|source| WebhookError::BadSecret { source })?;
     headers.extend(signature);
-    Ok(Signed {
-        url: format!("{base}/webhooks/{}/{}", provider.as_str(), webhook.to),
-        headers,
-        body,
-    })
+    Ok(Signed { url, headers, body })
 }
 
 /// JSON for a body that starts with `{` or `[`, else a form (Slack's slash commands and
@@ -372,6 +371,7 @@ pub fn run(webhook: &Webhook, base: &str, now: u64, nonce: u64) -> Result<Sent, 
     let stamp = Stamp {
         timestamp: now,
         message_id: &payload.event_id,
+        url: "",
     };
     let request = request(webhook, base, &secret, stamp, payload.body)?;
     let answer = send(&request)?;

@@ -56,6 +56,7 @@ fn request<'a>(headers: &'a [(String, String)], body: &'a [u8]) -> Request<'a> {
         method: "POST",
         headers,
         query: &[],
+        url: "",
         body,
     }
 }

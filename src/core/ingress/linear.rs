@@ -31,6 +31,7 @@ use super::{
 };
 use crate::core::binding_session::Method;
 use crate::core::json::text;
+use crate::core::rfc3339;
 use crate::core::tenancy::SecretOwner;
 use hmac::Mac;
 use serde_json::{Map, Value};
@@ -126,11 +127,7 @@ impl Linear {
             } else {
                 Kind::Other
             },
-            // When Linear sent it (the entity's own times are ISO 8601 text).
-            occurred_at: payload
-                .get(TIMESTAMP)
-                .and_then(Value::as_f64)
-                .map(|ms| (ms / 1000.0) as u64),
+            occurred_at: text(data, "/createdAt").and_then(rfc3339::unix_seconds),
             sender: sender(&payload),
             conversation: conversation.map(|id| Conversation {
                 id: id.to_owned(),

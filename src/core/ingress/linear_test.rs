@@ -139,6 +139,11 @@ fn a_new_comment_is_a_message_on_its_issue_found_by_the_workspace() {
         Some("8e1b4a72-62f1-4b6e-9c43-3c5e0f0d2b11:Comment:create:2174add1-f7c8-44e3-bbf3-2d60b5ea8bc9:2020-01-23T12:53:18.084Z")
     );
     assert_eq!(event.kind, Kind::Message);
+    assert_eq!(
+        event.occurred_at,
+        Some(1_579_783_998),
+        "the comment's createdAt"
+    );
     assert_eq!(event.tenant_keys, ["8e1b4a72-62f1-4b6e-9c43-3c5e0f0d2b11"]);
     let conversation = event.conversation.unwrap();
     assert_eq!(conversation.id, "539068e2-ae88-4d09-bd75-22eb4a59612f");

@@ -21,6 +21,7 @@
 //! those with the rules in [`crate::core::tenancy`]); the clock (`now` is an argument).
 
 pub mod discord;
+pub mod github;
 pub mod instagram;
 pub mod line;
 pub mod linear;
@@ -36,6 +37,7 @@ pub mod sign;
 pub mod slack;
 pub mod standard;
 pub mod telegram;
+pub mod twilio;
 pub mod whatsapp;
 
 use crate::core::binding_session::Method;
@@ -134,6 +136,8 @@ pub enum Form {
     TelegramBotToken,
     /// Only digits (Meta's numeric ids).
     Digits,
+    /// A Twilio account SID: `AC` and 32 hex digits.
+    AccountSid,
 }
 
 /// What sending through a provider can do (read by outbound sending).
@@ -187,6 +191,9 @@ pub struct Request<'a> {
     pub headers: &'a [(String, String)],
     /// Decoded query pairs.
     pub query: &'a [(String, String)],
+    /// The URL the provider called, as it knows it: `PUBLIC_BASE_URL` followed by the path and
+    /// the query exactly as received (what Twilio signs); empty where nobody needs it.
+    pub url: &'a str,
     /// The raw body, exactly as received.
     pub body: &'a [u8],
 }
@@ -198,6 +205,7 @@ impl<'a> Request<'a> {
             method: "POST",
             headers,
             query: &[],
+            url: "",
             body,
         }
     }
@@ -341,6 +349,8 @@ pub enum Ack {
     NoContent,
     /// 200 with this JSON body (Discord: deferred response type 5 or 6).
     Json(String),
+    /// 200 with this XML body (Twilio: an empty TwiML response).
+    Xml(&'static str),
 }
 
 /// What kind of thing an event is.
@@ -520,6 +530,7 @@ mod tests {
             method: "POST",
             headers: &headers,
             query: &query,
+            url: "",
             body: b"",
         };
         assert_eq!(request.header("x-slack-signature"), Some("v0=ab"));

@@ -42,6 +42,12 @@ pub mod dev {
     pub const LINEAR_ORGANIZATION: &str = "5c9e3b8a-0d6e-4c4f-9a51-7e0b4b0de001";
     pub const LINEAR_USER: &str = "aacdca22-6266-4c0a-ab3c-8fa70a26765c";
     pub const LINEAR_ISSUE: &str = "539068e2-ae88-4d09-bd75-22eb4a59612f";
+    pub const GITHUB_INSTALLATION: &str = "41000001";
+    pub const GITHUB_USER: &str = "21031067";
+    pub const GITHUB_ISSUE: &str = "acme-dev/support#1";
+    pub const TWILIO_ACCOUNT: &str = "AC0de00000000000000000000000000001";
+    pub const TWILIO_NUMBER: &str = "+15550004444";
+    pub const TWILIO_USER: &str = "+15550005555";
 }
 
 /// Discord's epoch, 2015-01-01T00:00:00Z, in Unix milliseconds (snowflake ids count from it).
@@ -59,6 +65,8 @@ pub fn default_sender(provider: Provider) -> &'static str {
         Provider::Messenger => dev::MESSENGER_USER,
         Provider::Instagram => dev::INSTAGRAM_USER,
         Provider::Linear => dev::LINEAR_USER,
+        Provider::Github => dev::GITHUB_USER,
+        Provider::Twilio => dev::TWILIO_USER,
     }
 }
 
@@ -71,8 +79,10 @@ pub fn conversation_of(provider: Provider, from: &str, conversation: Option<&str
         | Provider::Whatsapp
         | Provider::Line
         | Provider::Messenger
-        | Provider::Instagram => from,
+        | Provider::Instagram
+        | Provider::Twilio => from,
         Provider::Linear => dev::LINEAR_ISSUE,
+        Provider::Github => dev::GITHUB_ISSUE,
         Provider::Discord => dev::DISCORD_CHANNEL,
         Provider::Standard => dev::STANDARD_CONVERSATION,
     };
@@ -102,6 +112,11 @@ pub fn defaults(provider: Provider) -> String {
             "a comment by {from} on issue {conversation} of workspace {}",
             dev::LINEAR_ORGANIZATION
         ),
+        Provider::Github => format!(
+            "an issue comment by user {from} on {conversation} (App installation {})",
+            dev::GITHUB_INSTALLATION
+        ),
+        Provider::Twilio => format!("an SMS from {from} to {}", dev::TWILIO_NUMBER),
     }
 }
 
@@ -139,11 +154,15 @@ pub fn payload(provider: Provider, message: &Message<'_>) -> Payload {
         Provider::Messenger => meta_message("page", dev::MESSENGER_PAGE, message),
         Provider::Instagram => meta_message("instagram", dev::INSTAGRAM_ACCOUNT, message),
         Provider::Linear => linear_comment(message),
+        Provider::Github => github_comment(message),
+        Provider::Twilio => twilio_sms(message),
     };
-    Payload {
-        body: body.to_string().into_bytes(),
-        event_id,
-    }
+    // A form (Twilio's) is sent as it is; JSON is serialised.
+    let body = match body {
+        Value::String(form) => form.into_bytes(),
+        json => json.to_string().into_bytes(),
+    };
+    Payload { body, event_id }
 }
 
 /// An Events API `event_callback` carrying a `message` event.
@@ -264,7 +283,7 @@ fn meta_message(object: &str, account: &str, message: &Message<'_>) -> (String, 
 /// `Linear-Delivery` header.
 fn linear_comment(message: &Message<'_>) -> (String, Value) {
     let comment = format!("c0c0{:028x}", message.nonce);
-    let at = format!("{}", message.now);
+    let at = rfc3339(message.now);
     let body = json!({"action": "create", "type": "Comment",
         "actor": {"id": message.from, "name": "Dev", "type": "user"},
         "data": {"id": comment, "body": message.text, "issueId": message.conversation,
@@ -273,6 +292,97 @@ fn linear_comment(message: &Message<'_>) -> (String, Value) {
         "webhookTimestamp": message.now.saturating_mul(1000)});
     (message_id(message.nonce), body)
 }
+
+/// An `issue_comment` `created` delivery on the issue `owner/repo#number` the conversation
+/// names; its event id is `<hook id>:<delivery id>` ([`GITHUB_HOOK`], and a Standard
+/// Webhooks-like message id as the delivery).
+fn github_comment(message: &Message<'_>) -> (String, Value) {
+    let (repository, number) = message
+        .conversation
+        .split_once('#')
+        .unwrap_or((message.conversation, "1"));
+    let number: u64 = number.parse().unwrap_or(1);
+    let user =
+        json!({"login": "dev", "id": message.from.parse::<u64>().unwrap_or(0), "type": "User"});
+    let body = json!({"action": "created",
+        "issue": {"number": number, "title": "Dev issue", "user": user},
+        "comment": {"id": 900_000_000 + message.nonce % 100_000_000, "body": message.text,
+                    "user": user, "created_at": rfc3339(message.now)},
+        "repository": {"id": 186_853_002, "full_name": repository},
+        "sender": user,
+        "installation": {"id": dev::GITHUB_INSTALLATION.parse::<u64>().unwrap_or(0)}});
+    let delivery = message_id(message.nonce);
+    (format!("{GITHUB_HOOK}:{delivery}"), body)
+}
+
+/// An incoming SMS as Twilio posts it (a form), from the sender to the dev dataset's number.
+fn twilio_sms(message: &Message<'_>) -> (String, Value) {
+    let sid = format!("SM{:032x}", u128::from(message.nonce));
+    let form = form_urlencoded::Serializer::new(String::new())
+        .append_pair("ToCountry", "US")
+        .append_pair("SmsMessageSid", &sid)
+        .append_pair("NumMedia", "0")
+        .append_pair("SmsSid", &sid)
+        .append_pair("SmsStatus", "received")
+        .append_pair("Body", message.text)
+        .append_pair("To", dev::TWILIO_NUMBER)
+        .append_pair("NumSegments", "1")
+        .append_pair("MessageSid", &sid)
+        .append_pair("AccountSid", dev::TWILIO_ACCOUNT)
+        .append_pair("From", message.from)
+        .append_pair("ApiVersion", "2010-04-01")
+        .finish();
+    (sid, Value::String(form))
+}
+
+/// Unix seconds `at` as an RFC 3339 UTC time (what GitHub and Linear write).
+fn rfc3339(at: u64) -> String {
+    let (mut days, rest) = (at / 86_400, at % 86_400);
+    let mut year = 1970;
+    loop {
+        let length = if (year % 4 == 0 && year % 100 != 0) || year % 400 == 0 {
+            366
+        } else {
+            365
+        };
+        if days < length {
+            break;
+        }
+        days -= length;
+        year += 1;
+    }
+    let leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
+    let lengths = [
+        31,
+        if leap { 29 } else { 28 },
+        31,
+        30,
+        31,
+        30,
+        31,
+        31,
+        30,
+        31,
+        30,
+        31,
+    ];
+    let mut month = 0;
+    while days >= lengths[month] {
+        days -= lengths[month];
+        month += 1;
+    }
+    format!(
+        "{year:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z",
+        month + 1,
+        days + 1,
+        rest / 3600,
+        rest % 3600 / 60,
+        rest % 60
+    )
+}
+
+/// The `X-GitHub-Hook-ID` the CLI and tools send.
+pub const GITHUB_HOOK: &str = "109948940";
 
 /// The body the Standard Webhooks parser reads: `type`, `text`, `sender.id`,
 /// `conversation.id`; the event id is the `webhook-id` header.

@@ -15,8 +15,9 @@
 //! Building payloads and sending them (the CLI's), `Content-Type`, the clock (`timestamp` is an
 //! argument), WhatsApp's `GET` subscription handshake (a query, not a signature).
 
-use super::{discord, line, linear, meta, slack, standard, telegram};
+use super::{discord, github, line, linear, meta, slack, standard, telegram, twilio};
 use crate::core::tenancy::Provider;
+use base64::Engine;
 use ed25519_dalek::{Signer, SigningKey};
 use hmac::Mac;
 
@@ -32,13 +33,16 @@ pub enum SignError {
 }
 
 /// When a request is signed and, for Standard Webhooks, its message id (`webhook-id`; the
-/// other providers carry their event id in the body).
+/// other providers carry their event id in the body), and the URL it is sent to (Twilio signs
+/// it).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Stamp<'a> {
     /// Unix seconds.
     pub timestamp: u64,
     /// The Standard Webhooks message id.
     pub message_id: &'a str,
+    /// The URL as the provider calls it (only Twilio's signature covers it).
+    pub url: &'a str,
 }
 
 /// The authentication headers `provider` sends with `body`, signed with `secret` (Slack's
@@ -89,6 +93,20 @@ fn provider_headers(
             ),
         ],
         Provider::Line => vec![(line::SIGNATURE, self::line(secret, body))],
+        // The message id is the event id, `<hook id>:<delivery id>`; an issue comment.
+        Provider::Github => {
+            let (hook, delivery) = stamp
+                .message_id
+                .split_once(':')
+                .unwrap_or((super::sample::GITHUB_HOOK, stamp.message_id));
+            vec![
+                (github::EVENT, "issue_comment".to_owned()),
+                (github::HOOK, hook.to_owned()),
+                (github::DELIVERY, delivery.to_owned()),
+                (meta::SIGNATURE, self::whatsapp(secret, body)),
+            ]
+        }
+        Provider::Twilio => vec![(twilio::SIGNATURE, self::twilio(secret, stamp.url, body))],
         Provider::Linear => vec![
             (linear::DELIVERY, stamp.message_id.to_owned()),
             (linear::SIGNATURE, self::linear(secret, body)),
@@ -110,7 +128,6 @@ pub fn whatsapp(app_secret: &str, body: &[u8]) -> String {
 
 /// LINE: the `x-line-signature` of `body` under the channel secret.
 pub fn line(channel_secret: &str, body: &[u8]) -> String {
-    use base64::Engine;
     let tag = meta::mac(channel_secret, body).finalize();
     base64::engine::general_purpose::STANDARD.encode(tag.into_bytes())
 }
@@ -118,6 +135,30 @@ pub fn line(channel_secret: &str, body: &[u8]) -> String {
 /// Linear: the `Linear-Signature` of `body` (which carries its own `webhookTimestamp`).
 pub fn linear(secret: &str, body: &[u8]) -> String {
     hex(&meta::mac(secret, body).finalize().into_bytes())
+}
+
+/// Twilio: the `X-Twilio-Signature` of a form (or, with `bodySHA256` in `url`, JSON) `body`
+/// posted to `url`, under the auth token.
+pub fn twilio(auth_token: &str, url: &str, body: &[u8]) -> String {
+    let query: Vec<(String, String)> = url
+        .split_once('?')
+        .map(|(_, query)| {
+            form_urlencoded::parse(query.as_bytes())
+                .into_owned()
+                .collect()
+        })
+        .unwrap_or_default();
+    let request = super::Request {
+        method: "POST",
+        headers: &[],
+        query: &query,
+        url,
+        body,
+    };
+    let signed = twilio::signed_text(&request).unwrap_or_default();
+    let mut mac = crate::core::mac::hmac_sha1(auth_token.as_bytes());
+    mac.update(signed.as_bytes());
+    base64::engine::general_purpose::STANDARD.encode(mac.finalize().into_bytes())
 }
 
 /// Discord: the `X-Signature-Ed25519` of `body` sent at `timestamp`, by the key whose 32-byte

@@ -11,9 +11,12 @@ use crate::core::ingress::meta;
 use crate::core::ingress::slack::Slack;
 use crate::core::ingress::standard::Standard;
 use crate::core::ingress::telegram::Telegram;
+use crate::core::ingress::twilio::Twilio;
 use crate::core::ingress::{Rejection, Request};
 
 const NOW: u64 = 1_700_000_000;
+/// Where the requests go (Twilio signs it).
+const URL: &str = "https://edge.example.com/webhooks/any/ins_1";
 const WINDOW: u64 = 300;
 /// Linear's signed `webhookTimestamp` is in the body: `NOW` in ms.
 const BODY: &[u8] = br#"{"type":"message","text":"caf\u00e9","webhookTimestamp":1700000000000}"#;
@@ -51,7 +54,7 @@ struct Case {
     wrong: &'static str,
 }
 
-const CASES: [Case; 9] = [
+const CASES: [Case; 11] = [
     Case {
         provider: Provider::Slack,
         verify: Slack::verify,
@@ -115,6 +118,20 @@ const CASES: [Case; 9] = [
         verifying: "dev-linear-webhook-secret",
         wrong: "another-webhook-secret",
     },
+    Case {
+        provider: Provider::Github,
+        verify: meta::verify,
+        secret: "dev-github-webhook-secret",
+        verifying: "dev-github-webhook-secret",
+        wrong: "another-webhook-secret",
+    },
+    Case {
+        provider: Provider::Twilio,
+        verify: Twilio::verify,
+        secret: "dev-twilio-auth-token",
+        verifying: "dev-twilio-auth-token",
+        wrong: "another-auth-token",
+    },
 ];
 
 /// `case`'s verifier on `body` sent with the headers `headers` signs `signed` with.
@@ -122,10 +139,15 @@ fn verify_signed(case: &Case, secret: &str, signed: &[u8], body: &[u8]) -> Resul
     let stamp = Stamp {
         timestamp: NOW,
         message_id: "msg_sign_test",
+        url: URL,
     };
     let headers = headers(case.provider, secret, stamp, signed).unwrap();
     let secrets = [case.verifying.to_owned()];
-    (case.verify)(&Request::post(&headers, body), &secrets, NOW, WINDOW)
+    let request = Request {
+        url: URL,
+        ..Request::post(&headers, body)
+    };
+    (case.verify)(&request, &secrets, NOW, WINDOW)
 }
 
 #[test]
@@ -223,9 +245,10 @@ fn the_other_headers_are_the_stamp_or_the_token() {
     let stamp = Stamp {
         timestamp: NOW,
         message_id: "msg_2",
+        url: "",
     };
     let now = NOW.to_string();
-    let expected: [&[(&str, &str)]; 9] = [
+    let expected: [&[(&str, &str)]; 11] = [
         &[("X-Slack-Request-Timestamp", &now)],
         &[(
             "X-Telegram-Bot-Api-Secret-Token",
@@ -238,6 +261,12 @@ fn the_other_headers_are_the_stamp_or_the_token() {
         &[],
         &[],
         &[("Linear-Delivery", "msg_2")],
+        &[
+            ("X-GitHub-Event", "issue_comment"),
+            ("X-GitHub-Hook-ID", "109948940"),
+            ("X-GitHub-Delivery", "msg_2"),
+        ],
+        &[],
     ];
     for (case, expected) in CASES.iter().zip(expected) {
         let unsigned: Vec<(String, String)> = headers(case.provider, case.secret, stamp, BODY)
@@ -261,6 +290,7 @@ fn is_signature(name: &str) -> bool {
         "webhook-signature",
         "x-line-signature",
         "linear-signature",
+        "x-twilio-signature",
     ];
     signatures.contains(&name.to_ascii_lowercase().as_str())
 }
@@ -282,6 +312,7 @@ fn a_discord_seed_that_is_not_32_bytes_of_hex_is_refused() {
         let stamp = Stamp {
             timestamp: NOW,
             message_id: "",
+            url: "",
         };
         assert_eq!(
             headers(Provider::Discord, seed, stamp, BODY),

@@ -29,6 +29,7 @@ fn request<'a>(headers: &'a [(String, String)], body: &'a [u8]) -> Request<'a> {
         method: "POST",
         headers,
         query: &[],
+        url: "",
         body,
     }
 }

@@ -44,6 +44,7 @@ fn request<'a>(headers: &'a [(String, String)], body: &'a [u8]) -> Request<'a> {
         method: "POST",
         headers,
         query: &[],
+        url: "",
         body,
     }
 }
@@ -319,6 +320,7 @@ fn handshake(pairs: &[(&str, &str)], tokens: &[&str]) -> Result<Reply, Rejection
         method: "GET",
         headers: &[],
         query: &query,
+        url: "",
         body: b"",
     };
     subscribe(&request, &strings(tokens))
@@ -367,6 +369,7 @@ fn the_handshake_needs_no_signature_header() {
         method: "GET",
         headers: &[],
         query: &query,
+        url: "",
         body: b"",
     };
     let tokens = strings(&[VERIFY_TOKEN_VALUE]);

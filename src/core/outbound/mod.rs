@@ -19,6 +19,7 @@
 
 pub mod conversation;
 pub mod discord;
+pub mod github;
 pub mod instagram;
 pub mod limiter;
 pub mod line;
@@ -27,6 +28,7 @@ pub mod messenger;
 pub mod slack;
 pub mod standard;
 pub mod telegram;
+pub mod twilio;
 pub mod whatsapp;
 
 use crate::core::admin::parse;

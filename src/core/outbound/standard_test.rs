@@ -67,6 +67,7 @@ fn an_answer_is_a_signed_event_to_the_callback_url() {
         method: "POST",
         headers: &headers,
         query: &[],
+        url: "",
         body: body.as_bytes(),
     };
     assert_eq!(

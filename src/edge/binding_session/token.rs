@@ -10,6 +10,9 @@
 //!   /{page_id}/subscribed_apps` for messages, postbacks and reactions.
 //! - Instagram: `GET /me?fields=user_id,username` on the Instagram API with the account's token
 //!   → `POST /me/subscribed_apps` for messages, postbacks and reactions.
+//! - Twilio: `GET /2010-04-01/Accounts/{sid}/IncomingPhoneNumbers.json?PhoneNumber=…` with the
+//!   account's credentials → `POST …/IncomingPhoneNumbers/{number sid}.json` setting its
+//!   `SmsUrl` to `{PUBLIC_BASE_URL}/webhooks/twilio/{installation}`.
 //! - Linear: the GraphQL query `viewer` and `organization` with the token (nothing to set up:
 //!   the workspace's webhook points at the app profile).
 //! - LINE: `GET /v2/bot/info` with the channel access token → `PUT
@@ -29,7 +32,7 @@ use crate::edge::http::{self, base_url};
 use crate::edge::runtime;
 use crate::edge::store::d1;
 use crate::edge::store::sessions::{self, ClaimRefused};
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use base64::Engine;
 use serde_json::{json, Value};
 use std::time::Duration;
@@ -212,6 +215,27 @@ async fn check(env: &Env, credentials: &Credentials) -> Result<Channel, String> 
                 credentials: Secrets::from([("access_token".to_owned(), access_token.clone())]),
             })
         }
+        Credentials::Twilio {
+            account_sid,
+            auth_token,
+            phone_number,
+        } => {
+            let query = form_urlencoded::Serializer::new(String::new())
+                .append_pair("PhoneNumber", phone_number)
+                .finish();
+            let path = format!("IncomingPhoneNumbers.json?{query}");
+            let found = twilio(env, account_sid, auth_token, &path, None).await?;
+            let number = json::at(&found, "/incoming_phone_numbers/0");
+            let sid = json::text(number, "/sid")
+                .ok_or_else(|| format!("the Twilio account has no number {phone_number}"))?;
+            Ok(Channel {
+                tenant_key: phone_number.clone(),
+                metadata: json!({"account_sid": account_sid, "number_sid": sid,
+                                 "phone_number": phone_number,
+                                 "friendly_name": json::at(number, "/friendly_name")}),
+                credentials: Secrets::from([("auth_token".to_owned(), auth_token.clone())]),
+            })
+        }
         Credentials::Linear { access_token } => {
             let workspace = linear(env, access_token).await?;
             let id = json::text(&workspace, "/organization/id")
@@ -302,6 +326,24 @@ async fn connect(
             Ok(channel)
         }
         Credentials::Linear { .. } => Ok(channel),
+        Credentials::Twilio {
+            account_sid,
+            auth_token,
+            ..
+        } => {
+            let url = format!("{}/webhooks/twilio/{installation_id}", public_base_url(env));
+            let number = json::text(&channel.metadata, "/number_sid").unwrap_or_default();
+            let form = form_urlencoded::Serializer::new(String::new())
+                .append_pair("SmsUrl", &url)
+                .append_pair("SmsMethod", "POST")
+                .finish();
+            let path = format!("IncomingPhoneNumbers/{number}.json");
+            let set = twilio(env, account_sid, auth_token, &path, Some(form)).await?;
+            if json::at(&set, "/sms_url") != url.as_str() {
+                return Err("Twilio reports another SmsUrl: setting ours did not take".into());
+            }
+            Ok(channel)
+        }
         Credentials::Line {
             channel_access_token,
             ..
@@ -331,6 +373,40 @@ async fn connect(
             }
             Ok(channel)
         }
+    }
+}
+
+/// Calls Twilio's API at `/2010-04-01/Accounts/{account}/{path}` (a `GET`, or a `POST` of
+/// `form`); the answer, or Twilio's reason.
+async fn twilio(
+    env: &Env,
+    account: &str,
+    token: &Secret,
+    path: &str,
+    form: Option<String>,
+) -> Result<Value, String> {
+    let base = base_url(env, "TWILIO_API_BASE_URL");
+    let url = format!("{base}/2010-04-01/Accounts/{account}/{path}");
+    let basic = format!(
+        "Basic {}",
+        STANDARD.encode(format!("{account}:{}", token.0))
+    );
+    let headers = [
+        ("Authorization", basic.as_str()),
+        ("Content-Type", "application/x-www-form-urlencoded"),
+    ];
+    let verb = if form.is_some() {
+        Method::Post
+    } else {
+        Method::Get
+    };
+    let answer = call(&url, verb, &headers, form, "Twilio").await?;
+    match (
+        json::at(&answer, "/code").as_u64(),
+        json::text(&answer, "/message"),
+    ) {
+        (Some(_), Some(reason)) => Err(format!("Twilio refused: {}", quote(reason))),
+        _ => Ok(answer),
     }
 }
 

@@ -82,6 +82,7 @@ struct Raw {
     method: String,
     headers: Vec<(String, String)>,
     query: Vec<(String, String)>,
+    url: String,
     body: Vec<u8>,
     client: String,
 }
@@ -92,6 +93,7 @@ impl Raw {
             method: &self.method,
             headers: &self.headers,
             query: &self.query,
+            url: &self.url,
             body: &self.body,
         }
     }
@@ -120,7 +122,8 @@ impl Call<'_> {
         id: String,
     ) -> Result<Call<'a>, ApiError> {
         let config = Config::from_env(env);
-        let raw = read(req, config.max_body_bytes).await?;
+        let public_base = http::base_url(env, "PUBLIC_BASE_URL");
+        let raw = read(req, &public_base, config.max_body_bytes).await?;
         Ok(Call {
             env,
             ctx,
@@ -445,10 +448,13 @@ async fn deliver(call: &Call<'_>, deliveries: &[Delivery]) -> Result<(), ApiErro
     Ok(())
 }
 
-/// Reads method, headers, query and at most `limit` body bytes (413 beyond). A `GET` has no
+/// Reads method, headers, query, the URL as the provider called it (`public_base` with the
+/// path and query as received) and at most `limit` body bytes (413 beyond). A `GET` has no
 /// body: whatever it declares is not read.
-async fn read(mut req: Request, limit: usize) -> Result<Raw, ApiError> {
+async fn read(mut req: Request, public_base: &str, limit: usize) -> Result<Raw, ApiError> {
     let query = http::query(&req);
+    // The request's URL as a string: parsing it (`Request::url`) would bring IDNA tables along.
+    let url = format!("{public_base}{}", path_and_query(&req.inner().url()));
     let headers = req.headers().entries().collect();
     let client = req
         .headers()
@@ -469,9 +475,18 @@ async fn read(mut req: Request, limit: usize) -> Result<Raw, ApiError> {
         method,
         headers,
         query,
+        url,
         body,
         client,
     })
+}
+
+/// The path and query of an absolute URL (`https://host/path?query` → `/path?query`).
+fn path_and_query(url: &str) -> &str {
+    let after_scheme = url.split_once("://").map_or(url, |(_, rest)| rest);
+    after_scheme
+        .find('/')
+        .map_or("/", |start| &after_scheme[start..])
 }
 
 fn respond(reply: &Reply) -> Answer {
@@ -488,15 +503,17 @@ fn respond(reply: &Reply) -> Answer {
 }
 
 fn acknowledge(ack: &Ack) -> Answer {
+    let typed = |body: &str, content_type: &str| {
+        Response::ok(body).and_then(|mut response| {
+            response.headers_mut().set("Content-Type", content_type)?;
+            Ok(response)
+        })
+    };
     let response = match ack {
         Ack::Empty => Response::ok(""),
         Ack::NoContent => Response::empty().map(|r| r.with_status(204)),
-        Ack::Json(body) => Response::ok(body.clone()).and_then(|mut response| {
-            response
-                .headers_mut()
-                .set("Content-Type", "application/json")?;
-            Ok(response)
-        }),
+        Ack::Json(body) => typed(body, "application/json"),
+        Ack::Xml(body) => typed(body, "text/xml"),
     };
     response.map_err(d1::internal)
 }

@@ -137,7 +137,7 @@ impl FakeServer {
 
     /// Every provider API base URL (`[vars]`), pointed at this fake under a path prefix of its
     /// own (`/telegram`, `/graph`, `/slack`, `/discord`, `/line`, `/instagram`,
-    /// `/linear`).
+    /// `/linear`, `/github`, `/twilio`).
     pub fn provider_vars(&self) -> Vec<(&'static str, String)> {
         vec![
             ("TELEGRAM_API_BASE_URL", self.url("/telegram")),
@@ -147,6 +147,8 @@ impl FakeServer {
             ("LINE_API_BASE_URL", self.url("/line")),
             ("INSTAGRAM_API_BASE_URL", self.url("/instagram")),
             ("LINEAR_API_BASE_URL", self.url("/linear")),
+            ("GITHUB_API_BASE_URL", self.url("/github")),
+            ("TWILIO_API_BASE_URL", self.url("/twilio")),
         ]
     }
 

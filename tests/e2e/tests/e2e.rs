@@ -14,6 +14,7 @@ macro_rules! tests {
 mod admin;
 mod authority;
 mod cli;
+mod github;
 mod health;
 mod ingress;
 mod install;
@@ -30,6 +31,7 @@ mod routing;
 mod senders;
 mod sessions;
 mod tenancy;
+mod twilio;
 
 use channel_edge_e2e::http::{self, Reply};
 use channel_edge_e2e::leaks;
@@ -138,6 +140,8 @@ fn tests() -> Vec<(&'static str, Test)> {
         messages::TESTS,
         senders::TESTS,
         line::TESTS,
+        github::TESTS,
+        twilio::TESTS,
         linear::TESTS,
         meta::TESTS,
         migrations::TESTS,

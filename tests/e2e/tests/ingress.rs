@@ -89,6 +89,7 @@ fn checked_envelope(delivery: &Recorded) -> Value {
         method: "POST",
         headers: &headers,
         query: &[],
+        url: "",
         body: &delivery.body,
     };
     assert_eq!(

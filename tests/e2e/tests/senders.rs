@@ -398,6 +398,7 @@ fn a_standard_webhooks_source_gets_signed_answers_at_its_callback(env: &Env) -> 
         method: "POST",
         headers: &delivery.headers,
         query: &[],
+        url: "",
         body: &delivery.body,
     };
     assert_eq!(

@@ -19,6 +19,9 @@
 //!   Instagram's API under `/instagram` is the same stand-in, where `me` is the account
 //!   `standin.account`.
 //! - Discord under `/discord`: every call succeeds.
+//! - GitHub's REST API under `/github`: every call succeeds (new comment ids counting up).
+//! - Twilio's API under `/twilio`: any account has any number; its `SmsUrl` is set; messages
+//!   are queued.
 //! - Linear's GraphQL API under `/linear`: any token is of `Stand-in workspace`; comments
 //!   succeed.
 //! - LINE Messaging API under `/line`: any channel access token is a bot (`/v2/bot/info`
@@ -157,6 +160,8 @@ impl State {
             "discord" => json_answer(json!({"id": next_id().to_string()}), "ok"),
             "line" => self.line(rest, call),
             "linear" => linear(call),
+            "github" => json_answer(json!({"id": next_id()}), "ok"),
+            "twilio" => twilio(call),
             _ => Answer {
                 status: 404,
                 body: "{}".into(),
@@ -249,6 +254,28 @@ impl State {
             ),
             _ => json_answer(json!({}), "ok"),
         }
+    }
+}
+
+/// Twilio's API: every account has the number asked for; setting its `SmsUrl` is echoed; every
+/// message is queued.
+fn twilio(call: &Call) -> Answer {
+    let form = |name: &str| form_value(call.body, name).unwrap_or_default();
+    if call.path.ends_with("/IncomingPhoneNumbers.json") {
+        let number = form_value(call.query, "PhoneNumber").unwrap_or_default();
+        return json_answer(
+            json!({"incoming_phone_numbers": [{"sid": format!("PN{:032}", next_id()),
+                   "phone_number": number, "friendly_name": "Stand-in number"}]}),
+            "a number",
+        );
+    }
+    if call.path.contains("/IncomingPhoneNumbers/") {
+        return json_answer(json!({"sms_url": form("SmsUrl")}), "SmsUrl set");
+    }
+    let answer = json!({"sid": format!("SM{:032}", next_id()), "status": "queued"});
+    Answer {
+        status: 201,
+        ..json_answer(answer, "queued")
     }
 }
 

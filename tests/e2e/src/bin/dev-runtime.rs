@@ -114,6 +114,7 @@ fn verify(headers: &[(String, String)], body: &[u8], secret: &str) -> Result<(),
         method: "POST",
         headers,
         query: &[],
+        url: "",
         body,
     };
     Standard::verify(&request, &[secret.to_owned()], now, 300).map_err(|error| error.to_string())

@@ -68,6 +68,7 @@ impl Mixed {
         let stamp = Stamp {
             timestamp: now,
             message_id: &payload.event_id,
+            url,
         };
         let mut headers =
             sign::headers(*provider, secret, stamp, &payload.body).map_err(|e| e.to_string())?;
