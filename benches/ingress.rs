@@ -77,6 +77,7 @@ impl Signed {
             method: "POST",
             headers: &self.headers,
             query: &[],
+            url: "",
             body: self.body,
         }
     }
@@ -95,7 +96,8 @@ struct Row {
 fn pipeline(signed: &Signed, routing: &Routing) -> usize {
     let request = signed.request();
     let spec = signed.provider.spec();
-    (spec.verify)(&request, &signed.secrets, signed.now, WINDOW)
+    spec.verify
+        .natively(&request, &signed.secrets, signed.now, WINDOW)
         .expect("the bench request verifies");
     let Ok(Parsed::Events { events, .. }) = (spec.parse)(&request) else {
         panic!("the bench fixture parses into events");

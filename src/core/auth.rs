@@ -23,8 +23,8 @@
 //! implementation.
 
 use crate::core::authority::Restriction;
+use crate::core::ed25519::{is_weak_key, Check};
 use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine};
-use ed25519_dalek::VerifyingKey;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
 use std::fmt;
@@ -399,13 +399,38 @@ pub fn key_id(token: &str) -> Result<String, AuthError> {
         .ok_or(AuthError::MissingKeyId)
 }
 
-/// Verifies `token` against `principal` (the one its `kid` names) at time `now` (Unix seconds).
-pub fn verify(token: &str, principal: &Principal, now: u64) -> Result<Caller, AuthError> {
+/// The Ed25519 check of `token`'s signature by `principal`'s key (the one its `kid` names),
+/// for the platform to perform before [`verify_checked`].
+pub fn signature_check(token: &str, principal: &Principal) -> Result<Check, AuthError> {
     let compact = Compact::split(token)?;
     if compact.header()?.kid.ok_or(AuthError::MissingKeyId)? != principal.id {
         return Err(AuthError::BadSignature);
     }
-    let claims = verified_claims(&compact, &principal.public_key)?;
+    let signature: [u8; 64] = compact
+        .signature
+        .as_slice()
+        .try_into()
+        .map_err(|_| AuthError::BadSignature)?;
+    Ok(Check {
+        key: decode_public_key(&principal.public_key)?,
+        message: compact.signing_input.as_bytes().to_vec(),
+        signature,
+    })
+}
+
+/// Verifies `token` against `principal` at time `now` (Unix seconds), given whether its
+/// [`signature_check`] passed: nothing in the token is trusted unless it did.
+pub fn verify_checked(
+    token: &str,
+    principal: &Principal,
+    now: u64,
+    signature_valid: bool,
+) -> Result<Caller, AuthError> {
+    signature_check(token, principal)?;
+    if !signature_valid {
+        return Err(AuthError::BadSignature);
+    }
+    let claims = claims(&Compact::split(token)?)?;
     check_principal(principal, now)?;
     check_claims(&claims, &principal.id, now)?;
     let scopes = ScopeSet::parse(&claims.scope)?;
@@ -423,14 +448,21 @@ pub fn verify(token: &str, principal: &Principal, now: u64) -> Result<Caller, Au
     })
 }
 
-/// Checks the Ed25519 signature (strict: no malleable or small-order encodings) and the
-/// audience, and returns the claims.
-fn verified_claims(compact: &Compact<'_>, public_key: &str) -> Result<Claims, AuthError> {
-    let key = decode_public_key(public_key)?;
-    let signature = ed25519_dalek::Signature::from_slice(&compact.signature)
-        .map_err(|_| AuthError::BadSignature)?;
-    key.verify_strict(compact.signing_input.as_bytes(), &signature)
-        .map_err(|_| AuthError::BadSignature)?;
+/// [`signature_check`] and [`verify_checked`] with the signature checked natively (the CLI's
+/// and the tests' way; the Worker checks with WebCrypto).
+#[cfg(not(target_arch = "wasm32"))]
+pub fn verify(token: &str, principal: &Principal, now: u64) -> Result<Caller, AuthError> {
+    let check = signature_check(token, principal)?;
+    verify_checked(
+        token,
+        principal,
+        now,
+        crate::core::ed25519::verify_natively(&check),
+    )
+}
+
+/// The claims of a token whose signature verified, with the audience checked.
+fn claims(compact: &Compact<'_>) -> Result<Claims, AuthError> {
     let claims: Claims =
         serde_json::from_slice(&compact.payload).map_err(|_| AuthError::Malformed)?;
     if claims.aud != AUDIENCE {
@@ -475,13 +507,17 @@ fn check_claims(claims: &Claims, principal_id: &str, now: u64) -> Result<(), Aut
     Ok(())
 }
 
-/// Parses a base64url (unpadded) Ed25519 public key.
-pub fn decode_public_key(text: &str) -> Result<VerifyingKey, AuthError> {
+/// Parses a base64url (unpadded) Ed25519 public key; a key of small order, which would accept
+/// forged signatures, is refused ([`crate::core::ed25519::is_weak_key`]).
+pub fn decode_public_key(text: &str) -> Result<[u8; 32], AuthError> {
     let bytes = URL_SAFE_NO_PAD
         .decode(text.trim_end_matches('='))
         .map_err(|_| AuthError::BadPublicKey)?;
     let bytes: [u8; 32] = bytes.try_into().map_err(|_| AuthError::BadPublicKey)?;
-    VerifyingKey::from_bytes(&bytes).map_err(|_| AuthError::BadPublicKey)
+    if is_weak_key(&bytes) {
+        return Err(AuthError::BadPublicKey);
+    }
+    Ok(bytes)
 }
 
 #[cfg(test)]

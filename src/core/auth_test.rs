@@ -235,7 +235,7 @@ fn tokens_made_by_another_jwt_implementation_verify() {
     validation.validate_exp = false;
     let decoded = jsonwebtoken::decode::<Claims>(
         &minted,
-        &jsonwebtoken::DecodingKey::from_ed_der(public.as_bytes()),
+        &jsonwebtoken::DecodingKey::from_ed_der(&public),
         &validation,
     )
     .unwrap();

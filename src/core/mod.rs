@@ -8,7 +8,8 @@
 //!   ([`delivery`]).
 //! - Tenancy ([`tenancy`]), admin requests ([`admin`]), JWTs ([`auth`]) and what a caller may do
 //!   to a target ([`authority`]).
-//! - Sealing ([`seal`]), install tokens ([`install_token`]), signed links ([`signed_link`]),
+//! - Ed25519 checks the edge performs ([`ed25519`]), sealing ([`seal`]), install tokens
+//!   ([`install_token`]), signed links ([`signed_link`]),
 //!   the audit chain ([`audit`]) and its append ([`ledger`]).
 //! - The Slack app manifest of a Slack app profile ([`slack_manifest`]).
 //! - Binding sessions: the state machine ([`binding_session`]) and its driver
@@ -46,6 +47,7 @@ pub mod binding_session;
 pub mod dedupe;
 pub mod delivery;
 pub mod delivery_log;
+pub mod ed25519;
 pub mod envelope;
 pub mod expiring;
 pub mod health;

@@ -348,8 +348,9 @@ pub fn check_form(provider: Provider, field: &str, value: &str) -> Result<(), Te
         Form::Digits => (digits(value, 32), "the numeric id Meta shows for it"),
         Form::AccountSid => (
             value.len() == 34
-                && value.starts_with("AC")
-                && value[2..].bytes().all(|b| b.is_ascii_hexdigit()),
+                && value
+                    .strip_prefix("AC")
+                    .is_some_and(|hex| hex.bytes().all(|b| b.is_ascii_hexdigit())),
             "AC followed by 32 hex digits, as the Twilio console shows the account SID",
         ),
     };

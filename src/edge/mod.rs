@@ -30,6 +30,7 @@ mod admin;
 mod assets;
 mod binding_session;
 mod conversation;
+mod crypto;
 mod health;
 mod housekeeping;
 mod http;

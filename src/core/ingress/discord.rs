@@ -6,9 +6,10 @@
 //! timestamps from the API reference (<https://discord.com/developers/docs/reference#snowflakes>).
 //!
 //! # What's in scope
-//! - [`Discord::verify`]: `X-Signature-Ed25519` (128 hex) over `{X-Signature-Timestamp}{raw
-//!   body}`, checked with `verify_strict` against every configured application public key (64
-//!   hex; unusable keys are skipped). Header lengths and encodings are checked before any
+//! - [`checks`]: `X-Signature-Ed25519` (128 hex) over `{X-Signature-Timestamp}{raw
+//!   body}`, to be checked against every configured application public key (64 hex; keys of
+//!   small order are skipped) by the platform: WebCrypto in the Worker, `ed25519-dalek`
+//!   natively ([`Discord::verify`]). Header lengths and encodings are checked before any
 //!   crypto. Discord does not require a freshness check; we add one: the signed timestamp must be
 //!   within the replay window in both directions.
 //! - [`Discord::parse`]: PING → PONG handshake; application commands, message components,
@@ -20,12 +21,12 @@
 //! follow-up messages, resolved data beyond what `raw` carries.
 
 use super::{
-    any_secret, check_timestamp, decode_hex, parse_timestamp, without_keys, Ack, Capabilities,
-    Conversation, ConversationType, Event, Kind, ParseError, Parsed, PathId, Rejection, Reply,
-    Request, Sender, Spec,
+    check_timestamp, decode_hex, parse_timestamp, without_keys, Ack, Capabilities, Conversation,
+    ConversationType, Event, Kind, ParseError, Parsed, PathId, Rejection, Reply, Request, Sender,
+    Spec, Verification,
 };
+use crate::core::ed25519::{is_weak_key, Check};
 use crate::core::tenancy::SecretOwner;
-use ed25519_dalek::{Signature, VerifyingKey};
 use serde_json::{Map, Value};
 
 /// The signature header.
@@ -51,7 +52,7 @@ pub const SPEC: Spec = Spec {
     profile_secrets: &[("public_key", true)],
     installation_credentials: &[("bot_token", false)],
     verified_with: (SecretOwner::Profile, "public_key"),
-    verify: Discord::verify,
+    verify: Verification::Ed25519(checks),
     parse: Discord::parse,
     session_methods: &[],
     deep_link: None,
@@ -72,24 +73,45 @@ pub const SPEC: Spec = Spec {
 /// Discord's interactions endpoint scheme.
 pub struct Discord;
 
+/// The Ed25519 checks of `request`, one per usable public key in `secrets`, after the headers'
+/// forms and the replay window (at `now`, of `window` seconds): see the module documentation.
+pub fn checks(
+    request: &Request<'_>,
+    secrets: &[String],
+    now: u64,
+    window: u64,
+) -> Result<Vec<Check>, Rejection> {
+    let signature_text = request.required_header(SIGNATURE)?;
+    let timestamp_text = request.required_header(TIMESTAMP)?;
+    let signature = parse_hex::<64>(signature_text)
+        .ok_or(Rejection::MalformedSignature { header: SIGNATURE })?;
+    check_timestamp(parse_timestamp(timestamp_text, TIMESTAMP)?, now, window)?;
+    let message = signed_message(timestamp_text, request.body);
+    let checks: Vec<Check> = secrets
+        .iter()
+        .filter_map(|key| public_key(key))
+        .map(|key| Check {
+            key,
+            message: message.clone(),
+            signature,
+        })
+        .collect();
+    if checks.is_empty() {
+        return Err(Rejection::NoSecret);
+    }
+    Ok(checks)
+}
+
 impl Discord {
-    /// Verifies `request`: see the module documentation.
+    /// Verifies `request` natively: [`checks`], each checked with `ed25519-dalek`.
+    #[cfg(not(target_arch = "wasm32"))]
     pub fn verify(
         request: &Request<'_>,
         secrets: &[String],
         now: u64,
         window: u64,
     ) -> Result<(), Rejection> {
-        let signature_text = request.required_header(SIGNATURE)?;
-        let timestamp_text = request.required_header(TIMESTAMP)?;
-        let signature = parse_hex::<64>(signature_text)
-            .ok_or(Rejection::MalformedSignature { header: SIGNATURE })?;
-        check_timestamp(parse_timestamp(timestamp_text, TIMESTAMP)?, now, window)?;
-        let signature = Signature::from_bytes(&signature);
-        let message = signed_message(timestamp_text, request.body);
-        any_secret(secrets.iter().filter_map(|key| public_key(key)), |key| {
-            key.verify_strict(&message, &signature).is_ok()
-        })
+        SPEC.verify.natively(request, secrets, now, window)
     }
 
     /// Reads a verified `request`: see the module documentation.
@@ -135,9 +157,9 @@ pub(super) fn parse_hex<const N: usize>(text: &str) -> Option<[u8; N]> {
     decode_hex(text)?.try_into().ok()
 }
 
-/// An application public key (64 hex), or `None` when it is not a usable Ed25519 point.
-fn public_key(text: &str) -> Option<VerifyingKey> {
-    VerifyingKey::from_bytes(&parse_hex::<32>(text.trim())?).ok()
+/// An application public key (64 hex), or `None` when it is not one or of small order.
+fn public_key(text: &str) -> Option<[u8; 32]> {
+    parse_hex::<32>(text.trim()).filter(|key| !is_weak_key(key))
 }
 
 fn pong() -> Reply {

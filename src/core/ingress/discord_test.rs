@@ -304,15 +304,15 @@ fn no_secrets_is_refused() {
 }
 
 #[test]
-fn malformed_public_keys_are_skipped() {
-    // Vectors: key 7's hex cut short, non-hex, empty, and a 32-byte value that is not a curve
-    // point (y = 2 does not decompress).
-    let not_a_point = format!("02{}", "0".repeat(62));
+fn malformed_and_small_order_public_keys_are_skipped() {
+    // Vectors: key 7's hex cut short, non-hex, empty, and two keys of small order (the
+    // identity, and the order-8 point of libsodium's blocklist) that would accept forgeries.
     let bad = [
         public_hex(7)[..63].to_owned(),
         "z".repeat(64),
         String::new(),
-        not_a_point,
+        format!("01{}", "0".repeat(62)),
+        "c7176a703d4dd84fba3c0b760d10670f2a2053fa2c39ccc64ec7fd7792ac037a".to_owned(),
     ];
     for key in &bad {
         assert_eq!(
@@ -321,6 +321,13 @@ fn malformed_public_keys_are_skipped() {
             "{key:?}"
         );
     }
+    // A 32-byte value that is not a curve point (y = 2 does not decompress) is a key the core
+    // cannot tell from a real one without curve arithmetic: it verifies nothing.
+    let not_a_point = format!("02{}", "0".repeat(62));
+    assert_eq!(
+        verify_ping(std::slice::from_ref(&not_a_point), NOW),
+        Err(Rejection::BadSignature)
+    );
     let mut with_good = bad.to_vec();
     with_good.push(public_hex(7));
     assert_eq!(verify_ping(&with_good, NOW), Ok(()));

@@ -27,7 +27,7 @@
 
 use super::{
     meta, Ack, Capabilities, Conversation, ConversationType, Event, Kind, ParseError, Parsed,
-    PathId, Reply, Request, Sender, Spec,
+    PathId, Reply, Request, Sender, Spec, Verification,
 };
 use crate::core::json::text;
 use crate::core::rfc3339;
@@ -49,7 +49,7 @@ pub const SPEC: Spec = Spec {
     profile_secrets: &[("webhook_secret", true)],
     installation_credentials: &[("access_token", false)],
     verified_with: (SecretOwner::Profile, "webhook_secret"),
-    verify: meta::verify,
+    verify: Verification::Core(meta::verify),
     parse,
     session_methods: &[],
     deep_link: None,

@@ -41,18 +41,21 @@ fn githubs_documented_vector_verifies_and_sha1_does_not() {
     let secrets = vec![DOC_SECRET.to_owned()];
     let ok = signed(DOC_SIGNATURE);
     assert_eq!(
-        (SPEC.verify)(&Request::post(&ok, b"Hello, World!"), &secrets, 0, 0),
+        SPEC.verify
+            .natively(&Request::post(&ok, b"Hello, World!"), &secrets, 0, 0),
         Ok(())
     );
     let sha1 = signed("sha1=01dc10d0c83e72ed246219cdd91669667fe2ca59");
     assert_eq!(
-        (SPEC.verify)(&Request::post(&sha1, b"Hello, World!"), &secrets, 0, 0),
+        SPEC.verify
+            .natively(&Request::post(&sha1, b"Hello, World!"), &secrets, 0, 0),
         Err(Rejection::MalformedSignature {
             header: "X-Hub-Signature-256"
         })
     );
     assert_eq!(
-        (SPEC.verify)(&Request::post(&ok, b"Hello, World?"), &secrets, 0, 0),
+        SPEC.verify
+            .natively(&Request::post(&ok, b"Hello, World?"), &secrets, 0, 0),
         Err(Rejection::BadSignature)
     );
 }

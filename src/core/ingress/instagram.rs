@@ -14,7 +14,9 @@
 //! Everything [`super::meta`] leaves out, and Instagram messaging through a Facebook Page (the
 //! Messenger Platform's Instagram variant).
 
-use super::{meta, Capabilities, Form, GetHandshake, ParseError, Parsed, PathId, Request, Spec};
+use super::{
+    meta, Capabilities, Form, GetHandshake, ParseError, Parsed, PathId, Request, Spec, Verification,
+};
 use crate::core::binding_session::Method;
 use crate::core::tenancy::SecretOwner;
 
@@ -29,7 +31,7 @@ pub const SPEC: Spec = Spec {
     profile_secrets: &[("app_secret", true), ("verify_token", true)],
     installation_credentials: &[("access_token", false)],
     verified_with: (SecretOwner::Profile, "app_secret"),
-    verify: meta::verify,
+    verify: Verification::Core(meta::verify),
     parse,
     session_methods: &[Method::Token],
     deep_link: None,

@@ -30,6 +30,7 @@ use super::meta::mac;
 use super::{
     any_secret, non_empty, without_keys, Ack, Capabilities, Conversation, ConversationType,
     DeepLink, Event, Kind, ParseError, Parsed, PathId, Rejection, Request, Sender, Spec,
+    Verification,
 };
 use crate::core::binding_session::Method;
 use crate::core::json::text;
@@ -50,7 +51,7 @@ pub const SPEC: Spec = Spec {
     profile_secrets: &[],
     installation_credentials: &[("channel_secret", true), ("channel_access_token", true)],
     verified_with: (SecretOwner::Installation, "channel_secret"),
-    verify: Line::verify,
+    verify: Verification::Core(Line::verify),
     parse: Line::parse,
     session_methods: &[Method::Token, Method::Qr],
     deep_link: Some(DeepLink {

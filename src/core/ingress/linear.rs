@@ -28,6 +28,7 @@ use super::meta::mac;
 use super::{
     any_secret, check_timestamp, decode_hex, non_empty, Ack, Capabilities, Conversation,
     ConversationType, Event, Kind, ParseError, Parsed, PathId, Rejection, Request, Sender, Spec,
+    Verification,
 };
 use crate::core::binding_session::Method;
 use crate::core::json::text;
@@ -51,7 +52,7 @@ pub const SPEC: Spec = Spec {
     profile_secrets: &[("webhook_secret", true)],
     installation_credentials: &[("access_token", false)],
     verified_with: (SecretOwner::Profile, "webhook_secret"),
-    verify: Linear::verify,
+    verify: Verification::Core(Linear::verify),
     parse: Linear::parse,
     session_methods: &[Method::Token],
     deep_link: None,
@@ -110,7 +111,7 @@ impl Linear {
         let semantic = format!("{organization}:{kind_name}:{action}:{entity}:{version}");
         let delivery = request.header(DELIVERY).filter(|id| !id.is_empty());
         let is_comment = kind_name == "Comment" && action == "create";
-        let data = &payload["data"];
+        let data = crate::core::json::at(&payload, "/data");
         let conversation = if is_comment {
             text(data, "/issueId")
         } else {

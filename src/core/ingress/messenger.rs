@@ -11,7 +11,9 @@
 //! # What's out of scope
 //! Everything [`super::meta`] leaves out.
 
-use super::{meta, Capabilities, Form, GetHandshake, ParseError, Parsed, PathId, Request, Spec};
+use super::{
+    meta, Capabilities, Form, GetHandshake, ParseError, Parsed, PathId, Request, Spec, Verification,
+};
 use crate::core::binding_session::Method;
 use crate::core::tenancy::SecretOwner;
 
@@ -26,7 +28,7 @@ pub const SPEC: Spec = Spec {
     profile_secrets: &[("app_secret", true), ("verify_token", true)],
     installation_credentials: &[("page_access_token", false)],
     verified_with: (SecretOwner::Profile, "app_secret"),
-    verify: meta::verify,
+    verify: Verification::Core(meta::verify),
     parse,
     session_methods: &[Method::Token],
     deep_link: None,

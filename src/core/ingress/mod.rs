@@ -41,6 +41,7 @@ pub mod twilio;
 pub mod whatsapp;
 
 use crate::core::binding_session::Method;
+use crate::core::ed25519::Check;
 #[cfg(doc)]
 use crate::core::tenancy::Provider;
 use crate::core::tenancy::SecretOwner;
@@ -62,10 +63,10 @@ pub struct Spec {
     /// Which secret verifies its requests, and whether the app profile or the installation
     /// holds it.
     pub verified_with: (SecretOwner, &'static str),
-    /// Verifies a request with every currently valid secret (newest first) at `now` (Unix
-    /// seconds), enforcing a replay window of `window` seconds where the provider signs a
+    /// How a request is verified with every currently valid secret (newest first) at `now`
+    /// (Unix seconds), enforcing a replay window of `window` seconds where the provider signs a
     /// timestamp. Constant-time; never a secret or an expected signature in its error.
-    pub verify: fn(&Request<'_>, &[String], u64, u64) -> Result<(), Rejection>,
+    pub verify: Verification,
     /// Reads a verified request.
     pub parse: fn(&Request<'_>) -> Result<Parsed, ParseError>,
     /// Binding-session methods it offers.
@@ -89,6 +90,43 @@ pub struct Spec {
     pub capabilities: Capabilities,
     /// How channel-edge sends through it (`None`: not yet).
     pub sender: Option<&'static crate::core::outbound::Sender>,
+}
+
+/// A verifier's signature: the request, the valid secrets, `now` and the replay window.
+pub type Verifier<T> = fn(&Request<'_>, &[String], u64, u64) -> Result<T, Rejection>;
+
+/// How a provider's requests are verified.
+#[derive(Debug, Clone, Copy)]
+pub enum Verification {
+    /// Entirely in the core (HMACs and secret tokens).
+    Core(Verifier<()>),
+    /// Ed25519 (Discord): the core checks the headers and the replay window and says what to
+    /// check, one [`Check`] per usable key; the platform checks the signatures, and any one
+    /// verifying is enough ([`crate::core::ed25519`]). No usable key is `NoSecret`.
+    Ed25519(Verifier<Vec<Check>>),
+}
+
+impl Verification {
+    /// Verifies `request` natively (the CLI and the tests; the Worker checks Ed25519 with
+    /// WebCrypto).
+    #[cfg(not(target_arch = "wasm32"))]
+    pub fn natively(
+        &self,
+        request: &Request<'_>,
+        secrets: &[String],
+        now: u64,
+        window: u64,
+    ) -> Result<(), Rejection> {
+        match self {
+            Verification::Core(verify) => verify(request, secrets, now, window),
+            Verification::Ed25519(checks) => {
+                let checks = checks(request, secrets, now, window)?;
+                any_secret(checks.iter(), |check| {
+                    crate::core::ed25519::verify_natively(check)
+                })
+            }
+        }
+    }
 }
 
 /// A provider's `GET` handshake: the profile secret it checks, and the answer.

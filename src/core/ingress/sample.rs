@@ -250,7 +250,7 @@ fn discord_command(message: &Message<'_>) -> (String, Value) {
 /// A webhook with one text `message` event: in the sender's one-to-one chat when the
 /// conversation is the sender, else in a group (`C…`) or room (`R…`).
 fn line_event(message: &Message<'_>) -> (String, Value) {
-    let event_id = format!("01CLI{:021X}", message.nonce & 0xFFFF_FFFF_FFFF_FFFF);
+    let event_id = format!("01CLI{:021X}", message.nonce);
     let source = match message.conversation {
         chat if chat == message.from => json!({"type": "user", "userId": message.from}),
         chat if chat.starts_with('R') => {
@@ -366,14 +366,16 @@ fn rfc3339(at: u64) -> String {
         30,
         31,
     ];
-    let mut month = 0;
-    while days >= lengths[month] {
-        days -= lengths[month];
+    let mut month = 1;
+    for length in lengths {
+        if days < length {
+            break;
+        }
+        days -= length;
         month += 1;
     }
     format!(
-        "{year:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z",
-        month + 1,
+        "{year:04}-{month:02}-{:02}T{:02}:{:02}:{:02}Z",
         days + 1,
         rest / 3600,
         rest % 3600 / 60,

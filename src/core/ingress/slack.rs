@@ -28,7 +28,7 @@
 use super::{
     any_secret, check_timestamp, decode_hex, non_empty, parse_timestamp, without_keys, Ack,
     Capabilities, Conversation, ConversationType, Event, Kind, ParseError, Parsed, PathId,
-    Rejection, Reply, Request, Sender, Spec,
+    Rejection, Reply, Request, Sender, Spec, Verification,
 };
 use crate::core::binding_session::Method;
 use crate::core::mac::hmac_sha256;
@@ -54,7 +54,7 @@ pub const SPEC: Spec = Spec {
     ],
     installation_credentials: &[("bot_token", false)],
     verified_with: (SecretOwner::Profile, "signing_secret"),
-    verify: Slack::verify,
+    verify: Verification::Core(Slack::verify),
     parse: Slack::parse,
     session_methods: &[Method::Oauth],
     deep_link: None,

@@ -31,6 +31,7 @@
 use super::{
     any_secret, check_timestamp, parse_timestamp, Ack, Capabilities, Conversation,
     ConversationType, Event, Kind, ParseError, Parsed, PathId, Rejection, Request, Sender, Spec,
+    Verification,
 };
 use crate::core::mac::hmac_sha256;
 use crate::core::tenancy::SecretOwner;
@@ -65,7 +66,7 @@ pub const SPEC: Spec = Spec {
     profile_secrets: &[],
     installation_credentials: &[("webhook_secret", true)],
     verified_with: (SecretOwner::Installation, "webhook_secret"),
-    verify: Standard::verify,
+    verify: Verification::Core(Standard::verify),
     parse: Standard::parse,
     session_methods: &[],
     deep_link: None,

@@ -25,7 +25,7 @@
 
 use super::{
     any_secret, non_empty, Ack, Capabilities, Conversation, ConversationType, DeepLink, Event,
-    Form, Kind, ParseError, Parsed, PathId, Rejection, Request, Sender, Spec,
+    Form, Kind, ParseError, Parsed, PathId, Rejection, Request, Sender, Spec, Verification,
 };
 use crate::core::binding_session::Method;
 use crate::core::tenancy::SecretOwner;
@@ -52,7 +52,7 @@ pub const SPEC: Spec = Spec {
     profile_secrets: &[],
     installation_credentials: &[("bot_token", true), ("secret_token", true)],
     verified_with: (SecretOwner::Installation, "secret_token"),
-    verify: Telegram::verify,
+    verify: Verification::Core(Telegram::verify),
     parse: Telegram::parse,
     session_methods: &[Method::Token, Method::Qr],
     deep_link: Some(DeepLink {

@@ -28,7 +28,7 @@
 
 use super::{
     any_secret, non_empty, Ack, Capabilities, Conversation, ConversationType, Event, Kind,
-    ParseError, Parsed, PathId, Rejection, Request, Sender, Spec,
+    ParseError, Parsed, PathId, Rejection, Request, Sender, Spec, Verification,
 };
 use crate::core::binding_session::Method;
 use crate::core::mac::hmac_sha1;
@@ -57,7 +57,7 @@ pub const SPEC: Spec = Spec {
     profile_secrets: &[],
     installation_credentials: &[("auth_token", true)],
     verified_with: (SecretOwner::Installation, "auth_token"),
-    verify: Twilio::verify,
+    verify: Verification::Core(Twilio::verify),
     parse: Twilio::parse,
     session_methods: &[Method::Token],
     deep_link: None,

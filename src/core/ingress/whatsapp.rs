@@ -21,7 +21,7 @@
 
 use super::{
     meta, Ack, Capabilities, Conversation, ConversationType, DeepLink, Event, Form, GetHandshake,
-    Kind, ParseError, Parsed, PathId, Request, Sender, Spec,
+    Kind, ParseError, Parsed, PathId, Request, Sender, Spec, Verification,
 };
 use crate::core::binding_session::Method;
 use crate::core::tenancy::SecretOwner;
@@ -38,7 +38,7 @@ pub const SPEC: Spec = Spec {
     profile_secrets: &[("app_secret", true), ("verify_token", true)],
     installation_credentials: &[("access_token", false)],
     verified_with: (SecretOwner::Profile, "app_secret"),
-    verify: meta::verify,
+    verify: Verification::Core(meta::verify),
     parse: WhatsApp::parse,
     session_methods: &[Method::Token, Method::Qr],
     deep_link: Some(DeepLink {

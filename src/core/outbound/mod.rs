@@ -564,19 +564,19 @@ pub struct Sender {
 pub fn derived_uuid(message_id: &str, part: usize) -> String {
     use sha2::{Digest, Sha256};
     let digest = Sha256::digest(format!("{message_id}/{part}").as_bytes());
-    let mut bytes = [0u8; 16];
-    bytes.copy_from_slice(&digest[..16]);
-    bytes[6] = (bytes[6] & 0x0f) | 0x40;
-    bytes[8] = (bytes[8] & 0x3f) | 0x80;
-    let hex: String = bytes.iter().map(|byte| format!("{byte:02x}")).collect();
-    format!(
-        "{}-{}-{}-{}-{}",
-        &hex[..8],
-        &hex[8..12],
-        &hex[12..16],
-        &hex[16..20],
-        &hex[20..]
-    )
+    let mut uuid = String::with_capacity(36);
+    for (index, byte) in digest.iter().take(16).enumerate() {
+        let byte = match index {
+            6 => (byte & 0x0f) | 0x40,
+            8 => (byte & 0x3f) | 0x80,
+            _ => *byte,
+        };
+        if matches!(index, 4 | 6 | 8 | 10) {
+            uuid.push('-');
+        }
+        uuid.push_str(&format!("{byte:02x}"));
+    }
+    uuid
 }
 
 /// What a provider's messages can do, as the conversation queue needs it.

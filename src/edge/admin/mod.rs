@@ -238,7 +238,14 @@ async fn verify(req: &Request, db: &D1Database, now: u64) -> Result<Caller, ApiE
     let principal = super::store::principals::load(db, &principal_id)
         .await?
         .ok_or(AuthError::BadSignature)?;
-    Ok(auth::verify(token, &principal, now)?)
+    let check = auth::signature_check(token, &principal)?;
+    let signature_valid = crate::edge::crypto::ed25519_verify(&check).await;
+    Ok(auth::verify_checked(
+        token,
+        &principal,
+        now,
+        signature_valid,
+    )?)
 }
 
 /// The client's IP as Cloudflare reports it.
