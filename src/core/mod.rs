@@ -11,7 +11,8 @@
 //! - Ed25519 checks the edge performs ([`ed25519`]), sealing ([`seal`]), install tokens
 //!   ([`install_token`]), signed links ([`signed_link`]),
 //!   the audit chain ([`audit`]) and its append ([`ledger`]).
-//! - The Slack app manifest of a Slack app profile ([`slack_manifest`]).
+//! - The Slack app manifest of a Slack app profile ([`slack_manifest`]); a GitHub App's
+//!   installation tokens ([`github_app`]).
 //! - Binding sessions: the state machine ([`binding_session`]) and its driver
 //!   ([`session_driver`]), the page ([`binding_page`]) and QR codes ([`qr`]).
 //! - Health ([`health`]), ids ([`ids`]) and small safe helpers ([`expiring`], [`json`], [`mac`], [`rfc3339`]).
@@ -50,6 +51,7 @@ pub mod delivery_log;
 pub mod ed25519;
 pub mod envelope;
 pub mod expiring;
+pub mod github_app;
 pub mod health;
 pub mod ids;
 pub mod ingress;

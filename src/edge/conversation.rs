@@ -26,6 +26,7 @@ use crate::core::outbound::{
 use crate::core::reply;
 use crate::core::tenancy::{self, credential_source, CredentialSource};
 use crate::core::webhook::{current_secret, Binding, Installation};
+use crate::edge::github_app;
 use crate::edge::http::{self, SendError};
 use crate::edge::limiter;
 use crate::edge::runtime;
@@ -288,20 +289,22 @@ impl Conversation {
             };
             return self.drop_all(&revoked, now).await;
         };
+        let provider = call.target.provider;
         let request = match self
-            .credential(&db, installation, binding, sender, now_s)
+            .credential(&db, installation, binding, provider, now_s)
             .await?
         {
-            Ok(credential) => self.request(&call, installation, sender, &credential, now_s),
-            Err(failure) => Err(failure),
+            Ok(credential) => self
+                .request(&call, installation, sender, &credential, now_s)
+                .map_err(Outcome::Failed),
+            Err(outcome) => Err(outcome),
         };
         let request = match request {
             Ok(request) => request,
-            Err(failure) => {
-                let provider = call.target.provider;
+            Err(outcome) => {
                 let changed = self.with_queue(|queue| {
                     queue.begin(call);
-                    queue.finish(Outcome::Failed(failure), now, sender.interval_ms)
+                    queue.finish(outcome, now, sender.interval_ms)
                 });
                 self.mirror(&changed).await;
                 self.count(provider, None, &changed, None).await;
@@ -329,7 +332,6 @@ impl Conversation {
         let finished = runtime::now_millis();
         let changed = self.with_queue(|queue| queue.finish(outcome, finished, interval));
         self.mirror(&changed).await;
-        let provider = call.target.provider;
         let attempt = attempt.map(|attempt| (call.message_id.as_str(), attempt));
         self.count(provider, Some(&call.op), &changed, attempt)
             .await;
@@ -399,18 +401,32 @@ impl Conversation {
     }
 
     /// The credential a call through `binding` uses, opened now: the installation's own, else
-    /// the binding's platform fallback's ([`credential_source`]); never one picked by provider
-    /// alone. The inner `Err` fails the message.
+    /// (GitHub) a token minted with its App's private key, else the binding's platform
+    /// fallback's ([`credential_source`]); never one picked by provider alone. The inner `Err`
+    /// is the call's outcome without a call: a failure, or a retry.
     async fn credential(
         &self,
         db: &worker::D1Database,
         installation: &Installation,
         binding: &Binding,
-        sender: &Sender,
+        provider: tenancy::Provider,
         now: u64,
-    ) -> std::result::Result<std::result::Result<String, Failure>, ApiError> {
+    ) -> std::result::Result<std::result::Result<String, Outcome>, ApiError> {
+        let Some(sender) = provider.spec().sender else {
+            return Ok(Err(Outcome::Failed(Failure {
+                code: "unsupported".into(),
+                reason: format!("{} cannot send", provider.as_str()),
+            })));
+        };
         let name = sender.credential;
         let own = current_secret(&installation.secrets, name, now);
+        if own.is_none() && provider == tenancy::Provider::Github {
+            if let Some(minted) =
+                github_app::installation_token(db, &self.env, installation, now).await?
+            {
+                return Ok(minted);
+            }
+        }
         let source = credential_source(
             &installation.id,
             own.is_some(),
@@ -421,21 +437,23 @@ impl Conversation {
             (Some(own), _) => return Ok(Ok(own)),
             (None, Ok(CredentialSource::PlatformFallback(id))) => id,
             (None, Ok(CredentialSource::Own(_)) | Err(_)) => {
-                return Ok(Err(Failure {
+                return Ok(Err(Outcome::Failed(Failure {
                     code: "credentials".into(),
                     reason: format!(
                         "installation {} has no {name} and its binding no platform fallback: \
                          rotate its credentials to add one",
                         installation.id
                     ),
-                }))
+                })))
             }
         };
         let fallback = directory::installation(db, &self.env, &fallback_id, now).await?;
         let secret = fallback.and_then(|f| current_secret(&f.secrets, name, now));
-        Ok(secret.ok_or_else(|| Failure {
-            code: "credentials".into(),
-            reason: format!("the binding's platform fallback {fallback_id} has no live {name}"),
+        Ok(secret.ok_or_else(|| {
+            Outcome::Failed(Failure {
+                code: "credentials".into(),
+                reason: format!("the binding's platform fallback {fallback_id} has no live {name}"),
+            })
         }))
     }
 

@@ -1,5 +1,6 @@
-//! Ed25519 checks with WebCrypto (`crypto.subtle`), so the Wasm carries no curve arithmetic:
-//! the core says what to check ([`crate::core::ed25519::Check`]), this module asks the runtime.
+//! Public-key cryptography with WebCrypto (`crypto.subtle`), so the Wasm carries no curve or
+//! RSA arithmetic: Ed25519 checks the core describes ([`crate::core::ed25519::Check`]), and the
+//! RS256 signature of a GitHub App's JWT ([`crate::core::github_app`]).
 
 use crate::core::ed25519::Check;
 use wasm_bindgen::prelude::wasm_bindgen;
@@ -55,4 +56,38 @@ pub async fn any_verifies(checks: &[Check]) -> bool {
         verified |= ed25519_verify(check).await;
     }
     verified
+}
+
+#[wasm_bindgen]
+extern "C" {
+    #[wasm_bindgen(js_namespace = ["crypto", "subtle"], js_name = sign, catch)]
+    fn subtle_sign(
+        algorithm: &JsValue,
+        key: &JsValue,
+        data: &Uint8Array,
+    ) -> Result<Promise, JsValue>;
+}
+
+/// The RS256 (`RSASSA-PKCS1-v1_5` with SHA-256) signature of `message` by the PKCS#8 DER key
+/// `pkcs8`; `None` when WebCrypto refuses the key.
+pub async fn rs256_sign(pkcs8: &[u8], message: &[u8]) -> Option<Vec<u8>> {
+    rs256(pkcs8, message).await.ok()
+}
+
+async fn rs256(pkcs8: &[u8], message: &[u8]) -> Result<Vec<u8>, JsValue> {
+    let algorithm = Object::new();
+    Reflect::set(&algorithm, &"name".into(), &"RSASSA-PKCS1-v1_5".into())?;
+    Reflect::set(&algorithm, &"hash".into(), &"SHA-256".into())?;
+    let usages = Array::of1(&"sign".into());
+    let imported = import_key(
+        "pkcs8",
+        &Uint8Array::from(pkcs8),
+        &algorithm,
+        false,
+        &usages,
+    )?;
+    let key = wasm_bindgen_futures::JsFuture::from(imported).await?;
+    let signed = subtle_sign(&algorithm, &key, &Uint8Array::from(message))?;
+    let signature = wasm_bindgen_futures::JsFuture::from(signed).await?;
+    Ok(Uint8Array::new(&signature).to_vec())
 }

@@ -31,6 +31,7 @@ mod assets;
 mod binding_session;
 mod conversation;
 mod crypto;
+mod github_app;
 mod health;
 mod housekeeping;
 mod http;

@@ -46,7 +46,7 @@ pub const SPEC: Spec = Spec {
     name: "github",
     path_id: PathId::AppProfile,
     get_handshake: None,
-    profile_secrets: &[("webhook_secret", true)],
+    profile_secrets: &[("webhook_secret", true), ("private_key", false)],
     installation_credentials: &[("access_token", false)],
     verified_with: (SecretOwner::Profile, "webhook_secret"),
     verify: Verification::Core(meta::verify),

@@ -14,6 +14,7 @@ use std::time::Duration;
 tests![
     a_github_comment_is_delivered_once_and_answered_on_the_issue,
     github_pings_answer_and_forged_or_sha1_deliveries_are_refused,
+    a_github_app_answers_with_installation_tokens_it_mints,
 ];
 
 /// A fresh App installation under the seeded GitHub app profile, bound openly.
@@ -139,5 +140,107 @@ fn github_pings_answer_and_forged_or_sha1_deliveries_are_refused(env: &Env) -> R
     let sha1 = sign::whatsapp(&secret(), body.as_bytes()).replace("sha256=", "sha1=");
     let reply = post_github(env, "issue_comment", "4003", "sha1-1", &sha1, &body);
     assert_eq!(reply.status, 401, "{}", reply.body);
+    Ok(())
+}
+
+/// The test-only App key (`tests/fixtures/github/`), as GitHub hands keys out (PKCS#1 PEM).
+const APP_KEY: &str = include_str!("../../fixtures/github/test_app_private_key.pem");
+const APP_PUBLIC_KEY: &str = include_str!("../../fixtures/github/test_app_public_key.pem");
+
+fn a_github_app_answers_with_installation_tokens_it_mints(env: &Env) -> Result<(), Failed> {
+    let n = unique();
+    let app_id = format!("{}", 990_000 + n);
+    let secret = format!("app-webhook-secret-{n}");
+    let profile = created(&env.admin(
+        "POST",
+        "/v1/app-profiles",
+        "profiles:write",
+        Some(
+            json!({"provider": "github", "kind": "platform", "provider_app_id": app_id,
+            "name": format!("GitHub App {n}"),
+            "secrets": {"webhook_secret": secret, "private_key": APP_KEY}}),
+        ),
+    ));
+    let installation_id = 53_000_000 + n;
+    let installation = created(&env.admin(
+        "POST",
+        "/v1/installations",
+        "installations:write",
+        Some(json!({"app_profile_id": profile, "org_id": env.id("acme"),
+            "tenant_key": installation_id.to_string()})),
+    ));
+    created(&env.admin(
+        "POST",
+        "/v1/bindings",
+        "bindings:write",
+        Some(
+            json!({"installation_id": installation, "agent_id": format!("agent_app_{n}"),
+                    "sender_policy": "open"}),
+        ),
+    ));
+    let token_path = format!("/github/app/installations/{installation_id}/access_tokens");
+    env.providers.respond(
+        &token_path,
+        Answer::json(
+            201,
+            json!({"token": format!("ghs_minted{n}"), "expires_at": "2099-01-01T00:00:00Z"}),
+        ),
+    );
+    let comments = "/github/repos/acme/app-widgets/issues/7/comments";
+    env.providers
+        .default_response(comments, Answer::json(201, json!({"id": 99_100_000})));
+
+    let mut body = comment(installation_id, 1_800_000_000 + n);
+    body["repository"]["full_name"] = json!("acme/app-widgets");
+    let body = body.to_string();
+    let signature = sign::whatsapp(&secret, body.as_bytes());
+    let delivery = format!("app-delivery-{n}");
+    let url = env.worker.url(&format!("/webhooks/github/{profile}"));
+    let reply = http::send(
+        "POST",
+        &url,
+        &[
+            ("content-type", "application/json"),
+            ("x-github-event", "issue_comment"),
+            ("x-github-hook-id", "5001"),
+            ("x-github-delivery", &delivery),
+            ("x-hub-signature-256", &signature),
+        ],
+        body.as_bytes(),
+    );
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    let envelope =
+        deliveries(env, &format!("5001:{delivery}"), 1, Duration::from_secs(15)).remove(0);
+    for text in ["first answer", "second answer"] {
+        let id = accepted(&send(
+            env,
+            json!({"reply_to": capability(&envelope), "text": text}),
+        ));
+        let view = settled(env, &id, Duration::from_secs(10));
+        assert_eq!(view["status"], "sent", "{view}");
+    }
+    let asked = calls(env, &token_path);
+    assert_eq!(asked.len(), 1, "the token is kept for the second answer");
+    let jwt = asked[0]
+        .header("authorization")
+        .and_then(|value| value.strip_prefix("Bearer "))
+        .expect("the App's JWT");
+    let mut validation = jsonwebtoken::Validation::new(jsonwebtoken::Algorithm::RS256);
+    validation.set_issuer(&[app_id.as_str()]);
+    let key = jsonwebtoken::DecodingKey::from_rsa_pem(APP_PUBLIC_KEY.as_bytes()).unwrap();
+    let claims = jsonwebtoken::decode::<Value>(jwt, &key, &validation)
+        .expect("an RS256 JWT by the App's key, issued by the App")
+        .claims;
+    let lifetime = claims["exp"].as_u64().unwrap() - claims["iat"].as_u64().unwrap();
+    assert!(
+        lifetime <= 600,
+        "GitHub accepts at most ten minutes: {claims}"
+    );
+    let minted = format!("Bearer ghs_minted{n}");
+    let answered: Vec<_> = calls(env, comments)
+        .into_iter()
+        .filter(|r| r.header("authorization") == Some(minted.as_str()))
+        .collect();
+    assert_eq!(answered.len(), 2, "both answers use the minted token");
     Ok(())
 }
