@@ -332,6 +332,16 @@ fn deep_links_carry_the_claim() {
     );
     let tg = telegram_link("@acme_dev_bot", &token);
     assert_eq!(tg, format!("https://t.me/acme_dev_bot?start={token}"));
+    let line = line_link("@acmedev", &token);
+    assert_eq!(
+        line,
+        format!("https://line.me/R/oaMessage/%40acmedev/?install%3A{token}")
+    );
+    // LINE types the decoded text in: the claim itself.
+    let typed: String = form_urlencoded::parse(line.split_once('?').unwrap().1.as_bytes())
+        .map(|(key, _)| key.into_owned())
+        .collect();
+    assert_eq!(claimed_token(&typed), Some(token.as_str()));
     // What each app then sends is recognised as a claim of this very token.
     assert_eq!(
         claimed_token(&format!("install:{token}")),

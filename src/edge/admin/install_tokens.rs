@@ -15,7 +15,8 @@ use crate::edge::store::tenancy::linkable_installations;
 use crate::edge::store::{d1, ledger};
 use serde_json::{json, Value};
 
-/// `POST /v1/install-tokens` → 201 `{id, token, text, expires_at, links: {whatsapp, telegram}}`.
+/// `POST /v1/install-tokens` → 201 `{id, token, text, expires_at, links: {whatsapp, telegram,
+/// line}}`.
 pub async fn mint(call: &Call<'_>) -> Result<Reply, ApiError> {
     let body: NewInstallToken = parse(&call.body)?;
     let ttl = body.validate()?;
@@ -96,11 +97,11 @@ pub async fn create(call: &Call<'_>, grant: &Grant<'_>) -> Result<(Minted, u64),
     Ok((minted, expires_at))
 }
 
-/// The deep links to the org's first active WhatsApp and Telegram installations whose metadata
-/// names their number (`display_phone_number`) or bot (`bot_username`); `null` where there is
-/// none, or where the token is limited to another provider.
+/// The deep links to the org's first active WhatsApp, Telegram and LINE installations whose
+/// metadata names their number (`display_phone_number`), bot (`bot_username`) or account
+/// (`basic_id`); `null` where there is none, or where the token is limited to another provider.
 async fn links(call: &Call<'_>, body: &NewInstallToken, token: &str) -> Result<Value, ApiError> {
-    let providers = [Provider::Whatsapp, Provider::Telegram];
+    let providers = [Provider::Whatsapp, Provider::Telegram, Provider::Line];
     let installations = linkable_installations(call.db, &body.org_id, None, &providers).await?;
     let link = |provider: Provider| {
         if body.provider.is_some_and(|only| only != provider) {
@@ -115,5 +116,6 @@ async fn links(call: &Call<'_>, body: &NewInstallToken, token: &str) -> Result<V
     Ok(json!({
         "whatsapp": link(Provider::Whatsapp),
         "telegram": link(Provider::Telegram),
+        "line": link(Provider::Line),
     }))
 }

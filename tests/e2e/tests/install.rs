@@ -81,10 +81,15 @@ fn an_install_token_is_minted_with_deep_links(env: &Env) -> Result<(), Failed> {
         minted["links"]["telegram"],
         format!("https://t.me/acme_dev_bot?start={token}")
     );
+    assert_eq!(
+        minted["links"]["line"],
+        format!("https://line.me/R/oaMessage/%40acmedev/?install%3A{token}")
+    );
     let expires_in = minted["expires_at"].as_u64().unwrap() - channel_edge_e2e::seed::now();
     assert!((55..=61).contains(&expires_in), "{expires_in}");
     let telegram_only = mint(env, "user-links", json!({"provider": "telegram"}));
     assert_eq!(telegram_only["links"]["whatsapp"], Value::Null);
+    assert_eq!(telegram_only["links"]["line"], Value::Null);
 
     let too_long = env.admin_invalid(
         "POST",
