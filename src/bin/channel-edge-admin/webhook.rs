@@ -420,7 +420,7 @@ fn content(webhook: &Webhook, now: u64, nonce: u64) -> Result<(Payload, String),
             };
             let payload = payload(provider, &message);
             let what = format!(
-                "a {} message (event {}) from {from} in {conversation}",
+                "a message as {} (event {}) from {from} in {conversation}",
                 provider.as_str(),
                 payload.event_id
             );

@@ -575,7 +575,7 @@ fn run_posts_a_signed_message_and_returns_a_refusal_as_an_answer() {
     assert_eq!(sent.answer.body, r#"{"error":{"code":"bad_signature"}}"#);
     assert!(!sent.answer.accepted());
     for needle in [
-        "a slack message",
+        "a message as slack",
         "from U0DEVALICE in C0DEVGENERAL",
         "signing_secret of slack_platform",
     ] {
