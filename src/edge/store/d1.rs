@@ -5,7 +5,7 @@ use crate::core::api_error::ApiError;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 use wasm_bindgen::JsValue;
-use worker::{D1Database, D1PreparedStatement};
+use worker::{D1Database, D1DatabaseSession, D1PreparedStatement};
 
 /// A bound query argument.
 #[derive(Debug, Clone)]
@@ -71,17 +71,49 @@ thread_local! {
     pub static PREPARED: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
 }
 
-/// `sql` with `args` bound (`?1`, `?2`, … in order). Every statement of the worker is made
-/// here.
+/// Where reads go: the database itself (its primary: what every write and every check that
+/// must see the latest state uses), or a D1 session that may answer from a read replica.
+pub enum Source<'a> {
+    /// The primary.
+    Primary(&'a D1Database),
+    /// A session (`first-unconstrained`: the nearest replica is good enough).
+    Replica(D1DatabaseSession),
+}
+
+impl Source<'_> {
+    /// `sql` with `args` bound, to run in this source's batch.
+    pub fn statement(&self, sql: &str, args: &[Arg]) -> Result<D1PreparedStatement, ApiError> {
+        #[cfg(debug_assertions)]
+        PREPARED.with(|prepared| prepared.set(prepared.get() + 1));
+        let values: Vec<JsValue> = args.iter().map(JsValue::from).collect();
+        let prepared = match self {
+            Source::Primary(db) => db.prepare(sql),
+            Source::Replica(session) => session.prepare(sql),
+        };
+        prepared.bind(&values).map_err(internal)
+    }
+
+    /// Runs `statements` (prepared by this source) in one round trip.
+    pub async fn batch(
+        &self,
+        statements: Vec<D1PreparedStatement>,
+    ) -> Result<Vec<worker::D1Result>, ApiError> {
+        let results = match self {
+            Source::Primary(db) => db.batch(statements).await,
+            Source::Replica(session) => session.batch(statements).await,
+        };
+        results.map_err(internal)
+    }
+}
+
+/// `sql` with `args` bound (`?1`, `?2`, … in order), on the primary. Every statement of the
+/// worker is made here or by [`Source::statement`].
 pub fn statement(
     db: &D1Database,
     sql: &str,
     args: &[Arg],
 ) -> Result<D1PreparedStatement, ApiError> {
-    #[cfg(debug_assertions)]
-    PREPARED.with(|prepared| prepared.set(prepared.get() + 1));
-    let values: Vec<JsValue> = args.iter().map(JsValue::from).collect();
-    db.prepare(sql).bind(&values).map_err(internal)
+    Source::Primary(db).statement(sql, args)
 }
 
 /// Every row of a query, deserialised.

@@ -5,17 +5,25 @@
 //! a miss, none on a hit. Entries live [`TTL_SECONDS`], so a revocation, a rotation or a rollout
 //! change reaches every isolate within that time; the admin API also drops the entries it changes
 //! from its own isolate at once. The master key ring is read only on a miss, to open secrets.
+//!
+//! A miss reads through a D1 session that may answer from the nearest read replica (the D1
+//! Sessions API, `first-unconstrained`), so a webhook far from the primary does not pay for the
+//! trip there: a replica is behind by its lag, which adds to the cache's [`TTL_SECONDS`]. An
+//! isolate that has just changed something itself ([`forget_all`]) reads from the primary for
+//! the next [`TTL_SECONDS`], so its own revocations and rotations hold at once where it answers.
+//! What must see the latest state reads the primary always: the consumer's check before each
+//! delivery ([`live_for_delivery`]), which is what stops an event accepted by a stale isolate.
 
 use crate::core::api_error::ApiError;
 use crate::core::expiring::ExpiringMap;
 use crate::core::seal::{KeyRing, SealContext};
 use crate::core::tenancy::{Flag, Provider, Selector, Stage};
 use crate::core::webhook::{Binding, Flags, Installation, Profile, Secret};
-use crate::edge::store::d1::{self, Arg};
+use crate::edge::store::d1::{self, Arg, Source};
 use crate::edge::store::secrets::key_ring;
 use serde::Deserialize;
 use serde_json::Value;
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::collections::{BTreeSet, HashSet};
 use std::rc::Rc;
 use worker::{D1Database, Env};
@@ -34,6 +42,18 @@ enum Entry {
 
 thread_local! {
     static CACHE: RefCell<ExpiringMap<Rc<Entry>>> = RefCell::new(ExpiringMap::new(MAX_ENTRIES));
+    /// Until when (Unix seconds) this isolate's misses read the primary: after its own change.
+    static PRIMARY_UNTIL: Cell<u64> = const { Cell::new(0) };
+}
+
+/// Where a miss at `now` reads: a replica session, unless this isolate changed something in the
+/// last [`TTL_SECONDS`] (or the platform offers no sessions).
+fn source(db: &D1Database, now: u64) -> Source<'_> {
+    if now < PRIMARY_UNTIL.with(Cell::get) {
+        return Source::Primary(db);
+    }
+    db.with_session(Some("first-unconstrained"))
+        .map_or(Source::Primary(db), Source::Replica)
 }
 
 fn cached(key: &str, now: u64) -> Option<Rc<Entry>> {
@@ -50,9 +70,12 @@ fn remember(key: String, entry: Entry, now: u64) -> Rc<Entry> {
     entry
 }
 
-/// Drops every cached entry of this isolate (after an admin change).
+/// Drops every cached entry of this isolate (after an admin change), and reads the primary for
+/// the next [`TTL_SECONDS`], so the change holds here at once whatever a replica's lag.
 pub fn forget_all() {
     CACHE.with(|cache| cache.borrow_mut().clear());
+    let until = crate::edge::runtime::now_seconds() + TTL_SECONDS;
+    PRIMARY_UNTIL.with(|primary| primary.set(until));
 }
 
 /// The live app profile `id` (active, its org active) and the rollout flags, or `None` for an
@@ -69,7 +92,7 @@ pub async fn profile(
             return Ok((profile.clone(), flags.clone()));
         }
     }
-    let (profile, flags) = load_profile(db, &key_ring(env)?, id).await?;
+    let (profile, flags) = load_profile(&source(db, now), &key_ring(env)?, id).await?;
     let (profile, flags) = (profile.map(Rc::new), Rc::new(flags));
     remember(key, Entry::Profile(profile.clone(), flags.clone()), now);
     Ok((profile, flags))
@@ -116,7 +139,7 @@ async fn cached_installation(
             return Ok(installation.clone());
         }
     }
-    let installation = load_installation(db, &key_ring(env)?, filter)
+    let installation = load_installation(&source(db, now), &key_ring(env)?, filter)
         .await?
         .map(Rc::new);
     remember(key, Entry::Installation(installation.clone()), now);
@@ -185,7 +208,7 @@ pub async fn live_for_delivery(
              AND id IN (SELECT value FROM json_each(?1))",
             &[list(binding_ids)],
         )?,
-        flags_statement(db)?,
+        flags_statement(&Source::Primary(db))?,
     ];
     let results = db.batch(statements).await.map_err(d1::internal)?;
     let [installations, bindings, flags] = results.as_slice() else {
@@ -202,12 +225,8 @@ pub async fn live_for_delivery(
 }
 
 /// The statement that reads every rollout flag (for a batch; read it with [`flags_of`]).
-fn flags_statement(db: &D1Database) -> Result<worker::D1PreparedStatement, ApiError> {
-    d1::statement(
-        db,
-        "SELECT key, stage, canary_org_ids FROM rollout_flags",
-        &[],
-    )
+fn flags_statement(db: &Source<'_>) -> Result<worker::D1PreparedStatement, ApiError> {
+    db.statement("SELECT key, stage, canary_org_ids FROM rollout_flags", &[])
 }
 
 /// The flags [`flags_statement`] read.
@@ -229,25 +248,23 @@ fn flags_of(result: &worker::D1Result) -> Result<Flags, ApiError> {
 }
 
 async fn load_profile(
-    db: &D1Database,
+    db: &Source<'_>,
     ring: &KeyRing,
     id: &str,
 ) -> Result<(Option<Profile>, Flags), ApiError> {
     let args = [Arg::from(id)];
     let statements = vec![
-        d1::statement(
-            db,
+        db.statement(
             &format!("SELECT id, provider, provider_app_id FROM app_profiles WHERE id = ?1 AND {LIVE_PROFILE}"),
             &args,
         )?,
-        d1::statement(
-            db,
+        db.statement(
             &format!("SELECT {SECRET_COLUMNS} FROM secrets WHERE owner_id = ?1 AND owner_table = 'app_profiles'"),
             &args,
         )?,
         flags_statement(db)?,
     ];
-    let results = db.batch(statements).await.map_err(d1::internal)?;
+    let results = db.batch(statements).await?;
     let [profiles, secrets, flags] = results.as_slice() else {
         return Err(d1::internal("profile batch: expected three results"));
     };
@@ -291,28 +308,25 @@ struct BindingRow {
 }
 
 async fn load_installation(
-    db: &D1Database,
+    db: &Source<'_>,
     ring: &KeyRing,
     (filter, args): (&str, Vec<Arg>),
 ) -> Result<Option<Installation>, ApiError> {
     let live = live_installation(filter);
     let installation = format!("(SELECT id FROM installations WHERE {live})");
     let statements = vec![
-        d1::statement(
-            db,
+        db.statement(
             &format!(
                 "SELECT id, app_profile_id, org_id, tenant_key, metadata FROM installations \
                  WHERE {live}"
             ),
             &args,
         )?,
-        d1::statement(
-            db,
+        db.statement(
             &format!("SELECT {SECRET_COLUMNS} FROM secrets WHERE owner_id = {installation} AND owner_table = 'installations'"),
             &args,
         )?,
-        d1::statement(
-            db,
+        db.statement(
             &format!(
                 "SELECT id, agent_id, conversation_id, peer_id, team_id, priority, sender_policy, \
                  fallback_installation_id \
@@ -320,8 +334,7 @@ async fn load_installation(
             ),
             &args,
         )?,
-        d1::statement(
-            db,
+        db.statement(
             &format!(
                 "SELECT binding_id, sender_id FROM allowlist_entries WHERE binding_id IN \
                  (SELECT id FROM bindings WHERE installation_id = {installation} AND status = 'active')"
@@ -329,7 +342,7 @@ async fn load_installation(
             &args,
         )?,
     ];
-    let results = db.batch(statements).await.map_err(d1::internal)?;
+    let results = db.batch(statements).await?;
     let [rows, secrets, bindings, allowed] = results.as_slice() else {
         return Err(d1::internal("installation batch: expected four results"));
     };
