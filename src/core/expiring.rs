@@ -53,6 +53,11 @@ impl<V: Clone> ExpiringMap<V> {
         self.entries.insert(key, (expires_at, value));
     }
 
+    /// Forgets `key`.
+    pub fn remove(&mut self, key: &str) {
+        self.entries.remove(key);
+    }
+
     /// Forgets everything.
     pub fn clear(&mut self) {
         self.entries.clear();
@@ -72,6 +77,15 @@ impl<V: Clone> ExpiringMap<V> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_removed_entry_is_gone_and_the_others_stay() {
+        let mut map = ExpiringMap::new(4);
+        map.insert("a".into(), 1, 100, 0);
+        map.insert("b".into(), 2, 100, 0);
+        map.remove("a");
+        assert_eq!((map.get("a", 1), map.get("b", 1)), (None, Some(2)));
+    }
 
     #[test]
     fn an_entry_is_returned_until_it_expires() {

@@ -353,6 +353,12 @@ pub fn check_form(provider: Provider, field: &str, value: &str) -> Result<(), Te
                     .is_some_and(|hex| hex.bytes().all(|b| b.is_ascii_hexdigit())),
             "AC followed by 32 hex digits, as the Twilio console shows the account SID",
         ),
+        Form::E164 => (
+            value
+                .strip_prefix('+')
+                .is_some_and(|number| (8..=15).contains(&number.len()) && digits(number, 15)),
+            "E.164: + and the number's 8 to 15 digits, as +15551234567",
+        ),
     };
     if ok {
         Ok(())

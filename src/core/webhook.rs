@@ -29,6 +29,10 @@ use crate::core::tenancy::{
 use std::collections::HashMap;
 use std::rc::Rc;
 
+/// The installation metadata field naming the channel's own account (the user a token acts as),
+/// whose events are dropped like a bot's: the agent's own answers coming back.
+pub const SELF_ID: &str = "self_id";
+
 /// An opened secret value and its validity.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Secret {
@@ -274,6 +278,15 @@ pub fn decide<'e>(facts: &Facts<'_>, event: &'e Event) -> Decision<'e> {
     }
     if event.sender.as_ref().is_some_and(|s| s.is_bot) {
         return Decision::Drop("bot_sender");
+    }
+    // The channel's own account (a token user's comments on GitHub or Linear, written by the
+    // agent's answers) is a bot too, whatever the provider calls it.
+    let own = installation
+        .metadata
+        .get(SELF_ID)
+        .and_then(serde_json::Value::as_str);
+    if own.is_some_and(|own| event.sender.as_ref().is_some_and(|s| s.id == own)) {
+        return Decision::Drop("own_message");
     }
     if older_than_window(provider, event.occurred_at, facts.now) {
         return Decision::Drop("older_than_dedupe_window");

@@ -249,6 +249,23 @@ fn a_bot_is_dropped_even_when_it_claims() {
 }
 
 #[test]
+fn the_channels_own_account_is_dropped_like_a_bot() {
+    let mut installation = installation(open_binding());
+    let event = event("an answer the agent wrote");
+    let sender = event.sender.as_ref().unwrap().id.clone();
+    installation.metadata = json!({SELF_ID: sender});
+    assert_eq!(
+        decide_with(Some(&installation), &Flags::new(), &event),
+        Decision::Drop("own_message")
+    );
+    installation.metadata = json!({SELF_ID: "someone-else"});
+    assert!(!matches!(
+        decide_with(Some(&installation), &Flags::new(), &event),
+        Decision::Drop(_)
+    ));
+}
+
+#[test]
 fn an_unsigned_event_older_than_the_dedupe_window_is_dropped() {
     let whatsapp = profile(Provider::Whatsapp);
     let installation = installation(open_binding());

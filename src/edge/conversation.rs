@@ -328,6 +328,10 @@ impl Conversation {
             }
             None => (Outcome::Done { provider_id: None }, 0, None),
         };
+        if matches!(&outcome, Outcome::Failed(failure) if failure.code == "credentials") {
+            // A minted GitHub token GitHub no longer takes is minted again next time.
+            github_app::forget(&installation.id);
+        }
         let interval = sender.interval_ms.max(wait_ms);
         let finished = runtime::now_millis();
         let changed = self.with_queue(|queue| queue.finish(outcome, finished, interval));

@@ -50,6 +50,11 @@ pub async fn installation_token(
     ))
 }
 
+/// Forgets the token kept for installation `id` (GitHub refused it): the next call mints one.
+pub fn forget(id: &str) {
+    TOKENS.with(|tokens| tokens.borrow_mut().remove(id));
+}
+
 async fn mint(
     env: &Env,
     installation: &Installation,

@@ -149,7 +149,11 @@ fn messaging_event(account: &str, item: &Value) -> Result<Option<Event>, ParseEr
         let title = owned(postback, "/title").or_else(|| owned(postback, "/payload"));
         (Kind::Interaction, id(postback, "/mid"), title)
     } else if let Some(reaction) = item.get("reaction") {
-        let mid = id(reaction, "/mid").map(|mid| format!("{mid}:{}", field(reaction, "/action")));
+        // One message takes several reactions over time: each action and emoji is its own event.
+        let mid = id(reaction, "/mid").map(|mid| {
+            let (action, emoji) = (field(reaction, "/action"), field(reaction, "/emoji"));
+            format!("{mid}:{action}:{emoji}")
+        });
         (Kind::Reaction, mid, owned(reaction, "/emoji"))
     } else {
         return Ok(None);

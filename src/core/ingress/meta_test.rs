@@ -92,7 +92,7 @@ fn postbacks_and_reactions_are_events_and_read_receipts_are_not() {
     assert_eq!(reaction.kind, Kind::Reaction);
     assert_eq!(
         reaction.provider_event_id,
-        "mid.1458668856218:ed81099e15d3f4f233:react"
+        "mid.1458668856218:ed81099e15d3f4f233:react:\u{2764}\u{fe0f}"
     );
     assert_eq!(reaction.message_id, None);
 }

@@ -176,6 +176,8 @@ pub enum Form {
     Digits,
     /// A Twilio account SID: `AC` and 32 hex digits.
     AccountSid,
+    /// A phone number in E.164: `+` and 8 to 15 digits.
+    E164,
 }
 
 /// What sending through a provider can do (read by outbound sending).

@@ -21,7 +21,8 @@
 //! - [`Twilio::parse`]: one incoming message (`MessageSid`, `From`, `To`, `Body`, and for
 //!   WhatsApp `ProfileName`) → one event in the sender's one-to-one conversation (the number
 //!   written to, `To`, is kept sealed in its reply capability, to answer from); acknowledged
-//!   with an empty TwiML `<Response>`, so Twilio sends nothing itself.
+//!   with an empty TwiML `<Response>`, so Twilio sends nothing itself. A status callback (a
+//!   `MessageStatus` or `SmsStatus` other than `received`) is acknowledged and makes no event.
 //!
 //! # What's out of scope
 //! Calling Twilio's API, media (`MediaUrl{N}` stay in `raw`), status callbacks, voice.
@@ -62,8 +63,11 @@ pub const SPEC: Spec = Spec {
     session_methods: &[Method::Token],
     deep_link: None,
     channel_name: Some("phone_number"),
-    url_forms: &[("account_sid", super::Form::AccountSid)],
-    tenant_key_field: None,
+    url_forms: &[
+        ("account_sid", super::Form::AccountSid),
+        ("phone_number", super::Form::E164),
+    ],
+    tenant_key_field: Some("phone_number"),
     // Twilio retries only where a connection override (`#rc=`) asks, within minutes.
     dedupe_window_seconds: 26 * 3600,
     unsigned_event_time: false,
@@ -119,6 +123,15 @@ impl Twilio {
                 .filter(|v| !v.is_empty())
         };
         let missing = |name: &str| ParseError::new(format!("missing form field {name}"));
+        // A status callback pointed at this URL (the message's `sent`, `delivered`, …) is no
+        // message: acknowledged, no event.
+        let status = field("MessageStatus").or_else(|| field("SmsStatus"));
+        if status.is_some_and(|status| status != "received") {
+            return Ok(Parsed::Events {
+                events: Vec::new(),
+                ack: Ack::Xml(EMPTY_TWIML),
+            });
+        }
         let sid = field("MessageSid").ok_or_else(|| missing("MessageSid"))?;
         let from = field("From").ok_or_else(|| missing("From"))?;
         let event = Event {

@@ -204,6 +204,19 @@ fn a_whatsapp_message_keeps_its_prefix_and_profile_name() {
 }
 
 #[test]
+fn status_callbacks_make_no_event() {
+    let callback =
+        b"MessageSid=SM1&MessageStatus=delivered&SmsStatus=delivered&From=%2B15557654321";
+    match Twilio::parse(&Request::post(&[], callback)).unwrap() {
+        Parsed::Events { events, ack } => {
+            assert!(events.is_empty());
+            assert_eq!(ack, Ack::Xml(EMPTY_TWIML));
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
 fn forms_without_a_message_are_parse_errors() {
     for (body, reason) in [
         (&b"From=%2B1555"[..], "missing form field MessageSid"),

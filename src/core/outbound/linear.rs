@@ -5,7 +5,9 @@
 //!   for a `reply` (its parent, or itself when it starts one), with an `id` derived from the
 //!   message and part: Linear refuses a second comment with the same id, so a retry after a
 //!   timeout cannot comment twice.
-//! - Edit: `commentUpdate`; delete: `commentDelete`. Texts are Markdown.
+//! - Edit: `commentUpdate`; delete: `commentDelete`, both by that derived id. A retried send
+//!   Linear refuses as a taken id, or a retried delete as not found, had landed: done. Texts are
+//!   Markdown.
 //! - Answers: GraphQL errors come with HTTP 200 or 400; `ratelimited` (or HTTP 429) waits,
 //!   authentication errors fail with `credentials`, 5xx is retried.
 //!
@@ -57,14 +59,18 @@ fn request(op: &Op, target: &Target, context: &Context<'_>) -> Result<Option<Htt
             }
             (CREATE, json!({"input": input}), true)
         }
-        Op::Edit {
-            provider_id, text, ..
-        } => (
+        // A part's comment id is always the one its send chose (a retried send that Linear had
+        // taken is answered without one).
+        Op::Edit { part, text, .. } => (
             UPDATE,
-            json!({"id": provider_id, "input": {"body": text}}),
+            json!({"id": derived_uuid(context.message_id, *part), "input": {"body": text}}),
             true,
         ),
-        Op::Delete { provider_id, .. } => (DELETE, json!({"id": provider_id}), true),
+        Op::Delete { part, .. } => (
+            DELETE,
+            json!({"id": derived_uuid(context.message_id, *part)}),
+            true,
+        ),
         Op::Typing | Op::MarkRead => return Ok(None),
     };
     Ok(Some(HttpCall {
@@ -120,11 +126,22 @@ fn outcome(op: &Op, answer: &Answer<'_>) -> Outcome {
         return Outcome::Done { provider_id };
     }
     let message = json::text(error, "/message").unwrap_or("no reason given");
+    let lower = message.to_ascii_lowercase();
+    // A retry (after a timeout) of a call Linear had carried out: the comment's id is taken, or
+    // it is gone already.
+    let repeated = match op {
+        Op::Send { .. } => lower.contains("already exists") || lower.contains("duplicate"),
+        Op::Delete { .. } => lower.contains("not found"),
+        _ => false,
+    };
+    if repeated {
+        return Outcome::Done { provider_id: None };
+    }
     let code = if answer.status == 401 || kind.contains("authentication") {
         "credentials"
     } else if kind.contains("forbidden") {
         "not_in_conversation"
-    } else if message.to_ascii_lowercase().contains("not found") {
+    } else if lower.contains("not found") {
         "conversation_not_found"
     } else {
         "refused"

@@ -88,7 +88,7 @@ fn personal_api_keys_are_sent_without_bearer() {
 }
 
 #[test]
-fn edits_and_deletes_name_the_comment() {
+fn edits_and_deletes_name_the_comment_by_the_id_its_send_chose() {
     let edit = Op::Edit {
         part: 0,
         provider_id: "c1".into(),
@@ -96,9 +96,10 @@ fn edits_and_deletes_name_the_comment() {
     };
     let edited = body(&call_with(&edit, &target(None, None), "t"));
     assert!(edited["query"].as_str().unwrap().contains("commentUpdate"));
+    let id = derived_uuid("msg_1", 0);
     assert_eq!(
         edited["variables"],
-        json!({"id": "c1", "input": {"body": "new"}})
+        json!({"id": id, "input": {"body": "new"}})
     );
     let delete = Op::Delete {
         part: 0,
@@ -106,7 +107,7 @@ fn edits_and_deletes_name_the_comment() {
     };
     let deleted = body(&call_with(&delete, &target(None, None), "t"));
     assert!(deleted["query"].as_str().unwrap().contains("commentDelete"));
-    assert_eq!(deleted["variables"], json!({"id": "c1"}));
+    assert_eq!(deleted["variables"], json!({"id": id}));
 }
 
 #[test]
@@ -140,6 +141,31 @@ fn answers_map_to_outcomes() {
     assert!(matches!(
         outcome(&send(0), &answer(503, "")),
         Outcome::Retry { .. }
+    ));
+}
+
+#[test]
+fn a_retried_call_linear_had_carried_out_is_done() {
+    let taken =
+        r#"{"errors":[{"message":"Entity already exists","extensions":{"type":"invalid input"}}]}"#;
+    assert_eq!(
+        outcome(&send(0), &answer(200, taken)),
+        Outcome::Done { provider_id: None }
+    );
+    let delete = Op::Delete {
+        part: 0,
+        provider_id: "c".into(),
+    };
+    let gone = r#"{"errors":[{"message":"Entity not found: Comment"}]}"#;
+    assert_eq!(
+        outcome(&delete, &answer(200, gone)),
+        Outcome::Done { provider_id: None }
+    );
+    // A send to an issue that is not there is not a retry.
+    let missing = r#"{"errors":[{"message":"Entity not found: Issue"}]}"#;
+    assert!(matches!(
+        outcome(&send(0), &answer(200, missing)),
+        Outcome::Failed(_)
     ));
 }
 

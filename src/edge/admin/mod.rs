@@ -99,8 +99,11 @@ pub async fn handle(mut req: Request, env: &Env, endpoint: Admin) -> Result<Repl
     if let Err(error) = &reply {
         audit_forbidden(&call, &req, error).await?;
     }
-    // This isolate's webhook path sees the change at once; others within the cache's TTL.
-    super::ingress::forget_cached();
+    // This isolate's webhook path sees a change at once; others within the cache's TTL. Reads
+    // change nothing (and would keep this isolate off the read replicas).
+    if req.method() != worker::Method::Get {
+        super::ingress::forget_cached();
+    }
     reply
 }
 

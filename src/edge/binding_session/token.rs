@@ -28,6 +28,7 @@ use crate::core::api_error::ApiError;
 use crate::core::binding_session::{channel_name, Credentials, Outcome, Session, State};
 use crate::core::json;
 use crate::core::session_driver::NewChannel;
+use crate::core::webhook::SELF_ID;
 use crate::edge::http::{self, base_url};
 use crate::edge::runtime;
 use crate::edge::store::d1;
@@ -225,9 +226,15 @@ async fn check(env: &Env, credentials: &Credentials) -> Result<Channel, String> 
                 .finish();
             let path = format!("IncomingPhoneNumbers.json?{query}");
             let found = twilio(env, account_sid, auth_token, &path, None).await?;
-            let number = json::at(&found, "/incoming_phone_numbers/0");
-            let sid = json::text(number, "/sid")
+            // Twilio's filter also matches parts of numbers: only the number itself will do.
+            let numbers = json::at(&found, "/incoming_phone_numbers").as_array();
+            let number = numbers
+                .into_iter()
+                .flatten()
+                .find(|number| json::text(number, "/phone_number") == Some(phone_number))
                 .ok_or_else(|| format!("the Twilio account has no number {phone_number}"))?;
+            let sid = json::text(number, "/sid")
+                .ok_or_else(|| format!("Twilio named no sid for {phone_number}"))?;
             Ok(Channel {
                 tenant_key: phone_number.clone(),
                 metadata: json!({"account_sid": account_sid, "number_sid": sid,
@@ -242,9 +249,11 @@ async fn check(env: &Env, credentials: &Credentials) -> Result<Channel, String> 
                 .ok_or("Linear named no organization for the token")?;
             Ok(Channel {
                 tenant_key: id.to_owned(),
+                // The token's user: its comments (the agent's answers) are not messages.
                 metadata: json!({
                     "name": json::at(&workspace, "/organization/name"),
                     "url_key": json::at(&workspace, "/organization/urlKey"),
+                    SELF_ID: json::at(&workspace, "/viewer/id"),
                 }),
                 credentials: Secrets::from([("access_token".to_owned(), access_token.clone())]),
             })

@@ -44,6 +44,25 @@ thread_local! {
     static CACHE: RefCell<ExpiringMap<Rc<Entry>>> = RefCell::new(ExpiringMap::new(MAX_ENTRIES));
     /// Until when (Unix seconds) this isolate's misses read the primary: after its own change.
     static PRIMARY_UNTIL: Cell<u64> = const { Cell::new(0) };
+    /// Counts this isolate's changes ([`forget_all`]), so a read that began before one is not
+    /// trusted after it.
+    static GENERATION: Cell<u64> = const { Cell::new(0) };
+}
+
+/// What `load` reads from the source a miss at `now` reads; read again from the primary when
+/// this isolate changed something while it read (a replica's answer from before the change must
+/// not be cached after it).
+async fn fresh<'a, T, F, Fut>(db: &'a D1Database, now: u64, load: F) -> Result<T, ApiError>
+where
+    F: Fn(Source<'a>) -> Fut,
+    Fut: std::future::Future<Output = Result<T, ApiError>>,
+{
+    let generation = GENERATION.with(Cell::get);
+    let loaded = load(source(db, now)).await?;
+    if GENERATION.with(Cell::get) == generation {
+        return Ok(loaded);
+    }
+    load(Source::Primary(db)).await
 }
 
 /// Where a miss at `now` reads: a replica session, unless this isolate changed something in the
@@ -76,6 +95,7 @@ pub fn forget_all() {
     CACHE.with(|cache| cache.borrow_mut().clear());
     let until = crate::edge::runtime::now_seconds() + TTL_SECONDS;
     PRIMARY_UNTIL.with(|primary| primary.set(until));
+    GENERATION.with(|generation| generation.set(generation.get() + 1));
 }
 
 /// The live app profile `id` (active, its org active) and the rollout flags, or `None` for an
@@ -92,7 +112,11 @@ pub async fn profile(
             return Ok((profile.clone(), flags.clone()));
         }
     }
-    let (profile, flags) = load_profile(&source(db, now), &key_ring(env)?, id).await?;
+    let ring = &key_ring(env)?;
+    let (profile, flags) = fresh(db, now, |source| async move {
+        load_profile(&source, ring, id).await
+    })
+    .await?;
     let (profile, flags) = (profile.map(Rc::new), Rc::new(flags));
     remember(key, Entry::Profile(profile.clone(), flags.clone()), now);
     Ok((profile, flags))
@@ -139,9 +163,13 @@ async fn cached_installation(
             return Ok(installation.clone());
         }
     }
-    let installation = load_installation(&source(db, now), &key_ring(env)?, filter)
-        .await?
-        .map(Rc::new);
+    let ring = &key_ring(env)?;
+    let filter = &filter;
+    let installation = fresh(db, now, |source| async move {
+        load_installation(&source, ring, filter.clone()).await
+    })
+    .await?
+    .map(Rc::new);
     remember(key, Entry::Installation(installation.clone()), now);
     Ok(installation)
 }

@@ -13,7 +13,7 @@
 //!    until every event reached the fake runtime, a few seconds more for late duplicates, and
 //!    checks each arrived exactly once (by `provider_event_id`).
 //! 4. Bad signatures: N Slack events signed with the wrong secret (401).
-//! 5. Mixed: N text messages from the five providers in turn ([`mixed`]), each checked to
+//! 5. Mixed: N text messages from every provider in turn ([`mixed`]), each checked to
 //!    arrive exactly once; then N more while the fake runtime refuses the first delivery of
 //!    about one event in five ([`mixed::faulted`]): each must arrive once after its refusal
 //!    (twice at the runtime in all) and the others once.
@@ -700,17 +700,17 @@ fn main() -> ExitCode {
     let bad = simple_phase(&env, "Slack, bad signature (401)", &bad, threads, deadline);
     let (mixed, mixed_expected) = mixed_phase(
         &env,
-        "five providers in turn",
+        "every provider in turn",
         0..n,
         false,
         &options,
         deadline,
     );
-    let mixed_check = check_deliveries(&env, "Five providers", &mixed_expected, deadline);
+    let mixed_check = check_deliveries(&env, "Every provider", &mixed_expected, deadline);
     mixed::inject_faults(&env.runtime);
     let (faulted, faulted_expected) = mixed_phase(
         &env,
-        "five providers, runtime refusing 20 %",
+        "every provider, runtime refusing 20 %",
         n..2 * n,
         true,
         &options,

@@ -1,4 +1,4 @@
-//! The mixed phases: text messages from all five providers in turn, built as each provider sends
+//! The mixed phases: text messages from every provider in turn, built as each provider sends
 //! them ([`channel_edge::core::ingress::sample`]) and signed with the dev dataset's secrets
 //! ([`channel_edge::core::ingress::sign`]), to the webhook URL of each provider's dev profile or
 //! installation; and which of them the stand-in runtime refuses once ([`faulted`]).
