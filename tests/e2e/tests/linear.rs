@@ -199,5 +199,26 @@ fn a_linear_workspace_binds_with_its_token(env: &Env) -> Result<(), Failed> {
     assert!(asked
         .iter()
         .any(|r| r.header("authorization") == Some("lin_api_bound")));
+
+    // The token's user ("u1", the viewer) is the agent answering: its comments are not messages.
+    let now_ms = seed::now() * 1000;
+    let mut own = comment(&organization, &format!("c-own-{}", unique()), now_ms);
+    own["actor"]["id"] = json!("u1");
+    let own_delivery = format!("d-own-{}", unique());
+    assert_eq!(
+        post_linear(env, &webhook_secret(), &own_delivery, &own).status,
+        200
+    );
+    let other_delivery = format!("d-other-{}", unique());
+    let other = comment(&organization, &format!("c-other-{}", unique()), now_ms);
+    assert_eq!(
+        post_linear(env, &webhook_secret(), &other_delivery, &other).status,
+        200
+    );
+    assert_eq!(
+        deliveries(env, &other_delivery, 1, Duration::from_secs(10)).len(),
+        1
+    );
+    assert!(deliveries(env, &own_delivery, 1, Duration::from_secs(1)).is_empty());
     Ok(())
 }
