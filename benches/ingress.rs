@@ -8,8 +8,11 @@
 //!   `envelope::build` + `Envelope::to_queue_json` for every event: the core's share of one
 //!   request at the edge (no D1, queue or HTTP);
 //! - **primitive**: the bare operation verification is built on: HMAC-SHA256 of the signed
-//!   content (Slack, WhatsApp, Standard Webhooks), Ed25519 `verify_strict` with a ready
-//!   `VerifyingKey` (Discord), the constant-time compare of the secret token (Telegram).
+//!   content (Slack, WhatsApp, Standard Webhooks, LINE, Messenger, Instagram, Linear, GitHub),
+//!   HMAC-SHA1 of URL and form (Twilio; close to its signed text), Ed25519 `verify_strict` with a
+//!   ready `VerifyingKey` (Discord, natively: the Worker asks WebCrypto), the constant-time
+//!   compare of the secret token (Telegram). The newer providers are signed by the crate's own
+//!   signer (`core::ingress::sign`).
 //!
 //! `now` is fixed at the fixture's own timestamp, so signed timestamps are inside the 300 s
 //! window. Each measurement warms up, sizes its batches from that, and runs [`BATCHES`] batches
@@ -37,6 +40,14 @@ const TELEGRAM: &[u8] = include_bytes!("../tests/fixtures/telegram/private_text.
 const WHATSAPP: &[u8] = include_bytes!("../tests/fixtures/whatsapp/text.json");
 const DISCORD: &[u8] = include_bytes!("../tests/fixtures/discord/slash_command_guild.json");
 const STANDARD: &[u8] = include_bytes!("../tests/fixtures/standard/message.json");
+const LINE: &[u8] = include_bytes!("../tests/fixtures/line/text_group.json");
+const MESSENGER: &[u8] = include_bytes!("../tests/fixtures/messenger/text.json");
+const INSTAGRAM: &[u8] = include_bytes!("../tests/fixtures/instagram/text_and_echo.json");
+const LINEAR: &[u8] = include_bytes!("../tests/fixtures/linear/comment_create.json");
+const GITHUB: &[u8] = include_bytes!("../tests/fixtures/github/issue_comment_created.json");
+const TWILIO: &[u8] = include_bytes!("../tests/fixtures/twilio/sms.form");
+/// Where the Twilio request is sent (its signature covers the URL).
+const TWILIO_URL: &str = "https://edge.example.com/webhooks/twilio/ins_01bench";
 
 /// The edge's default `REPLAY_WINDOW_SECONDS`.
 const WINDOW: u64 = 300;
@@ -77,7 +88,7 @@ impl Signed {
             method: "POST",
             headers: &self.headers,
             query: &[],
-            url: "",
+            url: TWILIO_URL,
             body: self.body,
         }
     }
@@ -251,6 +262,112 @@ fn standard(routing: &Routing) -> Row {
     )
 }
 
+/// A provider signed by `channel_edge::core::ingress::sign` (as the CLI and the end-to-end
+/// suite sign), beside HMAC-SHA256 of the body (SHA-1 of Twilio's signed text).
+fn signed_by_the_signer(
+    name: &'static str,
+    provider: Provider,
+    body: &'static [u8],
+    secret: &str,
+    now: u64,
+    routing: &Routing,
+) -> Row {
+    use channel_edge::core::ingress::sign::{self, Stamp};
+    let stamp = Stamp {
+        timestamp: now,
+        message_id: "109948940:72d3162e-cc78-11e3-81ab-4c9367dc0958",
+        url: TWILIO_URL,
+    };
+    let mut signed = Signed::new(provider, body, secret, now);
+    signed.headers = sign::headers(provider, secret, stamp, body).expect("a signing secret");
+    let twilio = provider == Provider::Twilio;
+    row(
+        name,
+        if twilio { "HMAC-SHA1" } else { "HMAC-SHA256" },
+        || pipeline(black_box(&signed), routing),
+        || {
+            if twilio {
+                let mut mac = channel_edge::core::mac::hmac_sha1(black_box(secret.as_bytes()));
+                mac.update(black_box(TWILIO_URL.as_bytes()));
+                mac.update(black_box(body));
+                mac.finalize().into_bytes().to_vec()
+            } else {
+                hmac_sha256(black_box(secret.as_bytes()), black_box(&[body])).to_vec()
+            }
+        },
+    )
+}
+
+fn line(routing: &Routing) -> Row {
+    let now = 1_462_629_479; // the event's timestamp, in seconds
+    signed_by_the_signer(
+        "LINE",
+        Provider::Line,
+        LINE,
+        "5f6b0d7c8e9a1b2c3d4e5f60718293a4",
+        now,
+        routing,
+    )
+}
+
+fn messenger(routing: &Routing) -> Row {
+    let now = 1_458_692_752; // messaging[0].timestamp, in seconds
+    signed_by_the_signer(
+        "Messenger",
+        Provider::Messenger,
+        MESSENGER,
+        "messenger-app-secret",
+        now,
+        routing,
+    )
+}
+
+fn instagram(routing: &Routing) -> Row {
+    let now = 1_569_262_485;
+    signed_by_the_signer(
+        "Instagram",
+        Provider::Instagram,
+        INSTAGRAM,
+        "instagram-app-secret",
+        now,
+        routing,
+    )
+}
+
+fn linear(routing: &Routing) -> Row {
+    let now = 1_579_784_000; // webhookTimestamp, in seconds
+    signed_by_the_signer(
+        "Linear",
+        Provider::Linear,
+        LINEAR,
+        "lin_wh_bench",
+        now,
+        routing,
+    )
+}
+
+fn github(routing: &Routing) -> Row {
+    signed_by_the_signer(
+        "GitHub",
+        Provider::Github,
+        GITHUB,
+        "github-webhook-secret",
+        1_557_933_621,
+        routing,
+    )
+}
+
+fn twilio(routing: &Routing) -> Row {
+    signed_by_the_signer(
+        "Twilio",
+        Provider::Twilio,
+        TWILIO,
+        "twilio-auth-token",
+        1_718_000_000,
+        routing,
+    )
+}
+
 /// Whether cargo asked for a benchmark run (`cargo bench` passes `--bench`).
 fn benchmarking() -> bool {
     std::env::args().any(|arg| arg == "--bench")
@@ -311,7 +428,10 @@ fn print(rows: &[Row]) {
 
 fn main() {
     let routing = routing();
-    let cases: [fn(&Routing) -> Row; 5] = [slack, telegram, whatsapp, discord, standard];
+    let cases: [fn(&Routing) -> Row; 11] = [
+        slack, telegram, whatsapp, discord, standard, line, messenger, instagram, linear, github,
+        twilio,
+    ];
     let rows: Vec<Row> = cases.iter().map(|case| case(&routing)).collect();
     if benchmarking() {
         print(&rows);
