@@ -1,7 +1,7 @@
 //! LINE end to end: a channel bound with its token, signed webhooks (redeliveries, the console's
 //! verify request, forged signatures) and answers through the push API of the LINE stand-in.
 
-use crate::ingress::{deliveries, unique};
+use crate::ingress::{dataset_secret, deliveries, unique};
 use crate::messages::{accepted, calls, capability, created, send, settled};
 use crate::Env;
 use channel_edge::core::ingress::sign;
@@ -15,6 +15,7 @@ tests![
     a_line_channel_binds_with_its_token_and_delivers,
     a_line_event_is_delivered_once_and_answered_by_push,
     forged_line_webhooks_are_refused,
+    a_line_qr_session_completes_when_its_message_is_sent,
 ];
 
 /// A LINE channel installed for one test, bound openly to a fresh agent.
@@ -226,5 +227,76 @@ fn forged_line_webhooks_are_refused(env: &Env) -> Result<(), Failed> {
     let reply = post_line(env, &channel.installation, &channel.secret, &verify);
     assert_eq!(reply.status, 200, "{}", reply.body);
     assert!(deliveries(env, &event_id, 1, Duration::from_secs(2)).is_empty());
+    Ok(())
+}
+
+/// A `qr` session on the seeded LINE account: its deep link opens the account's chat with
+/// `install:<token>` typed in, and that message, sent, completes the session.
+fn a_line_qr_session_completes_when_its_message_is_sent(env: &Env) -> Result<(), Failed> {
+    let reply = env.admin(
+        "POST",
+        "/v1/binding-sessions",
+        "bindings:write",
+        Some(
+            json!({"provider": "line", "method": "qr", "org_id": env.id("acme"),
+            "app_profile_id": env.id("line"), "subject": "line-qr-user",
+            "binding": {"agent_id": "agent_line_linked"}}),
+        ),
+    );
+    assert_eq!(reply.status, 201, "{}", reply.body);
+    let session = reply.json();
+    let link = session["auth_prompt"]["data"]["deep_link"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let typed = link
+        .strip_prefix("https://line.me/R/oaMessage/%40acmedev/?")
+        .unwrap_or_else(|| panic!("a link to the seeded account: {link}"));
+    let text: String = form_urlencoded::parse(typed.as_bytes())
+        .map(|(key, _)| key.into_owned())
+        .collect();
+    assert!(text.starts_with("install:"), "{text}");
+    assert!(session["auth_prompt"]["data"]["qr_svg"]
+        .as_str()
+        .unwrap()
+        .starts_with("<svg"));
+
+    let event_id = format!("01QR{:022}", unique());
+    let user = format!("U{:032x}", 0xc0_0000 + unique());
+    let secret = dataset_secret(
+        "installations",
+        "acme_line",
+        "credentials",
+        "channel_secret",
+    );
+    let reply = post_line(
+        env,
+        env.id("acme_line"),
+        &secret,
+        &text_event(&event_id, &user, &text, false),
+    );
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    let claimed = deliveries(env, &event_id, 1, Duration::from_secs(15)).remove(0);
+    assert_eq!(claimed["kind"], "install_claimed", "{claimed}");
+    assert_eq!(claimed["agent_id"], "agent_line_linked");
+    let id = session["id"].as_str().unwrap();
+    let mut done = Value::Null;
+    for _ in 0..20 {
+        done = env
+            .admin(
+                "GET",
+                &format!("/v1/binding-sessions/{id}"),
+                "bindings:read",
+                None,
+            )
+            .json();
+        if done["status"] == "completed" {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(250));
+    }
+    assert_eq!(done["status"], "completed", "{done}");
+    assert_eq!(done["outcome"]["sender_id"], user.as_str());
+    assert_eq!(done["outcome"]["installation_id"], env.id("acme_line"));
     Ok(())
 }
