@@ -2,7 +2,8 @@
 //! `2020-01-23T12:53:18.084Z`): GitHub's and Linear's `created_at` / `createdAt`.
 //!
 //! # What's in scope
-//! `YYYY-MM-DDTHH:MM:SS`, an optional fraction (dropped), and `Z` or `+00:00`, to Unix seconds.
+//! `YYYY-MM-DDTHH:MM:SS`, an optional fraction (dropped), and `Z` or `+00:00`, to Unix seconds;
+//! and back ([`text`], for the payloads the CLI and tests build).
 //!
 //! # What's out of scope
 //! Other offsets, leap seconds, years before 1970 (all `None`).
@@ -47,6 +48,36 @@ pub fn unix_seconds(text: &str) -> Option<u64> {
     valid.then(|| days_since_epoch(year, month, day) * 86_400 + hour * 3600 + minute * 60 + second)
 }
 
+/// Unix seconds `at` as `YYYY-MM-DDTHH:MM:SSZ`.
+pub fn text(at: u64) -> String {
+    let (mut days, rest) = (at / 86_400, at % 86_400);
+    let mut year = 1970;
+    while days >= days_in_year(year) {
+        days -= days_in_year(year);
+        year += 1;
+    }
+    let mut month = 1;
+    while days >= days_in_month(year, month) {
+        days -= days_in_month(year, month);
+        month += 1;
+    }
+    format!(
+        "{year:04}-{month:02}-{:02}T{:02}:{:02}:{:02}Z",
+        days + 1,
+        rest / 3600,
+        rest % 3600 / 60,
+        rest % 60
+    )
+}
+
+fn days_in_year(year: u64) -> u64 {
+    if is_leap(year) {
+        366
+    } else {
+        365
+    }
+}
+
 fn is_leap(year: u64) -> bool {
     (year % 4 == 0 && year % 100 != 0) || year % 400 == 0
 }
@@ -62,9 +93,7 @@ fn days_in_month(year: u64, month: u64) -> u64 {
 
 /// Days from 1970-01-01 to `year`-`month`-`day` (a valid date from 1970 on).
 fn days_since_epoch(year: u64, month: u64, day: u64) -> u64 {
-    let years: u64 = (1970..year)
-        .map(|y| if is_leap(y) { 366 } else { 365 })
-        .sum();
+    let years: u64 = (1970..year).map(days_in_year).sum();
     let months: u64 = (1..month).map(|m| days_in_month(year, m)).sum();
     years + months + day - 1
 }
@@ -86,6 +115,14 @@ mod tests {
             Some(1_709_251_199)
         );
         assert_eq!(unix_seconds("2000-03-01T00:00:00Z"), Some(951_868_800));
+    }
+
+    #[test]
+    fn times_written_read_back() {
+        for at in [0, 951_868_800, 1_557_933_621, 1_709_251_199, 4_102_444_800] {
+            assert_eq!(unix_seconds(&text(at)), Some(at), "{}", text(at));
+        }
+        assert_eq!(text(1_557_933_621), "2019-05-15T15:20:21Z");
     }
 
     #[test]

@@ -291,7 +291,7 @@ impl Conversation {
         };
         let provider = call.target.provider;
         let request = match self
-            .credential(&db, installation, binding, provider, now_s)
+            .credential(&db, installation, binding, (provider, sender), now_s)
             .await?
         {
             Ok(credential) => self
@@ -413,15 +413,9 @@ impl Conversation {
         db: &worker::D1Database,
         installation: &Installation,
         binding: &Binding,
-        provider: tenancy::Provider,
+        (provider, sender): (tenancy::Provider, &Sender),
         now: u64,
     ) -> std::result::Result<std::result::Result<String, Outcome>, ApiError> {
-        let Some(sender) = provider.spec().sender else {
-            return Ok(Err(Outcome::Failed(Failure {
-                code: "unsupported".into(),
-                reason: format!("{} cannot send", provider.as_str()),
-            })));
-        };
         let name = sender.credential;
         let own = current_secret(&installation.secrets, name, now);
         if own.is_none() && provider == tenancy::Provider::Github {

@@ -13,6 +13,7 @@
 //! Signing ([`super::sign`]), sending, reading files, the clock and the RNG (`now` and `nonce`
 //! are arguments).
 
+use crate::core::rfc3339;
 use crate::core::tenancy::{Provider, SecretOwner};
 use serde_json::{json, Value};
 
@@ -283,7 +284,7 @@ fn meta_message(object: &str, account: &str, message: &Message<'_>) -> (String, 
 /// `Linear-Delivery` header.
 fn linear_comment(message: &Message<'_>) -> (String, Value) {
     let comment = format!("c0c0{:028x}", message.nonce);
-    let at = rfc3339(message.now);
+    let at = rfc3339::text(message.now);
     let body = json!({"action": "create", "type": "Comment",
         "actor": {"id": message.from, "name": "Dev", "type": "user"},
         "data": {"id": comment, "body": message.text, "issueId": message.conversation,
@@ -307,7 +308,7 @@ fn github_comment(message: &Message<'_>) -> (String, Value) {
     let body = json!({"action": "created",
         "issue": {"number": number, "title": "Dev issue", "user": user},
         "comment": {"id": 900_000_000 + message.nonce % 100_000_000, "body": message.text,
-                    "user": user, "created_at": rfc3339(message.now)},
+                    "user": user, "created_at": rfc3339::text(message.now)},
         "repository": {"id": 186_853_002, "full_name": repository},
         "sender": user,
         "installation": {"id": dev::GITHUB_INSTALLATION.parse::<u64>().unwrap_or(0)}});
@@ -333,54 +334,6 @@ fn twilio_sms(message: &Message<'_>) -> (String, Value) {
         .append_pair("ApiVersion", "2010-04-01")
         .finish();
     (sid, Value::String(form))
-}
-
-/// Unix seconds `at` as an RFC 3339 UTC time (what GitHub and Linear write).
-fn rfc3339(at: u64) -> String {
-    let (mut days, rest) = (at / 86_400, at % 86_400);
-    let mut year = 1970;
-    loop {
-        let length = if (year % 4 == 0 && year % 100 != 0) || year % 400 == 0 {
-            366
-        } else {
-            365
-        };
-        if days < length {
-            break;
-        }
-        days -= length;
-        year += 1;
-    }
-    let leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
-    let lengths = [
-        31,
-        if leap { 29 } else { 28 },
-        31,
-        30,
-        31,
-        30,
-        31,
-        31,
-        30,
-        31,
-        30,
-        31,
-    ];
-    let mut month = 1;
-    for length in lengths {
-        if days < length {
-            break;
-        }
-        days -= length;
-        month += 1;
-    }
-    format!(
-        "{year:04}-{month:02}-{:02}T{:02}:{:02}:{:02}Z",
-        days + 1,
-        rest / 3600,
-        rest % 3600 / 60,
-        rest % 60
-    )
 }
 
 /// The `X-GitHub-Hook-ID` the CLI and tools send.

@@ -1,4 +1,5 @@
 use super::*;
+use crate::core::outbound::test_answer as answer;
 use crate::core::tenancy::Provider;
 
 const BASE: &str = "https://discord.test/api/v10";
@@ -52,14 +53,6 @@ fn send(part: usize, text: &str) -> Op {
 
 fn body(call: &HttpCall) -> Value {
     serde_json::from_str(call.body.as_deref().unwrap()).unwrap()
-}
-
-fn answer(status: u16, body: &str) -> Answer<'_> {
-    Answer {
-        status,
-        headers: &[],
-        body,
-    }
 }
 
 #[test]

@@ -1,4 +1,5 @@
 use super::*;
+use crate::core::outbound::test_answer as answer;
 use crate::core::tenancy::Provider;
 
 fn target(thread: Option<ThreadMode>, thread_id: Option<&str>) -> Target {
@@ -39,14 +40,6 @@ fn send(part: usize) -> Op {
     Op::Send {
         part,
         text: "**hi**".into(),
-    }
-}
-
-fn answer(status: u16, body: &str) -> Answer<'_> {
-    Answer {
-        status,
-        headers: &[],
-        body,
     }
 }
 

@@ -16,7 +16,7 @@
 
 use super::conversation::{Op, Outcome};
 use super::slack::quoted;
-use super::whatsapp::graph_outcome;
+use super::whatsapp::{graph_outcome, messages_call};
 use super::{Answer, Context, Failure, HttpCall, Sender, Target};
 use crate::core::json;
 use crate::core::markdown::{Count, Format};
@@ -59,21 +59,7 @@ pub(super) fn messaging_request(
     if let (Op::Send { .. }, Some(kind)) = (op, messaging_type) {
         json::set(&mut body, "messaging_type", kind);
     }
-    Some(HttpCall {
-        method: "POST",
-        url: format!(
-            "{}/{}/messages",
-            context.base_url.trim_end_matches('/'),
-            context.tenant_key
-        ),
-        headers: vec![
-            ("Authorization", format!("Bearer {}", context.credential)),
-            ("Content-Type", "application/json".to_owned()),
-        ],
-        body: Some(body.to_string()),
-        idempotent: false,
-        follow_redirects: true,
-    })
+    Some(messages_call(context, &body))
 }
 
 pub(super) fn outcome(_op: &Op, answer: &Answer<'_>) -> Outcome {

@@ -1,4 +1,5 @@
 use super::*;
+use crate::core::outbound::test_answer as answer;
 use crate::core::outbound::{instagram, ThreadMode};
 use crate::core::tenancy::Provider;
 
@@ -45,14 +46,6 @@ fn send() -> Op {
     Op::Send {
         part: 0,
         text: "hi".into(),
-    }
-}
-
-fn answer(status: u16, body: &str) -> Answer<'_> {
-    Answer {
-        status,
-        headers: &[],
-        body,
     }
 }
 

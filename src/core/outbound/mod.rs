@@ -464,6 +464,16 @@ impl Answer<'_> {
     }
 }
 
+/// A provider's answer with `status` and `body` and no headers (the senders' tests).
+#[cfg(test)]
+pub(crate) fn test_answer(status: u16, body: &str) -> Answer<'_> {
+    Answer {
+        status,
+        headers: &[],
+        body,
+    }
+}
+
 /// A number of seconds (whole or fractional, as providers send them) in ms: one second when
 /// absent or unreadable, at most an hour.
 pub fn seconds_to_ms(seconds: Option<&str>) -> u64 {

@@ -1,4 +1,5 @@
 use super::*;
+use crate::core::outbound::test_answer as answer;
 use crate::core::tenancy::Provider;
 
 const BASE: &str = "https://telegram.test";
@@ -43,14 +44,6 @@ fn call(op: &Op, target: &Target, credential: &str) -> Option<HttpCall> {
         now: 1,
     };
     request(op, target, &context).unwrap()
-}
-
-fn answer(status: u16, body: &str) -> Answer<'_> {
-    Answer {
-        status,
-        headers: &[],
-        body,
-    }
 }
 
 #[test]

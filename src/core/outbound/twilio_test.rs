@@ -1,4 +1,5 @@
 use super::*;
+use crate::core::outbound::test_answer as answer;
 use serde_json::json;
 
 fn target(conversation: &str) -> Target {
@@ -121,14 +122,6 @@ fn an_account_sid_not_of_twilios_form_fails_before_any_call() {
     }
     let metadata = json!({"account_sid": ACCOUNT});
     assert_eq!(call(&Op::Typing, "+1555", json!({}), metadata), Ok(None));
-}
-
-fn answer(status: u16, body: &str) -> Answer<'_> {
-    Answer {
-        status,
-        headers: &[],
-        body,
-    }
 }
 
 #[test]

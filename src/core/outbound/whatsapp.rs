@@ -57,7 +57,13 @@ fn request(op: &Op, target: &Target, context: &Context<'_>) -> Result<Option<Htt
             "status": "read", "message_id": message_id, "typing_indicator": {"type": "text"}}),
         _ => return Ok(None),
     };
-    Ok(Some(HttpCall {
+    Ok(Some(messages_call(context, &body)))
+}
+
+/// `POST {base}/{tenant key}/messages` with `body` and the credential as a bearer token: Meta's
+/// messages endpoint (WhatsApp's phone number, a Messenger Page, an Instagram account).
+pub(super) fn messages_call(context: &Context<'_>, body: &Value) -> HttpCall {
+    HttpCall {
         method: "POST",
         url: format!(
             "{}/{}/messages",
@@ -71,7 +77,7 @@ fn request(op: &Op, target: &Target, context: &Context<'_>) -> Result<Option<Htt
         body: Some(body.to_string()),
         idempotent: false,
         follow_redirects: true,
-    }))
+    }
 }
 
 fn outcome(_op: &Op, answer: &Answer<'_>) -> Outcome {

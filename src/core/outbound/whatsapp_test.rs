@@ -1,4 +1,5 @@
 use super::*;
+use crate::core::outbound::test_answer as answer;
 use crate::core::tenancy::Provider;
 
 const BASE: &str = "https://graph.test/v21.0";
@@ -35,14 +36,6 @@ fn call(op: &Op, target: &Target) -> Option<HttpCall> {
 
 fn body(call: &HttpCall) -> Value {
     serde_json::from_str(call.body.as_deref().unwrap()).unwrap()
-}
-
-fn answer(status: u16, body: &str) -> Answer<'_> {
-    Answer {
-        status,
-        headers: &[],
-        body,
-    }
 }
 
 fn send(text: &str) -> Op {
