@@ -57,6 +57,7 @@ pub mod ids;
 pub mod ingress;
 pub mod install_token;
 pub mod json;
+pub mod jwt;
 pub mod ledger;
 pub mod log;
 pub mod mac;

@@ -42,11 +42,15 @@ pub enum Provider {
     Github,
     /// Twilio Messaging (SMS and WhatsApp through Twilio).
     Twilio,
+    /// Microsoft Teams (Bot Framework).
+    Teams,
+    /// Google Chat apps.
+    GoogleChat,
 }
 
 impl Provider {
     /// Every provider, in the order the API documents them.
-    pub const ALL: [Provider; 11] = [
+    pub const ALL: [Provider; 13] = [
         Provider::Slack,
         Provider::Telegram,
         Provider::Whatsapp,
@@ -58,13 +62,15 @@ impl Provider {
         Provider::Linear,
         Provider::Github,
         Provider::Twilio,
+        Provider::Teams,
+        Provider::GoogleChat,
     ];
 
     /// Everything known about the provider.
     pub fn spec(self) -> &'static Spec {
         use crate::core::ingress::{
-            discord, github, instagram, line, linear, messenger, slack, standard, telegram, twilio,
-            whatsapp,
+            discord, github, google_chat, instagram, line, linear, messenger, slack, standard,
+            teams, telegram, twilio, whatsapp,
         };
         match self {
             Provider::Slack => &slack::SPEC,
@@ -78,6 +84,8 @@ impl Provider {
             Provider::Linear => &linear::SPEC,
             Provider::Github => &github::SPEC,
             Provider::Twilio => &twilio::SPEC,
+            Provider::Teams => &teams::SPEC,
+            Provider::GoogleChat => &google_chat::SPEC,
         }
     }
 

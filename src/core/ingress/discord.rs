@@ -21,9 +21,9 @@
 //! follow-up messages, resolved data beyond what `raw` carries.
 
 use super::{
-    check_timestamp, decode_hex, parse_timestamp, without_keys, Ack, Capabilities, Conversation,
-    ConversationType, Event, Kind, ParseError, Parsed, PathId, Rejection, Reply, Request, Sender,
-    Spec, Verification,
+    check_timestamp, decode_hex, parse_timestamp, required, without_keys, Ack, Capabilities,
+    Conversation, ConversationType, Event, Kind, ParseError, Parsed, PathId, Rejection, Reply,
+    Request, Sender, Spec, Verification,
 };
 use crate::core::ed25519::{is_weak_key, Check};
 use crate::core::tenancy::SecretOwner;
@@ -285,14 +285,6 @@ fn snowflake_seconds(id: &str) -> Option<u64> {
 
 fn text_at<'a>(value: &'a Value, pointer: &str) -> Option<&'a str> {
     value.pointer(pointer).and_then(Value::as_str)
-}
-
-/// The string at a JSON pointer, or an error naming it (`/data/name` → `data.name`).
-fn required<'a>(value: &'a Value, pointer: &str) -> Result<&'a str, ParseError> {
-    text_at(value, pointer).ok_or_else(|| {
-        let field = pointer.trim_start_matches('/').replace('/', ".");
-        ParseError::new(format!("missing string field {field}"))
-    })
 }
 
 #[cfg(test)]

@@ -22,6 +22,7 @@
 
 pub mod discord;
 pub mod github;
+pub mod google_chat;
 pub mod instagram;
 pub mod line;
 pub mod linear;
@@ -36,6 +37,7 @@ pub mod sample;
 pub mod sign;
 pub mod slack;
 pub mod standard;
+pub mod teams;
 pub mod telegram;
 pub mod twilio;
 pub mod whatsapp;
@@ -104,11 +106,20 @@ pub enum Verification {
     /// check, one [`Check`] per usable key; the platform checks the signatures, and any one
     /// verifying is enough ([`crate::core::ed25519`]). No usable key is `NoSecret`.
     Ed25519(Verifier<Vec<Check>>),
+    /// A bearer JWT signed by the platform's published keys (Teams, Google Chat): the core
+    /// decodes it and checks its claims against the app profile's app id (the audience) and the
+    /// request, and says which key must verify it ([`crate::core::jwt`]); the platform fetches
+    /// the key set and checks the RS256 signature.
+    Jwt(JwtVerifier),
 }
+
+/// A bearer-JWT scheme: `(request, the app profile's app id, now)` → what the platform checks.
+pub type JwtVerifier = fn(&Request<'_>, &str, u64) -> Result<crate::core::jwt::Check, Rejection>;
 
 impl Verification {
     /// Verifies `request` natively (the CLI and the tests; the Worker checks Ed25519 with
-    /// WebCrypto).
+    /// WebCrypto). A bearer-JWT scheme takes the audience as the first of `secrets` and is
+    /// checked against the dev key set (`seed/dev-jwt-key-set.json`).
     #[cfg(not(target_arch = "wasm32"))]
     pub fn natively(
         &self,
@@ -124,6 +135,12 @@ impl Verification {
                 any_secret(checks.iter(), |check| {
                     crate::core::ed25519::verify_natively(check)
                 })
+            }
+            // Native builds fetch no key sets: they verify with the dev key set's key.
+            Verification::Jwt(check) => {
+                let check = check(request, secrets.first().map_or("", String::as_str), now)?;
+                let keys = crate::core::jwt::dev_key_set();
+                crate::core::jwt::verify_natively(&check, &keys)
             }
         }
     }
@@ -307,6 +324,31 @@ pub enum Rejection {
     /// The app profile or installation has no valid secret to verify with.
     #[error("no verification secret is configured")]
     NoSecret,
+    /// The bearer token is not `Bearer <JWT>` with a key id (or names `crit` extensions).
+    #[error("malformed bearer token in Authorization")]
+    MalformedToken,
+    /// The bearer token's algorithm is not the one the platform signs with (RS256).
+    #[error("bearer token algorithm is not RS256")]
+    TokenAlgorithm,
+    /// The bearer token has no `exp`, or it is past (with the clock skew).
+    #[error("bearer token is expired")]
+    ExpiredToken,
+    /// The bearer token's issuer is not the platform's.
+    #[error("bearer token issuer is not accepted")]
+    WrongIssuer,
+    /// The bearer token is for another audience (another app).
+    #[error("bearer token audience is not this app profile's")]
+    WrongAudience,
+    /// A claim the platform binds the request with does not match the request.
+    #[error("bearer token claim {claim} does not match the request")]
+    ClaimMismatch {
+        /// The claim's name.
+        claim: &'static str,
+    },
+    /// No key of the platform's key set has the token's key id (or is endorsed for its
+    /// channel), even after fetching the key set again.
+    #[error("bearer token is signed by an unknown key")]
+    UnknownKey,
 }
 
 impl Rejection {
@@ -320,8 +362,23 @@ impl Rejection {
             Rejection::FutureTimestamp => "future_timestamp",
             Rejection::BadSignature => "bad_signature",
             Rejection::NoSecret => "no_secret",
+            Rejection::MalformedToken => "malformed_token",
+            Rejection::TokenAlgorithm => "token_algorithm",
+            Rejection::ExpiredToken => "expired_token",
+            Rejection::WrongIssuer => "wrong_issuer",
+            Rejection::WrongAudience => "wrong_audience",
+            Rejection::ClaimMismatch { .. } => "claim_mismatch",
+            Rejection::UnknownKey => "unknown_key",
         }
     }
+}
+
+/// The string at a JSON pointer, or an error naming it (`/data/name` → `data.name`).
+pub(crate) fn required<'a>(value: &'a Value, pointer: &str) -> Result<&'a str, ParseError> {
+    crate::core::json::text(value, pointer).ok_or_else(|| {
+        let field = pointer.trim_start_matches('/').replace('/', ".");
+        ParseError::new(format!("missing string field {field}"))
+    })
 }
 
 /// Decodes lower- or upper-case hex; `None` for odd length or a non-hex digit.

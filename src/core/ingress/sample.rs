@@ -49,6 +49,21 @@ pub mod dev {
     pub const TWILIO_ACCOUNT: &str = "AC0de00000000000000000000000000001";
     pub const TWILIO_NUMBER: &str = "+15550004444";
     pub const TWILIO_USER: &str = "+15550005555";
+    pub const TEAMS_APP: &str = "0de0a11c-0000-4000-8000-000000000001";
+    pub const TEAMS_TENANT: &str = "0de07e4a-0000-4000-8000-000000000001";
+    pub const TEAMS_USER: &str = "29:1dev-alice";
+    pub const TEAMS_CHAT: &str = "a:1dev-alice-personal-chat";
+    pub const TEAMS_SERVICE_URL: &str = "https://smba.trafficmanager.net/amer/";
+    pub const GOOGLE_CHAT_PROJECT: &str = "100000000001";
+    pub const GOOGLE_CHAT_SPACE: &str = "spaces/AAAAdevspace";
+    pub const GOOGLE_CHAT_USER: &str = "users/100000000000000000001";
+    /// The dev key set's private key (`seed/DEV-ONLY-jwt-signing-key.pem`): the tools sign
+    /// Teams and Google Chat tokens with it; `seed/dev-jwt-key-set.json` is its public half,
+    /// which the dev-providers stand-in serves as both platforms' key sets.
+    pub const JWT_SIGNING_KEY_PEM: &str =
+        include_str!("../../../seed/DEV-ONLY-jwt-signing-key.pem");
+    /// The key id of that key in the key set.
+    pub const JWT_KEY_ID: &str = "channel-edge-dev";
 }
 
 /// Discord's epoch, 2015-01-01T00:00:00Z, in Unix milliseconds (snowflake ids count from it).
@@ -68,6 +83,8 @@ pub fn default_sender(provider: Provider) -> &'static str {
         Provider::Linear => dev::LINEAR_USER,
         Provider::Github => dev::GITHUB_USER,
         Provider::Twilio => dev::TWILIO_USER,
+        Provider::Teams => dev::TEAMS_USER,
+        Provider::GoogleChat => dev::GOOGLE_CHAT_USER,
     }
 }
 
@@ -84,6 +101,8 @@ pub fn conversation_of(provider: Provider, from: &str, conversation: Option<&str
         | Provider::Twilio => from,
         Provider::Linear => dev::LINEAR_ISSUE,
         Provider::Github => dev::GITHUB_ISSUE,
+        Provider::Teams => dev::TEAMS_CHAT,
+        Provider::GoogleChat => dev::GOOGLE_CHAT_SPACE,
         Provider::Discord => dev::DISCORD_CHANNEL,
         Provider::Standard => dev::STANDARD_CONVERSATION,
     };
@@ -118,6 +137,11 @@ pub fn defaults(provider: Provider) -> String {
             dev::GITHUB_INSTALLATION
         ),
         Provider::Twilio => format!("an SMS from {from} to {}", dev::TWILIO_NUMBER),
+        Provider::Teams => format!(
+            "from {from} in the personal chat {conversation} of tenant {}",
+            dev::TEAMS_TENANT
+        ),
+        Provider::GoogleChat => format!("from {from} in {conversation}"),
     }
 }
 
@@ -157,6 +181,8 @@ pub fn payload(provider: Provider, message: &Message<'_>) -> Payload {
         Provider::Linear => linear_comment(message),
         Provider::Github => github_comment(message),
         Provider::Twilio => twilio_sms(message),
+        Provider::Teams => teams_activity(message),
+        Provider::GoogleChat => google_chat_event(message),
     };
     // A form (Twilio's) is sent as it is; JSON is serialised.
     let body = match body {
@@ -336,6 +362,43 @@ fn twilio_sms(message: &Message<'_>) -> (String, Value) {
     (sid, Value::String(form))
 }
 
+/// A Teams `message` activity in a personal chat (or the channel `conversation` names).
+fn teams_activity(message: &Message<'_>) -> (String, Value) {
+    let id = format!("{}", 1_700_000_000_000 + message.nonce % 100_000_000_000);
+    let kind = if message.conversation.starts_with("19:") {
+        "channel"
+    } else {
+        "personal"
+    };
+    let body = json!({
+        "type": "message", "id": id, "timestamp": rfc3339::text(message.now),
+        "serviceUrl": dev::TEAMS_SERVICE_URL, "channelId": "msteams",
+        "from": {"id": message.from, "name": "Alice (dev)"},
+        "conversation": {"id": message.conversation, "conversationType": kind,
+                         "tenantId": dev::TEAMS_TENANT},
+        "recipient": {"id": format!("28:{}", dev::TEAMS_APP), "name": "channel-edge dev"},
+        "text": message.text, "textFormat": "plain",
+        "channelData": {"tenant": {"id": dev::TEAMS_TENANT}},
+    });
+    (id, body)
+}
+
+/// A Google Chat `MESSAGE` event in a space, in a thread of its own.
+fn google_chat_event(message: &Message<'_>) -> (String, Value) {
+    let space = message.conversation;
+    let name = format!("{space}/messages/dev{:016x}", message.nonce);
+    let body = json!({
+        "type": "MESSAGE", "eventTime": rfc3339::text(message.now),
+        "space": {"name": space, "spaceType": "SPACE"},
+        "message": {"name": name, "text": message.text, "argumentText": message.text,
+                    "sender": {"name": message.from, "displayName": "Alice (dev)", "type": "HUMAN"},
+                    "thread": {"name": format!("{space}/threads/dev{:016x}", message.nonce)},
+                    "createTime": rfc3339::text(message.now)},
+        "user": {"name": message.from, "displayName": "Alice (dev)", "type": "HUMAN"},
+    });
+    (name, body)
+}
+
 /// The `X-GitHub-Hook-ID` the CLI and tools send.
 pub const GITHUB_HOOK: &str = "109948940";
 
@@ -352,6 +415,10 @@ pub fn message_id(nonce: u64) -> String {
     format!("msg_{nonce:016x}")
 }
 
+/// Where Teams and Google Chat requests are signed from: the dev key set's private key, a file
+/// beside the dataset rather than a secret in it.
+const JWT_SIGNING_KEY: &str = "DEV-ONLY-jwt-signing-key.pem";
+
 /// A secret found in the dev dataset, and where.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DatasetSecret {
@@ -367,6 +434,10 @@ pub struct DatasetSecret {
 /// its private seed, which only the dev dataset holds, beside the profile's secrets.
 pub fn dataset_location(provider: Provider) -> (SecretOwner, &'static str, String) {
     const DISCORD_SEED: &str = "_signing_key_seed_hex";
+    if matches!(provider.spec().verify, super::Verification::Jwt(_)) {
+        let file = format!("seed/{JWT_SIGNING_KEY}");
+        return (SecretOwner::Profile, JWT_SIGNING_KEY, file);
+    }
     if provider == Provider::Discord {
         return (
             SecretOwner::Profile,
@@ -394,6 +465,16 @@ pub fn owner_label(owner: SecretOwner) -> &'static str {
 /// it.
 pub fn dataset_secret(dataset: &Value, provider: Provider) -> Option<DatasetSecret> {
     let (owner, name, pointer) = dataset_location(provider);
+    if name == JWT_SIGNING_KEY {
+        // Signed by the dev key set's key, whoever the app profile is.
+        let profile =
+            section(dataset, "app_profiles").find(|p| p["provider"] == provider.as_str())?;
+        return Some(DatasetSecret {
+            holder: profile["ref"].as_str()?.to_owned(),
+            name,
+            value: dev::JWT_SIGNING_KEY_PEM.to_owned(),
+        });
+    }
     let profiles: Vec<&Value> = section(dataset, "app_profiles")
         .filter(|profile| profile["provider"] == provider.as_str())
         .collect();

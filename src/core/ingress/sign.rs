@@ -15,7 +15,10 @@
 //! Building payloads and sending them (the CLI's), `Content-Type`, the clock (`timestamp` is an
 //! argument), WhatsApp's `GET` subscription handshake (a query, not a signature).
 
-use super::{discord, github, line, linear, meta, slack, standard, telegram, twilio};
+use super::{
+    discord, github, google_chat, line, linear, meta, slack, standard, teams, telegram, twilio,
+};
+use crate::core::jwt::AUTHORIZATION;
 use crate::core::tenancy::Provider;
 use base64::Engine;
 use ed25519_dalek::{Signer, SigningKey};
@@ -30,6 +33,9 @@ pub enum SignError {
     /// A Standard Webhooks secret that does not decode to a key.
     #[error("a Standard Webhooks secret is `whsec_` followed by the base64 of a non-empty key")]
     StandardSecret,
+    /// A Teams or Google Chat signing key that is not a PEM RSA private key.
+    #[error("a Teams or Google Chat signing key is a PEM RSA private key (PKCS#8 or PKCS#1), such as seed/DEV-ONLY-jwt-signing-key.pem")]
+    RsaKey,
 }
 
 /// When a request is signed and, for Standard Webhooks, its message id (`webhook-id`; the
@@ -111,7 +117,63 @@ fn provider_headers(
             (linear::DELIVERY, stamp.message_id.to_owned()),
             (linear::SIGNATURE, self::linear(secret, body)),
         ],
+        Provider::Teams => vec![(
+            AUTHORIZATION,
+            bearer(&teams_claims(stamp.timestamp, body), secret)?,
+        )],
+        Provider::GoogleChat => {
+            let claims =
+                google_chat_claims(super::sample::dev::GOOGLE_CHAT_PROJECT, stamp.timestamp);
+            vec![(AUTHORIZATION, bearer(&claims, secret)?)]
+        }
     })
+}
+
+/// `Bearer <JWT>` of `claims`, signed by the dev key set's key `pem`.
+fn bearer(claims: &serde_json::Value, pem: &str) -> Result<String, SignError> {
+    let token = rs256_jwt(pem, super::sample::dev::JWT_KEY_ID, claims)?;
+    Ok(format!("Bearer {token}"))
+}
+
+/// The claims of the Bot Connector's token for the activity `body` at `now`: the app id from
+/// its recipient (`28:<app id>`), its `serviceUrl`.
+pub fn teams_claims(now: u64, body: &[u8]) -> serde_json::Value {
+    let activity: serde_json::Value = serde_json::from_slice(body).unwrap_or_default();
+    let recipient = activity["recipient"]["id"].as_str().unwrap_or_default();
+    serde_json::json!({
+        "iss": teams::ISSUER,
+        "aud": recipient.strip_prefix("28:").unwrap_or(recipient),
+        "serviceurl": activity["serviceUrl"],
+        "nbf": now.saturating_sub(60), "exp": now + 3600, "iat": now,
+    })
+}
+
+/// The claims of Google Chat's own token for the project number `audience` at `now`.
+pub fn google_chat_claims(audience: &str, now: u64) -> serde_json::Value {
+    serde_json::json!({
+        "iss": google_chat::CHAT_ISSUER, "aud": audience,
+        "iat": now, "exp": now + 3600,
+    })
+}
+
+/// A compact RS256 JWT of `claims` with key id `kid`, signed by the PEM private key `pem`.
+pub fn rs256_jwt(pem: &str, kid: &str, claims: &serde_json::Value) -> Result<String, SignError> {
+    use rsa::pkcs1::DecodeRsaPrivateKey;
+    use rsa::pkcs8::DecodePrivateKey;
+    use rsa::signature::{SignatureEncoding, Signer as _};
+    let key = rsa::RsaPrivateKey::from_pkcs8_pem(pem.trim())
+        .or_else(|_| rsa::RsaPrivateKey::from_pkcs1_pem(pem.trim()))
+        .map_err(|_| SignError::RsaKey)?;
+    let b64 = |bytes: &[u8]| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes);
+    let header = serde_json::json!({"alg": "RS256", "typ": "JWT", "kid": kid});
+    let input = format!(
+        "{}.{}",
+        b64(header.to_string().as_bytes()),
+        b64(claims.to_string().as_bytes())
+    );
+    let signer = rsa::pkcs1v15::SigningKey::<sha2::Sha256>::new(key);
+    let signature = signer.sign(input.as_bytes()).to_vec();
+    Ok(format!("{input}.{}", b64(&signature)))
 }
 
 /// Slack: the `X-Slack-Signature` of `body` sent at `timestamp`.

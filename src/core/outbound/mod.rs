@@ -20,6 +20,7 @@
 pub mod conversation;
 pub mod discord;
 pub mod github;
+pub mod google_chat;
 pub mod instagram;
 pub mod limiter;
 pub mod line;
@@ -27,6 +28,7 @@ pub mod linear;
 pub mod messenger;
 pub mod slack;
 pub mod standard;
+pub mod teams;
 pub mod telegram;
 pub mod twilio;
 pub mod whatsapp;
