@@ -16,7 +16,7 @@ toolchain_env
 WASM="$ROOT/build/index_bg.wasm"
 KIND_FILE="$ROOT/build/.kind"
 KIND="${CHANNEL_EDGE_BUILD:-release}"
-BUDGET_KIB="${CHANNEL_EDGE_WASM_BUDGET_KIB:-512}"
+BUDGET_KIB="${CHANNEL_EDGE_WASM_BUDGET_KIB:-576}"
 
 build() {
   cd "$ROOT"

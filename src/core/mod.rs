@@ -40,6 +40,7 @@
 
 pub mod admin;
 pub mod api_error;
+pub mod app_token;
 pub mod audit;
 pub mod auth;
 pub mod authority;

@@ -26,7 +26,7 @@ use crate::core::outbound::{
 use crate::core::reply;
 use crate::core::tenancy::{self, credential_source, CredentialSource};
 use crate::core::webhook::{current_secret, Binding, Installation};
-use crate::edge::github_app;
+use crate::edge::app_tokens;
 use crate::edge::http::{self, SendError};
 use crate::edge::limiter;
 use crate::edge::runtime;
@@ -329,8 +329,8 @@ impl Conversation {
             None => (Outcome::Done { provider_id: None }, 0, None),
         };
         if matches!(&outcome, Outcome::Failed(failure) if failure.code == "credentials") {
-            // A minted GitHub token GitHub no longer takes is minted again next time.
-            github_app::forget(&installation.id);
+            // A minted token the provider no longer takes is minted again next time.
+            app_tokens::forget(provider, installation);
         }
         let interval = sender.interval_ms.max(wait_ms);
         let finished = runtime::now_millis();
@@ -405,7 +405,7 @@ impl Conversation {
     }
 
     /// The credential a call through `binding` uses, opened now: the installation's own, else
-    /// (GitHub) a token minted with its App's private key, else the binding's platform
+    /// a token minted with its app profile's secret (GitHub, Teams, Google Chat), else the binding's platform
     /// fallback's ([`credential_source`]); never one picked by provider alone. The inner `Err`
     /// is the call's outcome without a call: a failure, or a retry.
     async fn credential(
@@ -418,9 +418,9 @@ impl Conversation {
     ) -> std::result::Result<std::result::Result<String, Outcome>, ApiError> {
         let name = sender.credential;
         let own = current_secret(&installation.secrets, name, now);
-        if own.is_none() && provider == tenancy::Provider::Github {
+        if own.is_none() {
             if let Some(minted) =
-                github_app::installation_token(db, &self.env, installation, now).await?
+                app_tokens::minted(db, &self.env, provider, installation, now).await?
             {
                 return Ok(minted);
             }

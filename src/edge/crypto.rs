@@ -1,6 +1,7 @@
 //! Public-key cryptography with WebCrypto (`crypto.subtle`), so the Wasm carries no curve or
-//! RSA arithmetic: Ed25519 checks the core describes ([`crate::core::ed25519::Check`]), and the
-//! RS256 signature of a GitHub App's JWT ([`crate::core::github_app`]).
+//! RSA arithmetic: Ed25519 checks the core describes ([`crate::core::ed25519::Check`]), RS256
+//! signatures of the platforms' bearer JWTs with their published keys ([`crate::core::jwt`]),
+//! and the RS256 signature of the JWTs that obtain app tokens ([`crate::core::github_app`]).
 
 use crate::core::ed25519::Check;
 use wasm_bindgen::prelude::wasm_bindgen;
@@ -13,6 +14,15 @@ extern "C" {
     fn import_key(
         format: &str,
         key: &Uint8Array,
+        algorithm: &JsValue,
+        extractable: bool,
+        usages: &Array,
+    ) -> Result<Promise, JsValue>;
+
+    #[wasm_bindgen(js_namespace = ["crypto", "subtle"], js_name = importKey, catch)]
+    fn import_jwk(
+        format: &str,
+        key: &Object,
         algorithm: &JsValue,
         extractable: bool,
         usages: &Array,
@@ -48,6 +58,49 @@ async fn verify(check: &Check) -> Result<bool, JsValue> {
         .is_truthy())
 }
 
+/// Whether the RS256 signature of a bearer JWT verifies with the RSA public key `key` (a key
+/// set's JWK, imported as it is published). A key WebCrypto will not import is `false`.
+pub async fn rs256_verify(key: &crate::core::jwt::Jwk, message: &[u8], signature: &[u8]) -> bool {
+    rs256_check(key, message, signature).await.unwrap_or(false)
+}
+
+async fn rs256_check(
+    key: &crate::core::jwt::Jwk,
+    message: &[u8],
+    signature: &[u8],
+) -> Result<bool, JsValue> {
+    let jwk = Object::new();
+    for (name, value) in [
+        ("kty", "RSA"),
+        ("n", key.n.as_str()),
+        ("e", key.e.as_str()),
+        ("alg", "RS256"),
+    ] {
+        Reflect::set(&jwk, &name.into(), &value.into())?;
+    }
+    let algorithm = rs256_algorithm()?;
+    let usages = Array::of1(&"verify".into());
+    let imported = import_jwk("jwk", &jwk, &algorithm, false, &usages)?;
+    let key = wasm_bindgen_futures::JsFuture::from(imported).await?;
+    let verified = subtle_verify(
+        &algorithm,
+        &key,
+        &Uint8Array::from(signature),
+        &Uint8Array::from(message),
+    )?;
+    Ok(wasm_bindgen_futures::JsFuture::from(verified)
+        .await?
+        .is_truthy())
+}
+
+/// `RSASSA-PKCS1-v1_5` with SHA-256, as WebCrypto names RS256.
+fn rs256_algorithm() -> Result<Object, JsValue> {
+    let algorithm = Object::new();
+    Reflect::set(&algorithm, &"name".into(), &"RSASSA-PKCS1-v1_5".into())?;
+    Reflect::set(&algorithm, &"hash".into(), &"SHA-256".into())?;
+    Ok(algorithm)
+}
+
 /// Whether any of `checks` verifies. Every check is made, whatever an earlier one found, so the
 /// time taken says nothing about which key matched.
 pub async fn any_verifies(checks: &[Check]) -> bool {
@@ -75,9 +128,7 @@ pub async fn rs256_sign(pkcs8: &[u8], message: &[u8]) -> Option<Vec<u8>> {
 }
 
 async fn rs256(pkcs8: &[u8], message: &[u8]) -> Result<Vec<u8>, JsValue> {
-    let algorithm = Object::new();
-    Reflect::set(&algorithm, &"name".into(), &"RSASSA-PKCS1-v1_5".into())?;
-    Reflect::set(&algorithm, &"hash".into(), &"SHA-256".into())?;
+    let algorithm = rs256_algorithm()?;
     let usages = Array::of1(&"sign".into());
     let imported = import_key(
         "pkcs8",

@@ -27,6 +27,7 @@
 )]
 
 mod admin;
+mod app_tokens;
 mod assets;
 mod binding_session;
 mod conversation;
@@ -36,6 +37,7 @@ mod health;
 mod housekeeping;
 mod http;
 mod ingress;
+mod key_sets;
 mod limiter;
 mod queue_consumer;
 mod rate_limit;

@@ -8,13 +8,14 @@
 //! (<https://developers.google.com/workspace/chat/api/reference/rest/v1/Event>).
 //!
 //! # What's in scope
-//! - [`verify`], by the app profile's app id, which is the audience the Chat app is configured
-//!   with:
+//! - [`verify`], by the app profile's app id, which says the audience the Chat app is
+//!   configured with:
 //!   - a **project number** (digits): a token issued by `chat@system.gserviceaccount.com`,
 //!     verified with Chat's own keys ([`KeySet::GoogleChat`]);
-//!   - an **endpoint URL** (`https://…`, the URL entered in the Chat console): a Google ID token
-//!     (issuer `https://accounts.google.com`, Google's keys, [`KeySet::Google`]) whose audience
-//!     is that URL exactly and whose `email` is `chat@system.gserviceaccount.com` with
+//!   - the **endpoint URL**: `endpoint_url` (the URL the request came to: `PUBLIC_BASE_URL`,
+//!     the path and the query), or the URL itself as entered in the Chat console: a Google ID
+//!     token (issuer `https://accounts.google.com`, Google's keys, [`KeySet::Google`]) whose
+//!     audience is that URL exactly and whose `email` is `chat@system.gserviceaccount.com` with
 //!     `email_verified`: any service account can mint an ID token for any URL, so the email is
 //!     what says Chat sent it.
 //!
@@ -75,10 +76,18 @@ pub const SPEC: Spec = Spec {
     sender: Some(&crate::core::outbound::google_chat::SENDER),
 };
 
-/// Checks the token of `request` for the audience `app_id`: see the module documentation.
+/// The app id that makes the audience the endpoint URL the request was sent to.
+pub const ENDPOINT_URL: &str = "endpoint_url";
+
+/// Checks the token of `request` for the app id `app_id`: see the module documentation.
 pub fn verify(request: &Request<'_>, app_id: &str, now: u64) -> Result<Check, Rejection> {
     let token = Token::from_bearer(request.header(AUTHORIZATION))?;
-    let key_set = if app_id.starts_with("https://") {
+    let project_number = !app_id.is_empty() && app_id.bytes().all(|b| b.is_ascii_digit());
+    let audience = match app_id {
+        ENDPOINT_URL => request.url,
+        _ => app_id,
+    };
+    let key_set = if !project_number {
         token.check_issuer(&GOOGLE_ISSUERS)?;
         let verified = token.claims.get("email_verified") == Some(&Value::Bool(true));
         if token.claim("email") != Some(CHAT_ISSUER) || !verified {
@@ -89,7 +98,7 @@ pub fn verify(request: &Request<'_>, app_id: &str, now: u64) -> Result<Check, Re
         token.check_issuer(&[CHAT_ISSUER])?;
         KeySet::GoogleChat
     };
-    token.check_audience(app_id)?;
+    token.check_audience(audience)?;
     token.check_time(now)?;
     Ok(token.check(key_set, None))
 }

@@ -21,7 +21,11 @@ fn token(claims: &Value) -> String {
 
 fn checked(claims: &Value, audience: &str) -> Result<crate::core::jwt::Check, Rejection> {
     let headers = vec![("Authorization".to_owned(), token(claims))];
-    verify(&Request::post(&headers, MESSAGE), audience, NOW)
+    let request = Request {
+        url: ENDPOINT,
+        ..Request::post(&headers, MESSAGE)
+    };
+    verify(&request, audience, NOW)
 }
 
 fn id_token(change: impl FnOnce(&mut Value)) -> Value {
@@ -69,6 +73,14 @@ fn with_an_endpoint_url_a_google_id_token_for_chat_verifies_with_googles_keys() 
     assert_eq!(checked(&other_url, ENDPOINT), Err(Rejection::WrongAudience));
     let bare_issuer = id_token(|c| c["iss"] = "accounts.google.com".into());
     assert!(checked(&bare_issuer, ENDPOINT).is_ok());
+    // `endpoint_url`: the URL the request came to.
+    assert!(checked(&id_token(|_| {}), ENDPOINT_URL).is_ok());
+    let elsewhere =
+        id_token(|c| c["aud"] = "https://edge.example/webhooks/google_chat/app_2".into());
+    assert_eq!(
+        checked(&elsewhere, ENDPOINT_URL),
+        Err(Rejection::WrongAudience)
+    );
 }
 
 #[test]

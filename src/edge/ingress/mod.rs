@@ -37,6 +37,7 @@ use crate::core::webhook::{
     decide, switched_off, tenant_keys, valid_secrets, verifying_secrets, Decision, Delivery, Facts,
     Flags, Installation, Profile, Target,
 };
+use crate::edge::key_sets;
 use crate::edge::store::d1;
 use crate::edge::store::secrets::key_ring;
 use crate::edge::store::{directory, rejections};
@@ -267,10 +268,8 @@ async fn pipeline(call: &Call<'_>, spec: &'static Spec, timing: &Timing) -> Answ
         return Err(unavailable());
     }
     // 4. Verify.
-    let secrets = verifying_secrets(spec, &target, call.now);
     let inbound = call.raw.inbound();
-    let window = call.config.replay_window_seconds;
-    if let Err(rejection) = verify(spec, &inbound, &secrets, call.now, window).await {
+    if let Err(rejection) = verify(call, spec, &target, &inbound).await? {
         return Err(call.refuse(401, &rejection));
     }
     timing.mark("verify");
@@ -481,26 +480,41 @@ async fn read(mut req: Request, public_base: &str, limit: usize) -> Result<Raw, 
     })
 }
 
-/// Verifies `inbound` the way `spec` says: in the core, or (Ed25519) with the core's checks made
-/// by WebCrypto, any one verifying.
+/// Verifies `inbound` the way `spec` says: in the core; (Ed25519) with the core's checks made
+/// by WebCrypto, any one verifying; or (bearer JWT) with the key of the platform's key set the
+/// core names, checked by WebCrypto. `Err` only when a key set cannot be had (503).
 async fn verify(
+    call: &Call<'_>,
     spec: &Spec,
+    target: &Target,
     inbound: &Inbound<'_>,
-    secrets: &[String],
-    now: u64,
-    window: u64,
-) -> Result<(), Rejection> {
-    match spec.verify {
-        Verification::Core(verify) => verify(inbound, secrets, now, window),
-        Verification::Ed25519(checks) => {
-            let checks = checks(inbound, secrets, now, window)?;
-            if crate::edge::crypto::any_verifies(&checks).await {
-                Ok(())
-            } else {
-                Err(Rejection::BadSignature)
-            }
+) -> Result<Result<(), Rejection>, ApiError> {
+    let (now, window) = (call.now, call.config.replay_window_seconds);
+    let secrets = || verifying_secrets(spec, target, now);
+    let verified = |ok: bool| {
+        if ok {
+            Ok(())
+        } else {
+            Err(Rejection::BadSignature)
         }
-    }
+    };
+    Ok(match spec.verify {
+        Verification::Core(verify) => verify(inbound, &secrets(), now, window),
+        Verification::Ed25519(checks) => match checks(inbound, &secrets(), now, window) {
+            Ok(checks) => verified(crate::edge::crypto::any_verifies(&checks).await),
+            Err(rejection) => Err(rejection),
+        },
+        Verification::Jwt(check) => match check(inbound, &target.profile().provider_app_id, now) {
+            Ok(check) => match key_sets::key(&call.db, call.env, &check, now).await? {
+                Some(key) => verified(
+                    crate::edge::crypto::rs256_verify(&key, &check.signing_input, &check.signature)
+                        .await,
+                ),
+                None => Err(Rejection::UnknownKey),
+            },
+            Err(rejection) => Err(rejection),
+        },
+    })
 }
 
 /// The path and query of an absolute URL (`https://host/path?query` → `/path?query`).

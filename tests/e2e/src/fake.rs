@@ -103,6 +103,10 @@ struct Shared {
     script: Mutex<Script>,
 }
 
+/// Where [`FakeServer::provider_vars`] points the Bot Framework's, Google Chat's and Google's
+/// key sets.
+pub const KEY_SET_PATHS: [&str; 3] = ["/keys/botframework", "/keys/google-chat", "/keys/google"];
+
 /// A fake HTTP service on 127.0.0.1. Dropping it stops the server.
 pub struct FakeServer {
     server: Arc<tiny_http::Server>,
@@ -149,7 +153,25 @@ impl FakeServer {
             ("LINEAR_API_BASE_URL", self.url("/linear")),
             ("GITHUB_API_BASE_URL", self.url("/github")),
             ("TWILIO_API_BASE_URL", self.url("/twilio")),
+            ("TEAMS_LOGIN_BASE_URL", self.url("/teams-login")),
+            ("TEAMS_SERVICE_URLS", self.url("/teams/")),
+            ("GOOGLE_CHAT_API_BASE_URL", self.url("/chat")),
+            ("GOOGLE_OAUTH_TOKEN_URL", self.url("/google-oauth/token")),
+            ("BOTFRAMEWORK_JWKS_URL", self.url(KEY_SET_PATHS[0])),
+            ("GOOGLE_CHAT_JWKS_URL", self.url(KEY_SET_PATHS[1])),
+            ("GOOGLE_OIDC_JWKS_URL", self.url(KEY_SET_PATHS[2])),
         ]
+    }
+
+    /// Serves the dev key set (`seed/dev-jwt-key-set.json`) as the Bot Framework's, Google
+    /// Chat's and Google's key sets, until a test answers otherwise.
+    pub fn serve_dev_key_sets(&self) {
+        let key_set: serde_json::Value =
+            serde_json::from_str(include_str!("../../../seed/dev-jwt-key-set.json"))
+                .expect("the dev key set is JSON");
+        for path in KEY_SET_PATHS {
+            self.default_response(path, Answer::json(200, key_set.clone()));
+        }
     }
 
     /// Queues `answer` for the next request to `path` (path only, without the query).

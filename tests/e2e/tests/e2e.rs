@@ -15,6 +15,7 @@ mod admin;
 mod authority;
 mod cli;
 mod github;
+mod google_chat;
 mod health;
 mod ingress;
 mod install;
@@ -30,6 +31,7 @@ mod revocation;
 mod routing;
 mod senders;
 mod sessions;
+mod teams;
 mod tenancy;
 mod twilio;
 
@@ -142,6 +144,8 @@ fn tests() -> Vec<(&'static str, Test)> {
         line::TESTS,
         github::TESTS,
         twilio::TESTS,
+        teams::TESTS,
+        google_chat::TESTS,
         linear::TESTS,
         meta::TESTS,
         migrations::TESTS,
@@ -192,6 +196,7 @@ fn main() -> ExitCode {
 fn start() -> Result<Env, Box<dyn std::error::Error>> {
     let runtime = FakeServer::start()?;
     let providers = FakeServer::start()?;
+    providers.serve_dev_key_sets();
     let mut vars = providers.provider_vars();
     vars.push(("AGENT_RUNTIME_URL", runtime.url("/inbound")));
     let worker = WranglerDev::start(&vars)?;
