@@ -169,6 +169,13 @@ CREATE TABLE installations (
 CREATE UNIQUE INDEX installations_active_tenant
   ON installations (app_profile_id, tenant_key) WHERE status = 'active';
 
+CREATE TABLE key_sets (
+  name       TEXT    PRIMARY KEY,  -- botframework, google_chat, google_oidc
+  body       TEXT    NOT NULL,     -- the JWKS document as fetched
+  fetched_at INTEGER NOT NULL,     -- Unix seconds
+  expires_at INTEGER NOT NULL      -- Unix seconds
+) STRICT;
+
 CREATE TABLE message_attempts (
   message_id TEXT    NOT NULL,
   at         INTEGER NOT NULL,  -- Unix seconds

@@ -113,7 +113,11 @@ if [ "$fake_providers" = 1 ]; then
     "SLACK_API_BASE_URL:$fake/slack/api" "SLACK_AUTHORIZE_URL:$fake/slack/oauth/v2/authorize"
     "DISCORD_API_BASE_URL:$fake/discord" "LINE_API_BASE_URL:$fake/line"
     "INSTAGRAM_API_BASE_URL:$fake/instagram" "LINEAR_API_BASE_URL:$fake/linear"
-    "GITHUB_API_BASE_URL:$fake/github" "TWILIO_API_BASE_URL:$fake/twilio" "${vars[@]+"${vars[@]}"}")
+    "GITHUB_API_BASE_URL:$fake/github" "TWILIO_API_BASE_URL:$fake/twilio"
+    "TEAMS_LOGIN_BASE_URL:$fake/teams-login" "TEAMS_SERVICE_URLS:$fake/teams/"
+    "GOOGLE_CHAT_API_BASE_URL:$fake/chat" "GOOGLE_OAUTH_TOKEN_URL:$fake/google-oauth/token"
+    "BOTFRAMEWORK_JWKS_URL:$fake/keys/botframework" "GOOGLE_CHAT_JWKS_URL:$fake/keys/google-chat"
+    "GOOGLE_OIDC_JWKS_URL:$fake/keys/google" "${vars[@]+"${vars[@]}"}")
 fi
 
 var_flags=(--var "PUBLIC_BASE_URL:$BASE")

@@ -53,7 +53,9 @@ pub mod dev {
     pub const TEAMS_TENANT: &str = "0de07e4a-0000-4000-8000-000000000001";
     pub const TEAMS_USER: &str = "29:1dev-alice";
     pub const TEAMS_CHAT: &str = "a:1dev-alice-personal-chat";
-    pub const TEAMS_SERVICE_URL: &str = "https://smba.trafficmanager.net/amer/";
+    /// The service URL of the dev dataset's Teams installation: the `dev-providers` stand-in
+    /// (`scripts/run.sh --fake-providers`).
+    pub const TEAMS_SERVICE_URL: &str = "http://127.0.0.1:8791/teams/amer/";
     pub const GOOGLE_CHAT_PROJECT: &str = "100000000001";
     pub const GOOGLE_CHAT_SPACE: &str = "spaces/AAAAdevspace";
     pub const GOOGLE_CHAT_USER: &str = "users/100000000000000000001";

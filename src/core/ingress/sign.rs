@@ -139,11 +139,11 @@ fn bearer(claims: &serde_json::Value, pem: &str) -> Result<String, SignError> {
 /// its recipient (`28:<app id>`), its `serviceUrl`.
 pub fn teams_claims(now: u64, body: &[u8]) -> serde_json::Value {
     let activity: serde_json::Value = serde_json::from_slice(body).unwrap_or_default();
-    let recipient = activity["recipient"]["id"].as_str().unwrap_or_default();
+    let recipient = crate::core::json::text(&activity, "/recipient/id").unwrap_or_default();
     serde_json::json!({
         "iss": teams::ISSUER,
         "aud": recipient.strip_prefix("28:").unwrap_or(recipient),
-        "serviceurl": activity["serviceUrl"],
+        "serviceurl": crate::core::json::at(&activity, "/serviceUrl"),
         "nbf": now.saturating_sub(60), "exp": now + 3600, "iat": now,
     })
 }

@@ -24,6 +24,11 @@
 //!   are queued.
 //! - Linear's GraphQL API under `/linear`: any token is of `Stand-in workspace`; comments
 //!   succeed.
+//! - Teams: the Bot Framework token endpoint under `/teams-login` and a service URL under
+//!   `/teams` (every activity call succeeds); Google Chat: the token endpoint under
+//!   `/google-oauth` and the Chat API under `/chat` (every call succeeds); the dev key set
+//!   (`seed/dev-jwt-key-set.json`) under `/keys/…` as the Bot Framework's, Chat's and
+//!   Google's key sets, so the admin CLI's Teams and Google Chat webhooks verify.
 //! - LINE Messaging API under `/line`: any channel access token is a bot (`/v2/bot/info`
 //!   answers with user id `U` + a hash of the token and basic id `@standin`); the
 //!   webhook endpoint is remembered per token and on; pushes and loading animations succeed.
@@ -162,6 +167,19 @@ impl State {
             "linear" => linear(call),
             "github" => json_answer(json!({"id": next_id()}), "ok"),
             "twilio" => twilio(call),
+            // The dev key set as every platform's key set (the tools sign with its key).
+            "keys" => json_answer(
+                serde_json::from_str(include_str!("../../../../seed/dev-jwt-key-set.json"))
+                    .unwrap_or_default(),
+                "the dev key set",
+            ),
+            "teams-login" | "google-oauth" => json_answer(
+                json!({"access_token": format!("standin-token-{}", next_id()),
+                       "token_type": "Bearer", "expires_in": 3600}),
+                "a token",
+            ),
+            "teams" => json_answer(json!({"id": format!("1:{}", next_id())}), "ok"),
+            "chat" => json_answer(json!({"name": format!("{rest}/{}", next_id())}), "ok"),
             _ => Answer {
                 status: 404,
                 body: "{}".into(),
