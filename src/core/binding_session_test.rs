@@ -171,7 +171,7 @@ fn requests_are_validated() {
          telegram: token, \
          qr; whatsapp: token, qr; line: token, qr; messenger: token; instagram: token; \
          linear: token; twilio: token (no \
-         sessions for discord, standard, github, teams, google_chat: create their installations with POST \
+         sessions for discord, standard, github, teams, google_chat, email: create their installations with POST \
          /v1/installations)"
     );
     let unknown = serde_json::from_value::<NewSession>(json!({"provider": "telegram",

@@ -64,6 +64,7 @@ pub mod log;
 pub mod mac;
 pub mod markdown;
 pub mod metrics;
+pub mod mime;
 pub mod outbound;
 pub mod qr;
 pub mod queue_message;

@@ -490,11 +490,13 @@ fn not_allowed(mut allowed: Vec<&str>) -> Route {
 /// The template of every webhook path.
 const WEBHOOK: &str = "/webhooks/{provider}/{id}";
 
-/// The route of a webhook path (`/webhooks/<provider>/<id>` for a registered provider), or
-/// `None` for any other path.
+/// The route of a webhook path (`/webhooks/<provider>/<id>` for a registered provider that
+/// receives webhooks: not email), or `None` for any other path.
 fn webhook(method: &str, path: &str) -> Option<Route> {
     let mut captures = match_template(WEBHOOK, path)?.into_iter();
-    let provider = Provider::parse(&captures.next()?).ok()?;
+    let provider = Provider::parse(&captures.next()?)
+        .ok()
+        .filter(|provider| provider.receives_webhooks())?;
     let id = captures.next()?;
     let handshake = provider.spec().get_handshake.is_some();
     Some(match method {
@@ -508,11 +510,14 @@ fn webhook(method: &str, path: &str) -> Option<Route> {
 /// Every `(method, path)` the worker serves, for documentation checks (the OpenAPI document
 /// must describe each one): the table's templates, and each provider's webhook path.
 pub fn endpoints() -> impl Iterator<Item = (&'static str, String)> {
-    let webhooks = Provider::ALL.into_iter().flat_map(|provider| {
-        let path = format!("/webhooks/{}/{{id}}", provider.as_str());
-        let get = provider.spec().get_handshake.map(|_| ("GET", path.clone()));
-        std::iter::once(("POST", path)).chain(get)
-    });
+    let webhooks = Provider::ALL
+        .into_iter()
+        .filter(|p| p.receives_webhooks())
+        .flat_map(|provider| {
+            let path = format!("/webhooks/{}/{{id}}", provider.as_str());
+            let get = provider.spec().get_handshake.map(|_| ("GET", path.clone()));
+            std::iter::once(("POST", path)).chain(get)
+        });
     TABLE
         .iter()
         .flat_map(|entries| entries.iter())

@@ -46,11 +46,13 @@ pub enum Provider {
     Teams,
     /// Google Chat apps.
     GoogleChat,
+    /// Email (Cloudflare Email Routing to the Worker).
+    Email,
 }
 
 impl Provider {
     /// Every provider, in the order the API documents them.
-    pub const ALL: [Provider; 13] = [
+    pub const ALL: [Provider; 14] = [
         Provider::Slack,
         Provider::Telegram,
         Provider::Whatsapp,
@@ -64,13 +66,14 @@ impl Provider {
         Provider::Twilio,
         Provider::Teams,
         Provider::GoogleChat,
+        Provider::Email,
     ];
 
     /// Everything known about the provider.
     pub fn spec(self) -> &'static Spec {
         use crate::core::ingress::{
-            discord, github, google_chat, instagram, line, linear, messenger, slack, standard,
-            teams, telegram, twilio, whatsapp,
+            discord, email, github, google_chat, instagram, line, linear, messenger, slack,
+            standard, teams, telegram, twilio, whatsapp,
         };
         match self {
             Provider::Slack => &slack::SPEC,
@@ -86,6 +89,7 @@ impl Provider {
             Provider::Twilio => &twilio::SPEC,
             Provider::Teams => &teams::SPEC,
             Provider::GoogleChat => &google_chat::SPEC,
+            Provider::Email => &email::SPEC,
         }
     }
 
@@ -102,6 +106,13 @@ impl Provider {
             .ok_or_else(|| TenancyError::UnknownProvider {
                 provider: name.to_owned(),
             })
+    }
+
+    /// Whether it arrives over HTTP at `/webhooks/{provider}/{id}`: everything but email, which
+    /// only the Worker's email handler receives (an HTTP request could carry any
+    /// `Authentication-Results`).
+    pub fn receives_webhooks(self) -> bool {
+        self != Provider::Email
     }
 
     /// The id prefix of what a webhook path names for this provider (`ins` or `app`).
@@ -366,6 +377,10 @@ pub fn check_form(provider: Provider, field: &str, value: &str) -> Result<(), Te
                 .strip_prefix('+')
                 .is_some_and(|number| (8..=15).contains(&number.len()) && digits(number, 15)),
             "E.164: + and the number's 8 to 15 digits, as +15551234567",
+        ),
+        Form::Mailbox => (
+            crate::core::ingress::email::is_mailbox(value),
+            "a mailbox address in lower case, as support@example.com (no +r- reply tag)",
         ),
     };
     if ok {

@@ -20,6 +20,7 @@ use crate::core::outbound::conversation::{
     metric_outcomes, Call, CommandError, Conversation as Queue, NewQueued, Next, Op, Outcome,
     Receipt,
 };
+use crate::core::outbound::email::MAILTO;
 use crate::core::outbound::{
     behaviour, max_text, sender_of, Answer, Context, Failure, HttpCall, Sender, Status, Target,
 };
@@ -27,6 +28,7 @@ use crate::core::reply;
 use crate::core::tenancy::{self, credential_source, CredentialSource};
 use crate::core::webhook::{current_secret, Binding, Installation};
 use crate::edge::app_tokens;
+use crate::edge::email;
 use crate::edge::http::{self, SendError};
 use crate::edge::limiter;
 use crate::edge::runtime;
@@ -316,7 +318,7 @@ impl Conversation {
         let (outcome, wait_ms, attempt) = match request {
             Some(request) => {
                 let started = runtime::now_millis();
-                let (outcome, wait_ms, status) = send(sender, &call, request).await;
+                let (outcome, wait_ms, status) = send(&self.env, sender, &call, request).await;
                 let latency_ms = runtime::now_millis().saturating_sub(started);
                 let attempt = call.op.logged_name().map(|op| Attempt {
                     op,
@@ -417,6 +419,10 @@ impl Conversation {
         now: u64,
     ) -> std::result::Result<std::result::Result<String, Outcome>, ApiError> {
         let name = sender.credential;
+        if name.is_empty() {
+            // Sent through the Worker's own binding (email): nothing to open.
+            return Ok(Ok(String::new()));
+        }
         let own = current_secret(&installation.secrets, name, now);
         if own.is_none() {
             if let Some(minted) =
@@ -530,9 +536,6 @@ impl Provider {
     }
 }
 
-/// Makes `request` and reads the provider's answer; also how long the provider's rate-limit
-/// bucket asks to wait before the next call, ms. A timeout of a request the provider
-/// deduplicates is retried rather than ending as `unknown`.
 /// One provider call made for a message, for its attempt log.
 struct Attempt {
     /// `send`, `edit` or `delete`.
@@ -546,8 +549,21 @@ struct Attempt {
 }
 
 /// Makes one provider call: its outcome, how long the provider asks to wait, and its status
-/// (0 without an answer).
-async fn send(sender: &'static Sender, call: &Call, request: HttpCall) -> (Outcome, u64, u16) {
+/// (0 without an answer). A `mailto:` call goes through the `send_email` binding instead.
+async fn send(
+    env: &Env,
+    sender: &'static Sender,
+    call: &Call,
+    request: HttpCall,
+) -> (Outcome, u64, u16) {
+    if let Some(to) = request.url.strip_prefix(MAILTO) {
+        let (status, body) = email::send(env, &request, to).await;
+        return (
+            (sender.outcome)(&call.op, &email::answer(status, &body)),
+            0,
+            status,
+        );
+    }
     let method = Method::from(request.method.to_owned());
     let headers: Vec<(&str, &str)> = request
         .headers

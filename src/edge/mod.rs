@@ -32,6 +32,7 @@ mod assets;
 mod binding_session;
 mod conversation;
 mod crypto;
+mod email;
 mod github_app;
 mod health;
 mod housekeeping;
@@ -57,6 +58,13 @@ use worker::{event, Context, Env, Request, Response, Result};
 #[event(start)]
 fn start() {
     console_error_panic_hook::set_once();
+}
+
+/// Every message Email Routing hands the Worker enters here ([`email`]).
+#[event(email)]
+async fn email(message: worker::ForwardableEmailMessage, env: Env, ctx: Context) -> Result<()> {
+    email::receive(message, env, ctx).await;
+    Ok(())
 }
 
 /// Every HTTP request enters here; each ends with one structured log line ([`log_request`]).

@@ -21,6 +21,7 @@
 //! those with the rules in [`crate::core::tenancy`]); the clock (`now` is an argument).
 
 pub mod discord;
+pub mod email;
 pub mod github;
 pub mod google_chat;
 pub mod instagram;
@@ -195,6 +196,8 @@ pub enum Form {
     AccountSid,
     /// A phone number in E.164: `+` and 8 to 15 digits.
     E164,
+    /// A mailbox address in lower case, without a reply tag (email's tenant key).
+    Mailbox,
 }
 
 /// What sending through a provider can do (read by outbound sending).
@@ -349,6 +352,10 @@ pub enum Rejection {
     /// channel), even after fetching the key set again.
     #[error("bearer token is signed by an unknown key")]
     UnknownKey,
+    /// A message Cloudflare's mail servers did not authenticate for its `From` domain (no
+    /// DMARC, aligned DKIM or aligned SPF pass in their topmost `Authentication-Results`).
+    #[error("the message is not authenticated for its From address")]
+    MailAuthentication,
 }
 
 impl Rejection {
@@ -369,6 +376,7 @@ impl Rejection {
             Rejection::WrongAudience => "wrong_audience",
             Rejection::ClaimMismatch { .. } => "claim_mismatch",
             Rejection::UnknownKey => "unknown_key",
+            Rejection::MailAuthentication => "mail_authentication",
         }
     }
 }

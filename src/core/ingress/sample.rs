@@ -59,6 +59,8 @@ pub mod dev {
     pub const GOOGLE_CHAT_PROJECT: &str = "100000000001";
     pub const GOOGLE_CHAT_SPACE: &str = "spaces/AAAAdevspace";
     pub const GOOGLE_CHAT_USER: &str = "users/100000000000000000001";
+    pub const EMAIL_ADDRESS: &str = "support@acme.example";
+    pub const EMAIL_USER: &str = "alice@customer.example";
     /// The dev key set's private key (`seed/DEV-ONLY-jwt-signing-key.pem`): the tools sign
     /// Teams and Google Chat tokens with it; `seed/dev-jwt-key-set.json` is its public half,
     /// which the dev-providers stand-in serves as both platforms' key sets.
@@ -87,6 +89,7 @@ pub fn default_sender(provider: Provider) -> &'static str {
         Provider::Twilio => dev::TWILIO_USER,
         Provider::Teams => dev::TEAMS_USER,
         Provider::GoogleChat => dev::GOOGLE_CHAT_USER,
+        Provider::Email => dev::EMAIL_USER,
     }
 }
 
@@ -100,7 +103,8 @@ pub fn conversation_of(provider: Provider, from: &str, conversation: Option<&str
         | Provider::Line
         | Provider::Messenger
         | Provider::Instagram
-        | Provider::Twilio => from,
+        | Provider::Twilio
+        | Provider::Email => from,
         Provider::Linear => dev::LINEAR_ISSUE,
         Provider::Github => dev::GITHUB_ISSUE,
         Provider::Teams => dev::TEAMS_CHAT,
@@ -144,6 +148,7 @@ pub fn defaults(provider: Provider) -> String {
             dev::TEAMS_TENANT
         ),
         Provider::GoogleChat => format!("from {from} in {conversation}"),
+        Provider::Email => format!("a message from {from} to {}", dev::EMAIL_ADDRESS),
     }
 }
 
@@ -185,6 +190,7 @@ pub fn payload(provider: Provider, message: &Message<'_>) -> Payload {
         Provider::Twilio => twilio_sms(message),
         Provider::Teams => teams_activity(message),
         Provider::GoogleChat => google_chat_event(message),
+        Provider::Email => email_message(message),
     };
     // A form (Twilio's) is sent as it is; JSON is serialised.
     let body = match body {
@@ -399,6 +405,26 @@ fn google_chat_event(message: &Message<'_>) -> (String, Value) {
         "user": {"name": message.from, "displayName": "Alice (dev)", "type": "HUMAN"},
     });
     (name, body)
+}
+
+/// A plain-text message to the dev dataset's address, with the `Authentication-Results`
+/// Cloudflare's mail servers prepend (DMARC passed), as a string: sent as it is.
+fn email_message(message: &Message<'_>) -> (String, Value) {
+    let id = format!("<dev{:016x}@customer.example>", message.nonce);
+    let domain = message
+        .from
+        .rsplit_once('@')
+        .map_or("customer.example", |(_, d)| d);
+    let raw = format!(
+        "Authentication-Results: mx.cloudflare.net;\r\n\tdkim=pass header.d={domain} header.s=dev;\r\n\tdmarc=pass header.from={domain} policy.dmarc=reject;\r\n\tspf=pass smtp.mailfrom={from}\r\n\
+         From: Alice <{from}>\r\nTo: {to}\r\nSubject: Help\r\nMessage-ID: {id}\r\n\
+         Date: {date}\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n{text}\r\n",
+        from = message.from,
+        to = dev::EMAIL_ADDRESS,
+        date = crate::core::mime::date(message.now),
+        text = message.text,
+    );
+    (id, Value::String(raw))
 }
 
 /// The `X-GitHub-Hook-ID` the CLI and tools send.

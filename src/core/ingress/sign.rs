@@ -33,6 +33,9 @@ pub enum SignError {
     /// A Standard Webhooks secret that does not decode to a key.
     #[error("a Standard Webhooks secret is `whsec_` followed by the base64 of a non-empty key")]
     StandardSecret,
+    /// Email is not a webhook.
+    #[error("email is not a webhook: hand a message to the Worker's email handler (wrangler dev: POST /cdn-cgi/handler/email?from=…&to=…; README, \"Email\")")]
+    NotAWebhook,
     /// A Teams or Google Chat signing key that is not a PEM RSA private key.
     #[error("a Teams or Google Chat signing key is a PEM RSA private key (PKCS#8 or PKCS#1), such as seed/DEV-ONLY-jwt-signing-key.pem")]
     RsaKey,
@@ -117,6 +120,7 @@ fn provider_headers(
             (linear::DELIVERY, stamp.message_id.to_owned()),
             (linear::SIGNATURE, self::linear(secret, body)),
         ],
+        Provider::Email => return Err(SignError::NotAWebhook),
         Provider::Teams => vec![(
             AUTHORIZATION,
             bearer(&teams_claims(stamp.timestamp, body), secret)?,

@@ -19,6 +19,7 @@
 
 pub mod conversation;
 pub mod discord;
+pub mod email;
 pub mod github;
 pub mod google_chat;
 pub mod instagram;
@@ -559,7 +560,8 @@ pub struct Sender {
     pub marks_read: bool,
     /// Whether a bot may start a conversation's message without an inbound to answer.
     pub starts_conversations: bool,
-    /// The installation credential calls are made with.
+    /// The installation credential calls are made with; empty when calls need none (email,
+    /// sent through the Worker's own binding).
     pub credential: &'static str,
     /// The `[vars]` entry holding its API's base URL.
     pub base_url_var: &'static str,

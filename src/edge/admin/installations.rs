@@ -8,11 +8,11 @@ use crate::core::admin::{parse, NewInstallation};
 use crate::core::api_error::ApiError;
 use crate::core::json;
 use crate::core::route::Resource;
-use crate::core::tenancy::{check_installation_org, SecretOwner};
+use crate::core::tenancy::{check_installation_org, Provider, SecretOwner};
 use crate::edge::runtime;
-use crate::edge::store::ledger;
 use crate::edge::store::secrets::{self, Owner};
 use crate::edge::store::tenancy::{insert_installation, InstallationRow};
+use crate::edge::store::{d1, ledger};
 use serde_json::{json, Value};
 
 /// `POST /v1/installations`: only under an active profile, and under a BYOA profile only for
@@ -24,6 +24,9 @@ pub async fn create(call: &Call<'_>) -> Result<Reply, ApiError> {
         collection::find_active(call, Resource::AppProfiles, &body.app_profile_id).await?;
     let provider = provider_of(&profile)?;
     body.check_credentials(provider)?;
+    if provider == Provider::Email {
+        address_is_free(call, &body.tenant_key).await?;
+    }
     collection::find_active(call, Resource::Orgs, &body.org_id).await?;
     check_installation_org(
         kind_of(&profile),
@@ -58,6 +61,20 @@ pub async fn create(call: &Call<'_>) -> Result<Reply, ApiError> {
         201,
         collection::view(call, Resource::Installations, &id).await?,
     ))
+}
+
+/// An address receives mail for one installation only, whatever its app profile or org: 409
+/// when an active email installation has it already.
+async fn address_is_free(call: &Call<'_>, address: &str) -> Result<(), ApiError> {
+    let sql = "SELECT id FROM installations WHERE status = 'active' AND tenant_key = ?1 \
+               AND app_profile_id IN (SELECT id FROM app_profiles WHERE provider = 'email')";
+    let taken: Option<Value> = d1::first(call.db, sql, &[address.into()]).await?;
+    match taken {
+        Some(_) => Err(ApiError::Conflict {
+            message: format!("an active email installation already receives mail for {address}"),
+        }),
+        None => Ok(()),
+    }
 }
 
 /// `POST /v1/installations/{id}/rotate`

@@ -232,6 +232,36 @@ pub async fn handle(
     pipeline(&call, provider.spec(), timing).await
 }
 
+/// A message from the Worker's email handler ([`crate::edge::email`]), for the installation
+/// whose address it was routed to: the webhook pipeline with the raw message as the body and
+/// the envelope, thread and reply address as headers only this path sets.
+pub async fn email(
+    env: &Env,
+    ctx: &Context,
+    installation_id: String,
+    headers: Vec<(String, String)>,
+    body: Vec<u8>,
+) -> Answer {
+    let call = Call {
+        env,
+        ctx,
+        db: env.d1("DB").map_err(d1::internal)?,
+        provider: Provider::Email,
+        path_id: installation_id,
+        raw: Raw {
+            method: "POST".to_owned(),
+            headers,
+            query: Vec::new(),
+            url: String::new(),
+            body,
+            client: "email".to_owned(),
+        },
+        now: runtime::now_seconds(),
+        config: Config::from_env(env),
+    };
+    pipeline(&call, Provider::Email.spec(), &Timing::start()).await
+}
+
 /// `GET /webhooks/{provider}/{id}` for a provider with a `GET` handshake (WhatsApp's
 /// subscription check): answered only for a known, active app profile whose secret matches.
 pub async fn handshake(

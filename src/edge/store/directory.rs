@@ -135,6 +135,23 @@ pub async fn installation(
     cached_installation(db, env, key, filter, now).await
 }
 
+/// The live installation of any app profile of `provider` with `tenant_key` (email: the
+/// address mail is routed to, which names one installation whatever its profile).
+pub async fn installation_by_provider_tenant(
+    db: &D1Database,
+    env: &Env,
+    provider: Provider,
+    tenant_key: &str,
+    now: u64,
+) -> Result<Option<Rc<Installation>>, ApiError> {
+    let key = format!("provider-tenant:{}:{tenant_key}", provider.as_str());
+    let filter = (
+        "app_profile_id IN (SELECT id FROM app_profiles WHERE provider = ?1) AND tenant_key = ?2",
+        vec![Arg::from(provider.as_str()), Arg::from(tenant_key)],
+    );
+    cached_installation(db, env, key, filter, now).await
+}
+
 /// The live installation of `app_profile_id` with `tenant_key`.
 pub async fn installation_by_tenant(
     db: &D1Database,

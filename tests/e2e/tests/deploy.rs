@@ -100,7 +100,7 @@ fn a_production_like_config_passes_the_dry_run_offline() {
     // wrangler bundled the Worker with the checked values.
     let bound = format!("env.PUBLIC_BASE_URL (\"{PUBLIC_BASE_URL}\")");
     assert!(run.stdout.contains(&bound), "{}", run.stdout);
-    assert!(run.stdout.contains("budget 512 KiB"), "the size is checked");
+    assert!(run.stdout.contains("budget 576 KiB"), "the size is checked");
 }
 
 #[test]

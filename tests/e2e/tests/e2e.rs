@@ -14,6 +14,7 @@ macro_rules! tests {
 mod admin;
 mod authority;
 mod cli;
+mod email;
 mod github;
 mod google_chat;
 mod health;
@@ -146,6 +147,7 @@ fn tests() -> Vec<(&'static str, Test)> {
         twilio::TESTS,
         teams::TESTS,
         google_chat::TESTS,
+        email::TESTS,
         linear::TESTS,
         meta::TESTS,
         migrations::TESTS,
