@@ -213,6 +213,9 @@ enum CliError {
         /// The argument as given.
         provider: String,
     },
+    /// `webhook email`: email is handed to the email handler, not posted.
+    #[error("email is not a webhook: hand a message to the Worker's email handler (wrangler dev: POST /cdn-cgi/handler/email?from=…&to=…; README, \"Email\")")]
+    NotAWebhook,
     /// `webhook` with neither `--text` nor `--file`.
     #[error("`webhook` needs --text <text> (a message built for the provider) or --file <path> (a body sent as it is)")]
     MissingContent,
@@ -245,6 +248,7 @@ impl CliError {
                 | CliError::EmptyScope
                 | CliError::MissingProvider
                 | CliError::UnknownProvider { .. }
+                | CliError::NotAWebhook
                 | CliError::MissingContent
                 | CliError::WithFile { .. }
                 | CliError::SecretAndDataset
@@ -274,22 +278,29 @@ fn scope_names() -> String {
     Scope::ALL.map(Scope::as_str).join(" ")
 }
 
+/// The providers `webhook` plays (email arrives through the email handler, not a webhook).
+fn webhook_providers() -> impl Iterator<Item = Provider> {
+    Provider::ALL.into_iter().filter(|p| p.receives_webhooks())
+}
+
 fn provider_names() -> String {
-    Provider::ALL.map(Provider::as_str).join(" ")
+    webhook_providers()
+        .map(Provider::as_str)
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 /// One line per provider: what `--to` names, and the message it sends by default.
 fn provider_table() -> String {
-    Provider::ALL
-        .iter()
+    webhook_providers()
         .map(|provider| {
             let to = format!(
                 "{} ({}_…)",
-                webhook::path_id_kind(*provider),
+                webhook::path_id_kind(provider),
                 provider.path_id_prefix()
             );
             let name = provider.as_str();
-            format!("  {name:<9} {to:<21} {}\n", webhook::defaults(*provider))
+            format!("  {name:<11} {to:<21} {}\n", webhook::defaults(provider))
         })
         .collect()
 }
@@ -433,9 +444,13 @@ fn webhook_secret(provider: Provider, flags: &Flags) -> Result<Secret, CliError>
 }
 
 fn parse_provider(name: &str) -> Result<Provider, CliError> {
-    Provider::parse(name).map_err(|_| CliError::UnknownProvider {
+    let provider = Provider::parse(name).map_err(|_| CliError::UnknownProvider {
         provider: name.to_owned(),
-    })
+    })?;
+    if !provider.receives_webhooks() {
+        return Err(CliError::NotAWebhook);
+    }
+    Ok(provider)
 }
 
 /// A message from `--text`, `--from` and `--conversation`, or `--file` alone.

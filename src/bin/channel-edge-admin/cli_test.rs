@@ -549,13 +549,21 @@ fn parses_every_webhook_flag() {
 }
 
 #[test]
+fn email_is_not_a_webhook() {
+    let error = parse_args(&["webhook", "email", "--to", "ins_1", "--text", "hi"]).unwrap_err();
+    assert!(matches!(error, CliError::NotAWebhook), "{error}");
+    assert!(error.to_string().contains("/cdn-cgi/handler/email"));
+    assert!(!usage().contains("  email "));
+}
+
+#[test]
 fn webhook_help_and_usage_list_the_providers() {
     for args in [&["webhook", "--help"][..], &["webhook", "slack", "-h"]] {
         assert_eq!(parse_args(args).unwrap(), Command::Help, "{args:?}");
     }
     let text = usage();
     assert!(text.contains(WEBHOOK));
-    for provider in Provider::ALL {
+    for provider in Provider::ALL.into_iter().filter(|p| p.receives_webhooks()) {
         let line = text
             .lines()
             .find(|line| line.trim_start().starts_with(provider.as_str()))

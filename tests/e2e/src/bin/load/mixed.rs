@@ -17,7 +17,8 @@ use std::sync::{Arc, Mutex};
 
 /// Where and with what each provider's messages are sent.
 pub struct Mixed {
-    /// Per provider, in [`Provider::ALL`] order: the webhook URL and the signing secret.
+    /// Per provider that receives webhooks, in [`Provider::ALL`] order: the webhook URL and the
+    /// signing secret.
     targets: Vec<(Provider, String, String)>,
 }
 
@@ -36,6 +37,7 @@ impl Mixed {
         let dataset = seed::dataset();
         let targets = Provider::ALL
             .into_iter()
+            .filter(|provider| provider.receives_webhooks())
             .map(|provider| {
                 // The secret's holder is what the provider's webhook path names.
                 let secret = dataset_secret(&dataset, provider).ok_or(format!(
