@@ -131,6 +131,11 @@ impl Provider {
     }
 }
 
+/// Every provider's name, comma-separated.
+fn provider_names() -> String {
+    Provider::ALL.map(Provider::as_str).join(", ")
+}
+
 /// Who owns an app profile.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -155,7 +160,7 @@ impl ProfileKind {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum TenancyError {
     /// The provider name is not one of [`Provider::ALL`].
-    #[error("unknown provider {provider:?}; use slack, telegram, whatsapp, discord or standard")]
+    #[error("unknown provider {provider:?}; use one of: {}", provider_names())]
     UnknownProvider {
         /// The name given.
         provider: String,
