@@ -179,7 +179,10 @@ impl State {
                 "a token",
             ),
             "teams" => json_answer(json!({"id": format!("1:{}", next_id())}), "ok"),
-            "chat" => json_answer(json!({"name": format!("{rest}/{}", next_id())}), "ok"),
+            "chat" => {
+                let messages = rest.trim_start_matches("v1/");
+                json_answer(json!({"name": format!("{messages}/{}", next_id())}), "ok")
+            }
             _ => Answer {
                 status: 404,
                 body: "{}".into(),
