@@ -157,6 +157,16 @@ impl FakeServer {
             ("TEAMS_SERVICE_URLS", self.url("/teams/")),
             ("GOOGLE_CHAT_API_BASE_URL", self.url("/chat")),
             ("GOOGLE_OAUTH_TOKEN_URL", self.url("/google-oauth/token")),
+        ]
+        .into_iter()
+        .chain(self.key_set_vars())
+        .collect()
+    }
+
+    /// The `[vars]` that point the Bot Framework's, Google Chat's and Google's key sets here
+    /// (see [`FakeServer::serve_dev_key_sets`]).
+    pub fn key_set_vars(&self) -> Vec<(&'static str, String)> {
+        vec![
             ("BOTFRAMEWORK_JWKS_URL", self.url(KEY_SET_PATHS[0])),
             ("GOOGLE_CHAT_JWKS_URL", self.url(KEY_SET_PATHS[1])),
             ("GOOGLE_OIDC_JWKS_URL", self.url(KEY_SET_PATHS[2])),

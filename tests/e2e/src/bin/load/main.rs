@@ -463,8 +463,12 @@ struct Env {
 
 fn start() -> Result<Env, String> {
     let runtime = FakeServer::start().map_err(|e| format!("fake runtime: {e}"))?;
-    let worker = WranglerDev::start(&[("AGENT_RUNTIME_URL", runtime.url("/inbound"))])
-        .map_err(|e| e.to_string())?;
+    // The fake also serves the dev key set, which Teams' and Google Chat's tokens are signed
+    // with in the mixed phases.
+    runtime.serve_dev_key_sets();
+    let mut vars = runtime.key_set_vars();
+    vars.push(("AGENT_RUNTIME_URL", runtime.url("/inbound")));
+    let worker = WranglerDev::start(&vars).map_err(|e| e.to_string())?;
     let ids = seed::load(&worker.url(""))?;
     let profile = ids
         .get("slack_platform")
