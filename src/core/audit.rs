@@ -19,6 +19,7 @@
 //! their entries; events about no one org (principals, rollout flags, failed authentication)
 //! have none.
 
+use crate::core::mac::hex;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
@@ -130,10 +131,6 @@ pub fn hash_of(entry: &Entry) -> String {
         fields.push(json!(org_id));
     }
     hex(&Sha256::digest(canonical.to_string().as_bytes()))
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|byte| format!("{byte:02x}")).collect()
 }
 
 /// Where and why a chain breaks.

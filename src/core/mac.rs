@@ -1,4 +1,5 @@
-//! HMAC-SHA256, HMAC-SHA1 (Twilio's) and HKDF-SHA256 that cannot fail.
+//! HMAC-SHA256, HMAC-SHA1 (Twilio's) and HKDF-SHA256 that cannot fail, and hex text of their
+//! outputs.
 //!
 //! The `hmac` crate's constructor returns a `Result` although HMAC takes a key of any length;
 //! this module applies RFC 2104's own key rule (a key longer than the block is hashed first; a
@@ -9,6 +10,11 @@ use hmac::digest::KeyInit;
 use hmac::{Hmac, Mac};
 use sha1::Sha1;
 use sha2::{Digest, Sha256};
+
+/// Lower-case hex of `bytes` (digests and MACs as text).
+pub fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|byte| format!("{byte:02x}")).collect()
+}
 
 /// SHA-256's and SHA-1's block size: HMAC keys are padded (or hashed) to it.
 const BLOCK: usize = 64;

@@ -25,31 +25,44 @@ const MAX_DEPTH: usize = 5;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Message<'a> {
     /// Header fields in order: (name, unfolded value).
-    pub headers: Vec<(&'a str, String)>,
+    pub headers: Vec<(String, String)>,
     /// The raw body.
     pub body: &'a [u8],
 }
 
 impl<'a> Message<'a> {
-    /// Splits `raw` into header fields and body. `None` when the header is not text.
+    /// Splits `raw` into header fields and body; 8-bit header bytes that are not UTF-8 are read
+    /// lossily. `None` when a header line holds a bare CR or another control character: it
+    /// could end a line for some reader, and values from the header go into replies' headers.
     pub fn parse(raw: &'a [u8]) -> Option<Message<'a>> {
         let (head, body) = split_head(raw);
-        let head = std::str::from_utf8(head).ok()?;
-        let mut headers: Vec<(&'a str, String)> = Vec::new();
+        let head = String::from_utf8_lossy(head);
+        let mut headers: Vec<(String, String)> = Vec::new();
         for line in head
             .split('\n')
             .map(|line| line.strip_suffix('\r').unwrap_or(line))
         {
+            if line.chars().any(|c| c.is_control() && c != '\t') {
+                return None;
+            }
             if line.starts_with([' ', '\t']) {
                 if let Some((_, value)) = headers.last_mut() {
                     value.push(' ');
                     value.push_str(line.trim());
                 }
             } else if let Some((name, value)) = line.split_once(':') {
-                headers.push((name.trim(), value.trim().to_owned()));
+                headers.push((name.trim().to_owned(), value.trim().to_owned()));
             }
         }
         Some(Message { headers, body })
+    }
+
+    /// How many fields are called `name`.
+    pub fn count(&self, name: &str) -> usize {
+        self.headers
+            .iter()
+            .filter(|(field, _)| field.eq_ignore_ascii_case(name))
+            .count()
     }
 
     /// The first field called `name`.
@@ -296,45 +309,127 @@ fn encoded_word(word: &str) -> Option<(String, usize)> {
     Some((to_text(&bytes, charset), used))
 }
 
-/// The address of `Name <addr>` or `addr`, lower case.
+/// `value` without its RFC 5322 comments (`(…)`, nested, with `\\`-quoted characters), quoted
+/// strings kept as they are: what an address or a result is read from, so text a sender puts in
+/// a comment is never taken for one.
+pub fn without_comments(value: &str) -> String {
+    let mut out = String::with_capacity(value.len());
+    let (mut depth, mut quoted, mut escaped) = (0usize, false, false);
+    for c in value.chars() {
+        if escaped {
+            escaped = false;
+            if depth == 0 {
+                out.push(c);
+            }
+            continue;
+        }
+        match c {
+            '\\' if quoted || depth > 0 => {
+                escaped = true;
+                if depth == 0 {
+                    out.push(c);
+                }
+            }
+            '"' if depth == 0 => {
+                quoted = !quoted;
+                out.push(c);
+            }
+            '(' if !quoted => depth += 1,
+            ')' if !quoted && depth > 0 => depth -= 1,
+            c if depth == 0 => out.push(c),
+            _ => {}
+        }
+    }
+    out
+}
+
+/// The one address of a `From`- or `To`-style value (`Name <addr>` or `addr`, comments
+/// ignored), lower case. `None` for a list of several, a quoted or otherwise unusual local part,
+/// or any character outside RFC 5322's atoms: addresses go into replies' headers.
 pub fn address(value: &str) -> Option<String> {
-    let inner = match (value.rfind('<'), value.rfind('>')) {
+    let value = without_comments(value);
+    if value.matches('<').count() > 1 || value.matches('>').count() > 1 {
+        return None;
+    }
+    let inner = match (value.find('<'), value.find('>')) {
         (Some(open), Some(close)) if open < close => value.get(open + 1..close)?,
-        _ => value,
+        (None, None) => value.as_str(),
+        _ => return None,
     };
     let inner = inner.trim();
     let (local, domain) = inner.rsplit_once('@')?;
-    let valid = !local.is_empty() && !domain.is_empty() && !inner.contains([' ', ',', '<', '>']);
+    let atom = |c: char| c.is_ascii_alphanumeric() || "!#$%&'*+-/=?^_`{|}~.".contains(c);
+    let host = |c: char| c.is_ascii_alphanumeric() || c == '-' || c == '.';
+    let valid = !local.is_empty()
+        && local.chars().all(atom)
+        && domain.contains('.')
+        && domain.chars().all(host);
     valid.then(|| inner.to_ascii_lowercase())
 }
 
 /// The display name of `Name <addr>`, decoded.
 pub fn display_name(value: &str) -> Option<String> {
+    let value = without_comments(value);
     let (name, _) = value.split_once('<')?;
     let name = decode_words(name.trim().trim_matches('"').trim());
     (!name.is_empty()).then_some(name)
 }
 
-/// The message ids (`<…>`) in an `In-Reply-To` or `References` value, in order.
+/// The message ids (`<…>`) in an `In-Reply-To` or `References` value, in order; ids with
+/// anything but visible ASCII inside are left out.
 pub fn message_ids(value: &str) -> Vec<String> {
     value
         .split('<')
         .skip(1)
         .filter_map(|part| part.split_once('>').map(|(id, _)| id.trim()))
-        .filter(|id| !id.is_empty() && !id.contains([' ', '<']))
+        .filter(|id| !id.is_empty() && id.bytes().all(|b| b.is_ascii_graphic()))
         .map(|id| format!("<{id}>"))
         .collect()
 }
 
-/// `text` as a header value: as it is when it is printable ASCII, else one `B` encoded word.
+/// `text` as a header value: as it is when it is short printable ASCII, else `B` encoded words
+/// of at most 75 characters (RFC 2047), folded onto lines of their own.
 pub fn encode_word(text: &str) -> String {
     let printable = text.bytes().all(|b| (0x20..0x7f).contains(&b));
-    if printable && !text.contains("=?") {
-        text.to_owned()
-    } else {
-        format!("=?UTF-8?B?{}?=", STANDARD.encode(text))
+    if printable && !text.contains("=?") && text.len() <= MAX_PLAIN_HEADER {
+        return text.to_owned();
     }
+    let mut words = Vec::new();
+    let mut chunk = String::new();
+    for c in text.chars() {
+        if chunk.len() + c.len_utf8() > WORD_BYTES {
+            words.push(format!("=?UTF-8?B?{}?=", STANDARD.encode(&chunk)));
+            chunk.clear();
+        }
+        chunk.push(c);
+    }
+    words.push(format!("=?UTF-8?B?{}?=", STANDARD.encode(&chunk)));
+    words.join("\r\n ")
 }
+
+/// The longest subject kept, in characters.
+pub const MAX_SUBJECT_CHARS: usize = 250;
+/// The most ids a `References` value keeps: the first and the latest (RFC 5322 §3.6.4 lets a
+/// long chain be cut so), so it stays one short line, and a reply capability small, whatever
+/// the thread.
+const MAX_REFERENCES: usize = 10;
+
+/// `chain` (message ids) as a `References` value: its first id and its latest ones.
+pub fn references<S: AsRef<str>>(chain: &[S]) -> String {
+    let latest = chain.len().saturating_sub(MAX_REFERENCES - 1).max(1);
+    let kept: Vec<&str> = chain
+        .iter()
+        .take(1)
+        .chain(chain.iter().skip(latest))
+        .map(AsRef::as_ref)
+        .collect();
+    kept.join(" ")
+}
+
+/// The longest header value written as it is.
+const MAX_PLAIN_HEADER: usize = 900;
+/// Bytes per encoded word: 45 bytes are 60 base64 characters, 72 with `=?UTF-8?B?…?=`.
+const WORD_BYTES: usize = 45;
 
 /// `bytes` in base64, in lines of 76 characters (a MIME body).
 pub fn base64_lines(bytes: &[u8]) -> String {

@@ -29,7 +29,11 @@ fn headers_are_unfolded_in_order_and_the_body_split_at_the_first_empty_line() {
     let bare = Message::parse(b"Subject: a\n b\n\nbody\n").unwrap();
     assert_eq!(bare.header("subject"), Some("a b"));
     assert_eq!(bare.body, b"body\n");
-    assert_eq!(Message::parse(b"\xff: x\r\n\r\n"), None);
+    // 8-bit header bytes are read lossily; control characters refuse the message.
+    let lossy = Message::parse(b"X-Note: caf\xe9\r\n\r\n").unwrap();
+    assert_eq!(lossy.header("x-note"), Some("caf\u{fffd}"));
+    assert_eq!(Message::parse(b"X-Note: a\rb\r\n\r\n"), None);
+    assert_eq!(Message::parse(b"X-Note: a\x00b\r\n\r\n"), None);
 }
 
 #[test]
@@ -115,4 +119,55 @@ fn replies_are_written_in_header_safe_forms() {
     assert!(lines.split("\r\n").all(|line| line.len() <= 76));
     assert_eq!(date(0), "Thu, 01 Jan 1970 00:00:00 +0000");
     assert_eq!(date(1_796_000_000), "Mon, 30 Nov 2026 00:53:20 +0000");
+}
+
+#[test]
+fn comments_are_never_addresses_and_lists_are_not_one_address() {
+    assert_eq!(
+        address("ceo@victim.example (<a@b.example>)").as_deref(),
+        Some("ceo@victim.example")
+    );
+    assert_eq!(
+        address("a@b.example (<ceo@victim.example>)").as_deref(),
+        Some("a@b.example")
+    );
+    assert_eq!(
+        address("Alice (\\) <x@y.example>) <a@b.example>").as_deref(),
+        Some("a@b.example")
+    );
+    assert_eq!(address("<a@b.example>, <c@d.example>"), None);
+    assert_eq!(address("a@b.example, c@d.example"), None);
+    assert_eq!(address("\"a b\"@c.example"), None);
+    assert_eq!(address("<a\rBcc:x@b.example>"), None);
+    assert_eq!(address("<a@localhost>"), None);
+    assert_eq!(without_comments("a (b (c) d) \"(e)\" f"), "a  \"(e)\" f");
+}
+
+#[test]
+fn message_ids_hold_only_visible_ascii() {
+    assert_eq!(message_ids("<a\rb@c> <d\x7f@e> <ok@f>"), ["<ok@f>"]);
+}
+
+#[test]
+fn long_or_encoded_subjects_are_split_into_short_words() {
+    let long = "\u{e9}".repeat(100);
+    let encoded = encode_word(&long);
+    assert!(
+        encoded.split("\r\n ").all(|word| word.len() <= 75),
+        "{encoded}"
+    );
+    assert_eq!(decode_words(&encoded.replace("\r\n ", " ")), long);
+    assert_eq!(encode_word(&"a".repeat(100)), "a".repeat(100));
+    assert!(encode_word(&"a".repeat(1000)).starts_with("=?UTF-8?B?"));
+}
+
+#[test]
+fn references_keep_the_first_and_the_latest_ids() {
+    let chain: Vec<String> = (0..30).map(|n| format!("<{n}@x>")).collect();
+    let kept = references(&chain);
+    assert_eq!(kept.split(' ').count(), 10);
+    assert!(kept.starts_with("<0@x> <21@x>"), "{kept}");
+    assert!(kept.ends_with("<29@x>"));
+    assert_eq!(references(&["<a@b>"]), "<a@b>");
+    assert_eq!(references::<&str>(&[]), "");
 }

@@ -42,6 +42,9 @@ impl Cached {
 
 thread_local! {
     static CACHE: RefCell<HashMap<KeySet, Cached>> = RefCell::new(HashMap::new());
+    /// When this isolate last began to fetch each key set, and whether that fetch failed: a
+    /// miss during another's fetch, or within a minute of a failed one, fetches nothing.
+    static ATTEMPTS: RefCell<HashMap<KeySet, (u64, bool)>> = RefCell::new(HashMap::new());
 }
 
 /// The key that may verify `check`, or `None` when its key set has none (after fetching it
@@ -65,7 +68,26 @@ pub async fn key(
             return Ok(None);
         }
     }
-    let fetched = fetch(env, set, now).await?;
+    // At most one fetch a minute: a key id the cached set lacks while it is being fetched
+    // again, or soon after, is unknown; with nothing cached, a fetch that failed within the
+    // minute is not repeated (a cold isolate's first requests may each fetch).
+    let attempt = ATTEMPTS.with(|attempts| attempts.borrow().get(&set).copied());
+    if let Some((_, failed)) = attempt.filter(|(at, _)| now < at + jwt::REFETCH_AFTER_SECONDS) {
+        if known.is_some() {
+            return Ok(None);
+        }
+        if failed {
+            return Err(unavailable(set, "it failed less than a minute ago"));
+        }
+    }
+    ATTEMPTS.with(|attempts| attempts.borrow_mut().insert(set, (now, false)));
+    let fetched = match fetch(env, set, now).await {
+        Ok(fetched) => fetched,
+        Err(error) => {
+            ATTEMPTS.with(|attempts| attempts.borrow_mut().insert(set, (now, true)));
+            return Err(error);
+        }
+    };
     store(db, set, &fetched, now).await;
     Ok(remember(set, fetched.1).fits(check))
 }
@@ -99,12 +121,7 @@ async fn fetch(env: &Env, set: KeySet, now: u64) -> Result<(String, Cached), Api
         .var(set.url_var())
         .map(|value| value.to_string())
         .unwrap_or_else(|_| set.default_url().to_owned());
-    let unavailable = |reason: String| {
-        worker::console_error!("key set {} could not be fetched: {reason}", set.name());
-        ApiError::Unavailable {
-            retry_after_seconds: RETRY_AFTER_SECONDS,
-        }
-    };
+    let unavailable = |reason: String| unavailable(set, &reason);
     let accept = [("Accept", "application/json")];
     let mut response = http::send(Method::Get, &url, &accept, None, TIMEOUT, false)
         .await
@@ -125,6 +142,14 @@ async fn fetch(env: &Env, set: KeySet, now: u64) -> Result<(String, Cached), Api
         expires_at: now + jwt::cache_seconds(cache_control.as_deref()),
     };
     Ok((body, cached))
+}
+
+/// 503 for a key set that cannot be had now, logged: the platform retries.
+fn unavailable(set: KeySet, reason: &str) -> ApiError {
+    worker::console_error!("key set {} could not be fetched: {reason}", set.name());
+    ApiError::Unavailable {
+        retry_after_seconds: RETRY_AFTER_SECONDS,
+    }
 }
 
 /// Keeps a fetched key set in D1 for the other isolates; a failure only costs them a fetch.

@@ -11,10 +11,14 @@
 //! # What's in scope
 //! - [`verify`]: the **topmost** `Authentication-Results` field must be Cloudflare's
 //!   (authserv-id `mx.cloudflare.net`): a sender can write such a field into the message, but
-//!   only below the one Cloudflare prepends. The message passes when DMARC passed, or when DKIM
-//!   (`header.d`) or SPF (`smtp.mailfrom`) passed for the `From` address's domain (or a parent
-//!   of it): the sender id must be an address the sender was authenticated for, since bindings
-//!   allow senders by it. Anything else is [`Rejection::MailAuthentication`].
+//!   only below the one Cloudflare prepends. It is read per RFC 8601: comments dropped, quoted
+//!   strings kept whole (the SPF comment repeats the envelope sender, whose quoted local part the
+//!   sender chooses). The message must have one `From` field with one mailbox, and passes when
+//!   DMARC passed for that address's domain (`header.from`), or DKIM (`header.d`) or SPF
+//!   (`smtp.mailfrom`) passed for it or a parent of it: the sender id must be an address the
+//!   sender was authenticated for, since bindings allow senders by it. Anything else is
+//!   [`Rejection::MailAuthentication`], and so is a header line with a bare CR or another
+//!   control character.
 //! - [`parse`]: one message → one message event from the `From` address, in the conversation
 //!   with that address, in a thread named by the hash of its first `References` id (else
 //!   `In-Reply-To`, else its own `Message-ID`), or by a valid reply-address tag
@@ -35,7 +39,7 @@ use super::{
     Ack, Capabilities, Conversation, ConversationType, Event, Form, Kind, ParseError, Parsed,
     PathId, Rejection, Request, Sender, Spec, Verification,
 };
-use crate::core::mac::hmac_sha256;
+use crate::core::mac::{hex, hmac_sha256};
 use crate::core::mime::{self, Message};
 use crate::core::seal::KeyRing;
 use crate::core::tenancy::SecretOwner;
@@ -103,8 +107,10 @@ pub fn verify(
         .ok_or(Rejection::MissingHeader {
             header: "Authentication-Results",
         })?;
-    let from_domain = message
-        .header("From")
+    // One From field with one mailbox: the address senders are allowed by.
+    let from_domain = (message.count("From") == 1)
+        .then(|| message.header("From"))
+        .flatten()
         .and_then(mime::address)
         .and_then(|address| address.rsplit_once('@').map(|(_, d)| d.to_owned()))
         .ok_or(Rejection::MailAuthentication)?;
@@ -115,39 +121,76 @@ pub fn verify(
     }
 }
 
-/// Whether Cloudflare's `Authentication-Results` value says the `From` domain is authentic.
+/// Whether Cloudflare's `Authentication-Results` value says the `From` domain is authentic:
+/// read per RFC 8601, comments dropped and quoted strings kept whole (the SPF comment repeats the
+/// envelope sender, and a quoted local part may hold `;` or `dmarc=pass`: neither is a result).
 fn authenticated(results: &str, from_domain: &str) -> bool {
-    let mut parts = results.split(';').map(str::trim);
+    let results = mime::without_comments(results);
+    let mut parts = split_unquoted(&results, ';').into_iter();
     let authserv = parts.next().unwrap_or_default();
     let authserv = authserv.split_whitespace().next().unwrap_or_default();
     if !authserv.eq_ignore_ascii_case(CLOUDFLARE_AUTHSERV_ID) {
         return false;
     }
-    let aligned = |domain: &str| {
-        let domain = domain.trim().trim_matches('"').to_ascii_lowercase();
-        let domain = domain.rsplit_once('@').map_or(domain.as_str(), |(_, d)| d);
+    parts.any(|result| result_authenticates(&result, from_domain))
+}
+
+/// Whether one result (`dkim=pass header.d=…`) authenticates `from_domain`: DMARC for exactly
+/// that domain, DKIM or SPF for it or a parent of it (relaxed alignment).
+fn result_authenticates(result: &str, from_domain: &str) -> bool {
+    let words = split_unquoted(result, ' ');
+    let mut words = words
+        .iter()
+        .map(|word| word.trim())
+        .filter(|w| !w.is_empty());
+    let (method, outcome) = words
+        .next()
+        .and_then(|first| first.split_once('='))
+        .unwrap_or_default();
+    let domain_of = |name: &str| {
+        words.clone().find_map(|word| {
+            let (key, value) = word.split_once('=')?;
+            key.eq_ignore_ascii_case(name).then(|| {
+                let domain = value.rsplit_once('@').map_or(value, |(_, d)| d);
+                domain.trim_matches('"').to_ascii_lowercase()
+            })
+        })
+    };
+    let aligned = |domain: String| {
         !domain.is_empty()
             && (from_domain == domain || from_domain.ends_with(&format!(".{domain}")))
     };
-    parts.any(|result| {
-        let mut words = result.split_whitespace();
-        let (method, outcome) = words
-            .next()
-            .and_then(|first| first.split_once('='))
-            .unwrap_or_default();
-        let property = |name: &str| {
-            result
-                .split_whitespace()
-                .find_map(|word| word.strip_prefix(name))
-        };
-        let pass = outcome.eq_ignore_ascii_case("pass");
-        match method.to_ascii_lowercase().as_str() {
-            "dmarc" => pass,
-            "dkim" => pass && property("header.d=").is_some_and(aligned),
-            "spf" => pass && property("smtp.mailfrom=").is_some_and(aligned),
-            _ => false,
+    if !outcome.eq_ignore_ascii_case("pass") {
+        return false;
+    }
+    match method.to_ascii_lowercase().as_str() {
+        "dmarc" => domain_of("header.from").is_some_and(|domain| domain == from_domain),
+        "dkim" => domain_of("header.d").is_some_and(aligned),
+        "spf" => domain_of("smtp.mailfrom").is_some_and(aligned),
+        _ => false,
+    }
+}
+
+/// `text` split at `separator` outside quoted strings.
+fn split_unquoted(text: &str, separator: char) -> Vec<String> {
+    let mut parts = vec![String::new()];
+    let (mut quoted, mut escaped) = (false, false);
+    for c in text.chars() {
+        let split = c == separator && !quoted;
+        if escaped {
+            escaped = false;
+        } else if c == '\\' && quoted {
+            escaped = true;
+        } else if c == '"' {
+            quoted = !quoted;
         }
-    })
+        if split {
+            parts.push(String::new());
+        } else if let Some(part) = parts.last_mut() {
+            part.push(c);
+        }
+    }
+    parts
 }
 
 /// Reads a verified message: see the module documentation.
@@ -169,10 +212,13 @@ pub fn parse(request: &Request<'_>) -> Result<Parsed, ParseError> {
         .map(str::to_owned)
         .or_else(|| thread_of(&message))
         .unwrap_or_else(|| thread_id(&message_id));
-    let subject = message
+    let subject: String = message
         .header("Subject")
         .map(mime::decode_words)
-        .unwrap_or_default();
+        .unwrap_or_default()
+        .chars()
+        .take(mime::MAX_SUBJECT_CHARS)
+        .collect();
     let mut chain: Vec<&str> = references.iter().map(String::as_str).collect();
     chain.push(&message_id);
     let event = Event {
@@ -213,7 +259,10 @@ pub fn parse(request: &Request<'_>) -> Result<Parsed, ParseError> {
 fn reply_context(request: &Request<'_>, subject: &str, chain: &[&str]) -> Map<String, Value> {
     let mut context = Map::from_iter([
         ("subject".to_owned(), Value::from(subject)),
-        ("references".to_owned(), Value::from(chain.join(" "))),
+        (
+            "references".to_owned(),
+            Value::from(mime::references(chain)),
+        ),
     ]);
     if let Some(from) = request.header(REPLY_ADDRESS) {
         context.insert("from".to_owned(), Value::from(from));
@@ -256,20 +305,17 @@ fn without_quote(text: &str) -> String {
     let first_quoted = lines
         .iter()
         .position(|line| line.trim_start().starts_with('>'));
-    let end = match first_quoted {
-        Some(at) => {
-            let intro = at
-                .checked_sub(1)
-                .and_then(|before| lines.get(before))
-                .is_some_and(|line| line.trim_end().ends_with("wrote:"));
-            if intro {
-                at - 1
-            } else {
-                at
-            }
-        }
-        None => lines.len(),
+    let Some(mut end) = first_quoted else {
+        return text.trim().to_owned();
     };
+    // `On <date>, <name> <address> wrote:`, which mail programs wrap onto a second line.
+    let line = |at: usize| lines.get(at).map_or("", |line| line.trim());
+    if end > 0 && line(end - 1).ends_with("wrote:") {
+        end -= 1;
+        if end > 0 && !line(end).starts_with("On ") && line(end - 1).starts_with("On ") {
+            end -= 1;
+        }
+    }
     let kept: Vec<&str> = lines.iter().take(end).copied().collect();
     kept.join("\n").trim().to_owned()
 }
@@ -357,10 +403,6 @@ fn tag_mac(key: &[u8; 32], installation_id: &str, address: &str, thread: &str) -
         .take(MAC_BYTES)
         .copied()
         .collect()
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 #[cfg(test)]

@@ -82,7 +82,12 @@ fn without_dmarc_only_aligned_dkim_or_spf_passes() {
 fn a_message_without_a_from_address_is_refused() {
     let raw = b"Authentication-Results: mx.cloudflare.net; dmarc=pass\r\nFrom: nobody\r\n\r\nx";
     assert_eq!(checked(raw), Err(Rejection::MailAuthentication));
-    assert_eq!(checked(b"\xff\xfe"), Err(Rejection::MailAuthentication));
+    assert_eq!(
+        checked(b"\xff\xfe"),
+        Err(Rejection::MissingHeader {
+            header: "Authentication-Results"
+        })
+    );
 }
 
 #[test]
@@ -212,4 +217,97 @@ fn reply_addresses_route_back_to_their_thread_only_for_their_installation() {
     );
     assert_eq!(recipient("not an address"), None);
     assert_eq!(recipient("support+r-nodash@acme.example"), None);
+}
+
+#[test]
+fn dmarc_counts_only_for_the_from_domain() {
+    let other = with_results("mx.cloudflare.net; dmarc=pass header.from=evil.example");
+    assert_eq!(checked(&other), Err(Rejection::MailAuthentication));
+    let same = with_results("mx.cloudflare.net; dmarc=pass header.from=Customer.example");
+    assert_eq!(checked(&same), Ok(()));
+}
+
+#[test]
+fn text_a_sender_controls_inside_the_results_is_never_a_result() {
+    // The SPF comment repeats the envelope sender; a quoted local part may hold anything.
+    for results in [
+        "mx.cloudflare.net; spf=pass (mx.cloudflare.net: domain of \"x; dmarc=pass y\"@evil.example designates 1.2.3.4) smtp.mailfrom=\"x; dmarc=pass y\"@evil.example",
+        "mx.cloudflare.net; spf=pass smtp.mailfrom=\"a smtp.mailfrom=customer.example b\"@evil.example",
+        "mx.cloudflare.net; spf=pass (smtp.mailfrom=alice@customer.example) smtp.mailfrom=x@evil.example",
+        "mx.cloudflare.net; dkim=fail (dkim=pass header.d=customer.example) header.d=customer.example",
+        "mx.cloudflare.net (; dmarc=pass header.from=customer.example)",
+    ] {
+        assert_eq!(checked(&with_results(results)), Err(Rejection::MailAuthentication), "{results}");
+    }
+}
+
+/// REPLY with its `From` field replaced by `from` (or a second field added).
+fn with_from(from: &str) -> Vec<u8> {
+    let text = String::from_utf8(REPLY.to_vec()).unwrap();
+    text.replace(
+        "From: =?UTF-8?Q?Alice_M=C3=BCller?= <alice@customer.example>",
+        from,
+    )
+    .into_bytes()
+}
+
+#[test]
+fn one_from_with_one_mailbox_outside_any_comment() {
+    for from in [
+        "From: ceo@victim.example (<alice@customer.example>)",
+        "From: alice@customer.example (<ceo@victim.example>)",
+        "From: <alice@customer.example>, <ceo@victim.example>",
+        "From: <alice@customer.example>\r\nFrom: <ceo@victim.example>",
+    ] {
+        let raw = with_from(from);
+        let accepted = checked(&raw).is_ok()
+            && parsed(&[], &raw).sender.map(|s| s.id) != Some("alice@customer.example".into());
+        assert!(!accepted, "{from}");
+    }
+    // A comment around the display name is fine.
+    let raw = with_from("From: Alice (support) <alice@customer.example>");
+    assert_eq!(checked(&raw), Ok(()));
+    assert_eq!(
+        parsed(&[], &raw).sender.unwrap().id,
+        "alice@customer.example"
+    );
+}
+
+#[test]
+fn a_bare_cr_in_the_header_is_refused() {
+    for from in [
+        "From: <alice\rBcc:x@customer.example>",
+        "From: Alice <alice@customer.example>\rBcc: x@y.example",
+    ] {
+        assert_eq!(
+            checked(&with_from(from)),
+            Err(Rejection::MailAuthentication),
+            "{from:?}"
+        );
+    }
+    let id = String::from_utf8(REPLY.to_vec()).unwrap().replace(
+        "Message-ID: <CAHx2=reply-2@mail.customer.example>",
+        "Message-ID: <a\rBcc:y@b>",
+    );
+    assert!(parse(&Request::post(&[], id.as_bytes())).is_err());
+}
+
+#[test]
+fn latin1_headers_are_read_not_refused() {
+    let raw = with_from("Organization: Caf\u{e9}\r\nFrom: <alice@customer.example>");
+    let mut bytes = raw.clone();
+    let at = raw
+        .windows(5)
+        .position(|w| w == "Caf\u{e9}".as_bytes())
+        .unwrap();
+    bytes.splice(at + 3..at + 5, [0xe9]);
+    assert_eq!(checked(&bytes), Ok(()));
+}
+
+#[test]
+fn a_wrapped_attribution_line_goes_with_the_quote() {
+    let text = "Thanks!\n\nOn Sun, 29 Nov 2026 at 18:00, Acme Support <\nsupport+r-0123456789abcdef-00@acme.example> wrote:\n> Your order ships today.";
+    assert_eq!(without_quote(text), "Thanks!");
+    assert_eq!(without_quote("Hi\nOn Sunday they wrote:\n> x"), "Hi");
+    assert_eq!(without_quote("no quote here"), "no quote here");
 }

@@ -19,6 +19,7 @@ use super::{
     discord, github, google_chat, line, linear, meta, slack, standard, teams, telegram, twilio,
 };
 use crate::core::jwt::AUTHORIZATION;
+use crate::core::mac::hex;
 use crate::core::tenancy::Provider;
 use base64::Engine;
 use ed25519_dalek::{Signer, SigningKey};
@@ -248,10 +249,6 @@ pub fn discord_public_key(seed_hex: &str) -> Result<String, SignError> {
 /// Standard Webhooks: the `webhook-signature` of `body` sent as message `id` at `timestamp`.
 pub fn standard(secret: &str, id: &str, timestamp: u64, body: &[u8]) -> Result<String, SignError> {
     standard::sign(secret, id, timestamp, body).map_err(|_| SignError::StandardSecret)
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|byte| format!("{byte:02x}")).collect()
 }
 
 #[cfg(test)]

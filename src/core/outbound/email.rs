@@ -47,15 +47,20 @@ fn request(op: &Op, target: &Target, context: &Context<'_>) -> Result<Option<Htt
         reason: "an email conversation is the correspondent's address".into(),
     })?;
     let handle = |name: &str| context.handles.get(name).and_then(Value::as_str);
-    let from = handle("from").unwrap_or(context.tenant_key);
+    let from =
+        mime::address(handle("from").unwrap_or(context.tenant_key)).ok_or_else(|| Failure {
+            code: "refused".into(),
+            reason: "the installation's address is not one mail can be sent from".into(),
+        })?;
     let domain = from
         .rsplit_once('@')
         .map_or("channel-edge.invalid", |(_, d)| d);
-    let subject = match handle("subject").map(str::trim) {
+    let subject: String = match handle("subject").map(str::trim) {
         Some(subject) if subject.to_ascii_lowercase().starts_with("re:") => subject.to_owned(),
         Some(subject) if !subject.is_empty() => format!("Re: {subject}"),
         _ => "Re: your message".to_owned(),
     };
+    let subject: String = subject.chars().take(mime::MAX_SUBJECT_CHARS).collect();
     let mut headers = vec![
         format!("From: {from}"),
         format!("To: {to}"),
@@ -66,14 +71,16 @@ fn request(op: &Op, target: &Target, context: &Context<'_>) -> Result<Option<Htt
             derived_uuid(context.message_id, *part)
         ),
     ];
-    if let Some(answered) = target
-        .message_id
-        .as_deref()
-        .filter(|id| id.starts_with('<'))
-    {
+    let answered = target.message_id.as_deref().map(mime::message_ids);
+    if let Some(answered) = answered.and_then(|ids| ids.into_iter().next()) {
+        let chain = mime::message_ids(handle("references").unwrap_or_default());
+        let chain = if chain.is_empty() {
+            vec![answered.clone()]
+        } else {
+            chain
+        };
         headers.push(format!("In-Reply-To: {answered}"));
-        let references = handle("references").unwrap_or(answered);
-        headers.push(format!("References: {references}"));
+        headers.push(format!("References: {}", mime::references(&chain)));
     }
     headers.extend([
         "Auto-Submitted: auto-replied".to_owned(),

@@ -166,3 +166,29 @@ fn the_bindings_answers_map_to_outcomes() {
         Outcome::Retry { .. }
     ));
 }
+
+#[test]
+fn long_threads_and_subjects_stay_within_header_limits() {
+    let chain: Vec<String> = (0..200).map(|n| format!("<{n}@x.example>")).collect();
+    let handles = Map::from_iter([
+        ("references".to_owned(), Value::from(chain.join(" "))),
+        ("subject".to_owned(), Value::from("s".repeat(5000))),
+    ]);
+    let raw = message(
+        &made(&send("x"), &target(Some("<199@x.example>")), &handles)
+            .unwrap()
+            .unwrap(),
+    );
+    let head = raw.split("\r\n\r\n").next().unwrap();
+    assert!(head.split("\r\n").all(|line| line.len() <= 998), "{head}");
+    let parsed = crate::core::mime::Message::parse(raw.as_bytes()).unwrap();
+    assert_eq!(parsed.header("References").unwrap().split(' ').count(), 10);
+    assert_eq!(parsed.header("In-Reply-To"), Some("<199@x.example>"));
+}
+
+#[test]
+fn an_address_that_is_not_one_mail_can_be_sent_from_fails() {
+    let handles = Map::from_iter([("from".to_owned(), Value::from("a\r\nBcc: b@c.example"))]);
+    let failure = made(&send("x"), &target(None), &handles).unwrap_err();
+    assert_eq!(failure.code, "refused");
+}

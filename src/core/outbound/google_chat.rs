@@ -9,8 +9,8 @@
 //! - Edit: `PATCH /v1/{space}/messages/client-<uuid>?updateMask=text`; delete: `DELETE` on the
 //!   same (Chat takes the client id in the message's name). A retried send answered 409, or a
 //!   retried delete answered 404, had landed: done.
-//! - Texts use Chat's formatting (`*bold*`, `_italic_`, `~strike~`, `` `code` ``), at most
-//!   4,096 characters.
+//! - Texts use Chat's formatting (`*bold*`, `_italic_`, `~strike~`, `` `code` ``); Chat takes
+//!   messages of up to 32,000 bytes, so parts are cut at 8,000 characters.
 //! - A space name not of Chat's form (`spaces/<id>`) fails the message before any call.
 //! - Answers: 429 waits, 5xx is retried, 401 fails with `credentials`, 403 with
 //!   `not_in_conversation` (the app is not in the space), 404 with `conversation_not_found`.

@@ -96,11 +96,14 @@ pub fn insert_installation(
 ) -> Result<Vec<D1PreparedStatement>, ApiError> {
     // The org and app profile are read again in this same transaction: when either was revoked
     // since it was checked, its subquery is NULL and the NOT NULL column fails the whole batch
-    // (`ledger` reports it as `TenancyError::OwnerRevoked`).
+    // (`ledger` reports it as `TenancyError::OwnerRevoked`). So is an email address another
+    // email installation took meanwhile (one installation per address, whatever its profile).
     let mut statements = vec![d1::statement(
         db,
         "INSERT INTO installations (id, app_profile_id, org_id, tenant_key, metadata, created_at, updated_at) \
-         VALUES (?1, (SELECT id FROM app_profiles WHERE id = ?2 AND status = 'active'), \
+         VALUES (?1, (SELECT id FROM app_profiles WHERE id = ?2 AND status = 'active' \
+         AND (provider != 'email' OR NOT EXISTS (SELECT 1 FROM installations WHERE status = 'active' \
+         AND tenant_key = ?4 AND app_profile_id IN (SELECT id FROM app_profiles WHERE provider = 'email')))), \
          (SELECT id FROM orgs WHERE id = ?3 AND status = 'active'), ?4, ?5, ?6, ?6)",
         &[
             row.id.into(),

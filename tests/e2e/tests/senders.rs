@@ -279,7 +279,16 @@ fn a_discord_command_reply_edits_the_deferred_response_and_follows_up(
         !second.contains("@everyone"),
         "mass mentions are neutralised: {second}"
     );
-    let view = settled(env, &id, Duration::from_secs(5));
+    // The follow-up reached the stand-in; its receipt is recorded once Discord's answer is read.
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    let view = loop {
+        let view = settled(env, &id, Duration::from_secs(5));
+        let ids = view["provider_message_ids"].as_array().map_or(0, Vec::len);
+        if ids == 2 || std::time::Instant::now() >= deadline {
+            break view;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    };
     assert_eq!(
         view["provider_message_ids"].as_array().unwrap().len(),
         2,
