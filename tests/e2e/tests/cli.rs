@@ -21,6 +21,7 @@ tests![
     cli_webhook_whatsapp_is_delivered,
     cli_webhook_discord_is_delivered,
     cli_webhook_standard_is_delivered,
+    cli_webhook_teams_and_google_chat_are_signed_with_the_dev_key_set,
     cli_webhook_with_a_wrong_secret_exits_non_zero_with_the_workers_401,
 ];
 
@@ -154,6 +155,29 @@ fn cli_webhook_standard_is_delivered(env: &Env) -> Result<(), Failed> {
             status: "204 No Content",
         },
     )
+}
+
+/// Teams and Google Chat tokens signed with the dev key set's key, which this suite's worker
+/// fetches as the Bot Framework's and Chat's key sets (as `scripts/run.sh --fake-providers`'s).
+fn cli_webhook_teams_and_google_chat_are_signed_with_the_dev_key_set(
+    env: &Env,
+) -> Result<(), Failed> {
+    for (provider, to, installation) in [
+        ("teams", "teams", "acme_teams"),
+        ("google_chat", "google_chat", "acme_google_chat"),
+    ] {
+        delivered(
+            env,
+            &Case {
+                provider,
+                to,
+                installation,
+                agent: "agent_support",
+                status: "200 OK",
+            },
+        )?;
+    }
+    Ok(())
 }
 
 fn cli_webhook_with_a_wrong_secret_exits_non_zero_with_the_workers_401(
