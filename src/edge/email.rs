@@ -13,10 +13,12 @@ use crate::core::ingress::email::{
     self as rules, ENVELOPE_FROM, ENVELOPE_TO, REPLY_ADDRESS, THREAD,
 };
 use crate::core::log::Line;
+use crate::core::metrics::Metric;
 use crate::core::mime::Message;
 use crate::core::outbound::{Answer, HttpCall};
 use crate::core::tenancy::Provider;
 use crate::edge::store::directory;
+use crate::edge::store::rejections::{self, Audit};
 use crate::edge::store::secrets::key_ring;
 use crate::edge::{ingress, runtime};
 use worker::{Context, EmailMessage, Env, ForwardableEmailMessage};
@@ -33,8 +35,26 @@ type Refusal = (&'static str, String);
 pub async fn receive(message: ForwardableEmailMessage, env: Env, ctx: Context) {
     let started = runtime::now_millis();
     let outcome = accept(&message, &env, &ctx).await;
-    if let Err((_, reason)) = &outcome {
+    if let Err((code, reason)) = &outcome {
         message.set_reject(reason);
+        if matches!(*code, "payload_too_large" | "unknown_or_revoked") {
+            // Refused before the pipeline, which counts and audits its own refusals: counted
+            // (and audited once a minute) per sending domain, never per address tried.
+            let sender = message.from();
+            let domain = sender.rsplit_once('@').map_or("unknown", |(_, d)| d);
+            let source = format!("email from:{}", domain.to_ascii_lowercase());
+            let count = (Metric::Rejected, *code, 1);
+            let now = runtime::now_seconds();
+            rejections::record_later(
+                &ctx,
+                &env,
+                Provider::Email,
+                source,
+                count,
+                Audit::FirstPerMinute,
+                now,
+            );
+        }
     }
     let line = Line {
         event: "email",

@@ -5,7 +5,7 @@
 //! back to the same thread; unauthenticated, forged and unknown-mailbox messages are refused
 //! (bounced), and the HTTP webhook path does not exist for email.
 
-use crate::ingress::{deliveries, unique};
+use crate::ingress::{deliveries, unique, wait_for_audit};
 use crate::messages::{accepted, capability, created, send, settled};
 use crate::Env;
 use channel_edge_e2e::http;
@@ -201,6 +201,10 @@ fn unauthenticated_forged_or_misaddressed_email_is_refused(env: &Env) -> Result<
     let reply = deliver(env, &unknown, &message(&unknown, "<u@x>", PASS, ""));
     assert_eq!(reply.status, 400, "{}", reply.body);
     assert!(reply.body.contains("no such mailbox"), "{}", reply.body);
+    // Refusals are audited like webhooks' (once per source, reason and minute): before the
+    // pipeline by the sending domain, in it by the installation.
+    wait_for_audit(env, "unknown_or_revoked", "email from:customer.example");
+    wait_for_audit(env, "mail_authentication", "ip:email");
     // An address receives mail for one installation only, whatever the app profile.
     let n = unique();
     let other = created(&env.admin(
