@@ -72,12 +72,9 @@ async fn accept(
     env: &Env,
     ctx: &Context,
 ) -> Result<(), Refusal> {
-    // Integers only: float parsing and printing would cost the Wasm ~18 KB.
-    let limit = env
-        .var("WEBHOOK_MAX_BODY_BYTES")
-        .ok()
-        .and_then(|value| value.to_string().parse::<u64>().ok())
-        .unwrap_or(1_048_576);
+    // Compared as a float (the binding's size) but never formatted as one: float printing
+    // would cost the Wasm ~14 KB.
+    let limit = ingress::max_body_bytes(env);
     if message.raw_size() > limit as f64 {
         return Err((
             "payload_too_large",

@@ -33,7 +33,6 @@ mod binding_session;
 mod conversation;
 mod crypto;
 mod email;
-mod github_app;
 mod health;
 mod housekeeping;
 mod http;

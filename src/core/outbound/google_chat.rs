@@ -22,7 +22,7 @@
 use super::conversation::{Op, Outcome};
 use super::slack::quoted;
 use super::ThreadMode;
-use super::{derived_uuid, seconds_to_ms, Answer, Context, Failure, HttpCall, Sender, Target};
+use super::{derived_uuid, Answer, Context, Failure, HttpCall, Sender, Target};
 use crate::core::json;
 use crate::core::markdown::Format;
 use serde_json::{json, Value};
@@ -100,15 +100,8 @@ fn space(conversation: &str) -> Option<&str> {
 }
 
 fn outcome(op: &Op, answer: &Answer<'_>) -> Outcome {
-    if answer.status == 429 {
-        return Outcome::RateLimited {
-            after_ms: seconds_to_ms(answer.header("retry-after")),
-        };
-    }
-    if answer.status >= 500 {
-        return Outcome::Retry {
-            reason: format!("Google Chat answered HTTP {}", answer.status),
-        };
+    if let Some(outcome) = answer.throttled_or_failed("Google Chat") {
+        return outcome;
     }
     let body: Value = serde_json::from_str(answer.body).unwrap_or(Value::Null);
     let repeated = matches!(

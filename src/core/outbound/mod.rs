@@ -457,6 +457,19 @@ impl Answer<'_> {
             .map(|(_, value)| value.as_str())
     }
 
+    /// A `429` (wait its `Retry-After`) or a 5xx (retry) from `provider`, the answers most APIs
+    /// give alike; `None` for any other status.
+    pub fn throttled_or_failed(&self, provider: &str) -> Option<conversation::Outcome> {
+        if self.status == 429 {
+            return Some(conversation::Outcome::RateLimited {
+                after_ms: seconds_to_ms(self.header("retry-after")),
+            });
+        }
+        (self.status >= 500).then(|| conversation::Outcome::Retry {
+            reason: format!("{provider} answered HTTP {}", self.status),
+        })
+    }
+
     /// How long a provider's rate-limit bucket says to wait before the next call into it, ms:
     /// `X-RateLimit-Remaining: 0` with `X-RateLimit-Reset-After` (Discord's per-route buckets).
     pub fn bucket_wait_ms(&self) -> u64 {

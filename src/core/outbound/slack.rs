@@ -86,15 +86,8 @@ const TRANSIENT: &[&str] = &[
 ];
 
 fn outcome(op: &Op, answer: &Answer<'_>) -> Outcome {
-    if answer.status == 429 {
-        return Outcome::RateLimited {
-            after_ms: seconds_to_ms(answer.header("retry-after")),
-        };
-    }
-    if answer.status >= 500 {
-        return Outcome::Retry {
-            reason: format!("Slack answered HTTP {}", answer.status),
-        };
+    if let Some(outcome) = answer.throttled_or_failed("Slack") {
+        return outcome;
     }
     let body: Value = serde_json::from_str(answer.body).unwrap_or(Value::Null);
     if json::at(&body, "/ok") == true {

@@ -18,7 +18,7 @@
 
 use super::conversation::{Op, Outcome};
 use super::slack::quoted;
-use super::{seconds_to_ms, Answer, Context, Failure, HttpCall, Sender, Target, ThreadMode};
+use super::{Answer, Context, Failure, HttpCall, Sender, Target, ThreadMode};
 use crate::core::ingress::teams::SERVICE_URL;
 use crate::core::json;
 use crate::core::markdown::Format;
@@ -139,15 +139,8 @@ fn encoded(value: &str) -> String {
 }
 
 fn outcome(_op: &Op, answer: &Answer<'_>) -> Outcome {
-    if answer.status == 429 {
-        return Outcome::RateLimited {
-            after_ms: seconds_to_ms(answer.header("retry-after")),
-        };
-    }
-    if answer.status >= 500 {
-        return Outcome::Retry {
-            reason: format!("Teams answered HTTP {}", answer.status),
-        };
+    if let Some(outcome) = answer.throttled_or_failed("Teams") {
+        return outcome;
     }
     let body: Value = serde_json::from_str(answer.body).unwrap_or(Value::Null);
     if (200..300).contains(&answer.status) {

@@ -78,6 +78,11 @@ impl Config {
     }
 }
 
+/// `WEBHOOK_MAX_BODY_BYTES`: the largest body (or email message) taken.
+pub fn max_body_bytes(env: &Env) -> usize {
+    Config::from_env(env).max_body_bytes
+}
+
 /// Everything a request carries that verification and parsing look at.
 struct Raw {
     method: String,
@@ -125,6 +130,18 @@ impl Call<'_> {
         let config = Config::from_env(env);
         let public_base = http::base_url(env, "PUBLIC_BASE_URL");
         let raw = read(req, &public_base, config.max_body_bytes).await?;
+        Call::of(env, ctx, provider, id, raw, config)
+    }
+
+    /// A call to `provider`'s path `id` carrying `raw`.
+    fn of<'a>(
+        env: &'a Env,
+        ctx: &'a Context,
+        provider: Provider,
+        id: String,
+        raw: Raw,
+        config: Config,
+    ) -> Result<Call<'a>, ApiError> {
         Ok(Call {
             env,
             ctx,
@@ -242,23 +259,16 @@ pub async fn email(
     headers: Vec<(String, String)>,
     body: Vec<u8>,
 ) -> Answer {
-    let call = Call {
-        env,
-        ctx,
-        db: env.d1("DB").map_err(d1::internal)?,
-        provider: Provider::Email,
-        path_id: installation_id,
-        raw: Raw {
-            method: "POST".to_owned(),
-            headers,
-            query: Vec::new(),
-            url: String::new(),
-            body,
-            client: "email".to_owned(),
-        },
-        now: runtime::now_seconds(),
-        config: Config::from_env(env),
+    let raw = Raw {
+        method: "POST".to_owned(),
+        headers,
+        query: Vec::new(),
+        url: String::new(),
+        body,
+        client: "email".to_owned(),
     };
+    let config = Config::from_env(env);
+    let call = Call::of(env, ctx, Provider::Email, installation_id, raw, config)?;
     pipeline(&call, Provider::Email.spec(), &Timing::start()).await
 }
 
